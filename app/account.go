@@ -1,0 +1,280 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/trustelem/zxcvbn"
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// User is an account. Emails are stored normalised (trimmed, lower case).
+type User struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID           string       `bun:",pk" json:"id"`
+	Email        string       `json:"email"`
+	Name         string       `json:"name"`
+	Role         catalog.Role `json:"role" enum:"shopper,merchant,organizer"`
+	PasswordHash string       `json:"-"`
+	Lang         string       `json:"-"`
+	CreatedAt    time.Time    `json:"created_at"`
+}
+
+// Actor is the user as the domain services see them.
+func (u User) Actor() catalog.Actor { return catalog.Actor{UserID: u.ID, Role: u.Role} }
+
+// Session is one sign-in: its token is returned once at login (as the bearer
+// token and the session cookie) and only its SHA-256 is stored.
+type Session struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	ID        string `bun:",pk"`
+	UserID    string
+	TokenHash string
+	CSRFToken string `bun:"csrf_token"`
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt bun.NullTime
+}
+
+// Account errors beyond the shared ones.
+var (
+	// ErrBadCredentials is a login with an unknown email or a wrong password;
+	// the two are not told apart.
+	ErrBadCredentials = fmt.Errorf("email or password is wrong: %w", catalog.ErrUnauthorized)
+	// ErrEmailTaken is a registration with an email already in use.
+	ErrEmailTaken = fmt.Errorf("this email is already registered: %w", catalog.ErrConflict)
+)
+
+// SessionTTL is how long a sign-in lasts.
+const SessionTTL = 30 * 24 * time.Hour
+
+// Accounts registers users, signs them in and out and resolves tokens.
+type Accounts struct {
+	db     *bun.DB
+	now    catalog.Clock
+	params *argon2id.Params
+	// dummyHash is compared against on unknown emails so that a login takes
+	// as long whether or not the account exists.
+	dummyHash string
+}
+
+// NewAccounts returns the account service; memoryKiB and iterations set the
+// argon2id cost.
+func NewAccounts(db *bun.DB, now catalog.Clock, memoryKiB, iterations uint32) (*Accounts, error) {
+	p := &argon2id.Params{Memory: memoryKiB, Iterations: iterations, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	dummy, err := argon2id.CreateHash("not a password of anybody", p)
+	if err != nil {
+		return nil, err
+	}
+	return &Accounts{db: db, now: now, params: p, dummyHash: dummy}, nil
+}
+
+// NewUser is what registration and the operator CLI ask for.
+type NewUser struct {
+	Email    string
+	Password string
+	Name     string
+	Role     catalog.Role
+	Lang     string
+}
+
+// NormalizeEmail trims and lower-cases an address and checks its form.
+func NormalizeEmail(raw string) (string, bool) {
+	e := strings.ToLower(strings.TrimSpace(raw))
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") || len(e) > 254 {
+		return e, false
+	}
+	return e, true
+}
+
+// Register creates a shopper or merchant account (organizers come from CreateUser).
+func (a *Accounts) Register(ctx context.Context, in NewUser) (User, error) {
+	if in.Role == "" {
+		in.Role = catalog.RoleShopper
+	}
+	if in.Role == catalog.RoleOrganizer {
+		return User{}, catalog.Invalid("role", "must be shopper or merchant; organizers are created by the operator")
+	}
+	return a.CreateUser(ctx, in)
+}
+
+// CreateUser validates and stores a new user of any role.
+func (a *Accounts) CreateUser(ctx context.Context, in NewUser) (User, error) {
+	email, ok := NormalizeEmail(in.Email)
+	name := strings.TrimSpace(in.Name)
+	var c catalog.Check
+	c.That(ok, "email", "must be a valid email address")
+	c.That(name != "" && utf8.RuneCountInString(name) <= 80, "name", "must be 1 to 80 characters")
+	c.That(in.Role.Valid(), "role", "must be shopper, merchant or organizer")
+	if msg := passwordProblem(in.Password, email, name); msg != "" {
+		c.That(false, "password", msg)
+	}
+	if err := c.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := argon2id.CreateHash(in.Password, a.params)
+	if err != nil {
+		return User{}, err
+	}
+	lang := in.Lang
+	if lang != "en" {
+		lang = "zh-CN"
+	}
+	u := User{ID: catalog.NewID(), Email: email, Name: name, Role: in.Role, PasswordHash: hash, Lang: lang, CreatedAt: a.now()}
+	if _, err := a.db.NewInsert().Model(&u).Exec(ctx); err != nil {
+		if catalog.IsUniqueViolation(err) {
+			return User{}, ErrEmailTaken
+		}
+		return User{}, err
+	}
+	return u, nil
+}
+
+// passwordProblem says why a password is not acceptable, or "" if it is.
+// Beyond length, zxcvbn rejects the common passwords of its frequency lists,
+// keyboard walks, repeats and guesses built from the user's own email or name.
+func passwordProblem(pw, email, name string) string {
+	n := utf8.RuneCountInString(pw)
+	if n < 8 {
+		return "must be at least 8 characters"
+	}
+	if n > 128 {
+		return "must be at most 128 characters"
+	}
+	inputs := []string{email, name, "miaohui", "taizhou", "fair", "password"}
+	if local, _, ok := strings.Cut(email, "@"); ok {
+		inputs = append(inputs, local)
+	}
+	if zxcvbn.PasswordStrength(pw, inputs).Score < 2 {
+		return "is too common or too easy to guess; use a longer phrase"
+	}
+	return ""
+}
+
+// Login checks email and password and opens a new session; the token it
+// returns is shown once and never stored.
+func (a *Accounts) Login(ctx context.Context, email, password string) (User, Session, string, error) {
+	email, _ = NormalizeEmail(email)
+	var u User
+	err := a.db.NewSelect().Model(&u).Where("email = ?", email).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = argon2id.ComparePasswordAndHash(password, a.dummyHash)
+		return User{}, Session{}, "", ErrBadCredentials
+	}
+	if err != nil {
+		return User{}, Session{}, "", err
+	}
+	match, err := argon2id.ComparePasswordAndHash(password, u.PasswordHash)
+	if err != nil {
+		return User{}, Session{}, "", err
+	}
+	if !match {
+		return User{}, Session{}, "", ErrBadCredentials
+	}
+	s, token, err := a.StartSession(ctx, u.ID)
+	return u, s, token, err
+}
+
+// StartSession opens a new session for userID and returns it with its token.
+func (a *Accounts) StartSession(ctx context.Context, userID string) (Session, string, error) {
+	token, err := randomToken(32)
+	if err != nil {
+		return Session{}, "", err
+	}
+	csrf, err := randomToken(32)
+	if err != nil {
+		return Session{}, "", err
+	}
+	now := a.now()
+	s := Session{ID: catalog.NewID(), UserID: userID, TokenHash: hashToken(token), CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if _, err := a.db.NewInsert().Model(&s).Exec(ctx); err != nil {
+		return Session{}, "", err
+	}
+	return s, token, nil
+}
+
+// Authenticate resolves a bearer token or session cookie to its user and
+// session; unknown, revoked and expired tokens are ErrUnauthorized.
+func (a *Accounts) Authenticate(ctx context.Context, token string) (User, Session, error) {
+	if token == "" || len(token) > 200 {
+		return User{}, Session{}, catalog.ErrUnauthorized
+	}
+	var s Session
+	err := a.db.NewSelect().Model(&s).
+		Where("token_hash = ?", hashToken(token)).
+		Where("revoked_at IS NULL").
+		Where("expires_at > ?", a.now()).
+		Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, Session{}, catalog.ErrUnauthorized
+	}
+	if err != nil {
+		return User{}, Session{}, err
+	}
+	var u User
+	if err := a.db.NewSelect().Model(&u).Where("id = ?", s.UserID).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, Session{}, catalog.ErrUnauthorized
+		}
+		return User{}, Session{}, err
+	}
+	return u, s, nil
+}
+
+// Logout revokes a session; its token stops working at once.
+func (a *Accounts) Logout(ctx context.Context, sessionID string) error {
+	_, err := a.db.NewUpdate().Model((*Session)(nil)).
+		Set("revoked_at = ?", a.now()).
+		Where("id = ?", sessionID).
+		Where("revoked_at IS NULL").
+		Exec(ctx)
+	return err
+}
+
+// SetLang records the language a user chose, for emails and pages.
+func (a *Accounts) SetLang(ctx context.Context, userID, lang string) error {
+	_, err := a.db.NewUpdate().Model((*User)(nil)).Set("lang = ?", lang).Where("id = ?", userID).Exec(ctx)
+	return err
+}
+
+// PurgeSessions deletes sessions that expired or were revoked more than a day
+// ago and returns how many went.
+func (a *Accounts) PurgeSessions(ctx context.Context) (int64, error) {
+	cutoff := a.now().Add(-24 * time.Hour)
+	res, err := a.db.NewDelete().Model((*Session)(nil)).
+		Where("expires_at < ? OR revoked_at < ?", cutoff, cutoff).
+		Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

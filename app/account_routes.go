@@ -1,0 +1,212 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+)
+
+const sessionCookie = "fair_session"
+
+// List is one page of a list and the cursor of the next page (null at the end).
+type List[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor" nullable:"true"`
+}
+
+func newList[T any](items []T, next *string) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Items: items, NextCursor: next}
+}
+
+type credentials struct {
+	Email    string `json:"email" maxLength:"254" example:"shopper@example.com"`
+	Password string `json:"password" maxLength:"256"`
+}
+
+type registerInput struct {
+	Body struct {
+		credentials
+		Name string       `json:"name" maxLength:"200"`
+		Role catalog.Role `json:"role,omitempty" enum:"shopper,merchant" doc:"shopper (default) or merchant"`
+	}
+}
+
+type loginInput struct {
+	Body credentials
+}
+
+type authBody struct {
+	User      User      `json:"user"`
+	Token     string    `json:"token" doc:"bearer token: send as Authorization: Bearer <token>"`
+	CSRFToken string    `json:"csrf_token" doc:"for browser requests authenticated by the session cookie: send as X-CSRF-Token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type authOutput struct {
+	SetCookie http.Cookie `header:"Set-Cookie"`
+	Body      authBody
+}
+
+type pageQuery struct {
+	Limit  int    `query:"limit" minimum:"0" doc:"items per page (default 20, at most 100)"`
+	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+}
+
+func (q pageQuery) page() catalog.Page { return catalog.Page{Limit: q.Limit, Cursor: q.Cursor} }
+
+var bearer = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+
+func (s *Server) accountRoutes(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "register", Method: http.MethodPost, Path: "/api/v1/auth/register",
+		Summary: "Register a shopper or merchant account", Tags: []string{"Accounts"},
+		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 429},
+	}, func(ctx context.Context, in *registerInput) (*authOutput, error) {
+		u, sess, token, err := s.register(ctx, NewUser{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, Role: in.Body.Role})
+		if err != nil {
+			return nil, err
+		}
+		return s.authOutput(ctx, u, sess, token), nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login",
+		Summary: "Sign in: returns a bearer token and sets the session cookie", Tags: []string{"Accounts"},
+		Errors: []int{401, 422, 429},
+	}, func(ctx context.Context, in *loginInput) (*authOutput, error) {
+		u, sess, token, err := s.login(ctx, in.Body.Email, in.Body.Password)
+		if err != nil {
+			return nil, err
+		}
+		return s.authOutput(ctx, u, sess, token), nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout",
+		Summary: "Sign out: the token and cookie stop working", Tags: []string{"Accounts"},
+		DefaultStatus: http.StatusNoContent, Security: bearer, Errors: []int{401, 403},
+	}, func(ctx context.Context, _ *struct{}) (*struct {
+		SetCookie http.Cookie `header:"Set-Cookie"`
+	}, error) {
+		a, err := requireUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.accounts.Logout(ctx, a.Session.ID); err != nil {
+			return nil, err
+		}
+		out := &struct {
+			SetCookie http.Cookie `header:"Set-Cookie"`
+		}{SetCookie: clearedSessionCookie(reqFrom(ctx).Secure)}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me",
+		Summary: "The signed-in user", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401},
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body User }, error) {
+		a, err := requireUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body User }{a.User}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "my-notifications", Method: http.MethodGet, Path: "/api/v1/me/notifications",
+		Summary: "The signed-in user's inbox, newest first", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401},
+	}, func(ctx context.Context, in *pageQuery) (*struct{ Body List[jobs.Notification] }, error) {
+		a, err := requireUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := s.inbox.List(ctx, a.User.ID, in.page())
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body List[jobs.Notification] }{newList(items, next)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "read-notification", Method: http.MethodPost, Path: "/api/v1/me/notifications/{id}/read",
+		Summary: "Mark one notification read", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401, 403, 404},
+	}, func(ctx context.Context, in *struct {
+		ID string `path:"id"`
+	}) (*struct{ Body jobs.Notification }, error) {
+		a, err := requireUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n, err := s.inbox.MarkRead(ctx, a.User.ID, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &struct{ Body jobs.Notification }{n}, nil
+	})
+}
+
+func (s *Server) authOutput(ctx context.Context, u User, sess Session, token string) *authOutput {
+	return &authOutput{
+		SetCookie: newSessionCookie(token, sess.ExpiresAt, reqFrom(ctx).Secure),
+		Body:      authBody{User: u, Token: token, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt},
+	}
+}
+
+// authWindow is the rate-limit window of logins and registrations.
+const authWindow = time.Minute
+
+// register rate-limits, creates the account, opens its first session and
+// queues the welcome notification.
+func (s *Server) register(ctx context.Context, in NewUser) (User, Session, string, error) {
+	email, _ := NormalizeEmail(in.Email)
+	if err := s.limiter.Allow(ctx, s.cfg.AuthAttemptsPerMinute, authWindow, "register:ip:"+reqFrom(ctx).IP, "register:acct:"+email); err != nil {
+		return User{}, Session{}, "", err
+	}
+	in.Lang = reqFrom(ctx).Lang
+	u, err := s.accounts.Register(ctx, in)
+	if err != nil {
+		return User{}, Session{}, "", err
+	}
+	task, opts := jobs.NewNotifyTask(jobs.NotifyPayload{UserID: u.ID, EventKey: "welcome", Kind: "welcome", Params: map[string]string{"Name": u.Name}})
+	if err := s.enqueue.Enqueue(ctx, task, opts...); err != nil {
+		logFrom(ctx).Warn("welcome notification not queued", "user_id", u.ID, "err", err)
+	}
+	sess, token, err := s.accounts.StartSession(ctx, u.ID)
+	return u, sess, token, err
+}
+
+// login rate-limits per address and per account, checks the password and
+// opens a session; the session the request came with, if any, is revoked so
+// a fixed cookie never survives a login.
+func (s *Server) login(ctx context.Context, email, password string) (User, Session, string, error) {
+	norm, _ := NormalizeEmail(email)
+	if err := s.limiter.Allow(ctx, s.cfg.AuthAttemptsPerMinute, authWindow, "login:ip:"+reqFrom(ctx).IP, "login:acct:"+norm); err != nil {
+		return User{}, Session{}, "", err
+	}
+	u, sess, token, err := s.accounts.Login(ctx, email, password)
+	if err != nil {
+		return User{}, Session{}, "", err
+	}
+	if old, ok := authFrom(ctx); ok && old.Cookie {
+		if err := s.accounts.Logout(ctx, old.Session.ID); err != nil {
+			return User{}, Session{}, "", err
+		}
+	}
+	return u, sess, token, nil
+}
+
+func newSessionCookie(token string, expires time.Time, secure bool) http.Cookie {
+	return http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+}
+
+func clearedSessionCookie(secure bool) http.Cookie {
+	return http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+}

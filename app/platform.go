@@ -1,0 +1,159 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+	"miaohui/migrations"
+)
+
+// Platform is the set of outside parts one process runs on: the database and
+// Redis (a real one, or an in-process one for a single machine).
+type Platform struct {
+	Config Config
+	Log    *slog.Logger
+	DB     *bun.DB
+	Redis  *redis.Client
+	Now    catalog.Clock
+
+	mini     *miniredis.Miniredis
+	stopTick func()
+}
+
+// OpenPlatform connects to the database and Redis the configuration names.
+func OpenPlatform(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) {
+	db, err := migrations.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	p := &Platform{Config: cfg, Log: log, DB: db, Now: catalog.SystemClock}
+	if cfg.RedisURL == "" {
+		if err := p.startMiniRedis(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("FAIR_REDIS_URL: %w", err)
+		}
+		opt.PoolSize = 64
+		p.Redis = redis.NewClient(opt)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := p.Redis.Ping(pctx).Err(); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("redis not reachable: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// startMiniRedis runs Redis inside the process for one-machine use. Its clock
+// only moves when told, so a ticker moves it with the wall clock and keys
+// with a TTL (rate-limit windows, task leases) expire as on a real server.
+func (p *Platform) startMiniRedis() error {
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return fmt.Errorf("in-process redis: %w", err)
+	}
+	p.mini = mr
+	p.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 64})
+	stop := make(chan struct{})
+	var once sync.Once
+	p.stopTick = func() { once.Do(func() { close(stop) }) }
+	go func() {
+		last := time.Now()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	p.Log.Info("using the in-process Redis; set FAIR_REDIS_URL to share a real Redis between processes", "addr", mr.Addr())
+	return nil
+}
+
+// Embedded reports whether Redis runs inside this process.
+func (p *Platform) Embedded() bool { return p.mini != nil }
+
+// Migrate applies pending migrations.
+func (p *Platform) Migrate(ctx context.Context) error {
+	applied, err := migrations.Up(ctx, p.DB)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		p.Log.Info("migrated", "applied", applied)
+	}
+	return nil
+}
+
+// Close releases everything.
+func (p *Platform) Close() {
+	if p.Redis != nil {
+		p.Redis.Close()
+	}
+	if p.stopTick != nil {
+		p.stopTick()
+	}
+	if p.mini != nil {
+		p.mini.Close()
+	}
+	if p.DB != nil {
+		p.DB.Close()
+	}
+}
+
+// Workers are the Asynq server and scheduler of one process.
+type Workers struct {
+	server    *asynq.Server
+	scheduler *asynq.Scheduler
+}
+
+// StartWorkers starts processing every queue and the periodic work.
+func StartWorkers(p *Platform, accounts *Accounts, concurrency int) (*Workers, error) {
+	w := jobs.NewWorker(jobs.Deps{DB: p.DB, Now: p.Now, Logger: p.Log, PurgeSessions: accounts.PurgeSessions})
+	mux := asynq.NewServeMux()
+	w.Register(mux)
+	srv := jobs.NewServer(p.Redis, p.Log, concurrency)
+	if err := srv.Start(mux); err != nil {
+		return nil, fmt.Errorf("workers: %w", err)
+	}
+	sched, err := jobs.NewScheduler(p.Redis, p.Log)
+	if err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return &Workers{server: srv, scheduler: sched}, nil
+}
+
+// Stop stops taking tasks and waits for the running ones to finish.
+func (w *Workers) Stop() {
+	w.scheduler.Shutdown()
+	w.server.Shutdown()
+}
+
+var errNeedRedis = errors.New("fair worker needs FAIR_REDIS_URL: with the in-process Redis only `fair serve` sees its own queue")

@@ -1,0 +1,205 @@
+// Package app is Miaohui's composition root: configuration, the HTTP server
+// and its middleware, accounts and authentication, the mapping of domain
+// errors to HTTP, the web pages, and the `fair` command.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+)
+
+// Deps are the parts a Server is built from.
+type Deps struct {
+	Config Config
+	Logger *slog.Logger
+	DB     *bun.DB
+	Redis  redis.UniversalClient
+	Now    catalog.Clock
+}
+
+// Server is the HTTP face of Miaohui: the JSON API under /api/v1 (described
+// at /openapi.json), the web pages, and the operational endpoints.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *bun.DB
+	rdb      redis.UniversalClient
+	now      catalog.Clock
+	accounts *Accounts
+	inbox    *jobs.Inbox
+	enqueue  *jobs.Enqueuer
+	limiter  *RateLimiter
+	metrics  *Metrics
+	web      *Web
+	app      *fiber.App
+	api      huma.API
+}
+
+// NewServer builds the server and mounts every route.
+func NewServer(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = catalog.SystemClock
+	}
+	accounts, err := NewAccounts(d.DB, d.Now, d.Config.PasswordMemoryKiB, d.Config.PasswordIterations)
+	if err != nil {
+		return nil, err
+	}
+	web, err := NewWeb()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      d.Config,
+		log:      d.Logger,
+		db:       d.DB,
+		rdb:      d.Redis,
+		now:      d.Now,
+		accounts: accounts,
+		inbox:    jobs.NewInbox(d.DB, d.Now),
+		enqueue:  jobs.NewEnqueuer(d.Redis, d.Logger),
+		limiter:  &RateLimiter{rdb: d.Redis},
+		metrics:  NewMetrics(asynq.NewInspectorFromRedisClient(d.Redis)),
+		web:      web,
+	}
+	fcfg := fiber.Config{
+		AppName:               "miaohui",
+		BodyLimit:             d.Config.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		EnableIPValidation:    true,
+	}
+	if len(d.Config.TrustedProxies) > 0 {
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = d.Config.TrustedProxies
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	s.app = fiber.New(fcfg)
+	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders())
+
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	s.app.Get("/readyz", s.ready)
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	s.app.Use("/static", filesystem.New(filesystem.Config{Root: staticFS(), MaxAge: 3600}))
+
+	s.app.Use(s.authenticate)
+
+	installHumaErrors()
+	hc := huma.DefaultConfig("Miaohui API", "1.0.0")
+	hc.Info.Description = "The JSON API of Miaohui, the online temple-fair marketplace. Money is integer fen; errors are RFC 9457 problem details."
+	hc.Servers = []*huma.Server{{URL: "/"}}
+	hc.DocsPath = "" // the reference UI would load scripts from a CDN
+	hc.CreateHooks = nil
+	hc.AllowAdditionalPropertiesByDefault = true
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "the token from POST /api/v1/auth/login"},
+		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "browser session; unsafe methods also need the X-CSRF-Token header"},
+	}
+	s.api = humafiber.New(s.app, hc)
+
+	s.accountRoutes(s.api)
+	s.pageRoutes(s.app)
+	s.app.Use(s.notFound)
+	return s, nil
+}
+
+// App is the Fiber application (tests drive it with App().Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// API is the huma API (its OpenAPI document).
+func (s *Server) API() huma.API { return s.api }
+
+// Accounts is the account service.
+func (s *Server) Accounts() *Accounts { return s.accounts }
+
+// Listen serves on the configured address until ctx ends, then drains
+// in-flight requests for up to timeout.
+func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.app.ShutdownWithContext(sctx)
+}
+
+// Close releases what the server opened itself.
+func (s *Server) Close() error { return s.enqueue.Close() }
+
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	checks := fiber.Map{"database": "ok", "queue": "ok"}
+	status := http.StatusOK
+	if err := s.db.PingContext(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		checks["queue"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	return c.Status(status).JSON(checks)
+}
+
+// handleError is the one error handler for routes outside huma: API paths get
+// problem+json, pages get an HTML page in the visitor's language.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	p := problemFor(c.UserContext(), err)
+	if p.retryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, itoa(p.retryAfter))
+	}
+	if wantsHTML(c) {
+		page := s.newPage(c, "error.title")
+		switch {
+		case p.Status == http.StatusNotFound:
+			page.Error = page.T("error.not_found")
+		case p.Status == http.StatusForbidden && errors.Is(err, ErrCSRF):
+			page.Error = page.T("err.csrf")
+		case p.Status == http.StatusForbidden:
+			page.Error = page.T("error.forbidden")
+		case p.Status >= 500:
+			page.Error = page.T("error.internal")
+		default:
+			page.Error = p.Detail
+		}
+		return s.render(c, p.Status, "error", page)
+	}
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+func (s *Server) notFound(c *fiber.Ctx) error {
+	return fiber.NewError(http.StatusNotFound, "no such resource: "+c.Path())
+}
+
+// wantsHTML tells page requests (outside the API) from API and tool requests.
+func wantsHTML(c *fiber.Ctx) bool {
+	p := c.Path()
+	if strings.HasPrefix(p, "/api/") || p == "/openapi.json" || p == "/metrics" {
+		return false
+	}
+	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Method() == http.MethodPost && strings.HasPrefix(c.Get(fiber.HeaderContentType), "application/x-www-form-urlencoded")
+}

@@ -1,0 +1,28 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on
+// either database.
+func IsUniqueViolation(err error) bool {
+	var pg pgdriver.Error
+	if errors.As(err, &pg) {
+		return pg.Field('C') == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsCheckViolation reports whether err is a CHECK-constraint violation on
+// either database (stock below zero, for one).
+func IsCheckViolation(err error) bool {
+	var pg pgdriver.Error
+	if errors.As(err, &pg) {
+		return pg.Field('C') == "23514"
+	}
+	return err != nil && strings.Contains(err.Error(), "CHECK constraint failed")
+}

@@ -1,0 +1,129 @@
+// Package jobs runs Miaohui's background work on Asynq: the task types and
+// their handlers, the scheduler of periodic work, and notifications. Tasks are
+// enqueued after the transaction that causes them commits, with a TaskID
+// derived from the row they concern, and every handler may run twice safely.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Queue names, highest priority first.
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// Queues maps each queue to its weight: workers poll critical six times as
+// often as low.
+func Queues() map[string]int {
+	return map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+}
+
+// Deps are what the handlers need from the rest of the system.
+type Deps struct {
+	DB     *bun.DB
+	Now    catalog.Clock
+	Logger *slog.Logger
+	// PurgeSessions deletes stale sign-ins (owned by the accounts service).
+	PurgeSessions func(ctx context.Context) (int64, error)
+}
+
+// Worker holds the task handlers.
+type Worker struct {
+	deps  Deps
+	inbox *Inbox
+}
+
+// NewWorker returns the handlers over deps.
+func NewWorker(deps Deps) *Worker {
+	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now)}
+}
+
+// Register mounts every task handler on mux.
+func (w *Worker) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeNotify, w.handleNotify)
+	mux.HandleFunc(TypePurgeSessions, w.handlePurgeSessions)
+}
+
+// NewServer returns an Asynq server over client processing every queue.
+func NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency int) *asynq.Server {
+	return asynq.NewServerFromRedisClient(client, asynq.Config{
+		Concurrency:     concurrency,
+		Queues:          Queues(),
+		ShutdownTimeout: 20 * time.Second,
+		Logger:          asynqLogger{logger},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			max, _ := asynq.GetMaxRetry(ctx)
+			logger.Warn("task failed", "type", task.Type(), "task_id", id, "retry", retried, "max_retry", max, "err", err)
+		}),
+	})
+}
+
+// NewScheduler returns the scheduler of periodic work. Every worker process
+// runs one; each periodic task is unique per period, so several schedulers
+// enqueue it once.
+func NewScheduler(client redis.UniversalClient, logger *slog.Logger) (*asynq.Scheduler, error) {
+	s := asynq.NewSchedulerFromRedisClient(client, &asynq.SchedulerOpts{
+		Logger:   asynqLogger{logger},
+		LogLevel: asynq.WarnLevel,
+		Location: time.UTC,
+	})
+	if _, err := s.Register("@every 1h", asynq.NewTask(TypePurgeSessions, nil),
+		asynq.Queue(QueueLow), asynq.Unique(55*time.Minute)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Enqueuer puts tasks on the queue.
+type Enqueuer struct {
+	client *asynq.Client
+	logger *slog.Logger
+}
+
+// NewEnqueuer returns an Enqueuer over client.
+func NewEnqueuer(client redis.UniversalClient, logger *slog.Logger) *Enqueuer {
+	return &Enqueuer{client: asynq.NewClientFromRedisClient(client), logger: logger}
+}
+
+// Enqueue puts task on the queue; a task whose TaskID is already queued counts
+// as enqueued.
+func (e *Enqueuer) Enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.Option) error {
+	_, err := e.client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", task.Type(), err)
+	}
+	return nil
+}
+
+// Close releases the client (the Redis connection stays with its owner).
+func (e *Enqueuer) Close() error { return e.client.Close() }
+
+// asynqLogger sends Asynq's own log lines to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

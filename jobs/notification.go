@@ -1,0 +1,157 @@
+package jobs
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/uptrace/bun"
+	"golang.org/x/text/language"
+
+	"miaohui/catalog"
+)
+
+// TypeNotify delivers one notification to one user.
+const TypeNotify = "notify:send"
+
+// NotifyPayload is one event for one recipient. Kind picks the message
+// (title and body in the recipient's language); Params fill it in.
+type NotifyPayload struct {
+	UserID   string            `json:"user_id"`
+	EventKey string            `json:"event_key"`
+	Kind     string            `json:"kind"`
+	Params   map[string]string `json:"params,omitempty"`
+}
+
+// NewNotifyTask returns the task and its options: low priority, and a TaskID
+// from the recipient and event so an event is queued once.
+func NewNotifyTask(p NotifyPayload) (*asynq.Task, []asynq.Option) {
+	b, _ := json.Marshal(p)
+	return asynq.NewTask(TypeNotify, b), []asynq.Option{
+		asynq.Queue(QueueLow),
+		asynq.TaskID("notify:" + p.UserID + ":" + p.EventKey),
+		asynq.MaxRetry(10),
+		asynq.Retention(24 * time.Hour),
+	}
+}
+
+// Notification is one entry of a user's in-app inbox.
+type Notification struct {
+	bun.BaseModel `bun:"table:notifications"`
+
+	ID        string       `bun:",pk" json:"id"`
+	UserID    string       `json:"-"`
+	EventKey  string       `json:"-"`
+	Kind      string       `json:"kind"`
+	Title     string       `json:"title"`
+	Body      string       `json:"body"`
+	CreatedAt time.Time    `json:"created_at"`
+	ReadAt    bun.NullTime `json:"read_at" nullable:"true"`
+}
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// messages renders notification texts in the recipient's language.
+type messages struct{ bundle *i18n.Bundle }
+
+func newMessages() *messages {
+	b := i18n.NewBundle(language.SimplifiedChinese)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	for _, f := range []string{"locales/zh-CN.json", "locales/en.json"} {
+		if _, err := b.LoadMessageFileFS(localeFS, f); err != nil {
+			panic(err) // embedded at build time: a broken file is a build defect
+		}
+	}
+	return &messages{bundle: b}
+}
+
+func (m *messages) render(lang, kind string, params map[string]string) (title, body string, err error) {
+	loc := i18n.NewLocalizer(m.bundle, lang)
+	title, err = loc.Localize(&i18n.LocalizeConfig{MessageID: "notify." + kind + ".title", TemplateData: params})
+	if err != nil {
+		return "", "", err
+	}
+	body, err = loc.Localize(&i18n.LocalizeConfig{MessageID: "notify." + kind + ".body", TemplateData: params})
+	return title, body, err
+}
+
+// Inbox stores and lists in-app notifications.
+type Inbox struct {
+	db  bun.IDB
+	now catalog.Clock
+	msg *messages
+}
+
+// NewInbox returns the inbox over db.
+func NewInbox(db bun.IDB, now catalog.Clock) *Inbox {
+	return &Inbox{db: db, now: now, msg: newMessages()}
+}
+
+// Deliver stores p in its recipient's inbox once: a second delivery of the
+// same event changes nothing. It returns the entry and whether it was new.
+func (in *Inbox) Deliver(ctx context.Context, p NotifyPayload) (Notification, bool, error) {
+	var lang string
+	err := in.db.NewSelect().Table("users").Column("lang").Where("id = ?", p.UserID).Scan(ctx, &lang)
+	if err != nil {
+		return Notification{}, false, fmt.Errorf("recipient %s: %w", p.UserID, err)
+	}
+	title, body, err := in.msg.render(lang, p.Kind, p.Params)
+	if err != nil {
+		return Notification{}, false, fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	n := Notification{ID: catalog.NewID(), UserID: p.UserID, EventKey: p.EventKey, Kind: p.Kind, Title: title, Body: body, CreatedAt: in.now()}
+	res, err := in.db.NewInsert().Model(&n).On("CONFLICT (user_id, event_key) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return Notification{}, false, err
+	}
+	added, _ := res.RowsAffected()
+	return n, added == 1, nil
+}
+
+// List returns a page of userID's notifications, newest first.
+func (in *Inbox) List(ctx context.Context, userID string, p catalog.Page) ([]Notification, *string, error) {
+	var rows []Notification
+	q := in.db.NewSelect().Model(&rows).Where("user_id = ?", userID).OrderExpr("id DESC").Limit(p.Size() + 1)
+	if p.Cursor != "" {
+		q = q.Where("id < ?", p.Cursor)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	rows, next := catalog.NextCursor(p, rows, func(n Notification) string { return n.ID })
+	return rows, next, nil
+}
+
+// Unread counts userID's unread notifications.
+func (in *Inbox) Unread(ctx context.Context, userID string) (int64, error) {
+	return in.db.NewSelect().Model((*Notification)(nil)).Where("user_id = ? AND read_at IS NULL", userID).Count(ctx)
+}
+
+// MarkRead marks one of userID's notifications read; another user's is ErrNotFound.
+func (in *Inbox) MarkRead(ctx context.Context, userID, id string) (Notification, error) {
+	var n Notification
+	if err := in.db.NewSelect().Model(&n).Where("id = ? AND user_id = ?", id, userID).Scan(ctx); err != nil {
+		return Notification{}, catalog.ErrNotFound
+	}
+	if n.ReadAt.IsZero() {
+		n.ReadAt = bun.NullTime{Time: in.now()}
+		if _, err := in.db.NewUpdate().Model(&n).Column("read_at").WherePK().Exec(ctx); err != nil {
+			return Notification{}, err
+		}
+	}
+	return n, nil
+}
+
+func (w *Worker) handleNotify(ctx context.Context, t *asynq.Task) error {
+	var p NotifyPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.UserID == "" || p.EventKey == "" {
+		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	_, _, err := w.inbox.Deliver(ctx, p)
+	return err
+}
