@@ -189,7 +189,7 @@ DATABASE_URL="postgres://postgres@127.0.0.1:${PG_PORT}/fair_test?sslmode=disable
 log "== starting Redis on 127.0.0.1:${REDIS_PORT_PICK}"
 REDIS_PORT=${REDIS_PORT_PICK}
 redis-server --port "${REDIS_PORT}" --bind 127.0.0.1 --daemonize yes \
-	--save '' --appendonly no --dir "${TMP_ROOT}" \
+	--save '' --appendonly no --databases 4096 --dir "${TMP_ROOT}" \
 	--pidfile "${TMP_ROOT}/redis.pid" --logfile "${TMP_ROOT}/redis.log" </dev/null
 redis_ok=0
 for ((i = 0; i < 100; i++)); do

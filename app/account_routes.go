@@ -26,21 +26,20 @@ func newList[T any](items []T, next *string) List[T] {
 	return List[T]{Items: items, NextCursor: next}
 }
 
-type credentials struct {
-	Email    string `json:"email" maxLength:"254" example:"shopper@example.com"`
-	Password string `json:"password" maxLength:"256"`
-}
-
 type registerInput struct {
 	Body struct {
-		credentials
-		Name string       `json:"name" maxLength:"200"`
-		Role catalog.Role `json:"role,omitempty" enum:"shopper,merchant" doc:"shopper (default) or merchant"`
+		Email    string       `json:"email" maxLength:"254" example:"shopper@example.com"`
+		Password string       `json:"password" maxLength:"256"`
+		Name     string       `json:"name" maxLength:"200"`
+		Role     catalog.Role `json:"role,omitempty" enum:"shopper,merchant" doc:"shopper (default) or merchant"`
 	}
 }
 
 type loginInput struct {
-	Body credentials
+	Body struct {
+		Email    string `json:"email" maxLength:"254" example:"shopper@example.com"`
+		Password string `json:"password" maxLength:"256"`
+	}
 }
 
 type authBody struct {

@@ -195,14 +195,24 @@ func (c Config) Masked() []any {
 	}
 }
 
-// mask hides the password of a URL's user info.
+// mask hides the password of a URL's user info. A URL that does not parse
+// loses everything between the scheme and the last "@".
 func mask(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
-		return raw
+		at := strings.LastIndex(raw, "@")
+		if at < 0 {
+			return raw
+		}
+		start := strings.Index(raw, "://")
+		if start < 0 || start+3 > at {
+			return "****" + raw[at:]
+		}
+		return raw[:start+3] + "****" + raw[at:]
 	}
 	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "****")
+		u.User = url.UserPassword(u.User.Username(), "MASKED")
+		return strings.Replace(u.String(), ":MASKED@", ":****@", 1)
 	}
 	return u.String()
 }

@@ -119,7 +119,7 @@ func NewServer(d Deps) (*Server, error) {
 
 	s.accountRoutes(s.api)
 	s.pageRoutes(s.app)
-	s.app.Use(s.notFound)
+	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
 }
 
@@ -189,10 +189,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
-}
-
-func (s *Server) notFound(c *fiber.Ctx) error {
-	return fiber.NewError(http.StatusNotFound, "no such resource: "+c.Path())
 }
 
 // wantsHTML tells page requests (outside the API) from API and tool requests.

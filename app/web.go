@@ -139,7 +139,7 @@ func lang(c *fiber.Ctx) string {
 // newPage starts the data of a page for the current request.
 func (s *Server) newPage(c *fiber.Ctx, titleID string) *Page {
 	l := lang(c)
-	p := &Page{Lang: l, Path: c.Path(), loc: i18n.NewLocalizer(s.web.bundle, l), Form: map[string]string{}, Errors: map[string]string{}}
+	p := &Page{Lang: l, Path: c.OriginalURL(), loc: i18n.NewLocalizer(s.web.bundle, l), Form: map[string]string{}, Errors: map[string]string{}}
 	if a, ok := authFrom(c.UserContext()); ok {
 		u := a.User
 		p.User = &u

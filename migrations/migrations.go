@@ -30,8 +30,8 @@ func Migrator(db *bun.DB) *migrate.Migrator {
 // Up applies every migration not yet applied and returns their names.
 func Up(ctx context.Context, db *bun.DB) ([]string, error) {
 	m := Migrator(db)
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate init: %w", err)
+	if err := initTables(ctx, m); err != nil {
+		return nil, err
 	}
 	if err := lock(ctx, m); err != nil {
 		return nil, err
@@ -47,8 +47,8 @@ func Up(ctx context.Context, db *bun.DB) ([]string, error) {
 // Down rolls back the last group of applied migrations and returns their names.
 func Down(ctx context.Context, db *bun.DB) ([]string, error) {
 	m := Migrator(db)
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate init: %w", err)
+	if err := initTables(ctx, m); err != nil {
+		return nil, err
 	}
 	if err := lock(ctx, m); err != nil {
 		return nil, err
@@ -64,10 +64,28 @@ func Down(ctx context.Context, db *bun.DB) ([]string, error) {
 // Status lists every known migration with whether it has been applied.
 func Status(ctx context.Context, db *bun.DB) (migrate.MigrationSlice, error) {
 	m := Migrator(db)
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate init: %w", err)
+	if err := initTables(ctx, m); err != nil {
+		return nil, err
 	}
 	return m.MigrationsWithStatus(ctx)
+}
+
+// initTables creates the migrator's own tables. On PostgreSQL two processes
+// running CREATE TABLE IF NOT EXISTS at once can collide in the catalog; the
+// loser retries and then finds the tables there.
+func initTables(ctx context.Context, m *migrate.Migrator) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		if err = m.Init(ctx); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("migrate init: %w", err)
 }
 
 func lock(ctx context.Context, m *migrate.Migrator) error {

@@ -9,10 +9,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
+	neturl "net/url"
 	"os"
 	"path/filepath"
-	"sync"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ import (
 func Postgres() bool { return os.Getenv("TEST_DATABASE_URL") != "" }
 
 // Open returns a freshly migrated, empty database for t: a SQLite file in a
-// temporary directory, or a new schema in TEST_DATABASE_URL's database.
+// temporary directory, or a new database on TEST_DATABASE_URL's server.
 func Open(t testing.TB) *bun.DB {
 	t.Helper()
 	db, _ := OpenURL(t)
@@ -66,37 +67,37 @@ func open(t testing.TB) (*bun.DB, string) {
 		return db, url
 	}
 
-	schema := "t_" + randomHex(8)
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
+	// Each test gets a database of its own, copied from TEST_DATABASE_URL's
+	// database (where make test installed pg_trgm), so tests run in parallel.
+	u, err := neturl.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	template := strings.TrimPrefix(u.Path, "/")
+	name := "t_" + randomHex(8)
+	admin := *u
+	admin.Path = "/postgres"
+	adminDB := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(admin.String())))
+	defer adminDB.Close()
+	if _, err := adminDB.Exec("CREATE DATABASE " + name + " TEMPLATE " + template); err != nil {
+		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
-		admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
-		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
+		adminDB := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(admin.String())))
+		defer adminDB.Close()
+		if _, err := adminDB.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			t.Logf("drop database %s: %v", name, err)
 		}
 	})
-	// pg_trgm lives in public (make test creates it there), so public stays on the path.
-	url := withSearchPath(base, schema)
+	own := *u
+	own.Path = "/" + name
+	url := own.String()
 	db, err := migrations.OpenDB(url, "")
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db, url
-}
-
-func withSearchPath(url, schema string) string {
-	sep := "?"
-	for _, c := range url {
-		if c == '?' {
-			sep = "&"
-		}
-	}
-	return url + sep + "search_path=" + schema + ",public"
 }
 
 func randomHex(n int) string {
@@ -116,12 +117,9 @@ type Redis struct {
 	Mini *miniredis.Miniredis
 }
 
-// redisMu serialises the tests of one package that use the shared real Redis:
-// they flush its database and would see each other's queues.
-var redisMu sync.Mutex
-
-// NewRedis returns an empty Redis for t: an in-process miniredis, or a database
-// of TEST_REDIS_URL's server chosen per test package and flushed first.
+// NewRedis returns an empty Redis for t: an in-process miniredis, or a
+// database of its own on TEST_REDIS_URL's server (make test starts it with
+// thousands of databases; a counter in database 0 hands them out).
 func NewRedis(t testing.TB) *Redis {
 	t.Helper()
 	base := os.Getenv("TEST_REDIS_URL")
@@ -136,22 +134,28 @@ func NewRedis(t testing.TB) *Redis {
 	if err != nil {
 		t.Fatalf("TEST_REDIS_URL: %v", err)
 	}
-	// Test packages run in parallel; each gets its own database number.
-	wd, _ := os.Getwd()
-	h := fnv.New32a()
-	h.Write([]byte(filepath.Base(wd)))
-	opt.DB = 1 + int(h.Sum32()%15)
-	redisMu.Lock()
-	client := redis.NewClient(opt)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	admin := redis.NewClient(opt)
+	defer admin.Close()
+	dbs := 16
+	if cfg, err := admin.ConfigGet(ctx, "databases").Result(); err == nil {
+		if n, err := strconv.Atoi(cfg["databases"]); err == nil {
+			dbs = n
+		}
+	}
+	n, err := admin.Incr(ctx, "testdb:next").Result()
+	if err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	opt.DB = 1 + int(n)%(dbs-1)
+	client := redis.NewClient(opt)
 	if err := client.FlushDB(ctx).Err(); err != nil {
-		redisMu.Unlock()
 		t.Fatalf("flush redis: %v", err)
 	}
 	t.Cleanup(func() {
+		client.FlushDB(context.Background())
 		client.Close()
-		redisMu.Unlock()
 	})
 	return &Redis{URL: fmt.Sprintf("redis://%s/%d", opt.Addr, opt.DB), Client: client}
 }

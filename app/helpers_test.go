@@ -1,0 +1,253 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+	"miaohui/migrations/testdb"
+)
+
+// testClock is a clock tests can move.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Now().UTC().Truncate(time.Microsecond)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testEnv is a server on a fresh database and Redis.
+type testEnv struct {
+	t      *testing.T
+	srv    *Server
+	redis  *testdb.Redis
+	clock  *testClock
+	cfg    Config
+	logBuf *syncBuffer
+}
+
+// syncBuffer collects log output safely across goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testConfig is the default configuration with a cheap password hash, so
+// suites that create many users stay fast; the account tests check the real cost.
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.PasswordMemoryKiB = 1024
+	cfg.PasswordIterations = 1
+	cfg.AuthAttemptsPerMinute = 1000
+	return cfg
+}
+
+func newTestEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
+	t.Helper()
+	cfg := testConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	db := testdb.Open(t)
+	r := testdb.NewRedis(t)
+	clock := newTestClock()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	srv, err := NewServer(Deps{Config: cfg, Logger: log, DB: db, Redis: r.Client, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &testEnv{t: t, srv: srv, redis: r, clock: clock, cfg: cfg, logBuf: logs}
+}
+
+// response is a finished test request.
+type response struct {
+	*http.Response
+	Body []byte
+}
+
+// JSON decodes the body into a map.
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// req is one request to send.
+type req struct {
+	Method, Path string
+	Body         any               // marshalled to JSON unless a string
+	Token        string            // bearer token
+	Header       map[string]string // extra headers
+	Cookies      []*http.Cookie
+}
+
+func (e *testEnv) do(r req) response {
+	e.t.Helper()
+	var body io.Reader
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	hr := httptest.NewRequest(r.Method, r.Path, body)
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		hr.Header.Set(k, v)
+	}
+	for _, c := range r.Cookies {
+		hr.AddCookie(c)
+	}
+	res, err := e.srv.App().Test(hr, -1)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{Response: res, Body: raw}
+}
+
+// wantStatus fails the test unless res has the status.
+func wantStatus(t *testing.T, res response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL, res.StatusCode, want, res.Body)
+	}
+}
+
+// wantProblem checks status, problem content type and code.
+func wantProblem(t *testing.T, res response, status int, code string) map[string]any {
+	t.Helper()
+	wantStatus(t, res, status)
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	p := res.JSON(t)
+	if p["code"] != code {
+		t.Fatalf("code %v, want %s\n%s", p["code"], code, res.Body)
+	}
+	for _, k := range []string{"type", "title", "status", "code"} {
+		if _, ok := p[k]; !ok {
+			t.Fatalf("problem lacks %q: %s", k, res.Body)
+		}
+	}
+	return p
+}
+
+const testPassword = "lantern festival dumplings"
+
+// registered is a user signed up through the API.
+type registered struct {
+	ID, Email, Token, CSRF string
+	Cookie                 *http.Cookie
+}
+
+// register signs up a user through the API and returns its token and cookie.
+func (e *testEnv) register(email string, role catalog.Role) registered {
+	e.t.Helper()
+	res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Body: map[string]any{
+		"email": email, "password": testPassword, "name": "测试用户", "role": role,
+	}})
+	wantStatus(e.t, res, http.StatusCreated)
+	m := res.JSON(e.t)
+	u := m["user"].(map[string]any)
+	out := registered{ID: u["id"].(string), Email: u["email"].(string), Token: m["token"].(string), CSRF: m["csrf_token"].(string)}
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie {
+			out.Cookie = c
+		}
+	}
+	return out
+}
+
+// createUser makes a user directly through the service (organizers, say).
+func (e *testEnv) createUser(email string, role catalog.Role) User {
+	e.t.Helper()
+	u, err := e.srv.Accounts().CreateUser(context.Background(), NewUser{Email: email, Password: testPassword, Name: string(role), Role: role})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// runWorkers processes the queues in-process until the test ends.
+func (e *testEnv) runWorkers() {
+	e.t.Helper()
+	w := jobs.NewWorker(jobs.Deps{DB: e.srv.db, Now: e.clock.Now, Logger: e.srv.log, PurgeSessions: e.srv.accounts.PurgeSessions})
+	mux := asynq.NewServeMux()
+	w.Register(mux)
+	srv := jobs.NewServer(e.redis.Client, e.srv.log, 4)
+	if err := srv.Start(mux); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(srv.Shutdown)
+}
+
+// eventually retries check until it passes or the deadline passes.
+func eventually(t *testing.T, within time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached within %s: %v", within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
