@@ -13,19 +13,6 @@ import (
 
 const sessionCookie = "fair_session"
 
-// List is one page of a list and the cursor of the next page (null at the end).
-type List[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor" nullable:"true"`
-}
-
-func newList[T any](items []T, next *string) List[T] {
-	if items == nil {
-		items = []T{}
-	}
-	return List[T]{Items: items, NextCursor: next}
-}
-
 type registerInput struct {
 	Body struct {
 		Email    string       `json:"email" maxLength:"254" example:"shopper@example.com"`
@@ -54,14 +41,7 @@ type authOutput struct {
 	Body      authBody
 }
 
-type pageQuery struct {
-	Limit  int    `query:"limit" minimum:"0" doc:"items per page (default 20, at most 100)"`
-	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
-}
-
-func (q pageQuery) page() catalog.Page { return catalog.Page{Limit: q.Limit, Cursor: q.Cursor} }
-
-var bearer = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+var bearer = catalog.Signed
 
 func (s *Server) accountRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{
@@ -122,16 +102,16 @@ func (s *Server) accountRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "my-notifications", Method: http.MethodGet, Path: "/api/v1/me/notifications",
 		Summary: "The signed-in user's inbox, newest first", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401},
-	}, func(ctx context.Context, in *pageQuery) (*struct{ Body List[jobs.Notification] }, error) {
+	}, func(ctx context.Context, in *catalog.PageQuery) (*struct{ Body catalog.List[jobs.Notification] }, error) {
 		a, err := requireUser(ctx)
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := s.inbox.List(ctx, a.User.ID, in.page())
+		items, next, err := s.inbox.List(ctx, a.User.ID, in.Page())
 		if err != nil {
 			return nil, err
 		}
-		return &struct{ Body List[jobs.Notification] }{newList(items, next)}, nil
+		return &struct{ Body catalog.List[jobs.Notification] }{catalog.NewList(items, next)}, nil
 	})
 
 	huma.Register(api, huma.Operation{

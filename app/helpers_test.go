@@ -83,6 +83,7 @@ func testConfig() Config {
 func newTestEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
 	for _, m := range mutate {
 		m(&cfg)
 	}

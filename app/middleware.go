@@ -59,6 +59,15 @@ func authFrom(ctx context.Context) (authInfo, bool) {
 	return a, ok
 }
 
+// actorOf is who sent the request, as the domain services see them (the zero
+// Actor when nobody is signed in).
+func actorOf(ctx context.Context) catalog.Actor {
+	if a, ok := authFrom(ctx); ok {
+		return a.User.Actor()
+	}
+	return catalog.Actor{}
+}
+
 // requireUser returns the signed-in user or ErrUnauthorized.
 func requireUser(ctx context.Context) (authInfo, error) {
 	a, ok := authFrom(ctx)

@@ -44,6 +44,7 @@ type Server struct {
 	rdb      redis.UniversalClient
 	now      catalog.Clock
 	accounts *Accounts
+	catalog  *catalog.Service
 	inbox    *jobs.Inbox
 	enqueue  *jobs.Enqueuer
 	limiter  *RateLimiter
@@ -73,6 +74,7 @@ func NewServer(d Deps) (*Server, error) {
 		rdb:      d.Redis,
 		now:      d.Now,
 		accounts: accounts,
+		catalog:  catalog.NewService(d.DB, d.Now, d.Config.DataDir),
 		inbox:    jobs.NewInbox(d.DB, d.Now),
 		enqueue:  jobs.NewEnqueuer(d.Redis, d.Logger),
 		limiter:  &RateLimiter{rdb: d.Redis},
@@ -101,6 +103,8 @@ func NewServer(d Deps) (*Server, error) {
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: staticFS(), MaxAge: 3600}))
+	// Uploaded images never change: each upload gets a new name.
+	s.app.Static("/media", s.catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
 	s.app.Use(s.authenticate)
 
@@ -118,6 +122,7 @@ func NewServer(d Deps) (*Server, error) {
 	s.api = humafiber.New(s.app, hc)
 
 	s.accountRoutes(s.api)
+	catalog.NewHandler(s.catalog, actorOf).Routes(s.api)
 	s.pageRoutes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
@@ -128,6 +133,9 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // API is the huma API (its OpenAPI document).
 func (s *Server) API() huma.API { return s.api }
+
+// Catalog is the catalog service.
+func (s *Server) Catalog() *catalog.Service { return s.catalog }
 
 // Accounts is the account service.
 func (s *Server) Accounts() *Accounts { return s.accounts }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 )
 
@@ -25,4 +27,14 @@ func IsCheckViolation(err error) bool {
 		return pg.Field('C') == "23514"
 	}
 	return err != nil && strings.Contains(err.Error(), "CHECK constraint failed")
+}
+
+// ForUpdate locks the selected rows until the transaction ends on PostgreSQL.
+// SQLite needs nothing: its transactions begin IMMEDIATE and hold the
+// database's write lock throughout.
+func ForUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if q.Dialect().Name() == dialect.PG {
+		return q.For("UPDATE")
+	}
+	return q
 }

@@ -43,14 +43,14 @@ func NewNotifyTask(p NotifyPayload) (*asynq.Task, []asynq.Option) {
 type Notification struct {
 	bun.BaseModel `bun:"table:notifications"`
 
-	ID        string       `bun:",pk" json:"id"`
-	UserID    string       `json:"-"`
-	EventKey  string       `json:"-"`
-	Kind      string       `json:"kind"`
-	Title     string       `json:"title"`
-	Body      string       `json:"body"`
-	CreatedAt time.Time    `json:"created_at"`
-	ReadAt    bun.NullTime `json:"read_at" nullable:"true"`
+	ID        string     `bun:",pk" json:"id"`
+	UserID    string     `json:"-"`
+	EventKey  string     `json:"-"`
+	Kind      string     `json:"kind"`
+	Title     string     `json:"title"`
+	Body      string     `json:"body"`
+	CreatedAt time.Time  `json:"created_at"`
+	ReadAt    *time.Time `json:"read_at" nullable:"true"`
 }
 
 //go:embed locales/*.json
@@ -138,8 +138,9 @@ func (in *Inbox) MarkRead(ctx context.Context, userID, id string) (Notification,
 	if err := in.db.NewSelect().Model(&n).Where("id = ? AND user_id = ?", id, userID).Scan(ctx); err != nil {
 		return Notification{}, catalog.ErrNotFound
 	}
-	if n.ReadAt.IsZero() {
-		n.ReadAt = bun.NullTime{Time: in.now()}
+	if n.ReadAt == nil {
+		now := in.now()
+		n.ReadAt = &now
 		if _, err := in.db.NewUpdate().Model(&n).Column("read_at").WherePK().Exec(ctx); err != nil {
 			return Notification{}, err
 		}

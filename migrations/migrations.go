@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,8 @@ func Up(ctx context.Context, db *bun.DB) ([]string, error) {
 	return names(group.Migrations), nil
 }
 
-// Down rolls back the last group of applied migrations and returns their names.
+// Down rolls back the last group of applied migrations and returns their
+// names in the order they were undone, newest first.
 func Down(ctx context.Context, db *bun.DB) ([]string, error) {
 	m := Migrator(db)
 	if err := initTables(ctx, m); err != nil {
@@ -58,7 +60,9 @@ func Down(ctx context.Context, db *bun.DB) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate down: %w", err)
 	}
-	return names(group.Migrations), nil
+	undone := names(group.Migrations)
+	slices.Reverse(undone) // Rollback undoes the newest first
+	return undone, nil
 }
 
 // Status lists every known migration with whether it has been applied.

@@ -1,0 +1,337 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// Product kinds and fulfilment.
+const (
+	KindGoods    = "goods"
+	KindVoucher  = "voucher"
+	ShipDelivery = "ship"
+	ShipPickup   = "pickup"
+	CurrencyCNY  = "CNY"
+)
+
+// Price and stock bounds a product must stay within.
+const (
+	MaxPrice = 100_000_000_00 // ¥100,000,000 in fen
+	MaxStock = 10_000_000
+)
+
+// Product is something a stall sells: goods (shipped, or picked up at the
+// booth) or a voucher. A property development's deposit voucher is a voucher
+// whose price is what the buyer pays and whose offset value is what it takes
+// off the price at signing, valid until ValidUntil.
+type Product struct {
+	bun.BaseModel `bun:"table:products"`
+
+	ID          string     `bun:",pk" json:"id"`
+	FairID      string     `json:"fair_id"`
+	StallID     string     `json:"stall_id"`
+	Category    string     `json:"category" doc:"slug of one of the fair's categories, or empty"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Price       int64      `json:"price" doc:"in fen"`
+	Currency    string     `json:"currency" enum:"CNY"`
+	Stock       int64      `json:"stock"`
+	Kind        string     `json:"kind" enum:"goods,voucher"`
+	Fulfillment string     `json:"fulfillment" enum:"ship,pickup"`
+	OffsetValue int64      `json:"offset_value,omitempty" doc:"vouchers: what the voucher takes off at signing, in fen"`
+	ValidUntil  *time.Time `json:"valid_until,omitempty" doc:"vouchers: last moment the voucher can be redeemed"`
+	Active      bool       `json:"active" doc:"inactive products are hidden from shoppers"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+
+	Images []Image `bun:"rel:has-many,join:id=product_id" json:"images"`
+}
+
+// ProductInput is what a merchant sets on a product; nil fields stay as they
+// are when editing.
+type ProductInput struct {
+	Title       *string
+	Description *string
+	Price       *int64
+	Currency    *string
+	Stock       *int64
+	Kind        *string
+	Fulfillment *string
+	Category    *string
+	OffsetValue *int64
+	ValidUntil  *time.Time
+	Active      *bool
+}
+
+func (in ProductInput) apply(p *Product, fair *Fair, categories []Category, now time.Time) error {
+	if in.Title != nil {
+		p.Title = strings.TrimSpace(*in.Title)
+	}
+	if in.Description != nil {
+		p.Description = strings.TrimSpace(*in.Description)
+	}
+	if in.Price != nil {
+		p.Price = *in.Price
+	}
+	if in.Currency != nil {
+		p.Currency = *in.Currency
+	}
+	if in.Stock != nil {
+		p.Stock = *in.Stock
+	}
+	if in.Kind != nil {
+		p.Kind = *in.Kind
+	}
+	if in.Fulfillment != nil {
+		p.Fulfillment = *in.Fulfillment
+	}
+	if in.Category != nil {
+		p.Category = strings.TrimSpace(*in.Category)
+	}
+	if in.OffsetValue != nil {
+		p.OffsetValue = *in.OffsetValue
+	}
+	if in.ValidUntil != nil {
+		v := in.ValidUntil.UTC()
+		p.ValidUntil = &v
+	}
+	if in.Active != nil {
+		p.Active = *in.Active
+	}
+	if p.Kind == KindVoucher {
+		p.Fulfillment = ShipPickup // redeemed in person at the booth or sales office
+	}
+	var c Check
+	c.That(p.Title != "" && utf8.RuneCountInString(p.Title) <= 100, "title", "must be 1 to 100 characters")
+	c.That(utf8.RuneCountInString(p.Description) <= 5000, "description", "must be at most 5000 characters")
+	c.That(p.Price >= 1 && p.Price <= MaxPrice, "price", "must be a whole number of fen from 1 to 10000000000")
+	c.That(p.Currency == CurrencyCNY, "currency", "must be CNY")
+	c.That(p.Stock >= 0 && p.Stock <= MaxStock, "stock", "must be a whole number from 0 to 10000000")
+	c.That(p.Kind == KindGoods || p.Kind == KindVoucher, "kind", "must be goods or voucher")
+	c.That(p.Fulfillment == ShipDelivery || p.Fulfillment == ShipPickup, "fulfillment", "must be ship or pickup")
+	known := p.Category == ""
+	for _, cat := range categories {
+		known = known || cat.Slug == p.Category
+	}
+	c.That(known, "category", "must be one of the fair's categories")
+	if fair.Kind == KindPropertySeason {
+		c.That(p.Kind == KindVoucher, "kind", "a development sells deposit vouchers")
+	}
+	if p.Kind == KindVoucher {
+		c.That(p.OffsetValue >= p.Price && p.OffsetValue <= MaxPrice, "offset_value", "must be at least the price (what the voucher takes off at signing)")
+		c.That(p.ValidUntil != nil && p.ValidUntil.After(now), "valid_until", "must be in the future")
+	} else {
+		c.That(p.OffsetValue == 0, "offset_value", "only vouchers have an offset value")
+		c.That(p.ValidUntil == nil, "valid_until", "only vouchers have a validity end")
+	}
+	return c.Err()
+}
+
+// CreateProduct adds a product to the merchant's own stall.
+func (s *Service) CreateProduct(ctx context.Context, a Actor, stallID string, in ProductInput) (*Product, error) {
+	var p *Product
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		sa, err := s.ownStall(ctx, tx, a, stallID)
+		if err != nil {
+			return err
+		}
+		cats, err := s.Categories(ctx, sa.Fair.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		p = &Product{ID: NewID(), FairID: sa.Fair.ID, StallID: sa.Stall.ID, Currency: CurrencyCNY, Kind: KindGoods, Fulfillment: ShipDelivery, Active: true, CreatedAt: now, UpdatedAt: now}
+		if sa.Fair.Kind == KindPropertySeason {
+			p.Kind = KindVoucher
+		}
+		if err := in.apply(p, sa.Fair, cats, now); err != nil {
+			return err
+		}
+		_, err = tx.NewInsert().Model(p).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Images = []Image{}
+	return p, nil
+}
+
+// UpdateProduct edits a product of the merchant's own stall. Orders already
+// placed keep the price they were placed at.
+func (s *Service) UpdateProduct(ctx context.Context, a Actor, id string, in ProductInput) (*Product, error) {
+	var p *Product
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var sa StallAccess
+		var err error
+		if p, sa, err = s.ownProduct(ctx, tx, a, id); err != nil {
+			return err
+		}
+		cats, err := s.Categories(ctx, sa.Fair.ID)
+		if err != nil {
+			return err
+		}
+		if err := in.apply(p, sa.Fair, cats, s.now()); err != nil {
+			return err
+		}
+		p.UpdatedAt = s.now()
+		_, err = tx.NewUpdate().Model(p).ExcludeColumn("id", "fair_id", "stall_id", "created_at").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.productWithImages(ctx, s.db, p.ID)
+}
+
+// ownProduct loads a product for the merchant of its stall.
+func (s *Service) ownProduct(ctx context.Context, db bun.IDB, a Actor, id string) (*Product, StallAccess, error) {
+	p := new(Product)
+	if err := db.NewSelect().Model(p).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, StallAccess{}, notFound(err, "product")
+	}
+	sa, err := s.stallAccess(ctx, db, a, p.StallID)
+	if err != nil {
+		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+	}
+	if !sa.Merchant {
+		if !p.Active || !sa.Public() {
+			return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		}
+		return nil, StallAccess{}, fmt.Errorf("only the stall's merchant may change its products: %w", ErrForbidden)
+	}
+	return p, sa, nil
+}
+
+func (s *Service) productWithImages(ctx context.Context, db bun.IDB, id string) (*Product, error) {
+	p := new(Product)
+	err := db.NewSelect().Model(p).Relation("Images", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("id ASC") }).
+		Where("product.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "product")
+	}
+	if p.Images == nil {
+		p.Images = []Image{}
+	}
+	return p, nil
+}
+
+// Product returns a product the actor may see: active products of active
+// stalls for everyone, any product to its merchant and the fair's organizer.
+func (s *Service) Product(ctx context.Context, a Actor, id string) (*Product, StallAccess, error) {
+	p, err := s.productWithImages(ctx, s.db, id)
+	if err != nil {
+		return nil, StallAccess{}, err
+	}
+	sa, err := s.stallAccess(ctx, s.db, a, p.StallID)
+	if err != nil {
+		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+	}
+	if (!p.Active || !sa.Public()) && !sa.Merchant && !sa.Organizer {
+		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+	}
+	return p, sa, nil
+}
+
+// ProductQuery filters a fair's product list.
+type ProductQuery struct {
+	Q        string // words in the title or description; Chinese substrings match
+	StallID  string
+	Kind     string
+	Category string
+	Page
+}
+
+// Products lists what shoppers may buy at a fair: active products of active
+// stalls, matching the query, in the order they were listed.
+func (s *Service) Products(ctx context.Context, a Actor, slug string, pq ProductQuery) ([]Product, *string, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pq.Kind != "" && pq.Kind != KindGoods && pq.Kind != KindVoucher {
+		return nil, nil, Invalid("kind", "must be goods or voucher")
+	}
+	var rows []Product
+	q := s.db.NewSelect().Model(&rows).
+		Relation("Images", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("id ASC") }).
+		Join("JOIN stalls AS st ON st.id = product.stall_id").
+		Where("product.fair_id = ?", f.ID).
+		Where("product.active").
+		Where("st.status = ?", StallActive).
+		OrderExpr("product.id ASC").Limit(pq.Size() + 1)
+	if pq.StallID != "" {
+		q = q.Where("product.stall_id = ?", pq.StallID)
+	}
+	if pq.Kind != "" {
+		q = q.Where("product.kind = ?", pq.Kind)
+	}
+	if pq.Category != "" {
+		q = q.Where("product.category = ?", pq.Category)
+	}
+	if pq.Cursor != "" {
+		q = q.Where("product.id > ?", pq.Cursor)
+	}
+	if text := strings.TrimSpace(pq.Q); text != "" {
+		if utf8.RuneCountInString(text) > 100 {
+			return nil, nil, Invalid("q", "must be at most 100 characters")
+		}
+		q = matchText(q, text)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	for i := range rows {
+		if rows[i].Images == nil {
+			rows[i].Images = []Image{}
+		}
+	}
+	rows, next := NextCursor(pq.Page, rows, func(p Product) string { return p.ID })
+	return rows, next, nil
+}
+
+// matchText keeps products whose title or description contains text. SQLite
+// answers from its FTS5 trigram index (which needs three characters; shorter
+// queries scan); PostgreSQL from its pg_trgm index.
+func matchText(q *bun.SelectQuery, text string) *bun.SelectQuery {
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
+	if q.Dialect().Name() == dialect.PG {
+		return q.Where(`(product.title || ' ' || product.description) ILIKE ? ESCAPE '\'`, like)
+	}
+	if utf8.RuneCountInString(text) >= 3 {
+		phrase := `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
+		return q.Where("product.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)", phrase)
+	}
+	return q.Where(`(product.title LIKE ? ESCAPE '\' OR product.description LIKE ? ESCAPE '\')`, like, like)
+}
+
+// StallProducts lists every product of a stall for its merchant (hidden ones
+// included), or the active ones for everyone else.
+func (s *Service) StallProducts(ctx context.Context, a Actor, stallID string) ([]Product, error) {
+	sa, err := s.stallAccess(ctx, s.db, a, stallID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Product
+	q := s.db.NewSelect().Model(&rows).
+		Relation("Images", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("id ASC") }).
+		Where("product.stall_id = ?", stallID).OrderExpr("product.id ASC")
+	if !sa.Merchant && !sa.Organizer {
+		q = q.Where("product.active")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if rows[i].Images == nil {
+			rows[i].Images = []Image{}
+		}
+	}
+	return rows, nil
+}

@@ -1,0 +1,43 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/uptrace/bun"
+)
+
+// Service is the catalog's business logic: every exported method checks who
+// may do what and runs in one transaction.
+type Service struct {
+	db       *bun.DB
+	now      Clock
+	mediaDir string
+}
+
+// NewService returns the catalog service; uploaded images are stored under
+// dataDir/media.
+func NewService(db *bun.DB, now Clock, dataDir string) *Service {
+	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media")}
+}
+
+// DB is the database the service works on.
+func (s *Service) DB() *bun.DB { return s.db }
+
+// MediaDir is where uploaded images are stored.
+func (s *Service) MediaDir() string { return s.mediaDir }
+
+// notFound turns "no rows" into ErrNotFound naming what was missing.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return err
+}
+
+func (s *Service) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, fn)
+}

@@ -1,0 +1,336 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// Application statuses.
+const (
+	ApplicationPending  = "pending"
+	ApplicationApproved = "approved"
+	ApplicationRejected = "rejected"
+)
+
+// Application is a merchant's request to open a stall at a fair (商家入驻).
+type Application struct {
+	bun.BaseModel `bun:"table:applications"`
+
+	ID          string     `bun:",pk" json:"id"`
+	FairID      string     `json:"fair_id"`
+	MerchantID  string     `json:"merchant_id"`
+	StallName   string     `json:"stall_name"`
+	Description string     `json:"description"`
+	Status      string     `json:"status" enum:"pending,approved,rejected"`
+	Reason      string     `json:"reason,omitempty" doc:"why it was rejected"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DecidedAt   *time.Time `json:"decided_at" nullable:"true"`
+}
+
+// Stall statuses.
+const (
+	StallActive    = "active"
+	StallSuspended = "suspended"
+)
+
+// Stall is a merchant's place at a fair: online, and at a booth of the offline
+// fair. In a property season a stall is a housing development (楼盘).
+type Stall struct {
+	bun.BaseModel `bun:"table:stalls"`
+
+	ID            string    `bun:",pk" json:"id"`
+	FairID        string    `json:"fair_id"`
+	MerchantID    string    `json:"merchant_id"`
+	ApplicationID string    `json:"application_id"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description"`
+	Booth         string    `json:"booth" doc:"booth number at the offline fair"`
+	Status        string    `json:"status" enum:"active,suspended"`
+	Address       string    `json:"address,omitempty" doc:"property seasons: the development's address"`
+	District      string    `json:"district,omitempty" doc:"property seasons: the district"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Apply files a merchant's application to an open or upcoming fair; a second
+// application to the same fair is ErrConflict.
+func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, description string) (*Application, error) {
+	if a.Role != RoleMerchant {
+		return nil, fmt.Errorf("only merchants apply for stalls: %w", ErrForbidden)
+	}
+	stallName, description = strings.TrimSpace(stallName), strings.TrimSpace(description)
+	var c Check
+	c.That(stallName != "" && utf8.RuneCountInString(stallName) <= 60, "stall_name", "must be 1 to 60 characters")
+	c.That(utf8.RuneCountInString(description) <= 2000, "description", "must be at most 2000 characters")
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	if f.Status == FairClosed {
+		return nil, fmt.Errorf("the fair has ended: %w", ErrConflict)
+	}
+	app := &Application{ID: NewID(), FairID: f.ID, MerchantID: a.UserID, StallName: stallName, Description: description, Status: ApplicationPending, CreatedAt: s.now()}
+	if _, err := s.db.NewInsert().Model(app).Exec(ctx); err != nil {
+		if IsUniqueViolation(err) {
+			return nil, fmt.Errorf("you have already applied to this fair: %w", ErrConflict)
+		}
+		return nil, err
+	}
+	return app, nil
+}
+
+// Applications lists a fair's applications for its organizer, optionally of
+// one status, oldest first.
+func (s *Service) Applications(ctx context.Context, a Actor, slug, status string, p Page) ([]Application, *string, error) {
+	f, err := s.ownFair(ctx, s.db, a, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []Application
+	q := s.db.NewSelect().Model(&rows).Where("fair_id = ?", f.ID).OrderExpr("id ASC").Limit(p.Size() + 1)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if p.Cursor != "" {
+		q = q.Where("id > ?", p.Cursor)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	rows, next := NextCursor(p, rows, func(a Application) string { return a.ID })
+	return rows, next, nil
+}
+
+// MyApplications lists a merchant's own applications, newest first.
+func (s *Service) MyApplications(ctx context.Context, a Actor) ([]Application, error) {
+	var rows []Application
+	err := s.db.NewSelect().Model(&rows).Where("merchant_id = ?", a.UserID).OrderExpr("id DESC").Scan(ctx)
+	return rows, err
+}
+
+// decidable loads a pending application for the organizer of its fair.
+func (s *Service) decidable(ctx context.Context, tx bun.Tx, a Actor, id string) (*Application, *Fair, error) {
+	app := new(Application)
+	if err := ForUpdate(tx.NewSelect().Model(app).Where("id = ?", id)).Scan(ctx); err != nil {
+		return nil, nil, notFound(err, "application")
+	}
+	f, err := s.FairByID(ctx, tx, app.FairID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.OrganizerID != a.UserID {
+		// Another organizer's applications are not theirs to see.
+		return nil, nil, fmt.Errorf("application: %w", ErrNotFound)
+	}
+	if app.Status != ApplicationPending {
+		return nil, nil, fmt.Errorf("the application was already %s: %w", app.Status, ErrConflict)
+	}
+	return app, f, nil
+}
+
+// Approve accepts a pending application and opens its stall with the next
+// booth number of the fair.
+func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application, *Stall, error) {
+	var app *Application
+	var st *Stall
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var f *Fair
+		var err error
+		if app, f, err = s.decidable(ctx, tx, a, id); err != nil {
+			return err
+		}
+		now := s.now()
+		app.Status, app.DecidedAt = ApplicationApproved, &now
+		if _, err := tx.NewUpdate().Model(app).Column("status", "decided_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		n, err := tx.NewSelect().Model((*Stall)(nil)).Where("fair_id = ?", f.ID).Count(ctx)
+		if err != nil {
+			return err
+		}
+		prefix := "A"
+		if f.Kind == KindPropertySeason {
+			prefix = "P"
+		}
+		st = &Stall{
+			ID: NewID(), FairID: f.ID, MerchantID: app.MerchantID, ApplicationID: app.ID,
+			Name: app.StallName, Description: app.Description, Booth: fmt.Sprintf("%s-%03d", prefix, n+1),
+			Status: StallActive, CreatedAt: now, UpdatedAt: now,
+		}
+		_, err = tx.NewInsert().Model(st).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, st, nil
+}
+
+// Reject declines a pending application with a reason the merchant sees.
+func (s *Service) Reject(ctx context.Context, a Actor, id, reason string) (*Application, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return nil, Invalid("reason", "must be 1 to 500 characters")
+	}
+	var app *Application
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if app, _, err = s.decidable(ctx, tx, a, id); err != nil {
+			return err
+		}
+		now := s.now()
+		app.Status, app.Reason, app.DecidedAt = ApplicationRejected, reason, &now
+		_, err = tx.NewUpdate().Model(app).Column("status", "reason", "decided_at").WherePK().Exec(ctx)
+		return err
+	})
+	return app, err
+}
+
+// StallAccess says how the actor relates to a stall.
+type StallAccess struct {
+	Stall     *Stall
+	Fair      *Fair
+	Merchant  bool // the actor runs the stall
+	Organizer bool // the actor runs the stall's fair
+}
+
+// Public reports whether anyone may see the stall.
+func (sa StallAccess) Public() bool {
+	return sa.Stall.Status == StallActive && sa.Fair.Published
+}
+
+func (s *Service) stallAccess(ctx context.Context, db bun.IDB, a Actor, id string) (StallAccess, error) {
+	st := new(Stall)
+	if err := db.NewSelect().Model(st).Where("id = ?", id).Scan(ctx); err != nil {
+		return StallAccess{}, notFound(err, "stall")
+	}
+	f, err := s.FairByID(ctx, db, st.FairID)
+	if err != nil {
+		return StallAccess{}, err
+	}
+	sa := StallAccess{Stall: st, Fair: f, Merchant: a.UserID != "" && st.MerchantID == a.UserID, Organizer: a.UserID != "" && f.OrganizerID == a.UserID}
+	if !sa.Public() && !sa.Merchant && !sa.Organizer {
+		return StallAccess{}, fmt.Errorf("stall: %w", ErrNotFound)
+	}
+	return sa, nil
+}
+
+// ownStall loads a stall for its merchant; others get ErrForbidden if they can
+// see it and ErrNotFound if they cannot.
+func (s *Service) ownStall(ctx context.Context, db bun.IDB, a Actor, id string) (StallAccess, error) {
+	sa, err := s.stallAccess(ctx, db, a, id)
+	if err != nil {
+		return StallAccess{}, err
+	}
+	if !sa.Merchant {
+		return StallAccess{}, fmt.Errorf("only the stall's merchant may do this: %w", ErrForbidden)
+	}
+	return sa, nil
+}
+
+// Stall returns a stall visible to the actor.
+func (s *Service) Stall(ctx context.Context, a Actor, id string) (StallAccess, error) {
+	return s.stallAccess(ctx, s.db, a, id)
+}
+
+// Stalls lists a fair's stalls: active ones for everyone, all of them for its
+// organizer.
+func (s *Service) Stalls(ctx context.Context, a Actor, slug string, p Page) ([]Stall, *string, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []Stall
+	q := s.db.NewSelect().Model(&rows).Where("fair_id = ?", f.ID).OrderExpr("id ASC").Limit(p.Size() + 1)
+	if f.OrganizerID != a.UserID {
+		q = q.Where("status = ?", StallActive)
+	}
+	if p.Cursor != "" {
+		q = q.Where("id > ?", p.Cursor)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	rows, next := NextCursor(p, rows, func(s Stall) string { return s.ID })
+	return rows, next, nil
+}
+
+// MyStalls lists the stalls a merchant runs.
+func (s *Service) MyStalls(ctx context.Context, a Actor) ([]Stall, error) {
+	var rows []Stall
+	err := s.db.NewSelect().Model(&rows).Where("merchant_id = ?", a.UserID).OrderExpr("id DESC").Scan(ctx)
+	return rows, err
+}
+
+// StallInput is the stall profile a merchant edits; nil fields stay.
+type StallInput struct {
+	Name        *string
+	Description *string
+	Address     *string
+	District    *string
+}
+
+// UpdateStall edits the stall profile; only its merchant may.
+func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallInput) (*Stall, error) {
+	var st *Stall
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		sa, err := s.ownStall(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		st = sa.Stall
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = strings.TrimSpace(*v)
+			}
+		}
+		set(&st.Name, in.Name)
+		set(&st.Description, in.Description)
+		set(&st.Address, in.Address)
+		set(&st.District, in.District)
+		var c Check
+		c.That(st.Name != "" && utf8.RuneCountInString(st.Name) <= 60, "name", "must be 1 to 60 characters")
+		c.That(utf8.RuneCountInString(st.Description) <= 2000, "description", "must be at most 2000 characters")
+		c.That(utf8.RuneCountInString(st.Address) <= 200, "address", "must be at most 200 characters")
+		c.That(utf8.RuneCountInString(st.District) <= 50, "district", "must be at most 50 characters")
+		if err := c.Err(); err != nil {
+			return err
+		}
+		st.UpdatedAt = s.now()
+		_, err = tx.NewUpdate().Model(st).Column("name", "description", "address", "district", "updated_at").WherePK().Exec(ctx)
+		return err
+	})
+	return st, err
+}
+
+// SetStallStatus suspends or reinstates a stall; only the fair's organizer
+// may. A suspended stall's products are hidden and cannot be bought; orders
+// already paid are not touched.
+func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status string) (*Stall, error) {
+	if status != StallActive && status != StallSuspended {
+		return nil, Invalid("status", "must be active or suspended")
+	}
+	var st *Stall
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		sa, err := s.stallAccess(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if !sa.Organizer {
+			return fmt.Errorf("only the fair's organizer may suspend a stall: %w", ErrForbidden)
+		}
+		st = sa.Stall
+		st.Status, st.UpdatedAt = status, s.now()
+		_, err = tx.NewUpdate().Model(st).Column("status", "updated_at").WherePK().Exec(ctx)
+		return err
+	})
+	return st, err
+}
