@@ -102,7 +102,9 @@ func (s *Server) accountRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "my-notifications", Method: http.MethodGet, Path: "/api/v1/me/notifications",
 		Summary: "The signed-in user's inbox, newest first", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401},
-	}, func(ctx context.Context, in *catalog.PageQuery) (*struct{ Body catalog.List[jobs.Notification] }, error) {
+	}, func(ctx context.Context, in *catalog.PageQuery) (*struct {
+		Body catalog.List[jobs.Notification]
+	}, error) {
 		a, err := requireUser(ctx)
 		if err != nil {
 			return nil, err
@@ -111,7 +113,9 @@ func (s *Server) accountRoutes(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		return &struct{ Body catalog.List[jobs.Notification] }{catalog.NewList(items, next)}, nil
+		return &struct {
+			Body catalog.List[jobs.Notification]
+		}{catalog.NewList(items, next)}, nil
 	})
 
 	huma.Register(api, huma.Operation{
