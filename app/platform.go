@@ -16,6 +16,7 @@ import (
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/migrations"
+	"miaohui/orders"
 )
 
 // Platform is the set of outside parts one process runs on: the database and
@@ -130,8 +131,8 @@ type Workers struct {
 }
 
 // StartWorkers starts processing every queue and the periodic work.
-func StartWorkers(p *Platform, accounts *Accounts, concurrency int) (*Workers, error) {
-	w := jobs.NewWorker(jobs.Deps{DB: p.DB, Now: p.Now, Logger: p.Log, PurgeSessions: accounts.PurgeSessions})
+func StartWorkers(p *Platform, accounts *Accounts, ord *orders.Service, concurrency int) (*Workers, error) {
+	w := jobs.NewWorker(jobs.Deps{DB: p.DB, Now: p.Now, Logger: p.Log, PurgeSessions: accounts.PurgeSessions, Orders: ord})
 	mux := asynq.NewServeMux()
 	w.Register(mux)
 	srv := jobs.NewServer(p.Redis, p.Log, concurrency)

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"miaohui/catalog"
+	"miaohui/orders"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every API error.
@@ -70,6 +71,9 @@ var errorTable = []struct {
 	{catalog.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{catalog.ErrNotFound, http.StatusNotFound, "not_found"},
 	{catalog.ErrConflict, http.StatusConflict, "conflict"},
+	{catalog.ErrGone, http.StatusGone, "ended"},
+	{catalog.ErrBadRequest, http.StatusBadRequest, "bad_request"},
+	{orders.ErrProvider, http.StatusBadGateway, "payment_provider_error"},
 }
 
 // problemFor turns any error into the problem sent to the client. Unknown
@@ -93,7 +97,12 @@ func problemFor(ctx context.Context, err error) *Problem {
 	}
 	for _, row := range errorTable {
 		if errors.Is(err, row.err) {
-			return newProblem(row.status, row.code, detailOf(err))
+			p := newProblem(row.status, row.code, detailOf(err))
+			var coded *catalog.CodedError
+			if errors.As(err, &coded) {
+				p.Code, p.Type = coded.Code(), "urn:miaohui:problem:"+coded.Code()
+			}
+			return p
 		}
 	}
 	var fe *fiber.Error

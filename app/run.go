@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 	}
 	var workers *Workers
 	if withWorkers {
-		if workers, err = StartWorkers(p, srv.Accounts(), 10); err != nil {
+		if workers, err = StartWorkers(p, srv.Accounts(), srv.Orders(), 10); err != nil {
 			return err
 		}
 	}
@@ -125,11 +125,13 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := p.Migrate(ctx); err != nil {
 		return err
 	}
-	accounts, err := NewAccounts(p.DB, p.Now, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
+	// The worker needs the same services as the server, without listening.
+	srv, err := NewServer(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
 	if err != nil {
 		return err
 	}
-	workers, err := StartWorkers(p, accounts, 20)
+	defer srv.Close()
+	workers, err := StartWorkers(p, srv.Accounts(), srv.Orders(), 20)
 	if err != nil {
 		return err
 	}

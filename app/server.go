@@ -24,6 +24,7 @@ import (
 
 	"miaohui/catalog"
 	"miaohui/jobs"
+	"miaohui/orders"
 )
 
 // Deps are the parts a Server is built from.
@@ -45,6 +46,7 @@ type Server struct {
 	now      catalog.Clock
 	accounts *Accounts
 	catalog  *catalog.Service
+	orders   *orders.Service
 	inbox    *jobs.Inbox
 	enqueue  *jobs.Enqueuer
 	limiter  *RateLimiter
@@ -67,6 +69,12 @@ func NewServer(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	provider, err := NewProvider(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	enqueue := jobs.NewEnqueuer(d.Redis, d.Logger)
+	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir)
 	s := &Server{
 		cfg:      d.Config,
 		log:      d.Logger,
@@ -74,9 +82,10 @@ func NewServer(d Deps) (*Server, error) {
 		rdb:      d.Redis,
 		now:      d.Now,
 		accounts: accounts,
-		catalog:  catalog.NewService(d.DB, d.Now, d.Config.DataDir),
+		catalog:  cat,
+		orders:   orders.NewService(d.DB, cat, provider, jobs.NewOrderEvents(enqueue), d.Now, d.Config.PaymentWindow),
 		inbox:    jobs.NewInbox(d.DB, d.Now),
-		enqueue:  jobs.NewEnqueuer(d.Redis, d.Logger),
+		enqueue:  enqueue,
 		limiter:  &RateLimiter{rdb: d.Redis},
 		metrics:  NewMetrics(asynq.NewInspectorFromRedisClient(d.Redis)),
 		web:      web,
@@ -106,7 +115,7 @@ func NewServer(d Deps) (*Server, error) {
 	// Uploaded images never change: each upload gets a new name.
 	s.app.Static("/media", s.catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
-	s.app.Use(s.authenticate)
+	s.app.Use(s.authenticate, s.idempotency)
 
 	installHumaErrors()
 	hc := huma.DefaultConfig("Miaohui API", "1.0.0")
@@ -123,6 +132,8 @@ func NewServer(d Deps) (*Server, error) {
 
 	s.accountRoutes(s.api)
 	catalog.NewHandler(s.catalog, actorOf).Routes(s.api)
+	orders.NewHandler(s.orders, actorOf).Routes(s.api)
+	orders.NewWebhookHandler(s.orders, d.Config.StripeWebhookSecret).Routes(s.api)
 	s.pageRoutes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
@@ -136,6 +147,9 @@ func (s *Server) API() huma.API { return s.api }
 
 // Catalog is the catalog service.
 func (s *Server) Catalog() *catalog.Service { return s.catalog }
+
+// Orders is the orders service.
+func (s *Server) Orders() *orders.Service { return s.orders }
 
 // Accounts is the account service.
 func (s *Server) Accounts() *Accounts { return s.accounts }

@@ -51,6 +51,7 @@ var (
 	ErrForbidden    = errors.New("forbidden")
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthenticated")
+	ErrBadRequest   = errors.New("bad request")
 )
 
 // FieldError says what is wrong with one input field.
@@ -130,3 +131,22 @@ func NextCursor[T any](p Page, rows []T, id func(T) string) ([]T, *string) {
 	c := id(rows[len(rows)-1])
 	return rows, &c
 }
+
+// CodedError gives a domain error its stable machine code (sold_out,
+// insufficient_stock, …); the HTTP status still comes from the sentinel it wraps.
+type CodedError struct {
+	code string
+	err  error
+}
+
+// Coded attaches a machine code to err.
+func Coded(code string, err error) error { return &CodedError{code: code, err: err} }
+
+func (e *CodedError) Error() string { return e.err.Error() }
+func (e *CodedError) Unwrap() error { return e.err }
+
+// Code is the machine code.
+func (e *CodedError) Code() string { return e.code }
+
+// ErrGone is something that has ended (a flash sale past its end).
+var ErrGone = errors.New("gone")

@@ -41,10 +41,16 @@ type Image struct {
 	URL         string    `bun:"-" json:"url"`
 }
 
-// AfterScan fills the URL the image is served at.
-func (i *Image) AfterScan(context.Context) error {
-	i.URL = "/media/" + i.File
-	return nil
+// withURLs fills the URL each image is served at, and turns nil into an
+// empty list for JSON.
+func withURLs(imgs []Image) []Image {
+	if imgs == nil {
+		return []Image{}
+	}
+	for i := range imgs {
+		imgs[i].URL = "/media/" + imgs[i].File
+	}
+	return imgs
 }
 
 // AddImage stores an uploaded photo of the merchant's own product. The bytes

@@ -216,9 +216,7 @@ func (s *Service) productWithImages(ctx context.Context, db bun.IDB, id string) 
 	if err != nil {
 		return nil, notFound(err, "product")
 	}
-	if p.Images == nil {
-		p.Images = []Image{}
-	}
+	p.Images = withURLs(p.Images)
 	return p, nil
 }
 
@@ -288,9 +286,7 @@ func (s *Service) Products(ctx context.Context, a Actor, slug string, pq Product
 		return nil, nil, err
 	}
 	for i := range rows {
-		if rows[i].Images == nil {
-			rows[i].Images = []Image{}
-		}
+		rows[i].Images = withURLs(rows[i].Images)
 	}
 	rows, next := NextCursor(pq.Page, rows, func(p Product) string { return p.ID })
 	return rows, next, nil
@@ -329,9 +325,7 @@ func (s *Service) StallProducts(ctx context.Context, a Actor, stallID string) ([
 		return nil, err
 	}
 	for i := range rows {
-		if rows[i].Images == nil {
-			rows[i].Images = []Image{}
-		}
+		rows[i].Images = withURLs(rows[i].Images)
 	}
 	return rows, nil
 }

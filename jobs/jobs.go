@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"miaohui/catalog"
+	"miaohui/orders"
 )
 
 // Queue names, highest priority first.
@@ -38,6 +39,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// PurgeSessions deletes stale sign-ins (owned by the accounts service).
 	PurgeSessions func(ctx context.Context) (int64, error)
+	// Orders settles payments, payouts and refunds.
+	Orders *orders.Service
 }
 
 // Worker holds the task handlers.
@@ -55,6 +58,11 @@ func NewWorker(deps Deps) *Worker {
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeNotify, w.handleNotify)
 	mux.HandleFunc(TypePurgeSessions, w.handlePurgeSessions)
+	mux.HandleFunc(TypePaymentExpire, w.handlePaymentExpire)
+	mux.HandleFunc(TypePaymentSweep, w.handlePaymentSweep)
+	mux.HandleFunc(TypePaymentReconcile, w.handlePaymentReconcile)
+	mux.HandleFunc(TypeOrderPayout, w.handleOrderPayout)
+	mux.HandleFunc(TypeRefundReverse, w.handleRefundReverse)
 }
 
 // NewServer returns an Asynq server over client processing every queue.
@@ -83,9 +91,18 @@ func NewScheduler(client redis.UniversalClient, logger *slog.Logger) (*asynq.Sch
 		LogLevel: asynq.WarnLevel,
 		Location: time.UTC,
 	})
-	if _, err := s.Register("@every 1h", asynq.NewTask(TypePurgeSessions, nil),
-		asynq.Queue(QueueLow), asynq.Unique(55*time.Minute)); err != nil {
-		return nil, err
+	periodic := []struct {
+		spec, typ, queue string
+		unique           time.Duration
+	}{
+		{"@every 1h", TypePurgeSessions, QueueLow, 55 * time.Minute},
+		{"@every 30s", TypePaymentSweep, QueueDefault, 25 * time.Second},
+		{"@every 5m", TypePaymentReconcile, QueueDefault, 4 * time.Minute},
+	}
+	for _, p := range periodic {
+		if _, err := s.Register(p.spec, asynq.NewTask(p.typ, nil), asynq.Queue(p.queue), asynq.Unique(p.unique)); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

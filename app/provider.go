@@ -1,0 +1,11 @@
+package app
+
+import "miaohui/orders"
+
+// NewProvider returns the payment provider the configuration names.
+func NewProvider(cfg Config) (orders.Provider, error) {
+	if cfg.PaymentProvider == "stripe" {
+		return orders.NewStripe(orders.StripeConfig{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase}), nil
+	}
+	return orders.Sandbox{}, nil
+}

@@ -1,0 +1,119 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/orders"
+)
+
+// Task types of the order flow.
+const (
+	// TypePaymentExpire closes a payment when its window ends.
+	TypePaymentExpire = "payment:expire"
+	// TypePaymentSweep closes every payment past its window (the safety net
+	// for expiry tasks lost with Redis).
+	TypePaymentSweep = "payment:sweep"
+	// TypePaymentReconcile asks the provider about long-pending payments.
+	TypePaymentReconcile = "payment:reconcile"
+	// TypeOrderPayout pays a paid order's merchant share out to its stall.
+	TypeOrderPayout = "order:payout"
+	// TypeRefundReverse takes the merchant's part of a refund back from its payout.
+	TypeRefundReverse = "refund:reverse"
+)
+
+type idPayload struct {
+	ID string `json:"id"`
+}
+
+func idTask(typ, id string) *asynq.Task {
+	b, _ := json.Marshal(idPayload{ID: id})
+	return asynq.NewTask(typ, b)
+}
+
+func decodeID(t *asynq.Task) (string, error) {
+	var p idPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ID == "" {
+		return "", fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	return p.ID, nil
+}
+
+// OrderEvents implements orders.Events by queueing tasks, each with a TaskID
+// derived from its row so it is queued once.
+type OrderEvents struct {
+	enq *Enqueuer
+}
+
+// NewOrderEvents returns the queue side of the order flow.
+func NewOrderEvents(enq *Enqueuer) *OrderEvents { return &OrderEvents{enq: enq} }
+
+var _ orders.Events = (*OrderEvents)(nil)
+
+// PaymentOpened schedules the payment's expiry at the end of its window.
+func (e *OrderEvents) PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error {
+	return e.enq.Enqueue(ctx, idTask(TypePaymentExpire, paymentID),
+		asynq.TaskID("expire:"+paymentID), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20))
+}
+
+// OrdersPaid queues the payout of each order.
+func (e *OrderEvents) OrdersPaid(ctx context.Context, orderIDs []string) error {
+	for _, id := range orderIDs {
+		if err := e.enq.Enqueue(ctx, idTask(TypeOrderPayout, id), asynq.TaskID("payout:"+id), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refunded queues the payout reversal.
+func (e *OrderEvents) Refunded(ctx context.Context, refundID string) error {
+	return e.enq.Enqueue(ctx, idTask(TypeRefundReverse, refundID), asynq.TaskID("reverse:"+refundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20))
+}
+
+// OrderChanged needs no task yet.
+func (e *OrderEvents) OrderChanged(context.Context, string, string) error { return nil }
+
+func (w *Worker) handlePaymentExpire(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	return w.deps.Orders.ExpirePayment(ctx, id)
+}
+
+func (w *Worker) handlePaymentSweep(ctx context.Context, _ *asynq.Task) error {
+	n, err := w.deps.Orders.SweepExpired(ctx, 500)
+	if n > 0 {
+		w.deps.Logger.Info("closed expired payments", "count", n)
+	}
+	return err
+}
+
+func (w *Worker) handlePaymentReconcile(ctx context.Context, _ *asynq.Task) error {
+	n, err := w.deps.Orders.Reconcile(ctx, 600)
+	if n > 0 {
+		w.deps.Logger.Info("reconciled payments", "count", n)
+	}
+	return err
+}
+
+func (w *Worker) handleOrderPayout(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	return w.deps.Orders.Payout(ctx, id)
+}
+
+func (w *Worker) handleRefundReverse(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	return w.deps.Orders.ReversePayout(ctx, id)
+}

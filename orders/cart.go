@@ -1,0 +1,131 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// MaxLineQuantity bounds one cart line.
+const MaxLineQuantity = 999
+
+// CartItem is one product in a shopper's cart.
+type CartItem struct {
+	bun.BaseModel `bun:"table:cart_items"`
+
+	UserID    string    `bun:",pk" json:"-"`
+	ProductID string    `bun:",pk" json:"product_id"`
+	FairID    string    `json:"-"`
+	Quantity  int       `json:"quantity"`
+	UpdatedAt time.Time `json:"-"`
+}
+
+// CartLine is a cart item priced from the product as it is now.
+type CartLine struct {
+	ProductID string `json:"product_id"`
+	StallID   string `json:"stall_id"`
+	Title     string `json:"title"`
+	Kind      string `json:"kind"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice Money  `json:"unit_price" doc:"current price, in fen"`
+	LineTotal Money  `json:"line_total"`
+	Stock     int64  `json:"stock"`
+	Available bool   `json:"available" doc:"false when the product can no longer be bought"`
+}
+
+// Cart is a shopper's cart over the stalls of one fair. Prices are always the
+// server's current ones.
+type Cart struct {
+	FairID   string     `json:"fair_id,omitempty"`
+	Items    []CartLine `json:"items"`
+	Total    Money      `json:"total"`
+	Currency string     `json:"currency"`
+}
+
+// SetCartItem sets the quantity of a product in the actor's cart (0 removes
+// it). A cart holds the products of one fair; quantities are checked against
+// stock.
+func (s *Service) SetCartItem(ctx context.Context, a catalog.Actor, productID string, quantity int) (*Cart, error) {
+	if quantity < 0 || quantity > MaxLineQuantity {
+		return nil, catalog.Invalid("quantity", fmt.Sprintf("must be from 0 to %d", MaxLineQuantity))
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if quantity == 0 {
+			_, err := tx.NewDelete().Model((*CartItem)(nil)).Where("user_id = ? AND product_id = ?", a.UserID, productID).Exec(ctx)
+			return err
+		}
+		p, sa, err := s.catalog.Product(ctx, a, productID)
+		if err != nil {
+			return err
+		}
+		if !p.Active || !sa.Public() || sa.Fair.Status != catalog.FairOpen {
+			return fmt.Errorf("this product is not on sale: %w", catalog.ErrConflict)
+		}
+		if int64(quantity) > p.Stock {
+			return fmt.Errorf("only %d left: %w", p.Stock, ErrInsufficientStock)
+		}
+		if p.Kind == catalog.KindVoucher && quantity > 1 {
+			return catalog.Invalid("quantity", "one voucher per buyer per development")
+		}
+		var other string
+		err = tx.NewSelect().Model((*CartItem)(nil)).Column("fair_id").Where("user_id = ? AND fair_id <> ?", a.UserID, p.FairID).Limit(1).Scan(ctx, &other)
+		if err == nil {
+			return fmt.Errorf("your cart holds another fair's products; check out or empty it first: %w", catalog.ErrConflict)
+		}
+		item := &CartItem{UserID: a.UserID, ProductID: productID, FairID: p.FairID, Quantity: quantity, UpdatedAt: s.now()}
+		_, err = tx.NewInsert().Model(item).On("CONFLICT (user_id, product_id) DO UPDATE").Set("quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Cart(ctx, a)
+}
+
+// ClearCart empties the actor's cart.
+func (s *Service) ClearCart(ctx context.Context, a catalog.Actor) error {
+	_, err := s.db.NewDelete().Model((*CartItem)(nil)).Where("user_id = ?", a.UserID).Exec(ctx)
+	return err
+}
+
+// Cart returns the actor's cart priced now.
+func (s *Service) Cart(ctx context.Context, a catalog.Actor) (*Cart, error) {
+	return s.cart(ctx, s.db, a)
+}
+
+func (s *Service) cart(ctx context.Context, db bun.IDB, a catalog.Actor) (*Cart, error) {
+	var rows []struct {
+		ProductID string
+		FairID    string
+		Quantity  int
+		StallID   string
+		Title     string
+		Kind      string
+		Price     Money
+		Stock     int64
+		Active    bool
+		StallOK   bool
+	}
+	err := db.NewSelect().TableExpr("cart_items AS ci").
+		Join("JOIN products AS p ON p.id = ci.product_id").
+		Join("JOIN stalls AS st ON st.id = p.stall_id").
+		ColumnExpr("ci.product_id, ci.fair_id, ci.quantity, p.stall_id, p.title, p.kind, p.price, p.stock, p.active").
+		ColumnExpr("st.status = ? AS stall_ok", catalog.StallActive).
+		Where("ci.user_id = ?", a.UserID).OrderExpr("ci.updated_at ASC, ci.product_id ASC").Scan(ctx, &rows)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cart{Items: []CartLine{}, Currency: catalog.CurrencyCNY}
+	for _, r := range rows {
+		c.FairID = r.FairID
+		line := CartLine{ProductID: r.ProductID, StallID: r.StallID, Title: r.Title, Kind: r.Kind, Quantity: r.Quantity,
+			UnitPrice: r.Price, LineTotal: r.Price * int64(r.Quantity), Stock: r.Stock, Available: r.Active && r.StallOK && r.Stock >= int64(r.Quantity)}
+		c.Items = append(c.Items, line)
+		c.Total += line.LineTotal
+	}
+	return c, nil
+}

@@ -1,0 +1,96 @@
+package orders
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Ship marks a paid order shipped, with an optional tracking number; only the
+// stall's merchant may, and only orders that ship.
+func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking string) (*Order, error) {
+	tracking = strings.TrimSpace(tracking)
+	if utf8.RuneCountInString(tracking) > 100 {
+		return nil, catalog.Invalid("tracking", "must be at most 100 characters")
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		o, acc, err := s.loadOrder(ctx, tx, a, orderID, true)
+		if err != nil {
+			return err
+		}
+		if !acc.merchant {
+			return fmt.Errorf("only the stall's merchant ships: %w", catalog.ErrForbidden)
+		}
+		if o.Fulfillment != catalog.ShipDelivery {
+			return fmt.Errorf("this order is picked up, not shipped: %w", catalog.ErrConflict)
+		}
+		if o.Status != StatusPaid {
+			return fmt.Errorf("a %s order cannot be shipped: %w", o.Status, catalog.ErrConflict)
+		}
+		now := s.now()
+		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusShipped).Set("shipped_at = ?", now).Set("tracking = ?", tracking).
+			Where("id = ?", o.ID).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.events.OrderChanged(ctx, orderID, StatusShipped); err != nil {
+		_ = err // the notice is best effort; the order is shipped
+	}
+	return s.Order(ctx, a, orderID)
+}
+
+// ErrWrongCode is a pickup or voucher code that does not match.
+var ErrWrongCode = catalog.Invalid("code", "does not match this order's code")
+
+// Redeem checks the code the buyer shows at the booth or sales office and
+// marks the order redeemed: a wrong code is rejected, a second redemption and
+// an expired voucher are conflicts.
+func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code string) (*Order, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		o, acc, err := s.loadOrder(ctx, tx, a, orderID, true)
+		if err != nil {
+			return err
+		}
+		if !acc.merchant {
+			return fmt.Errorf("only the stall's merchant redeems: %w", catalog.ErrForbidden)
+		}
+		if o.PickupCode == "" {
+			return fmt.Errorf("this order is shipped, not picked up: %w", catalog.ErrConflict)
+		}
+		if subtle.ConstantTimeCompare([]byte(code), []byte(o.PickupCode)) != 1 {
+			return ErrWrongCode
+		}
+		switch o.Status {
+		case StatusPaid, StatusPartiallyRefunded:
+		case StatusRedeemed:
+			return fmt.Errorf("this code was already redeemed: %w", catalog.ErrConflict)
+		default:
+			return fmt.Errorf("a %s order cannot be redeemed: %w", o.Status, catalog.ErrConflict)
+		}
+		now := s.now()
+		for _, it := range o.Items {
+			if it.ValidUntil != nil && now.After(*it.ValidUntil) {
+				return fmt.Errorf("this voucher expired: %w", catalog.ErrConflict)
+			}
+		}
+		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusRedeemed).Set("redeemed_at = ?", now).
+			Where("id = ?", o.ID).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.events.OrderChanged(ctx, orderID, StatusRedeemed); err != nil {
+		_ = err
+	}
+	return s.Order(ctx, a, orderID)
+}

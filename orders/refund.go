@@ -1,0 +1,272 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Refund statuses.
+const (
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+)
+
+// Refund returns part or all of an order's money to its buyer.
+type Refund struct {
+	bun.BaseModel `bun:"table:refunds"`
+
+	ID          string    `bun:",pk" json:"id"`
+	OrderID     string    `json:"order_id"`
+	PaymentID   string    `json:"-"`
+	Amount      Money     `json:"amount" doc:"in fen"`
+	Reason      string    `json:"reason"`
+	Status      string    `json:"status" enum:"pending,succeeded,failed"`
+	ProviderRef string    `json:"-"`
+	CreatedBy   string    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"-"`
+}
+
+// Transfer is the payout of a paid order's merchant share to its stall.
+type Transfer struct {
+	bun.BaseModel `bun:"table:transfers"`
+
+	OrderID     string `bun:",pk"`
+	StallID     string
+	Amount      Money
+	Reversed    Money
+	ProviderRef string
+	CreatedAt   time.Time
+}
+
+// refundableStatuses are the order statuses a refund may start from.
+var refundableStatuses = map[string]bool{StatusPaid: true, StatusShipped: true, StatusRedeemed: true, StatusCompleted: true, StatusPartiallyRefunded: true}
+
+// RefundOrder refunds amount (nil: all that is left) of an order, for the
+// stall's merchant or the fair's organizer. A refund never exceeds what was
+// captured and not yet refunded; a redeemed voucher cannot be refunded. The
+// amount is reserved on the order before the provider is asked, so two
+// refunds at once cannot both take the same money.
+func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID string, amount *Money, reason string) (*Refund, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return nil, catalog.Invalid("reason", "must be 1 to 500 characters")
+	}
+	var r *Refund
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		o, acc, err := s.loadOrder(ctx, tx, a, orderID, true)
+		if err != nil {
+			return err
+		}
+		if !acc.merchant && !acc.organizer {
+			return fmt.Errorf("only the stall's merchant or the fair's organizer refunds: %w", catalog.ErrForbidden)
+		}
+		if !refundableStatuses[o.Status] {
+			return fmt.Errorf("a %s order cannot be refunded: %w", o.Status, catalog.ErrConflict)
+		}
+		if o.RedeemedAt != nil && hasVoucher(o) {
+			return fmt.Errorf("a redeemed voucher cannot be refunded: %w", catalog.ErrConflict)
+		}
+		amt := o.Refundable()
+		if amount != nil {
+			amt = *amount
+		}
+		if amt <= 0 || amt > o.Refundable() {
+			return catalog.Invalid("amount", fmt.Sprintf("must be from 1 to %d fen (what is left to refund)", o.Refundable()))
+		}
+		res, err := tx.NewUpdate().Model((*Order)(nil)).Set("refund_pending = refund_pending + ?", amt).
+			Where("id = ? AND refunded + refund_pending + ? <= total", o.ID, amt).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("another refund took this money: %w", catalog.ErrConflict)
+		}
+		now := s.now()
+		r = &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amt, Reason: reason, Status: RefundPending,
+			CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+		_, err = tx.NewInsert().Model(r).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.executeRefund(context.WithoutCancel(ctx), r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func hasVoucher(o *Order) bool {
+	for _, it := range o.Items {
+		if it.Kind == catalog.KindVoucher {
+			return true
+		}
+	}
+	return false
+}
+
+// executeRefund asks the provider to return the money of a pending refund
+// (idempotent by the refund id) and books the outcome.
+func (s *Service) executeRefund(ctx context.Context, r *Refund) error {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ?", r.PaymentID).Scan(ctx); err != nil {
+		return err
+	}
+	ref, perr := s.provider.Refund(ctx, p, r)
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		cur := new(Refund)
+		if err := catalog.ForUpdate(tx.NewSelect().Model(cur).Where("id = ?", r.ID)).Scan(ctx); err != nil {
+			return err
+		}
+		if cur.Status != RefundPending {
+			*r = *cur
+			return nil
+		}
+		now := s.now()
+		if perr != nil {
+			r.Status, r.UpdatedAt = RefundFailed, now
+			if _, err := tx.NewUpdate().Model(r).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.NewUpdate().Model((*Order)(nil)).Set("refund_pending = refund_pending - ?", r.Amount).Where("id = ?", r.OrderID).Exec(ctx)
+			return err
+		}
+		r.Status, r.ProviderRef, r.UpdatedAt = RefundSucceeded, ref, now
+		if _, err := tx.NewUpdate().Model(r).Column("status", "provider_ref", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return s.bookRefund(ctx, tx, r.OrderID, r.Amount, true)
+	})
+	if err != nil {
+		return err
+	}
+	if perr != nil {
+		return fmt.Errorf("%w: %v", ErrProvider, perr)
+	}
+	return s.events.Refunded(ctx, r.ID)
+}
+
+// bookRefund adds a refunded amount to an order and moves its status. A fully
+// refunded voucher frees the buyer's voucher place and goes back on sale.
+func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amount Money, wasPending bool) error {
+	o := new(Order)
+	if err := catalog.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", orderID)).Scan(ctx); err != nil {
+		return err
+	}
+	o.Refunded += amount
+	if wasPending {
+		o.RefundPending -= amount
+	}
+	status := StatusPartiallyRefunded
+	if o.Refunded >= o.Total {
+		status = StatusRefunded
+	}
+	// A cancelled order refunded after a late capture stays cancelled.
+	if o.Status != StatusCancelled {
+		o.Status = status
+	}
+	if _, err := tx.NewUpdate().Model(o).Column("refunded", "refund_pending", "status").WherePK().Exec(ctx); err != nil {
+		return err
+	}
+	if o.Refunded >= o.Total && o.Status != StatusCancelled {
+		var items []Item
+		if err := tx.NewSelect().Model(&items).Where("order_id = ? AND kind = ?", o.ID, catalog.KindVoucher).Scan(ctx); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := returnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
+				return err
+			}
+		}
+		if len(items) > 0 {
+			if _, err := tx.NewDelete().TableExpr("voucher_holds").Where("order_id = ?", o.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RefundByID returns a refund (for workers).
+func (s *Service) RefundByID(ctx context.Context, id string) (*Refund, error) {
+	r := new(Refund)
+	if err := s.db.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("refund: %w", catalog.ErrNotFound)
+	}
+	return r, nil
+}
+
+// Payout sends a paid order's merchant share to its stall's payout account,
+// once per order. Stalls without an account are paid out later by hand.
+func (s *Service) Payout(ctx context.Context, orderID string) error {
+	o := new(Order)
+	if err := s.db.NewSelect().Model(o).Where("id = ?", orderID).Scan(ctx); err != nil {
+		return err
+	}
+	if o.PaidAt == nil || o.Status == StatusCancelled {
+		return nil
+	}
+	var account string
+	if err := s.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", o.StallID).Scan(ctx, &account); err != nil {
+		return err
+	}
+	if account == "" && s.provider.Name() != "sandbox" {
+		return nil // paid out once the merchant has connected a payout account
+	}
+	t := &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare, CreatedAt: s.now()}
+	res, err := s.db.NewInsert().Model(t).On("CONFLICT (order_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if err := s.db.NewSelect().Model(t).WherePK().Scan(ctx); err != nil {
+			return err
+		}
+		if t.ProviderRef != "" {
+			return nil
+		}
+	}
+	ref, err := s.provider.Payout(ctx, o, account)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	_, err = s.db.NewUpdate().Model(t).Set("provider_ref = ?", ref).WherePK().Exec(ctx)
+	return err
+}
+
+// ReversePayout takes back the merchant's part of a refund from its payout:
+// the refund is split between merchant and platform in proportion to the
+// order's shares.
+func (s *Service) ReversePayout(ctx context.Context, refundID string) error {
+	r, err := s.RefundByID(ctx, refundID)
+	if err != nil || r.Status != RefundSucceeded {
+		return err
+	}
+	t := new(Transfer)
+	if err := s.db.NewSelect().Model(t).Where("order_id = ?", r.OrderID).Scan(ctx); err != nil {
+		return nil // never paid out: nothing to take back
+	}
+	o := new(Order)
+	if err := s.db.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
+		return err
+	}
+	part := Split(r.Amount, []Money{o.MerchantShare, o.PlatformFee})[0]
+	part = min(part, t.Amount-t.Reversed)
+	if part <= 0 || t.ProviderRef == "" {
+		return nil
+	}
+	if err := s.provider.ReversePayout(ctx, t, part, r.ID); err != nil {
+		return fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	_, err = s.db.NewUpdate().Model(t).Set("reversed = reversed + ?", part).WherePK().Exec(ctx)
+	return err
+}

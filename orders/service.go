@@ -1,0 +1,78 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Provider is a payment provider: the in-app sandbox or Stripe. Every call
+// that moves money is idempotent by the id of our own row, so a retry after a
+// crash never charges or refunds twice.
+type Provider interface {
+	// Name is "sandbox" or "stripe".
+	Name() string
+	// Start opens the provider's side of a payment and returns its reference
+	// and, where the payer's browser needs one, a client secret.
+	Start(ctx context.Context, p *Payment) (ref, clientSecret string, err error)
+	// Cancel stops a pending payment. It returns ErrAlreadyPaid when the
+	// money was captured in the meantime.
+	Cancel(ctx context.Context, p *Payment) error
+	// Lookup asks the provider how a payment stands: one of the Payment*
+	// statuses.
+	Lookup(ctx context.Context, p *Payment) (string, error)
+	// Refund returns part or all of a captured payment.
+	Refund(ctx context.Context, p *Payment, r *Refund) (ref string, err error)
+	// Payout sends a paid order's merchant share to the stall's account.
+	Payout(ctx context.Context, o *Order, account string) (ref string, err error)
+	// ReversePayout takes back amount of a payout after a refund.
+	ReversePayout(ctx context.Context, t *Transfer, amount Money, refundID string) error
+}
+
+// ErrAlreadyPaid is a cancellation that came too late: the payment succeeded.
+var ErrAlreadyPaid = errors.New("the payment has already succeeded")
+
+// Events is what the orders domain asks the background workers to do after
+// its transactions commit. The jobs package implements it.
+type Events interface {
+	// PaymentOpened schedules the end of a payment's window.
+	PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error
+	// OrdersPaid follows a captured payment: receipts, merchant notices, payouts.
+	OrdersPaid(ctx context.Context, orderIDs []string) error
+	// Refunded follows a refund: the buyer's notice, the payout reversal.
+	Refunded(ctx context.Context, refundID string) error
+	// OrderChanged follows shipping and redemption (the buyer's notice).
+	OrderChanged(ctx context.Context, orderID, status string) error
+}
+
+// Service runs carts, checkout, payments, fulfilment, refunds and totals.
+type Service struct {
+	db       *bun.DB
+	catalog  *catalog.Service
+	provider Provider
+	events   Events
+	now      catalog.Clock
+	window   time.Duration
+}
+
+// NewService returns the orders service. window is the platform's default
+// payment window (a fair may set its own).
+func NewService(db *bun.DB, cat *catalog.Service, provider Provider, events Events, now catalog.Clock, window time.Duration) *Service {
+	return &Service{db: db, catalog: cat, provider: provider, events: events, now: now, window: window}
+}
+
+// Provider is the payment provider in use.
+func (s *Service) Provider() Provider { return s.provider }
+
+func (s *Service) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, fn)
+}
+
+var errNoRows = sql.ErrNoRows
+
+func secondsDur(n int) time.Duration { return time.Duration(n) * time.Second }

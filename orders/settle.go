@@ -1,0 +1,303 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Settlement: every way a payment's fate becomes known — the sandbox page,
+// a Stripe webhook, reconciliation, the end of the payment window — goes
+// through these functions. State only moves forward, and an event from the
+// provider is applied once: its id is stored in the transaction that applies it.
+
+// recordEvent stores a provider event id; false means it was applied before.
+func recordEvent(ctx context.Context, tx bun.Tx, id, typ string, now any) (bool, error) {
+	if id == "" {
+		return true, nil
+	}
+	row := map[string]any{"id": id, "type": typ, "received_at": now}
+	res, err := tx.NewInsert().Model(&row).TableExpr("payment_events").On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *Service) lockPayment(ctx context.Context, tx bun.Tx, id string) (*Payment, error) {
+	p := new(Payment)
+	if err := catalog.ForUpdate(tx.NewSelect().Model(p).Where("id = ?", id)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	}
+	return p, nil
+}
+
+// PaymentByRef finds a payment by the provider's reference.
+func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error) {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("provider_ref = ?", ref).Limit(1).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	}
+	return p, nil
+}
+
+// Payment returns a payment to its payer.
+func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Payment, []Order, error) {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	}
+	var orders []Order
+	if err := s.db.NewSelect().Model(&orders).Where("payment_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := s.attachItems(ctx, orders); err != nil {
+		return nil, nil, err
+	}
+	return p, orders, nil
+}
+
+// MarkPaid records that a payment's money was captured. Its pending orders
+// become paid. If the payment had been cancelled meanwhile (the window closed
+// first), the money is refunded in full, since the stock went back on sale.
+func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType string) error {
+	var paid []string
+	var lateRefunds []*Refund
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		now := s.now()
+		fresh, err := recordEvent(ctx, tx, eventID, eventType, now)
+		if err != nil || !fresh {
+			return err
+		}
+		p, err := s.lockPayment(ctx, tx, paymentID)
+		if err != nil {
+			return err
+		}
+		switch p.Status {
+		case PaymentSucceeded:
+			return nil
+		case PaymentCancelled:
+			// Captured after we gave up on it: give the money back.
+			var orders []Order
+			if err := tx.NewSelect().Model(&orders).Where("payment_id = ?", p.ID).Scan(ctx); err != nil {
+				return err
+			}
+			for i := range orders {
+				o := &orders[i]
+				r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: p.ID, Amount: o.Total, Reason: "payment captured after the order was cancelled",
+					Status: RefundPending, CreatedBy: "system", CreatedAt: now, UpdatedAt: now}
+				if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
+					return err
+				}
+				lateRefunds = append(lateRefunds, r)
+			}
+		}
+		p.Status, p.UpdatedAt = PaymentSucceeded, now
+		if _, err := tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		var ids []string
+		err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusPaid).Set("paid_at = ?", now).
+			Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Returning("id").Scan(ctx, &ids)
+		if err != nil && !errors.Is(err, errNoRows) {
+			return err
+		}
+		paid = ids
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range lateRefunds {
+		if err := s.executeRefund(context.WithoutCancel(ctx), r); err != nil {
+			return err
+		}
+	}
+	if len(paid) > 0 {
+		return s.events.OrdersPaid(ctx, paid)
+	}
+	return nil
+}
+
+// MarkFailed records a failed payment attempt. The orders stay unpaid: the
+// payer may try again until the payment window closes.
+func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType string) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		fresh, err := recordEvent(ctx, tx, eventID, eventType, s.now())
+		if err != nil || !fresh {
+			return err
+		}
+		p, err := s.lockPayment(ctx, tx, paymentID)
+		if err != nil {
+			return err
+		}
+		if p.Status != PaymentPending {
+			return nil
+		}
+		p.Status, p.UpdatedAt = PaymentFailed, s.now()
+		_, err = tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx)
+		return err
+	})
+}
+
+// cancelPayment cancels a payment that is still open and every unpaid order
+// of it, returning their stock exactly once (only the transaction that moves
+// the payment out of pending returns it). onlyIfDue keeps payments whose
+// window has not closed.
+func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue bool) (bool, error) {
+	cancelled := false
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		p, err := s.lockPayment(ctx, tx, paymentID)
+		if err != nil {
+			return err
+		}
+		if p.Status != PaymentPending && p.Status != PaymentFailed {
+			return nil
+		}
+		now := s.now()
+		if onlyIfDue && now.Before(p.ExpiresAt) {
+			return nil
+		}
+		p.Status, p.UpdatedAt = PaymentCancelled, now
+		if _, err := tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		var orders []Order
+		if err := tx.NewSelect().Model(&orders).Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Scan(ctx); err != nil {
+			return err
+		}
+		for _, o := range orders {
+			if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusCancelled).Set("cancelled_at = ?", now).
+				Where("id = ?", o.ID).Exec(ctx); err != nil {
+				return err
+			}
+			var items []Item
+			if err := tx.NewSelect().Model(&items).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
+				return err
+			}
+			for _, it := range items {
+				if err := returnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.NewDelete().TableExpr("voucher_holds").Where("order_id = ?", o.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		cancelled = true
+		return nil
+	})
+	return cancelled, err
+}
+
+// ExpirePayment closes a payment whose window has passed: the provider's side
+// is cancelled first; if the provider says the money was captured meanwhile,
+// the orders are settled as paid instead. Running it again does nothing.
+func (s *Service) ExpirePayment(ctx context.Context, paymentID string) error {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ?", paymentID).Scan(ctx); err != nil {
+		return fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	}
+	if p.Status != PaymentPending && p.Status != PaymentFailed || s.now().Before(p.ExpiresAt) {
+		return nil
+	}
+	if err := s.provider.Cancel(ctx, p); err != nil {
+		if errors.Is(err, ErrAlreadyPaid) {
+			return s.MarkPaid(ctx, p.ID, "", "reconcile")
+		}
+		return fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	_, err := s.cancelPayment(ctx, p.ID, true)
+	return err
+}
+
+// CancelOrder lets a buyer cancel an unpaid order. Its checkout has one
+// payment for all its orders, so the whole checkout is cancelled and all its
+// stock returned.
+func (s *Service) CancelOrder(ctx context.Context, a catalog.Actor, orderID string) (*Order, error) {
+	o, acc, err := s.loadOrder(ctx, s.db, a, orderID, false)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.buyer {
+		return nil, fmt.Errorf("only the buyer cancels an unpaid order: %w", catalog.ErrForbidden)
+	}
+	if o.Status != StatusPendingPayment {
+		return nil, fmt.Errorf("only unpaid orders can be cancelled; this one is %s: %w", o.Status, catalog.ErrConflict)
+	}
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ?", o.PaymentID).Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.provider.Cancel(ctx, p); err != nil {
+		if errors.Is(err, ErrAlreadyPaid) {
+			if err := s.MarkPaid(ctx, p.ID, "", "reconcile"); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the order was paid meanwhile: %w", catalog.ErrConflict)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	if _, err := s.cancelPayment(ctx, p.ID, false); err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, a, orderID)
+}
+
+// SweepExpired cancels every payment whose window closed: the safety net for
+// expiry tasks lost with a restarted Redis. It returns how many it closed.
+func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
+	var ids []string
+	err := s.db.NewSelect().Model((*Payment)(nil)).Column("id").
+		Where("status IN (?) AND expires_at <= ?", bun.In([]string{PaymentPending, PaymentFailed}), s.now()).
+		OrderExpr("expires_at ASC").Limit(int64(limit)).Scan(ctx, &ids)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, id := range ids {
+		if err := s.ExpirePayment(ctx, id); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
+
+// Reconcile asks the provider about payments still pending past age and
+// settles what the webhooks missed. It returns how many it settled.
+func (s *Service) Reconcile(ctx context.Context, olderThanSeconds int) (int, error) {
+	var rows []Payment
+	cutoff := s.now().Add(-secondsDur(olderThanSeconds))
+	err := s.db.NewSelect().Model(&rows).
+		Where("status IN (?) AND created_at <= ? AND provider_ref <> ''", bun.In([]string{PaymentPending, PaymentFailed}), cutoff).
+		OrderExpr("created_at ASC").Limit(200).Scan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	for i := range rows {
+		st, err := s.provider.Lookup(ctx, &rows[i])
+		if err != nil {
+			return settled, fmt.Errorf("%w: %v", ErrProvider, err)
+		}
+		switch st {
+		case PaymentSucceeded:
+			if err := s.MarkPaid(ctx, rows[i].ID, "", "reconcile"); err != nil {
+				return settled, err
+			}
+			settled++
+		case PaymentCancelled:
+			if _, err := s.cancelPayment(ctx, rows[i].ID, false); err != nil {
+				return settled, err
+			}
+			settled++
+		}
+	}
+	return settled, nil
+}
