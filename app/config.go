@@ -111,8 +111,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		switch {
 		case err != nil:
 			bad("FAIR_PAYMENT_WINDOW", v, "want a Go duration such as 15m")
-		case d < time.Minute || d > 24*time.Hour:
-			bad("FAIR_PAYMENT_WINDOW", v, "want between 1m and 24h")
+		case d < time.Second || d > 24*time.Hour:
+			bad("FAIR_PAYMENT_WINDOW", v, "want between 1s and 24h")
 		default:
 			c.PaymentWindow = d
 		}

@@ -148,6 +148,12 @@ func StartWorkers(p *Platform, accounts *Accounts, ord *orders.Service, concurre
 		srv.Shutdown()
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
+	// Payments whose window closed while no worker ran (or whose expiry task
+	// was lost with Redis) are closed at once, not at the next sweep.
+	if err := jobs.NewEnqueuer(p.Redis, p.Log).Enqueue(context.Background(), asynq.NewTask(jobs.TypePaymentSweep, nil),
+		asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
+		p.Log.Warn("start-up sweep not queued", "err", err)
+	}
 	return &Workers{server: srv, scheduler: sched}, nil
 }
 
