@@ -250,6 +250,28 @@ func (h *Handler) Routes(api huma.API) {
 			return out(p), nil
 		})
 
+	huma.Register(api, op("payout-account-link", http.MethodPost, "/stalls/{id}/payout-account", "Connect the stall's Stripe payout account: returns the onboarding link (its merchant)", 0, 403, 404, 409, 502),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id"`
+			Body struct {
+				ReturnURL string `json:"return_url" format:"uri" doc:"where Stripe sends the merchant back"`
+			}
+		}) (*body[struct {
+			URL string `json:"url"`
+		}], error) {
+			a, err := h.signedIn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			url, err := h.svc.PayoutAccountLink(ctx, a, in.ID, in.Body.ReturnURL)
+			if err != nil {
+				return nil, err
+			}
+			return out(struct {
+				URL string `json:"url"`
+			}{url}), nil
+		})
+
 	tag = []string{"Totals"}
 	type slugPath struct {
 		Slug string `path:"slug"`
