@@ -370,7 +370,11 @@ func defaultCategories(f *Fair) []Category {
 
 // Categories lists a fair's categories in display order.
 func (s *Service) Categories(ctx context.Context, fairID string) ([]Category, error) {
+	return categories(ctx, s.db, fairID)
+}
+
+func categories(ctx context.Context, db bun.IDB, fairID string) ([]Category, error) {
 	var rows []Category
-	err := s.db.NewSelect().Model(&rows).Where("fair_id = ?", fairID).Order("position").Scan(ctx)
+	err := db.NewSelect().Model(&rows).Where("fair_id = ?", fairID).Order("position").Scan(ctx)
 	return rows, err
 }

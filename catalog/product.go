@@ -141,7 +141,7 @@ func (s *Service) CreateProduct(ctx context.Context, a Actor, stallID string, in
 		if err != nil {
 			return err
 		}
-		cats, err := s.Categories(ctx, sa.Fair.ID)
+		cats, err := categories(ctx, tx, sa.Fair.ID)
 		if err != nil {
 			return err
 		}
@@ -173,7 +173,7 @@ func (s *Service) UpdateProduct(ctx context.Context, a Actor, id string, in Prod
 		if p, sa, err = s.ownProduct(ctx, tx, a, id); err != nil {
 			return err
 		}
-		cats, err := s.Categories(ctx, sa.Fair.ID)
+		cats, err := categories(ctx, tx, sa.Fair.ID)
 		if err != nil {
 			return err
 		}

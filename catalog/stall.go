@@ -241,6 +241,12 @@ func (s *Service) Stall(ctx context.Context, a Actor, id string) (StallAccess, e
 	return s.stallAccess(ctx, s.db, a, id)
 }
 
+// StallIn is Stall read through db (a transaction of the caller's: on SQLite a
+// transaction must not wait for a second connection of the pool).
+func (s *Service) StallIn(ctx context.Context, db bun.IDB, a Actor, id string) (StallAccess, error) {
+	return s.stallAccess(ctx, db, a, id)
+}
+
 // Stalls lists a fair's stalls: active ones for everyone, all of them for its
 // organizer.
 func (s *Service) Stalls(ctx context.Context, a Actor, slug string, p Page) ([]Stall, *string, error) {

@@ -53,24 +53,28 @@ func (s *Service) SetCartItem(ctx context.Context, a catalog.Actor, productID st
 	if quantity < 0 || quantity > MaxLineQuantity {
 		return nil, catalog.Invalid("quantity", fmt.Sprintf("must be from 0 to %d", MaxLineQuantity))
 	}
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if quantity == 0 {
-			_, err := tx.NewDelete().Model((*CartItem)(nil)).Where("user_id = ? AND product_id = ?", a.UserID, productID).Exec(ctx)
-			return err
-		}
-		p, sa, err := s.catalog.Product(ctx, a, productID)
+	if quantity == 0 {
+		_, err := s.db.NewDelete().Model((*CartItem)(nil)).Where("user_id = ? AND product_id = ?", a.UserID, productID).Exec(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !p.Active || !sa.Public() || sa.Fair.Status != catalog.FairOpen {
-			return fmt.Errorf("this product is not on sale: %w", catalog.ErrConflict)
-		}
-		if int64(quantity) > p.Stock {
-			return fmt.Errorf("only %d left: %w", p.Stock, ErrInsufficientStock)
-		}
-		if p.Kind == catalog.KindVoucher && quantity > 1 {
-			return catalog.Invalid("quantity", "one voucher per buyer per development")
-		}
+		return s.Cart(ctx, a)
+	}
+	// The product is read before the transaction: checkout checks it again.
+	p, sa, err := s.catalog.Product(ctx, a, productID)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Active || !sa.Public() || sa.Fair.Status != catalog.FairOpen {
+		return nil, fmt.Errorf("this product is not on sale: %w", catalog.ErrConflict)
+	}
+	if int64(quantity) > p.Stock {
+		return nil, fmt.Errorf("only %d left: %w", p.Stock, ErrInsufficientStock)
+	}
+	if p.Kind == catalog.KindVoucher && quantity > 1 {
+		return nil, catalog.Invalid("quantity", "one voucher per buyer per development")
+	}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var other string
 		err = tx.NewSelect().Model((*CartItem)(nil)).Column("fair_id").Where("user_id = ? AND fair_id <> ?", a.UserID, p.FairID).Limit(1).Scan(ctx, &other)
 		if err == nil {

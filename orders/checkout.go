@@ -79,7 +79,7 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 			if err := tx.NewSelect().Model(p).Where("id = ?", it.ProductID).Scan(ctx); err != nil {
 				return fmt.Errorf("product: %w", catalog.ErrNotFound)
 			}
-			sa, err := s.catalog.Stall(ctx, a, p.StallID)
+			sa, err := s.catalog.StallIn(ctx, tx, a, p.StallID)
 			if err != nil || !sa.Public() || !p.Active || p.FairID != fair.ID {
 				return fmt.Errorf("%s is no longer on sale: %w", p.Title, catalog.ErrConflict)
 			}
