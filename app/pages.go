@@ -16,7 +16,7 @@ import (
 // pageRoutes mounts the server-rendered pages. Forms post back to these
 // routes and call the same services as the API.
 func (s *Server) pageRoutes(r fiber.Router) {
-	r.Get("/", s.homePage)
+	s.catalogPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)
@@ -25,10 +25,6 @@ func (s *Server) pageRoutes(r fiber.Router) {
 	r.Get("/account", s.accountPage)
 	r.Post("/account/notifications/:id/read", s.readNotificationSubmit)
 	r.Get("/lang/:code", s.switchLang)
-}
-
-func (s *Server) homePage(c *fiber.Ctx) error {
-	return s.render(c, http.StatusOK, "home", s.newPage(c, "home.title"))
 }
 
 func (s *Server) loginPage(c *fiber.Ctx) error {

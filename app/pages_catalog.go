@@ -1,0 +1,1435 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"miaohui/catalog"
+)
+
+// The catalog's pages: the storefront shoppers browse (fairs, stalls,
+// products, viewings of developments), the merchant console and the
+// organizer console. Handlers read the form, call the catalog service as the
+// signed-in actor and then redirect (303) or show the page again with
+// localised errors; who may do what is decided by the service.
+//
+// Form values shown on a page live in Page.Form under "<form>.<input>" and
+// field errors in Page.Errors under "<form>.<field>", so that the several
+// forms of one page keep apart.
+
+// catalogPageRoutes mounts the catalog's pages. It is mounted before the
+// other pages: its "/" (the list of fairs) is the home page.
+func (s *Server) catalogPageRoutes(r fiber.Router) {
+	r.Get("/", s.fairsPage)
+	r.Get("/fairs/:slug", s.fairPage)
+	r.Get("/fairs/:slug/search", s.searchPage)
+	r.Get("/stalls/:id", s.stallPage)
+	r.Get("/products/:id", s.productPage)
+	r.Post("/slots/:id/book", s.bookSubmit)
+	r.Post("/bookings/:id/cancel", s.cancelBookingSubmit)
+
+	r.Get("/merchant", s.merchantPage)
+	r.Post("/merchant/applications", s.applySubmit)
+	r.Get("/merchant/stalls/:id", s.merchantStallPage)
+	r.Post("/merchant/stalls/:id", s.stallProfileSubmit)
+	r.Post("/merchant/stalls/:id/products", s.newProductSubmit)
+	r.Post("/merchant/stalls/:id/unit-types", s.addUnitTypeSubmit)
+	r.Post("/merchant/stalls/:id/unit-types/:unit/remove", s.removeUnitTypeSubmit)
+	r.Post("/merchant/stalls/:id/slots", s.addSlotSubmit)
+	r.Get("/merchant/products/:id", s.productEditorPage)
+	r.Post("/merchant/products/:id", s.productSubmit)
+	r.Post("/merchant/products/:id/images", s.imageSubmit)
+	r.Post("/merchant/products/:id/images/:image/remove", s.removeImageSubmit)
+
+	r.Get("/organizer", s.organizerPage)
+	r.Post("/organizer/fairs", s.newFairSubmit)
+	r.Get("/organizer/fairs/:slug", s.organizerFairPage)
+	r.Post("/organizer/fairs/:slug", s.fairSubmit)
+	r.Post("/organizer/fairs/:slug/applications/:id/approve", s.approveSubmit)
+	r.Post("/organizer/fairs/:slug/applications/:id/reject", s.rejectSubmit)
+	r.Post("/organizer/fairs/:slug/stalls/:id/:action", s.stallStatusSubmit)
+}
+
+// ---- Storefront ----
+
+// fairsView is the home page: the published fairs.
+type fairsView struct {
+	Fairs   []fairCard
+	NextURL string
+}
+
+func (s *Server) fairsPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.page(c, "home.title")
+	// As anybody sees it: an organizer's drafts belong in the console.
+	fairs, next, err := s.catalog.Fairs(ctx, catalog.Actor{}, catalog.Page{Limit: 30, Cursor: c.Query("cursor")})
+	if err != nil {
+		return err
+	}
+	v := fairsView{}
+	for i := range fairs {
+		v.Fairs = append(v.Fairs, fairCardOf(p, &fairs[i]))
+	}
+	if next != nil {
+		v.NextURL = "/?cursor=" + url.QueryEscape(*next)
+	}
+	p.Data = v
+	return s.render(c, http.StatusOK, "home", p)
+}
+
+// fairView is a fair's home page, and the search page of its products.
+type fairView struct {
+	Fair        fairCard
+	Description string
+	StartsAt    string
+	EndsAt      string
+	Categories  []option
+	Stalls      []stallCard
+	Products    []productCard
+	NextURL     string
+	// The search page's query.
+	Q, Category, Kind string
+	Kinds             []option
+}
+
+func (s *Server) fairPage(c *fiber.Ctx) error {
+	ctx, a, slug := c.UserContext(), actorOf(c.UserContext()), c.Params("slug")
+	p := s.page(c, "fair.title")
+	v, f, err := s.fairViewOf(c, p, slug)
+	if err != nil {
+		return err
+	}
+	stalls, _, err := s.catalog.Stalls(ctx, a, slug, catalog.Page{Limit: catalog.MaxLimit})
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, st := range stalls {
+		names[st.ID] = st.Name
+		if st.Status == catalog.StallActive {
+			v.Stalls = append(v.Stalls, stallCard{ID: st.ID, Name: st.Name, Booth: st.Booth, District: st.District})
+		}
+	}
+	products, next, err := s.catalog.Products(ctx, a, slug, catalog.ProductQuery{Page: catalog.Page{Limit: 24}})
+	if err != nil {
+		return err
+	}
+	v.Products = productCards(p, products, names)
+	if next != nil {
+		v.NextURL = searchURL(f.Slug, "", "", "", *next)
+	}
+	p.Title = v.Fair.Name
+	p.Data = v
+	return s.render(c, http.StatusOK, "fair", p)
+}
+
+func (s *Server) searchPage(c *fiber.Ctx) error {
+	ctx, a, slug := c.UserContext(), actorOf(c.UserContext()), c.Params("slug")
+	p := s.page(c, "search.title")
+	v, f, err := s.fairViewOf(c, p, slug)
+	if err != nil {
+		return err
+	}
+	v.Q, v.Category, v.Kind = strings.TrimSpace(c.Query("q")), c.Query("category"), c.Query("kind")
+	products, next, err := s.catalog.Products(ctx, a, slug, catalog.ProductQuery{Q: v.Q, Category: v.Category, Kind: v.Kind, Page: catalog.Page{Limit: 24, Cursor: c.Query("cursor")}})
+	status, err := s.formFailed(p, "search", err, "")
+	if err != nil {
+		return err
+	}
+	if status == 0 {
+		status = http.StatusOK
+		v.Products = productCards(p, products, nil)
+		if next != nil {
+			v.NextURL = searchURL(f.Slug, v.Q, v.Category, v.Kind, *next)
+		}
+	}
+	if v.Q != "" {
+		p.Title = p.T("search.title_q", "Q", v.Q)
+	}
+	p.Data = v
+	return s.render(c, status, "search", p)
+}
+
+// fairViewOf loads what the fair page and the search page share.
+func (s *Server) fairViewOf(c *fiber.Ctx, p *Page, slug string) (fairView, *catalog.Fair, error) {
+	ctx := c.UserContext()
+	f, err := s.catalog.Fair(ctx, actorOf(ctx), slug)
+	if err != nil {
+		return fairView{}, nil, err
+	}
+	cats, err := s.catalog.Categories(ctx, f.ID)
+	if err != nil {
+		return fairView{}, nil, err
+	}
+	v := fairView{
+		Fair:        fairCardOf(p, f),
+		Description: f.LocalDescription(p.Lang),
+		StartsAt:    dateTimeText(f.StartsAt, p.Lang),
+		EndsAt:      dateTimeText(f.EndsAt, p.Lang),
+		Categories:  categoryOptions(p, cats),
+		Kinds:       []option{{catalog.KindGoods, p.T("product.kind.goods")}, {catalog.KindVoucher, p.T("product.kind.voucher")}},
+	}
+	return v, f, nil
+}
+
+// stallView is a stall's public page; for a development also its floor
+// plans and viewings.
+type stallView struct {
+	Stall       *catalog.Stall
+	Fair        fairCard
+	Development bool
+	Owner       bool // the viewer runs the stall
+	Products    []productCard
+	Units       []unitRow
+	Slots       []slotRow
+	Booking     *bookingRow // the viewer's live booking here
+	Back        string
+}
+
+func (s *Server) stallPage(c *fiber.Ctx) error {
+	ctx, a, id := c.UserContext(), actorOf(c.UserContext()), c.Params("id")
+	p := s.page(c, "stall.title")
+	sa, err := s.catalog.Stall(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	products, err := s.catalog.StallProducts(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	v := stallView{
+		Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Development: sa.Fair.Kind == catalog.KindPropertySeason,
+		Owner: sa.Merchant, Products: productCards(p, products, nil), Back: "/stalls/" + id,
+	}
+	if v.Development {
+		units, err := s.catalog.UnitTypes(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		v.Units = unitRows(units)
+		slots, err := s.catalog.Slots(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if a.UserID != "" {
+			mine, err := s.catalog.MyBookings(ctx, a)
+			if err != nil {
+				return err
+			}
+			for _, b := range mine {
+				if b.StallID == id && b.Status == catalog.BookingBooked && b.Slot != nil {
+					v.Booking = &bookingRow{ID: b.ID, SlotID: b.SlotID, Time: slotTimeText(b.Slot.StartsAt, b.Slot.EndsAt, p.Lang)}
+					break
+				}
+			}
+		}
+		v.Slots = s.slotRows(p, slots, v.Booking)
+	}
+	p.Title = sa.Stall.Name
+	p.Data = v
+	return s.render(c, http.StatusOK, "stall", p)
+}
+
+// productView is a product's page.
+type productView struct {
+	Product     *catalog.Product
+	Price       string
+	Stall       *catalog.Stall
+	Fair        fairCard
+	Fulfillment string
+	Voucher     string // the voucher's terms
+	Hidden      bool
+	Owner       bool
+	Images      []imageView
+}
+
+func (s *Server) productPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.page(c, "product.title")
+	pr, sa, err := s.catalog.Product(ctx, actorOf(ctx), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	v := productView{
+		Product: pr, Price: yuan(pr.Price), Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair),
+		Fulfillment: p.T("product.fulfillment." + pr.Fulfillment), Hidden: !pr.Active || !sa.Public(), Owner: sa.Merchant, Images: imageViews(pr.Images),
+	}
+	if pr.Kind == catalog.KindVoucher {
+		until := ""
+		if pr.ValidUntil != nil {
+			until = dateTimeText(*pr.ValidUntil, p.Lang)
+		}
+		v.Voucher = p.T("product.voucher_terms", "Price", yuan(pr.Price), "Offset", yuan(pr.OffsetValue), "Until", until)
+	}
+	p.Title = pr.Title
+	p.Data = v
+	return s.render(c, http.StatusOK, "product", p)
+}
+
+// bookSubmit books a viewing slot for the signed-in visitor.
+func (s *Server) bookSubmit(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	back := safeNext(c.FormValue("back"))
+	if _, ok := authFrom(ctx); !ok {
+		return c.Redirect("/login?next="+url.QueryEscape(back), http.StatusSeeOther)
+	}
+	b, err := s.catalog.Book(ctx, actorOf(ctx), c.Params("id"))
+	switch {
+	case err == nil:
+		flash(c, "flash.booked")
+		return c.Redirect("/stalls/"+url.PathEscape(b.StallID)+"#viewings", http.StatusSeeOther)
+	case errors.Is(err, catalog.ErrSlotFull):
+		flash(c, "err.slot_full")
+	case errors.Is(err, catalog.ErrConflict):
+		flash(c, "err.booking_conflict")
+	default:
+		return err
+	}
+	return c.Redirect(back+"#viewings", http.StatusSeeOther)
+}
+
+// cancelBookingSubmit cancels the visitor's own booking.
+func (s *Server) cancelBookingSubmit(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	back := safeNext(c.FormValue("back"))
+	if _, ok := authFrom(ctx); !ok {
+		return c.Redirect("/login?next="+url.QueryEscape(back), http.StatusSeeOther)
+	}
+	b, err := s.catalog.CancelBooking(ctx, actorOf(ctx), c.Params("id"))
+	switch {
+	case err == nil:
+		flash(c, "flash.booking_cancelled")
+		return c.Redirect("/stalls/"+url.PathEscape(b.StallID)+"#viewings", http.StatusSeeOther)
+	case errors.Is(err, catalog.ErrConflict):
+		flash(c, "err.booking_cancelled")
+	default:
+		return err
+	}
+	return c.Redirect(back+"#viewings", http.StatusSeeOther)
+}
+
+// ---- Merchant console ----
+
+// merchantView is the merchant's dashboard.
+type merchantView struct {
+	Applications []applicationRow
+	Stalls       []stallRow
+	Fairs        []option // fairs the merchant may still apply to
+}
+
+func (s *Server) merchantPage(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
+	if !ok {
+		return err
+	}
+	return s.showMerchant(c, s.page(c, "merchant.title"), a, http.StatusOK)
+}
+
+func (s *Server) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
+	ctx := c.UserContext()
+	apps, err := s.catalog.MyApplications(ctx, a)
+	if err != nil {
+		return err
+	}
+	stalls, err := s.catalog.MyStalls(ctx, a)
+	if err != nil {
+		return err
+	}
+	fairs, _, err := s.catalog.Fairs(ctx, a, catalog.Page{Limit: catalog.MaxLimit})
+	if err != nil {
+		return err
+	}
+	byID := map[string]*catalog.Fair{}
+	for i := range fairs {
+		byID[fairs[i].ID] = &fairs[i]
+	}
+	fairOf := func(id string) (*catalog.Fair, error) {
+		if f, ok := byID[id]; ok {
+			return f, nil
+		}
+		f, err := s.catalog.FairByID(ctx, s.catalog.DB(), id)
+		if err == nil {
+			byID[id] = f
+		}
+		return f, err
+	}
+	v := merchantView{}
+	applied := map[string]bool{}
+	for _, app := range apps {
+		applied[app.FairID] = true
+		f, err := fairOf(app.FairID)
+		if err != nil {
+			return err
+		}
+		v.Applications = append(v.Applications, applicationRowOf(p, app, f))
+	}
+	for _, st := range stalls {
+		f, err := fairOf(st.FairID)
+		if err != nil {
+			return err
+		}
+		v.Stalls = append(v.Stalls, stallRowOf(p, st, f))
+	}
+	for _, f := range fairs {
+		if f.Published && f.Status != catalog.FairClosed && !applied[f.ID] {
+			v.Fairs = append(v.Fairs, option{f.Slug, f.LocalName(p.Lang) + " · " + p.T("kind."+f.Kind)})
+		}
+	}
+	p.Data = v
+	return s.render(c, status, "merchant", p)
+}
+
+func (s *Server) applySubmit(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
+	if !ok {
+		return err
+	}
+	ctx := c.UserContext()
+	slug := c.FormValue("fair")
+	if slug == "" {
+		err = catalog.Invalid("fair", "is required")
+	} else {
+		_, err = s.catalog.Apply(ctx, a, slug, c.FormValue("stall_name"), c.FormValue("description"))
+		if errors.Is(err, catalog.ErrNotFound) {
+			err = catalog.Invalid("fair", "no such fair")
+		}
+	}
+	if err == nil {
+		flash(c, "flash.applied")
+		return c.Redirect("/merchant", http.StatusSeeOther)
+	}
+	p := s.page(c, "merchant.title")
+	keep(c, p, "apply", "fair", "stall_name", "description")
+	status, err := s.formFailed(p, "apply", err, "err.apply_conflict")
+	if err != nil {
+		return err
+	}
+	return s.showMerchant(c, p, a, status)
+}
+
+// merchantStallView is the console page of one of the merchant's stalls.
+type merchantStallView struct {
+	Stall       *catalog.Stall
+	Fair        fairCard
+	Development bool
+	Products    []productRow
+	Categories  []option
+	Units       []unitRow
+	Slots       []slotRow
+	Bookings    []bookingRow
+	// ProductFormOpen unfolds the new-product form when it came back with errors.
+	ProductFormOpen bool
+}
+
+func (s *Server) merchantStallPage(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
+	if !ok {
+		return err
+	}
+	return s.showMerchantStall(c, s.page(c, "mstall.title"), a, c.Params("id"), http.StatusOK)
+}
+
+func (s *Server) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
+	ctx := c.UserContext()
+	sa, err := s.catalog.Stall(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if !sa.Merchant {
+		return fmt.Errorf("only the stall's merchant may manage it: %w", catalog.ErrForbidden)
+	}
+	products, err := s.catalog.StallProducts(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	cats, err := s.catalog.Categories(ctx, sa.Fair.ID)
+	if err != nil {
+		return err
+	}
+	v := merchantStallView{Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Development: sa.Fair.Kind == catalog.KindPropertySeason, Categories: categoryOptions(p, cats)}
+	for k := range p.Errors {
+		v.ProductFormOpen = v.ProductFormOpen || strings.HasPrefix(k, "product.")
+	}
+	for _, pr := range products {
+		v.Products = append(v.Products, productRowOf(pr))
+	}
+	if v.Development {
+		units, err := s.catalog.UnitTypes(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		v.Units = unitRows(units)
+		slots, err := s.catalog.Slots(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		v.Slots = s.slotRows(p, slots, nil)
+		bookings, err := s.catalog.SlotBookings(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		for _, b := range bookings {
+			// The booking's reference is the random tail of its id.
+			row := bookingRow{ID: b.ID, Ref: b.ID[max(len(b.ID)-8, 0):], SlotID: b.SlotID, Booked: dateTimeText(b.CreatedAt, p.Lang)}
+			if b.Slot != nil {
+				row.Time = slotTimeText(b.Slot.StartsAt, b.Slot.EndsAt, p.Lang)
+			}
+			v.Bookings = append(v.Bookings, row)
+		}
+	}
+	st := sa.Stall
+	defaults(p, "stall", map[string]string{"name": st.Name, "description": st.Description, "address": st.Address, "district": st.District})
+	kind := catalog.KindGoods
+	if v.Development {
+		kind = catalog.KindVoucher
+	}
+	defaults(p, "product", map[string]string{"kind": kind, "fulfillment": catalog.ShipDelivery, "stock": "0", "active": "on"})
+	defaults(p, "slot", map[string]string{"capacity": "10"})
+	p.Title = p.T("mstall.title_of", "Name", st.Name)
+	p.Data = v
+	return s.render(c, status, "merchant_stall", p)
+}
+
+func (s *Server) stallProfileSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	name, desc := c.FormValue("name"), c.FormValue("description")
+	_, err = s.catalog.UpdateStall(c.UserContext(), a, id, catalog.StallInput{Name: &name, Description: &desc, Address: formPtr(c, "address"), District: formPtr(c, "district")})
+	if err == nil {
+		flash(c, "flash.saved")
+		return c.Redirect("/merchant/stalls/"+url.PathEscape(id), http.StatusSeeOther)
+	}
+	p := s.page(c, "mstall.title")
+	keep(c, p, "stall", "name", "description", "address", "district")
+	status, err := s.formFailed(p, "stall", err, "")
+	if err != nil {
+		return err
+	}
+	return s.showMerchantStall(c, p, a, id, status)
+}
+
+func (s *Server) newProductSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	in, err := productInput(c)
+	var pr *catalog.Product
+	if err == nil {
+		pr, err = s.catalog.CreateProduct(c.UserContext(), a, id, in)
+	}
+	if err == nil {
+		flash(c, "flash.product_created")
+		return c.Redirect("/merchant/products/"+url.PathEscape(pr.ID), http.StatusSeeOther)
+	}
+	p := s.page(c, "mstall.title")
+	keepProduct(c, p)
+	status, err := s.formFailed(p, "product", err, "")
+	if err != nil {
+		return err
+	}
+	return s.showMerchantStall(c, p, a, id, status)
+}
+
+func (s *Server) addUnitTypeSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	var chk catalog.Check
+	area, okArea := parseCents(c.FormValue("area_m2"))
+	chk.That(okArea, "area_m2", "must be a number with at most two decimals")
+	price, okPrice := parseCents(c.FormValue("price_per_m2"))
+	chk.That(okPrice, "price_per_m2", "must be an amount in yuan with at most two decimals")
+	units, okUnits := parseCount(c.FormValue("units_available"))
+	chk.That(okUnits && units <= math.MaxInt32, "units_available", "must be a whole number")
+	err = chk.Err()
+	if err == nil {
+		_, err = s.catalog.AddUnitType(c.UserContext(), a, id, catalog.UnitTypeInput{
+			Name: c.FormValue("name"), AreaM2: float64(area) / 100, PricePerM2: price, UnitsAvailable: int(units),
+		})
+	}
+	if err == nil {
+		flash(c, "flash.unit_added")
+		return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#units", http.StatusSeeOther)
+	}
+	p := s.page(c, "mstall.title")
+	keep(c, p, "unit", "name", "area_m2", "price_per_m2", "units_available")
+	status, err := s.formFailed(p, "unit", err, "")
+	if err != nil {
+		return err
+	}
+	return s.showMerchantStall(c, p, a, id, status)
+}
+
+func (s *Server) removeUnitTypeSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	if err := s.catalog.RemoveUnitType(c.UserContext(), a, id, c.Params("unit")); err != nil {
+		return err
+	}
+	flash(c, "flash.unit_removed")
+	return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#units", http.StatusSeeOther)
+}
+
+func (s *Server) addSlotSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	var chk catalog.Check
+	starts, okStart := parseInputTime(c.FormValue("starts_at"))
+	chk.That(okStart, "starts_at", "must be a date and time")
+	ends, okEnd := parseInputTime(c.FormValue("ends_at"))
+	chk.That(okEnd, "ends_at", "must be a date and time")
+	capacity, okCap := parseCount(c.FormValue("capacity"))
+	chk.That(okCap && capacity <= math.MaxInt32, "capacity", "must be a whole number")
+	err = chk.Err()
+	if err == nil {
+		_, err = s.catalog.AddSlot(c.UserContext(), a, id, catalog.SlotInput{StartsAt: starts, EndsAt: ends, Capacity: int(capacity)})
+	}
+	if err == nil {
+		flash(c, "flash.slot_added")
+		return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#slots", http.StatusSeeOther)
+	}
+	p := s.page(c, "mstall.title")
+	keep(c, p, "slot", "starts_at", "ends_at", "capacity")
+	status, err := s.formFailed(p, "slot", err, "")
+	if err != nil {
+		return err
+	}
+	return s.showMerchantStall(c, p, a, id, status)
+}
+
+// productEditorView is the console page of one product.
+type productEditorView struct {
+	Product     *catalog.Product
+	Stall       *catalog.Stall
+	Fair        fairCard
+	Development bool
+	Categories  []option
+	Images      []imageView
+	CanAddImage bool
+	MaxImages   int
+	MaxBytes    int
+}
+
+func (s *Server) productEditorPage(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
+	if !ok {
+		return err
+	}
+	return s.showProductEditor(c, s.page(c, "mproduct.title"), a, c.Params("id"), http.StatusOK)
+}
+
+func (s *Server) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
+	ctx := c.UserContext()
+	pr, sa, err := s.catalog.Product(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if !sa.Merchant {
+		return fmt.Errorf("only the stall's merchant may edit its products: %w", catalog.ErrForbidden)
+	}
+	cats, err := s.catalog.Categories(ctx, sa.Fair.ID)
+	if err != nil {
+		return err
+	}
+	v := productEditorView{
+		Product: pr, Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Development: sa.Fair.Kind == catalog.KindPropertySeason,
+		Categories: categoryOptions(p, cats), Images: imageViews(pr.Images), CanAddImage: len(pr.Images) < catalog.MaxImagesPerItem,
+		MaxImages: catalog.MaxImagesPerItem, MaxBytes: catalog.MaxImageBytes,
+	}
+	f := map[string]string{
+		"title": pr.Title, "description": pr.Description, "price": cents(pr.Price), "stock": strconv.FormatInt(pr.Stock, 10),
+		"kind": pr.Kind, "fulfillment": pr.Fulfillment, "category": pr.Category, "offset_value": "", "valid_until": "", "active": "",
+	}
+	if pr.Kind == catalog.KindVoucher {
+		f["offset_value"] = cents(pr.OffsetValue)
+	}
+	if pr.ValidUntil != nil {
+		f["valid_until"] = inputTime(*pr.ValidUntil)
+	}
+	if pr.Active {
+		f["active"] = "on"
+	}
+	defaults(p, "product", f)
+	p.Title = p.T("mproduct.title_of", "Title", pr.Title)
+	p.Data = v
+	return s.render(c, status, "merchant_product", p)
+}
+
+func (s *Server) productSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
+	if !ok {
+		return err
+	}
+	in, err := productInput(c)
+	if err == nil {
+		_, err = s.catalog.UpdateProduct(c.UserContext(), a, id, in)
+	}
+	if err == nil {
+		flash(c, "flash.saved")
+		return c.Redirect("/merchant/products/"+url.PathEscape(id), http.StatusSeeOther)
+	}
+	p := s.page(c, "mproduct.title")
+	keepProduct(c, p)
+	status, err := s.formFailed(p, "product", err, "")
+	if err != nil {
+		return err
+	}
+	return s.showProductEditor(c, p, a, id, status)
+}
+
+// imageSubmit stores a photo uploaded as multipart/form-data (field image).
+func (s *Server) imageSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
+	if !ok {
+		return err
+	}
+	var data []byte
+	fh, err := c.FormFile("image")
+	if err != nil {
+		err = catalog.Invalid("image", "is required")
+	} else {
+		var f io.ReadCloser
+		if f, err = fh.Open(); err == nil {
+			data, err = io.ReadAll(io.LimitReader(f, catalog.MaxImageBytes+1))
+			f.Close()
+		}
+		if err == nil {
+			_, err = s.catalog.AddImage(c.UserContext(), a, id, data)
+		}
+	}
+	if err == nil {
+		flash(c, "flash.image_added")
+		return c.Redirect("/merchant/products/"+url.PathEscape(id)+"#images", http.StatusSeeOther)
+	}
+	p := s.page(c, "mproduct.title")
+	status, err := s.formFailed(p, "image", err, "err.too_many_images")
+	if err != nil {
+		return err
+	}
+	return s.showProductEditor(c, p, a, id, status)
+}
+
+func (s *Server) removeImageSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
+	if !ok {
+		return err
+	}
+	if err := s.catalog.RemoveImage(c.UserContext(), a, id, c.Params("image")); err != nil {
+		return err
+	}
+	flash(c, "flash.image_removed")
+	return c.Redirect("/merchant/products/"+url.PathEscape(id)+"#images", http.StatusSeeOther)
+}
+
+// ---- Organizer console ----
+
+// organizerView is the organizer's list of fairs.
+type organizerView struct {
+	Fairs []fairCard
+	Kinds []option
+}
+
+func (s *Server) organizerPage(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer")
+	if !ok {
+		return err
+	}
+	return s.showOrganizer(c, s.page(c, "organizer.title"), a, http.StatusOK)
+}
+
+func (s *Server) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
+	fairs, err := s.catalog.OrganizedFairs(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	v := organizerView{Kinds: fairKinds(p)}
+	for i := range fairs {
+		v.Fairs = append(v.Fairs, fairCardOf(p, &fairs[i]))
+	}
+	defaults(p, "fair", map[string]string{"kind": catalog.KindTempleFair, "commission": "5", "published": "on"})
+	p.Data = v
+	return s.render(c, status, "organizer", p)
+}
+
+func (s *Server) newFairSubmit(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer")
+	if !ok {
+		return err
+	}
+	in, err := fairInput(c)
+	var f *catalog.Fair
+	if err == nil {
+		f, err = s.catalog.CreateFair(c.UserContext(), a, in)
+	}
+	if err == nil {
+		flash(c, "flash.fair_created")
+		return c.Redirect("/organizer/fairs/"+url.PathEscape(f.Slug), http.StatusSeeOther)
+	}
+	p := s.page(c, "organizer.title")
+	keepFair(c, p)
+	status, err := s.formFailed(p, "fair", err, "err.slug_taken")
+	if err != nil {
+		return err
+	}
+	if status == http.StatusConflict {
+		p.Errors["fair.slug"] = p.Error
+	}
+	return s.showOrganizer(c, p, a, status)
+}
+
+// organizerFairView is the console page of one fair: its settings, the
+// application queue and its stalls.
+type organizerFairView struct {
+	Fair         fairCard
+	Kinds        []option
+	Applications []applicationRow // pending first
+	Pending      int
+	Stalls       []stallRow
+}
+
+func (s *Server) organizerFairPage(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
+	if !ok {
+		return err
+	}
+	return s.showOrganizerFair(c, s.page(c, "ofair.title"), a, c.Params("slug"), http.StatusOK)
+}
+
+func (s *Server) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug string, status int) error {
+	ctx := c.UserContext()
+	f, err := s.catalog.Fair(ctx, a, slug)
+	if err != nil {
+		return err
+	}
+	if f.OrganizerID != a.UserID {
+		return fmt.Errorf("only the fair's organizer may manage it: %w", catalog.ErrForbidden)
+	}
+	apps, _, err := s.catalog.Applications(ctx, a, slug, "", catalog.Page{Limit: catalog.MaxLimit})
+	if err != nil {
+		return err
+	}
+	stalls, _, err := s.catalog.Stalls(ctx, a, slug, catalog.Page{Limit: catalog.MaxLimit})
+	if err != nil {
+		return err
+	}
+	v := organizerFairView{Fair: fairCardOf(p, f), Kinds: fairKinds(p)}
+	var decided []applicationRow
+	for _, app := range apps {
+		row := applicationRowOf(p, app, f)
+		if app.Status == catalog.ApplicationPending {
+			v.Applications = append(v.Applications, row)
+			v.Pending++
+		} else {
+			decided = append(decided, row)
+		}
+	}
+	v.Applications = append(v.Applications, decided...)
+	for _, st := range stalls {
+		v.Stalls = append(v.Stalls, stallRowOf(p, st, f))
+	}
+	published := ""
+	if f.Published {
+		published = "on"
+	}
+	defaults(p, "fair", map[string]string{
+		"slug": f.Slug, "name": f.Name, "name_en": f.NameEN, "description": f.Description, "description_en": f.DescriptionEN,
+		"kind": f.Kind, "starts_at": inputTime(f.StartsAt), "ends_at": inputTime(f.EndsAt), "commission": cents(int64(f.CommissionBPS)), "published": published,
+	})
+	p.Title = p.T("ofair.title_of", "Name", f.LocalName(p.Lang))
+	p.Data = v
+	return s.render(c, status, "organizer_fair", p)
+}
+
+func (s *Server) fairSubmit(c *fiber.Ctx) error {
+	slug := c.Params("slug")
+	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/fairs/"+slug)
+	if !ok {
+		return err
+	}
+	ctx := c.UserContext()
+	in, err := fairInput(c)
+	var f *catalog.Fair
+	if err == nil {
+		f, err = s.catalog.UpdateFair(ctx, a, slug, in)
+	}
+	if err == nil {
+		flash(c, "flash.saved")
+		return c.Redirect("/organizer/fairs/"+url.PathEscape(f.Slug), http.StatusSeeOther)
+	}
+	// A conflict is a taken slug, or a change of kind once stalls exist.
+	conflict, field := "err.slug_taken", "fair.slug"
+	if errors.Is(err, catalog.ErrConflict) {
+		if cur, cerr := s.catalog.Fair(ctx, a, slug); cerr == nil && in.Kind != nil && *in.Kind != cur.Kind {
+			conflict, field = "err.kind_locked", "fair.kind"
+		}
+	}
+	p := s.page(c, "ofair.title")
+	keepFair(c, p)
+	status, err := s.formFailed(p, "fair", err, conflict)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusConflict {
+		p.Errors[field] = p.Error
+	}
+	return s.showOrganizerFair(c, p, a, slug, status)
+}
+
+func (s *Server) approveSubmit(c *fiber.Ctx) error {
+	slug := c.Params("slug")
+	back := "/organizer/fairs/" + url.PathEscape(slug)
+	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
+	if !ok {
+		return err
+	}
+	_, _, err = s.catalog.Approve(c.UserContext(), a, c.Params("id"))
+	switch {
+	case err == nil:
+		flash(c, "flash.approved")
+	case errors.Is(err, catalog.ErrConflict):
+		flash(c, "err.already_decided")
+	default:
+		return err
+	}
+	return c.Redirect(back+"#applications", http.StatusSeeOther)
+}
+
+func (s *Server) rejectSubmit(c *fiber.Ctx) error {
+	slug, id := c.Params("slug"), c.Params("id")
+	back := "/organizer/fairs/" + url.PathEscape(slug)
+	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
+	if !ok {
+		return err
+	}
+	_, err = s.catalog.Reject(c.UserContext(), a, id, c.FormValue("reason"))
+	switch {
+	case err == nil:
+		flash(c, "flash.rejected")
+	case errors.Is(err, catalog.ErrConflict):
+		flash(c, "err.already_decided")
+	default:
+		p := s.page(c, "ofair.title")
+		p.Form["reject.id"] = id
+		keep(c, p, "reject", "reason")
+		status, err := s.formFailed(p, "reject", err, "")
+		if err != nil {
+			return err
+		}
+		return s.showOrganizerFair(c, p, a, slug, status)
+	}
+	return c.Redirect(back+"#applications", http.StatusSeeOther)
+}
+
+// stallStatusSubmit suspends or reinstates a stall of the organizer's fair.
+func (s *Server) stallStatusSubmit(c *fiber.Ctx) error {
+	slug := c.Params("slug")
+	back := "/organizer/fairs/" + url.PathEscape(slug)
+	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
+	if !ok {
+		return err
+	}
+	status, msg := "", ""
+	switch c.Params("action") {
+	case "suspend":
+		status, msg = catalog.StallSuspended, "flash.stall_suspended"
+	case "reinstate":
+		status, msg = catalog.StallActive, "flash.stall_reinstated"
+	default:
+		return fiber.ErrNotFound
+	}
+	if _, err := s.catalog.SetStallStatus(c.UserContext(), a, c.Params("id"), status); err != nil {
+		return err
+	}
+	flash(c, msg)
+	return c.Redirect(back+"#stalls", http.StatusSeeOther)
+}
+
+// ---- Pieces the pages share ----
+
+// console lets only signed-in users of role through to a console: a visitor
+// who is not signed in is sent to sign in (ok false, the redirect written);
+// a user of another role gets ErrForbidden.
+func (s *Server) console(c *fiber.Ctx, role catalog.Role, next string) (catalog.Actor, bool, error) {
+	a, ok := authFrom(c.UserContext())
+	if !ok {
+		return catalog.Actor{}, false, c.Redirect("/login?next="+url.QueryEscape(safeNext(next)), http.StatusSeeOther)
+	}
+	if a.User.Role != role {
+		return catalog.Actor{}, false, fmt.Errorf("this console is for the %s role: %w", role, catalog.ErrForbidden)
+	}
+	return a.User.Actor(), true, nil
+}
+
+// flashCookie carries a message id from a form's redirect to the next page.
+const flashCookie = "fair_flash"
+
+// flash leaves the message id for the next page the visitor opens: "flash.*"
+// ids report success, "err.*" ids failure.
+func flash(c *fiber.Ctx, id string) {
+	setCookie(c, http.Cookie{Name: flashCookie, Value: id, Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: reqFrom(c.UserContext()).Secure})
+}
+
+// page starts a catalog page and takes the flash message left for it, if
+// any, into Form["_flash"] (its kind, ok or error, in Form["_flash_kind"]),
+// where the layout shows it.
+func (s *Server) page(c *fiber.Ctx, titleID string) *Page {
+	p := s.newPage(c, titleID)
+	id := c.Cookies(flashCookie)
+	if id == "" {
+		return p
+	}
+	setCookie(c, http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: reqFrom(c.UserContext()).Secure})
+	kind := ""
+	switch {
+	case strings.HasPrefix(id, "flash."):
+		kind = "ok"
+	case strings.HasPrefix(id, "err."):
+		kind = "error"
+	}
+	if msg := p.T(id); kind != "" && msg != id {
+		p.Form["_flash"], p.Form["_flash_kind"] = msg, kind
+	}
+	return p
+}
+
+// formFailed puts a localised message for a failed form on the page and
+// returns the status to answer with. A validation error marks each field
+// (message "err.<form>.<field>", or a generic one naming the field); a
+// conflict gets the message conflictID when one is given. Any other error is
+// returned, for the error handler. A nil err gives status 0.
+func (s *Server) formFailed(p *Page, form string, err error, conflictID string) (int, error) {
+	var ve *catalog.ValidationError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ve):
+		for _, f := range ve.Fields {
+			key := form + "." + f.Field
+			if _, dup := p.Errors[key]; dup {
+				continue
+			}
+			msg := p.T("err." + key)
+			if msg == "err."+key {
+				msg = p.T("err.invalid", "Field", f.Field)
+			}
+			p.Errors[key] = msg
+		}
+		p.Error = p.Errors[form+"."+ve.Fields[0].Field]
+		return http.StatusUnprocessableEntity, nil
+	case conflictID != "" && errors.Is(err, catalog.ErrConflict):
+		p.Error = p.T(conflictID)
+		return http.StatusConflict, nil
+	}
+	return 0, err
+}
+
+// keep puts the posted values of a form's inputs back on the page.
+func keep(c *fiber.Ctx, p *Page, form string, inputs ...string) {
+	for _, in := range inputs {
+		p.Form[form+"."+in] = c.FormValue(in)
+	}
+}
+
+func keepProduct(c *fiber.Ctx, p *Page) {
+	keep(c, p, "product", "title", "description", "price", "stock", "kind", "fulfillment", "category", "offset_value", "valid_until", "active")
+}
+
+func keepFair(c *fiber.Ctx, p *Page) {
+	keep(c, p, "fair", "slug", "name", "name_en", "description", "description_en", "kind", "starts_at", "ends_at", "commission", "published")
+}
+
+// defaults fills the form's values not already on the page (those posted
+// back after an error stay).
+func defaults(p *Page, form string, values map[string]string) {
+	for k, v := range values {
+		if _, ok := p.Form[form+"."+k]; !ok {
+			p.Form[form+"."+k] = v
+		}
+	}
+}
+
+// formPtr is a posted value, or nil when the form has no such input.
+func formPtr(c *fiber.Ctx, name string) *string {
+	args := c.Request().PostArgs()
+	if !args.Has(name) {
+		return nil
+	}
+	v := string(args.Peek(name))
+	return &v
+}
+
+// productInput reads the product form: price and offset in yuan with at most
+// two decimals, the voucher's end as a Shanghai date and time.
+func productInput(c *fiber.Ctx) (catalog.ProductInput, error) {
+	var chk catalog.Check
+	title, desc, kind, category := c.FormValue("title"), c.FormValue("description"), c.FormValue("kind"), c.FormValue("category")
+	in := catalog.ProductInput{Title: &title, Description: &desc, Kind: &kind, Category: &category}
+	price, ok := parseCents(c.FormValue("price"))
+	chk.That(ok, "price", "must be an amount in yuan with at most two decimals")
+	in.Price = &price
+	stock, ok := parseCount(c.FormValue("stock"))
+	chk.That(ok, "stock", "must be a whole number")
+	in.Stock = &stock
+	if kind == catalog.KindVoucher {
+		offset, ok := parseCents(c.FormValue("offset_value"))
+		chk.That(ok, "offset_value", "must be an amount in yuan with at most two decimals")
+		in.OffsetValue = &offset
+		until, ok := parseInputTime(c.FormValue("valid_until"))
+		chk.That(ok, "valid_until", "must be a date and time")
+		in.ValidUntil = &until
+	} else {
+		zero := int64(0)
+		fulfillment := c.FormValue("fulfillment")
+		in.OffsetValue, in.Fulfillment = &zero, &fulfillment
+	}
+	active := c.FormValue("active") != ""
+	in.Active = &active
+	return in, chk.Err()
+}
+
+// fairInput reads the fair form: times as Shanghai dates and times, the
+// commission in percent with at most two decimals (so in basis points).
+func fairInput(c *fiber.Ctx) (catalog.FairInput, error) {
+	var chk catalog.Check
+	str := func(name string) *string { v := c.FormValue(name); return &v }
+	in := catalog.FairInput{
+		Slug: str("slug"), Name: str("name"), NameEN: str("name_en"),
+		Description: str("description"), DescriptionEN: str("description_en"), Kind: str("kind"),
+	}
+	starts, ok := parseInputTime(c.FormValue("starts_at"))
+	chk.That(ok, "starts_at", "must be a date and time")
+	ends, ok := parseInputTime(c.FormValue("ends_at"))
+	chk.That(ok, "ends_at", "must be a date and time")
+	bps, ok := parseCents(c.FormValue("commission"))
+	chk.That(ok && bps <= 10000, "commission_bps", "must be a percentage from 0 to 100 with at most two decimals")
+	commission, published := int(bps), c.FormValue("published") != ""
+	in.StartsAt, in.EndsAt, in.CommissionBPS, in.Published = &starts, &ends, &commission, &published
+	return in, chk.Err()
+}
+
+// parseCents reads a decimal amount with at most two decimals ("12",
+// "12.5", "12.50", optionally after ¥) as hundredths without floating point:
+// "12.5" is 1250. Signs, exponents, separators and a third decimal are refused.
+func parseCents(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥"))
+	whole, frac, dot := strings.Cut(s, ".")
+	if !digits(whole) || len(whole) > 13 || dot && (!digits(frac) || len(frac) > 2) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f := int64(0)
+	if frac != "" {
+		f, _ = strconv.ParseInt(frac, 10, 64)
+		if len(frac) == 1 {
+			f *= 10
+		}
+	}
+	return n*100 + f, true
+}
+
+// parseCount reads a whole number of at most ten digits.
+func parseCount(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if !digits(s) || len(s) > 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// cents writes hundredths as a decimal for a form: 1250 is "12.50".
+func cents(n int64) string {
+	return fmt.Sprintf("%d.%02d", n/100, n%100)
+}
+
+// yuan writes an amount in fen as shoppers read it: ¥12.50.
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+}
+
+// yuanGrouped is yuan with thousands separators, for the large sums of
+// property listings: ¥3,560,000.00.
+func yuanGrouped(fen int64) string {
+	s := yuan(fen)
+	i := strings.Index(s, "¥") + len("¥")
+	whole, frac, _ := strings.Cut(s[i:], ".")
+	var b strings.Builder
+	for j, r := range whole {
+		if j > 0 && (len(whole)-j)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return s[:i] + b.String() + "." + frac
+}
+
+// inputLayout is how <input type=datetime-local> sends a time.
+const inputLayout = "2006-01-02T15:04"
+
+// inputTime is a time as a datetime-local value in Shanghai time.
+func inputTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(shanghai).Format(inputLayout)
+}
+
+// parseInputTime reads a datetime-local value as Shanghai time.
+func parseInputTime(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	for _, layout := range []string{inputLayout, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, shanghai); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func dateText(t time.Time, lang string) string {
+	t = t.In(shanghai)
+	if lang == "en" {
+		return t.Format("2 Jan 2006")
+	}
+	return t.Format("2006年1月2日")
+}
+
+func dateTimeText(t time.Time, lang string) string {
+	t = t.In(shanghai)
+	if lang == "en" {
+		return t.Format("2 Jan 2006 15:04")
+	}
+	return t.Format("2006年1月2日 15:04")
+}
+
+// slotTimeText is a viewing's time: its day, its start and its end.
+func slotTimeText(start, end time.Time, lang string) string {
+	start, end = start.In(shanghai), end.In(shanghai)
+	day := start.Format("Mon 2 Jan")
+	if lang != "en" {
+		day = start.Format("1月2日") + " 周" + string([]rune("日一二三四五六")[start.Weekday()])
+	}
+	endText := end.Format("15:04")
+	if end.YearDay() != start.YearDay() || end.Year() != start.Year() {
+		endText = dateTimeText(end, lang)
+	}
+	return day + " " + start.Format("15:04") + "–" + endText
+}
+
+// option is one choice of a select.
+type option struct{ Value, Label string }
+
+func categoryOptions(p *Page, cats []catalog.Category) []option {
+	out := make([]option, len(cats))
+	for i, c := range cats {
+		out[i] = option{c.Slug, c.LocalName(p.Lang)}
+	}
+	return out
+}
+
+func fairKinds(p *Page) []option {
+	return []option{{catalog.KindTempleFair, p.T("kind.temple_fair")}, {catalog.KindPropertySeason, p.T("kind.property_season")}}
+}
+
+// fairCard is a fair as the lists show it.
+type fairCard struct {
+	Slug        string
+	Name        string
+	Kind        string // temple_fair or property_season
+	KindLabel   string
+	Status      string // draft, upcoming, open or closed
+	StatusLabel string
+	Dates       string
+}
+
+func fairCardOf(p *Page, f *catalog.Fair) fairCard {
+	return fairCard{
+		Slug: f.Slug, Name: f.LocalName(p.Lang), Kind: f.Kind, KindLabel: p.T("kind." + f.Kind),
+		Status: f.Status, StatusLabel: p.T("status." + f.Status),
+		Dates: dateText(f.StartsAt, p.Lang) + " – " + dateText(f.EndsAt, p.Lang),
+	}
+}
+
+// productCard is a product in a grid.
+type productCard struct {
+	ID, Title, Price, Image, Stall, Badge, Note string
+}
+
+func productCards(p *Page, rows []catalog.Product, stallNames map[string]string) []productCard {
+	out := make([]productCard, 0, len(rows))
+	for _, pr := range rows {
+		card := productCard{ID: pr.ID, Title: pr.Title, Price: yuan(pr.Price), Stall: stallNames[pr.StallID]}
+		if len(pr.Images) > 0 {
+			card.Image = pr.Images[0].URL
+		}
+		if pr.Kind == catalog.KindVoucher {
+			card.Badge = p.T("product.kind.voucher")
+		}
+		if !pr.Active {
+			card.Note = p.T("product.hidden")
+		} else if pr.Stock == 0 {
+			card.Note = p.T("product.sold_out")
+		}
+		out = append(out, card)
+	}
+	return out
+}
+
+// imageView is a product photo on a page.
+type imageView struct {
+	ID, URL       string
+	Width, Height int
+}
+
+func imageViews(imgs []catalog.Image) []imageView {
+	out := make([]imageView, len(imgs))
+	for i, img := range imgs {
+		out[i] = imageView{ID: img.ID, URL: img.URL, Width: img.Width, Height: img.Height}
+	}
+	return out
+}
+
+// productRow is a product in the merchant's list.
+type productRow struct {
+	ID, Title, Price, Image string
+	Stock                   int64
+	Active                  bool
+}
+
+func productRowOf(pr catalog.Product) productRow {
+	r := productRow{ID: pr.ID, Title: pr.Title, Price: yuan(pr.Price), Stock: pr.Stock, Active: pr.Active}
+	if len(pr.Images) > 0 {
+		r.Image = pr.Images[0].URL
+	}
+	return r
+}
+
+// stallCard is a stall in a fair's list.
+type stallCard struct{ ID, Name, Booth, District string }
+
+// stallRow is a stall in a console.
+type stallRow struct {
+	ID, Name, Booth, Status, StatusLabel, Fair, FairSlug string
+	Active                                               bool
+}
+
+func stallRowOf(p *Page, st catalog.Stall, f *catalog.Fair) stallRow {
+	return stallRow{
+		ID: st.ID, Name: st.Name, Booth: st.Booth, Status: st.Status, StatusLabel: p.T("stall.status." + st.Status),
+		Fair: f.LocalName(p.Lang), FairSlug: f.Slug, Active: st.Status == catalog.StallActive,
+	}
+}
+
+// applicationRow is an application in a console.
+type applicationRow struct {
+	ID, StallName, Description, Status, StatusLabel, Reason, Created, Fair string
+	Pending                                                                bool
+}
+
+func applicationRowOf(p *Page, a catalog.Application, f *catalog.Fair) applicationRow {
+	return applicationRow{
+		ID: a.ID, StallName: a.StallName, Description: a.Description, Status: a.Status, StatusLabel: p.T("application.status." + a.Status),
+		Reason: a.Reason, Created: dateTimeText(a.CreatedAt, p.Lang), Fair: f.LocalName(p.Lang), Pending: a.Status == catalog.ApplicationPending,
+	}
+}
+
+// unitRow is a floor plan in a table; Total is area × price per m².
+type unitRow struct {
+	ID, Name, Area, PricePerM2, Total string
+	Units                             int
+}
+
+func unitRows(units []catalog.UnitType) []unitRow {
+	out := make([]unitRow, len(units))
+	for i, u := range units {
+		// Areas are kept to hundredths of a m²; the total is computed in
+		// integers from those, rounded to the fen.
+		area := int64(math.Round(u.AreaM2 * 100))
+		out[i] = unitRow{
+			ID: u.ID, Name: u.Name, Area: strings.TrimSuffix(strings.TrimRight(cents(area), "0"), "."),
+			PricePerM2: yuanGrouped(u.PricePerM2), Total: yuanGrouped((area*u.PricePerM2 + 50) / 100), Units: u.UnitsAvailable,
+		}
+	}
+	return out
+}
+
+// slotRow is a viewing slot in a list.
+type slotRow struct {
+	ID, Time            string
+	Capacity, Booked    int
+	Left                int
+	Full, Started, Mine bool
+	Bookable            bool // the viewer may book it now
+}
+
+func (s *Server) slotRows(p *Page, slots []catalog.ViewingSlot, mine *bookingRow) []slotRow {
+	now := s.now()
+	out := make([]slotRow, len(slots))
+	for i, v := range slots {
+		r := slotRow{ID: v.ID, Time: slotTimeText(v.StartsAt, v.EndsAt, p.Lang), Capacity: v.Capacity, Booked: v.Booked,
+			Left: max(v.Capacity-v.Booked, 0), Full: v.Full(), Started: !v.StartsAt.After(now)}
+		r.Mine = mine != nil && mine.SlotID == v.ID
+		r.Bookable = !r.Full && !r.Started && mine == nil
+		out[i] = r
+	}
+	return out
+}
+
+// bookingRow is a viewing booking.
+type bookingRow struct{ ID, Ref, SlotID, Time, Booked string }
+
+// searchURL is the search page of a fair with the given filters.
+func searchURL(slug, q, category, kind, cursor string) string {
+	v := url.Values{}
+	for k, val := range map[string]string{"q": q, "category": category, "kind": kind, "cursor": cursor} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return "/fairs/" + url.PathEscape(slug) + "/search?" + v.Encode()
+}
