@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -52,6 +53,16 @@ var (
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthenticated")
 	ErrBadRequest   = errors.New("bad request")
+)
+
+// Conflicts callers may want to tell apart; each is an ErrConflict (409).
+var (
+	ErrSlugTaken      = fmt.Errorf("this slug is taken: %w", ErrConflict)
+	ErrKindLocked     = fmt.Errorf("the kind of a fair with stalls cannot change: %w", ErrConflict)
+	ErrFairEnded      = fmt.Errorf("the fair has ended: %w", ErrConflict)
+	ErrAlreadyApplied = fmt.Errorf("you have already applied to this fair: %w", ErrConflict)
+	ErrAlreadyBooked  = fmt.Errorf("you already have a viewing booked at this development; cancel it first: %w", ErrConflict)
+	ErrSlotStarted    = fmt.Errorf("this viewing has already started: %w", ErrConflict)
 )
 
 // FieldError says what is wrong with one input field.

@@ -176,7 +176,7 @@ func (s *Service) CreateFair(ctx context.Context, a Actor, in FairInput) (*Fair,
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
-				return fmt.Errorf("the slug %q is taken: %w", f.Slug, ErrConflict)
+				return fmt.Errorf("%q: %w", f.Slug, ErrSlugTaken)
 			}
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 				return err
 			}
 			if n > 0 {
-				return fmt.Errorf("the kind of a fair with stalls cannot change: %w", ErrConflict)
+				return ErrKindLocked
 			}
 		}
 		if err := in.apply(f); err != nil {
@@ -225,7 +225,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 		f.UpdatedAt = s.now()
 		if _, err := tx.NewUpdate().Model(f).WherePK().Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
-				return fmt.Errorf("the slug %q is taken: %w", f.Slug, ErrConflict)
+				return fmt.Errorf("%q: %w", f.Slug, ErrSlugTaken)
 			}
 			return err
 		}

@@ -82,6 +82,11 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 		if _, _, err := s.ownProduct(ctx, tx, a, productID); err != nil {
 			return err
 		}
+		// Uploads to one product take turns, so the count below stays true.
+		var locked string
+		if err := ForUpdate(tx.NewSelect().Model((*Product)(nil)).Column("id").Where("id = ?", productID)).Scan(ctx, &locked); err != nil {
+			return err
+		}
 		n, err := tx.NewSelect().Model((*Image)(nil)).Where("product_id = ?", productID).Count(ctx)
 		if err != nil {
 			return err

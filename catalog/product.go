@@ -104,8 +104,12 @@ func (in ProductInput) apply(p *Product, fair *Fair, categories []Category, now 
 	if in.Active != nil {
 		p.Active = *in.Active
 	}
-	if p.Kind == KindVoucher {
+	switch {
+	case p.Kind == KindVoucher:
 		p.Fulfillment = ShipPickup // redeemed in person at the booth or sales office
+	case in.Kind != nil && in.OffsetValue == nil && in.ValidUntil == nil:
+		// Turning a voucher into goods drops the voucher's own fields.
+		p.OffsetValue, p.ValidUntil = 0, nil
 	}
 	var c Check
 	c.That(p.Title != "" && utf8.RuneCountInString(p.Title) <= 100, "title", "must be 1 to 100 characters")

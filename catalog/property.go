@@ -59,6 +59,9 @@ type Booking struct {
 	Status      string     `json:"status" enum:"booked,cancelled"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// UserName and UserEmail say who booked, in the merchant's list.
+	UserName  string `bun:",scanonly" json:"user_name,omitempty"`
+	UserEmail string `bun:",scanonly" json:"user_email,omitempty"`
 
 	Slot *ViewingSlot `bun:"rel:belongs-to,join:slot_id=id" json:"slot,omitempty"`
 }
@@ -192,7 +195,7 @@ func (s *Service) Book(ctx context.Context, a Actor, slotID string) (*Booking, e
 			return fmt.Errorf("viewing slot: %w", ErrNotFound)
 		}
 		if !v.StartsAt.After(s.now()) {
-			return fmt.Errorf("this viewing has already started: %w", ErrConflict)
+			return ErrSlotStarted
 		}
 		// The conditional update is the capacity check: it takes a place only
 		// if one is left, whatever else runs at the same time.
@@ -207,7 +210,7 @@ func (s *Service) Book(ctx context.Context, a Actor, slotID string) (*Booking, e
 		b = &Booking{ID: NewID(), SlotID: slotID, StallID: v.StallID, UserID: a.UserID, Status: BookingBooked, CreatedAt: s.now()}
 		if _, err := tx.NewInsert().Model(b).Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
-				return fmt.Errorf("you already have a viewing booked at this development; cancel it first: %w", ErrConflict)
+				return ErrAlreadyBooked
 			}
 			return err
 		}
@@ -222,7 +225,7 @@ func (s *Service) Book(ctx context.Context, a Actor, slotID string) (*Booking, e
 func (s *Service) CancelBooking(ctx context.Context, a Actor, id string) (*Booking, error) {
 	var b Booking
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(&b).Where("id = ? AND user_id = ?", id, a.UserID).Scan(ctx); err != nil {
+		if err := ForUpdate(tx.NewSelect().Model(&b).Where("id = ? AND user_id = ?", id, a.UserID)).Scan(ctx); err != nil {
 			return notFound(err, "booking")
 		}
 		if b.Status != BookingBooked {
@@ -230,10 +233,14 @@ func (s *Service) CancelBooking(ctx context.Context, a Actor, id string) (*Booki
 		}
 		now := s.now()
 		b.Status, b.CancelledAt = BookingCancelled, &now
-		if _, err := tx.NewUpdate().Model(&b).Column("status", "cancelled_at").WherePK().Exec(ctx); err != nil {
+		res, err := tx.NewUpdate().Model(&b).Column("status", "cancelled_at").WherePK().Where("status = ?", BookingBooked).Exec(ctx)
+		if err != nil {
 			return err
 		}
-		_, err := tx.NewUpdate().Model((*ViewingSlot)(nil)).Set("booked = booked - 1").Where("id = ?", b.SlotID).Exec(ctx)
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("the booking is already cancelled: %w", ErrConflict)
+		}
+		_, err = tx.NewUpdate().Model((*ViewingSlot)(nil)).Set("booked = booked - 1").Where("id = ?", b.SlotID).Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -255,6 +262,8 @@ func (s *Service) SlotBookings(ctx context.Context, a Actor, stallID string) ([]
 		return nil, err
 	}
 	var rows []Booking
-	err := s.db.NewSelect().Model(&rows).Relation("Slot").Where("booking.stall_id = ? AND booking.status = ?", stallID, BookingBooked).OrderExpr("booking.id ASC").Scan(ctx)
+	err := s.db.NewSelect().Model(&rows).ColumnExpr("booking.*").Relation("Slot").
+		Join("JOIN users AS u ON u.id = booking.user_id").ColumnExpr("u.name AS user_name, u.email AS user_email").
+		Where("booking.stall_id = ? AND booking.status = ?", stallID, BookingBooked).OrderExpr("booking.id ASC").Scan(ctx)
 	return rows, err
 }

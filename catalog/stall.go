@@ -75,12 +75,12 @@ func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, descripti
 		return nil, err
 	}
 	if f.Status == FairClosed {
-		return nil, fmt.Errorf("the fair has ended: %w", ErrConflict)
+		return nil, ErrFairEnded
 	}
 	app := &Application{ID: NewID(), FairID: f.ID, MerchantID: a.UserID, StallName: stallName, Description: description, Status: ApplicationPending, CreatedAt: s.now()}
 	if _, err := s.db.NewInsert().Model(app).Exec(ctx); err != nil {
 		if IsUniqueViolation(err) {
-			return nil, fmt.Errorf("you have already applied to this fair: %w", ErrConflict)
+			return nil, ErrAlreadyApplied
 		}
 		return nil, err
 	}
@@ -145,6 +145,12 @@ func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application
 		var f *Fair
 		var err error
 		if app, f, err = s.decidable(ctx, tx, a, id); err != nil {
+			return err
+		}
+		// Booth numbers count the fair's stalls: approvals of one fair take
+		// turns on the fair's row.
+		var locked string
+		if err := ForUpdate(tx.NewSelect().Model((*Fair)(nil)).Column("id").Where("id = ?", f.ID)).Scan(ctx, &locked); err != nil {
 			return err
 		}
 		now := s.now()
