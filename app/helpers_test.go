@@ -227,7 +227,7 @@ func (e *testEnv) createUser(email string, role catalog.Role) User {
 // runWorkers processes the queues in-process until the test ends.
 func (e *testEnv) runWorkers() {
 	e.t.Helper()
-	w := jobs.NewWorker(jobs.Deps{DB: e.srv.db, Now: e.clock.Now, Logger: e.srv.log, PurgeSessions: e.srv.accounts.PurgeSessions, Orders: e.srv.orders})
+	w := jobs.NewWorker(e.srv.workerDeps())
 	mux := asynq.NewServeMux()
 	w.Register(mux)
 	srv := jobs.NewServer(e.redis.Client, e.srv.log, 4)

@@ -16,7 +16,6 @@ import (
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/migrations"
-	"miaohui/orders"
 )
 
 // Platform is the set of outside parts one process runs on: the database and
@@ -131,8 +130,8 @@ type Workers struct {
 }
 
 // StartWorkers starts processing every queue and the periodic work.
-func StartWorkers(p *Platform, accounts *Accounts, ord *orders.Service, concurrency int) (*Workers, error) {
-	w := jobs.NewWorker(jobs.Deps{DB: p.DB, Now: p.Now, Logger: p.Log, PurgeSessions: accounts.PurgeSessions, Orders: ord})
+func StartWorkers(p *Platform, server *Server, concurrency int) (*Workers, error) {
+	w := jobs.NewWorker(server.workerDeps())
 	mux := asynq.NewServeMux()
 	w.Register(mux)
 	srv := jobs.NewServer(p.Redis, p.Log, concurrency)

@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 	}
 	var workers *Workers
 	if withWorkers {
-		if workers, err = StartWorkers(p, srv.Accounts(), srv.Orders(), 10); err != nil {
+		if workers, err = StartWorkers(p, srv, 10); err != nil {
 			return err
 		}
 	}
@@ -131,7 +131,7 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Close()
-	workers, err := StartWorkers(p, srv.Accounts(), srv.Orders(), 20)
+	workers, err := StartWorkers(p, srv, 20)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type Server struct {
 	accounts *Accounts
 	catalog  *catalog.Service
 	orders   *orders.Service
+	flash    *orders.Admission
 	inbox    *jobs.Inbox
 	enqueue  *jobs.Enqueuer
 	limiter  *RateLimiter
@@ -54,6 +55,11 @@ type Server struct {
 	web      *Web
 	app      *fiber.App
 	api      huma.API
+
+	tokens     *tokenCache
+	userLimits *limiters
+	ipLimits   *limiters
+	stop       chan struct{}
 }
 
 // NewServer builds the server and mounts every route.
@@ -76,19 +82,23 @@ func NewServer(d Deps) (*Server, error) {
 	enqueue := jobs.NewEnqueuer(d.Redis, d.Logger)
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir)
 	s := &Server{
-		cfg:      d.Config,
-		log:      d.Logger,
-		db:       d.DB,
-		rdb:      d.Redis,
-		now:      d.Now,
-		accounts: accounts,
-		catalog:  cat,
-		orders:   orders.NewService(d.DB, cat, provider, jobs.NewOrderEvents(enqueue), d.Now, d.Config.PaymentWindow),
-		inbox:    jobs.NewInbox(d.DB, d.Now),
-		enqueue:  enqueue,
-		limiter:  &RateLimiter{rdb: d.Redis},
-		metrics:  NewMetrics(asynq.NewInspectorFromRedisClient(d.Redis)),
-		web:      web,
+		cfg:        d.Config,
+		log:        d.Logger,
+		db:         d.DB,
+		rdb:        d.Redis,
+		now:        d.Now,
+		accounts:   accounts,
+		catalog:    cat,
+		orders:     orders.NewService(d.DB, cat, provider, jobs.NewOrderEvents(enqueue), d.Now, d.Config.PaymentWindow),
+		inbox:      jobs.NewInbox(d.DB, d.Now),
+		enqueue:    enqueue,
+		limiter:    &RateLimiter{rdb: d.Redis},
+		tokens:     &tokenCache{},
+		userLimits: &limiters{rps: d.Config.FlashUserRPS},
+		ipLimits:   &limiters{rps: d.Config.FlashIPRPS},
+		stop:       make(chan struct{}),
+		metrics:    NewMetrics(asynq.NewInspectorFromRedisClient(d.Redis)),
+		web:        web,
 	}
 	fcfg := fiber.Config{
 		AppName:               "miaohui",
@@ -105,7 +115,11 @@ func NewServer(d Deps) (*Server, error) {
 		fcfg.TrustedProxies = d.Config.TrustedProxies
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
+	s.flash = orders.NewAdmission(d.Redis, s.orders, d.Now)
 	s.app = fiber.New(fcfg)
+	// The purchase path comes first, before the general middleware.
+	s.app.Post(purchaseRoute, s.flashPurchase)
+	go s.sweepLimiters()
 	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders())
 
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
@@ -134,6 +148,7 @@ func NewServer(d Deps) (*Server, error) {
 	catalog.NewHandler(s.catalog, actorOf).Routes(s.api)
 	orders.NewHandler(s.orders, actorOf).Routes(s.api)
 	orders.NewWebhookHandler(s.orders, d.Config.StripeWebhookSecret).Routes(s.api)
+	orders.NewFlashHandler(s.orders, s.flash, actorOf).Routes(s.api)
 	s.pageRoutes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
@@ -169,8 +184,32 @@ func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration)
 	return s.app.ShutdownWithContext(sctx)
 }
 
+// Flash is the flash-sale admission engine.
+func (s *Server) Flash() *orders.Admission { return s.flash }
+
 // Close releases what the server opened itself.
-func (s *Server) Close() error { return s.enqueue.Close() }
+func (s *Server) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	return s.enqueue.Close()
+}
+
+func (s *Server) sweepLimiters() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.userLimits.sweep(now)
+			s.ipLimits.sweep(now)
+		}
+	}
+}
 
 func (s *Server) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
@@ -220,4 +259,13 @@ func wantsHTML(c *fiber.Ctx) bool {
 		return false
 	}
 	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Method() == http.MethodPost && strings.HasPrefix(c.Get(fiber.HeaderContentType), "application/x-www-form-urlencoded")
+}
+
+// workerDeps are what the background handlers need, from the same services
+// the server uses.
+func (s *Server) workerDeps() jobs.Deps {
+	return jobs.Deps{
+		DB: s.db, Now: s.now, Logger: s.log, PurgeSessions: s.accounts.PurgeSessions,
+		Orders: s.orders, Admission: s.flash, Catalog: s.catalog, Enqueuer: s.enqueue,
+	}
 }

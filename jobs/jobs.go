@@ -41,18 +41,27 @@ type Deps struct {
 	PurgeSessions func(ctx context.Context) (int64, error)
 	// Orders settles payments, payouts and refunds.
 	Orders *orders.Service
+	// Admission is the flash sales' Redis side.
+	Admission *orders.Admission
+	// Catalog reads offers and reminders.
+	Catalog *catalog.Service
+	// Enqueuer queues follow-up tasks.
+	Enqueuer *Enqueuer
 }
 
 // Worker holds the task handlers.
 type Worker struct {
 	deps  Deps
 	inbox *Inbox
+	enq   *Enqueuer
 }
 
 // NewWorker returns the handlers over deps.
 func NewWorker(deps Deps) *Worker {
-	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now)}
+	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now), enq: deps.Enqueuer}
 }
+
+func catalogActor() catalog.Actor { return catalog.Actor{} }
 
 // Register mounts every task handler on mux.
 func (w *Worker) Register(mux *asynq.ServeMux) {
@@ -63,16 +72,26 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypePaymentReconcile, w.handlePaymentReconcile)
 	mux.HandleFunc(TypeOrderPayout, w.handleOrderPayout)
 	mux.HandleFunc(TypeRefundReverse, w.handleRefundReverse)
+	mux.HandleFunc(TypeFlashTicket, w.handleFlashTicket)
+	mux.HandleFunc(TypeFlashTickets, w.handleFlashTickets)
+	mux.HandleFunc(TypeFlashRestock, w.handleFlashRestock)
+	mux.HandleFunc(TypeFlashRecover, w.handleFlashRecover)
+	mux.HandleFunc(TypeFlashSettle, w.handleFlashSettle)
+	mux.HandleFunc(TypeFlashRemind, w.handleFlashRemind)
 }
 
 // NewServer returns an Asynq server over client processing every queue.
 func NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency int) *asynq.Server {
 	return asynq.NewServerFromRedisClient(client, asynq.Config{
-		Concurrency:     concurrency,
-		Queues:          Queues(),
-		ShutdownTimeout: 20 * time.Second,
-		Logger:          asynqLogger{logger},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency:      concurrency,
+		Queues:           Queues(),
+		ShutdownTimeout:  20 * time.Second,
+		GroupGracePeriod: ticketGrace,
+		GroupMaxDelay:    ticketMaxDelay,
+		GroupMaxSize:     ticketMaxBatch,
+		GroupAggregator:  asynq.GroupAggregatorFunc(aggregateTickets),
+		Logger:           asynqLogger{logger},
+		LogLevel:         asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
@@ -98,6 +117,8 @@ func NewScheduler(client redis.UniversalClient, logger *slog.Logger) (*asynq.Sch
 		{"@every 1h", TypePurgeSessions, QueueLow, 55 * time.Minute},
 		{"@every 30s", TypePaymentSweep, QueueDefault, 25 * time.Second},
 		{"@every 5m", TypePaymentReconcile, QueueDefault, 4 * time.Minute},
+		{"@every 15s", TypeFlashRecover, QueueCritical, 10 * time.Second},
+		{"@every 30s", TypeFlashSettle, QueueDefault, 25 * time.Second},
 	}
 	for _, p := range periodic {
 		if _, err := s.Register(p.spec, asynq.NewTask(p.typ, nil), asynq.Queue(p.queue), asynq.Unique(p.unique)); err != nil {

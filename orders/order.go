@@ -61,6 +61,8 @@ type Order struct {
 	ShippedAt       *time.Time `json:"shipped_at,omitempty"`
 	RedeemedAt      *time.Time `json:"redeemed_at,omitempty"`
 	CancelledAt     *time.Time `json:"cancelled_at,omitempty"`
+	FlashSaleID     *string    `json:"flash_sale_id,omitempty" doc:"set when the order was won in a flash sale"`
+	TicketID        *string    `json:"ticket_id,omitempty" doc:"the flash-sale ticket it was made from"`
 
 	Items []Item `bun:"rel:has-many,join:id=order_id" json:"items"`
 }

@@ -48,6 +48,12 @@ type Events interface {
 	Refunded(ctx context.Context, refundID string) error
 	// OrderChanged follows shipping and redemption (the buyer's notice).
 	OrderChanged(ctx context.Context, orderID, status string) error
+	// TicketAdmitted queues a flash-sale ticket to become an order (TaskID = ticket).
+	TicketAdmitted(ctx context.Context, t Ticket) error
+	// FlashUnitsReturned puts the units of a cancelled flash order back on sale.
+	FlashUnitsReturned(ctx context.Context, saleID, orderID, userID string, quantity int) error
+	// FlashSaleScheduled arranges the reminder of a sale's start.
+	FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error
 }
 
 // Service runs carts, checkout, payments, fulfilment, refunds and totals.

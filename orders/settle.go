@@ -151,6 +151,11 @@ func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType 
 // window has not closed.
 func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue bool) (bool, error) {
 	cancelled := false
+	type returned struct {
+		sale, order, buyer string
+		units              int
+	}
+	var backOnSale []returned
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
@@ -180,6 +185,20 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 			if err := tx.NewSelect().Model(&items).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
 				return err
 			}
+			if o.FlashSaleID != nil {
+				units := 0
+				for _, it := range items {
+					units += it.Quantity
+				}
+				onSale, err := s.returnFlashUnits(ctx, tx, *o.FlashSaleID, units)
+				if err != nil {
+					return err
+				}
+				if onSale {
+					backOnSale = append(backOnSale, returned{*o.FlashSaleID, o.ID, o.BuyerID, units})
+				}
+				continue
+			}
 			for _, it := range items {
 				if err := returnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
 					return err
@@ -192,7 +211,15 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 		cancelled = true
 		return nil
 	})
-	return cancelled, err
+	if err != nil {
+		return false, err
+	}
+	for _, r := range backOnSale {
+		if err := s.events.FlashUnitsReturned(ctx, r.sale, r.order, r.buyer, r.units); err != nil {
+			return cancelled, err
+		}
+	}
+	return cancelled, nil
 }
 
 // ExpirePayment closes a payment whose window has passed: the provider's side

@@ -1,0 +1,161 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/orders"
+)
+
+// Task types of flash sales.
+const (
+	// TypeFlashTicket is one admitted ticket; tickets of one sale are grouped
+	// and reach the handler as one TypeFlashTickets batch.
+	TypeFlashTicket  = "flash:ticket"
+	TypeFlashTickets = "flash:tickets"
+	// TypeFlashRestock puts a cancelled order's units back on sale in Redis.
+	TypeFlashRestock = "flash:restock"
+	// TypeFlashRecover queues tickets Redis admitted but no task carried
+	// (a process that died between admission and enqueue).
+	TypeFlashRecover = "flash:recover"
+	// TypeFlashSettle returns the unsold units of ended sales to stock.
+	TypeFlashSettle = "flash:settle"
+	// TypeFlashRemind tells the subscribed that a sale starts.
+	TypeFlashRemind = "flash:remind"
+)
+
+// Batching of tickets: a sale's tickets wait at most a second and at most
+// 500 go into one transaction.
+const (
+	ticketGrace    = time.Second
+	ticketMaxDelay = time.Second
+	ticketMaxBatch = 500
+)
+
+// aggregateTickets joins a group's ticket tasks into one batch task.
+func aggregateTickets(group string, tasks []*asynq.Task) *asynq.Task {
+	batch := make([]orders.Ticket, 0, len(tasks))
+	for _, t := range tasks {
+		var tk orders.Ticket
+		if json.Unmarshal(t.Payload(), &tk) == nil {
+			batch = append(batch, tk)
+		}
+	}
+	b, _ := json.Marshal(batch)
+	return asynq.NewTask(TypeFlashTickets, b)
+}
+
+// TicketAdmitted queues the ticket on the critical queue, grouped by sale.
+func (e *OrderEvents) TicketAdmitted(ctx context.Context, t orders.Ticket) error {
+	b, _ := json.Marshal(t)
+	return e.enq.Enqueue(ctx, asynq.NewTask(TypeFlashTicket, b),
+		asynq.TaskID("ticket:"+t.ID), asynq.Queue(QueueCritical), asynq.Group(t.SaleID), asynq.MaxRetry(25))
+}
+
+type restockPayload struct {
+	SaleID   string `json:"sale_id"`
+	OrderID  string `json:"order_id"`
+	UserID   string `json:"user_id"`
+	Quantity int    `json:"quantity"`
+}
+
+// FlashUnitsReturned queues the Redis restock of a cancelled flash order.
+func (e *OrderEvents) FlashUnitsReturned(ctx context.Context, saleID, orderID, userID string, quantity int) error {
+	b, _ := json.Marshal(restockPayload{saleID, orderID, userID, quantity})
+	return e.enq.Enqueue(ctx, asynq.NewTask(TypeFlashRestock, b),
+		asynq.TaskID("restock:"+orderID), asynq.Queue(QueueCritical), asynq.MaxRetry(25))
+}
+
+// FlashSaleScheduled queues the reminder of a sale's start.
+func (e *OrderEvents) FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error {
+	return e.enq.Enqueue(ctx, idTask(TypeFlashRemind, saleID),
+		asynq.TaskID(fmt.Sprintf("remind:%s:%d", saleID, startsAt.Unix())), asynq.ProcessAt(startsAt), asynq.Queue(QueueLow))
+}
+
+func (w *Worker) handleFlashTickets(ctx context.Context, t *asynq.Task) error {
+	var batch []orders.Ticket
+	if err := json.Unmarshal(t.Payload(), &batch); err != nil {
+		return fmt.Errorf("bad batch: %w", asynq.SkipRetry)
+	}
+	return w.deps.Orders.ProcessTickets(ctx, batch)
+}
+
+func (w *Worker) handleFlashTicket(ctx context.Context, t *asynq.Task) error {
+	var tk orders.Ticket
+	if err := json.Unmarshal(t.Payload(), &tk); err != nil || tk.ID == "" {
+		return fmt.Errorf("bad ticket: %w", asynq.SkipRetry)
+	}
+	return w.deps.Orders.ProcessTickets(ctx, []orders.Ticket{tk})
+}
+
+func (w *Worker) handleFlashRestock(ctx context.Context, t *asynq.Task) error {
+	var p restockPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.SaleID == "" {
+		return fmt.Errorf("bad restock: %w", asynq.SkipRetry)
+	}
+	return w.deps.Admission.Restock(ctx, p.SaleID, p.OrderID, p.UserID, p.Quantity)
+}
+
+func (w *Worker) handleFlashRecover(ctx context.Context, _ *asynq.Task) error {
+	ids, err := w.deps.Orders.LiveFlashSales(ctx)
+	if err != nil {
+		return err
+	}
+	events := NewOrderEvents(w.enq)
+	for _, id := range ids {
+		tickets, err := w.deps.Admission.PendingTickets(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, tk := range tickets {
+			// A ticket whose task is still queued keeps it (same TaskID).
+			if err := events.TicketAdmitted(ctx, tk); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *Worker) handleFlashSettle(ctx context.Context, _ *asynq.Task) error {
+	ids, err := w.deps.Orders.UnsettledFlashSales(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := w.deps.Orders.SettleFlashSale(ctx, w.deps.Admission, id); err != nil {
+			w.deps.Logger.Info("flash sale not settled yet", "sale_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+func (w *Worker) handleFlashRemind(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	sale, err := w.deps.Catalog.FlashSaleByID(ctx, w.deps.DB, catalogActor(), id, true)
+	if err != nil {
+		return nil // gone
+	}
+	if sale.Withdrawn || w.deps.Now().Add(5*time.Second).Before(sale.StartsAt) {
+		return nil // withdrawn or moved: the task of the new start time reminds
+	}
+	users, err := w.deps.Catalog.Reminded(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		task, opts := NewNotifyTask(NotifyPayload{UserID: u, EventKey: "flash_start:" + id, Kind: "flash_start",
+			Params: map[string]string{"Title": sale.Title, "SaleID": id}})
+		if err := w.enq.Enqueue(ctx, task, opts...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

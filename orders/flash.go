@@ -1,0 +1,348 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Flash-sale admission errors, each with the contract's code.
+var (
+	ErrSoldOut      = catalog.Coded("sold_out", fmt.Errorf("sold out: %w", catalog.ErrConflict))
+	ErrLimitReached = catalog.Coded("limit_reached", fmt.Errorf("you have reached this sale's per-person limit: %w", catalog.ErrConflict))
+	ErrNotStarted   = catalog.Coded("not_started", fmt.Errorf("the sale has not started yet: %w", catalog.ErrConflict))
+	ErrEnded        = catalog.Coded("ended", fmt.Errorf("the sale has ended: %w", catalog.ErrGone))
+	ErrFlashShort   = catalog.Coded("insufficient_stock", fmt.Errorf("fewer units are left than you asked for: %w", catalog.ErrConflict))
+)
+
+// Ticket is a place won in a flash sale, admitted in Redis and turned into
+// an order by the workers.
+type Ticket struct {
+	ID         string    `json:"id"`
+	SaleID     string    `json:"sale_id"`
+	UserID     string    `json:"user_id"`
+	Quantity   int       `json:"quantity"`
+	AdmittedAt time.Time `json:"admitted_at"`
+}
+
+// TicketRow is a ticket's fate in the database.
+type TicketRow struct {
+	bun.BaseModel `bun:"table:flash_tickets"`
+
+	ID         string  `bun:",pk"`
+	SaleID     string  `bun:"sale_id"`
+	UserID     string  `bun:"user_id"`
+	Quantity   int     `bun:"quantity"`
+	Status     string  `bun:"status"`
+	OrderID    *string `bun:"order_id"`
+	Reason     string  `bun:"reason"`
+	AdmittedAt time.Time
+	CreatedAt  time.Time
+}
+
+// Ticket statuses.
+const (
+	TicketQueued   = "queued"
+	TicketOrdered  = "ordered"
+	TicketRejected = "rejected"
+)
+
+// Redis keys of a sale; the {id} hash tag keeps them on one cluster slot.
+func stockKey(id string) string     { return "fs:{" + id + "}:stock" }
+func usersKey(id string) string     { return "fs:{" + id + "}:users" }
+func ticketsKey(id string) string   { return "fs:{" + id + "}:tickets" }
+func restockedKey(id string) string { return "fs:{" + id + "}:restocked" }
+
+// admitScript is the whole admission in one round trip: it checks what is
+// left and the buyer's count against the limit, takes the units and records
+// the ticket. It answers {code, left}: 1 admitted, -3 limit reached, -4 not
+// enough left, -5 the sale's state is missing (Redis restarted empty).
+var admitScript = redis.NewScript(`
+local stock = redis.call('GET', KEYS[1])
+if not stock then return {-5, 0} end
+stock = tonumber(stock)
+local qty = tonumber(ARGV[2])
+local had = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if had + qty > tonumber(ARGV[3]) then return {-3, stock} end
+if stock < qty then return {-4, stock} end
+redis.call('DECRBY', KEYS[1], qty)
+redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[5])
+return {1, stock - qty}
+`)
+
+// initScript sets a sale's state unless another process already did:
+// ARGV[1] is the stock, then user/count pairs.
+var initScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1]) end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`)
+
+// restockScript puts a cancelled order's units back once per order.
+var restockScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[3])
+local left = redis.call('HINCRBY', KEYS[2], ARGV[2], -tonumber(ARGV[3]))
+if left <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 1
+`)
+
+// saleMeta is what admission needs of an offer, cached in memory.
+type saleMeta struct {
+	id               string
+	startsAt, endsAt time.Time
+	limit            int
+	loaded           time.Time
+	missing          bool
+}
+
+// Admission admits flash-sale purchases at the speed of one Redis round trip:
+// no database on this path, offers cached in memory, and a sold-out sale
+// answered from memory for a second at a time (units can come back when an
+// order goes unpaid).
+type Admission struct {
+	rdb     redis.UniversalClient
+	svc     *Service
+	now     catalog.Clock
+	mu      sync.RWMutex
+	sales   map[string]*saleMeta
+	soldOut sync.Map // sale id → unix nanos until which it is known sold out
+	// Redis calls made, for tests and benchmarks.
+	Calls atomic.Int64
+}
+
+// NewAdmission returns the admission engine over rdb; winners go to the
+// service's events.
+func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
+	return &Admission{rdb: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}}
+}
+
+const (
+	metaTTL     = 2 * time.Second
+	soldOutHold = time.Second
+)
+
+func (a *Admission) meta(ctx context.Context, id string) (*saleMeta, error) {
+	now := a.now()
+	a.mu.RLock()
+	m := a.sales[id]
+	a.mu.RUnlock()
+	// An offer cannot change once it has started, so a live sale's entry
+	// stays; upcoming ones are re-read every couple of seconds.
+	if m != nil && (now.Sub(m.loaded) < metaTTL || !now.Before(m.startsAt) && !m.missing) {
+		if m.missing {
+			return nil, fmt.Errorf("flash sale: %w", catalog.ErrNotFound)
+		}
+		return m, nil
+	}
+	f, err := a.svc.catalog.FlashSaleByID(ctx, a.svc.db, catalog.Actor{}, id, false)
+	m = &saleMeta{id: id, loaded: now}
+	if err != nil {
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return nil, err
+		}
+		m.missing = true
+	} else {
+		m.startsAt, m.endsAt, m.limit = f.StartsAt, f.EndsAt, f.PerUserLimit
+		m.missing = f.Withdrawn
+	}
+	a.mu.Lock()
+	a.sales[id] = m
+	a.mu.Unlock()
+	if m.missing {
+		return nil, fmt.Errorf("flash sale: %w", catalog.ErrNotFound)
+	}
+	return m, nil
+}
+
+// Purchase tries to win quantity units of a sale for a user and returns the
+// ticket. Winners are handed to the workers; nobody else is queued.
+func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantity int) (*Ticket, error) {
+	m, err := a.meta(ctx, saleID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	switch {
+	case now.Before(m.startsAt):
+		return nil, ErrNotStarted
+	case !now.Before(m.endsAt):
+		return nil, ErrEnded
+	case quantity < 1:
+		return nil, catalog.Invalid("quantity", "must be at least 1")
+	case quantity > m.limit:
+		return nil, ErrLimitReached
+	}
+	if until, ok := a.soldOut.Load(saleID); ok && now.UnixNano() < until.(int64) {
+		return nil, ErrSoldOut
+	}
+	t := &Ticket{ID: catalog.NewID(), SaleID: saleID, UserID: userID, Quantity: quantity, AdmittedAt: now}
+	for attempt := 0; ; attempt++ {
+		a.Calls.Add(1)
+		res, err := admitScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID), ticketsKey(saleID)},
+			userID, quantity, m.limit, t.ID, now.UnixMilli()).Int64Slice()
+		if err != nil {
+			return nil, err
+		}
+		switch res[0] {
+		case 1:
+			if res[1] == 0 {
+				a.soldOut.Store(saleID, now.Add(soldOutHold).UnixNano())
+			}
+			if err := a.svc.events.TicketAdmitted(ctx, *t); err != nil {
+				// The ticket is recorded in Redis; the recovery sweep queues it.
+				_ = err
+			}
+			return t, nil
+		case -3:
+			return nil, ErrLimitReached
+		case -4:
+			if res[1] == 0 {
+				a.soldOut.Store(saleID, now.Add(soldOutHold).UnixNano())
+				return nil, ErrSoldOut
+			}
+			return nil, ErrFlashShort
+		case -5:
+			if attempt > 0 {
+				return nil, fmt.Errorf("flash sale %s: state could not be rebuilt", saleID)
+			}
+			if err := a.Rebuild(ctx, saleID); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("flash admission: unexpected answer %v", res)
+		}
+	}
+}
+
+// Rebuild sets a sale's Redis state from the database, the source of truth:
+// what is left is the quantity less the units of live flash orders, and each
+// buyer's count is theirs. It changes nothing if the state exists.
+func (a *Admission) Rebuild(ctx context.Context, saleID string) error {
+	f, err := a.svc.catalog.FlashSaleByID(ctx, a.svc.db, catalog.Actor{}, saleID, true)
+	if err != nil {
+		return err
+	}
+	var counts []struct {
+		BuyerID string
+		Units   int
+	}
+	err = a.svc.db.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
+		ColumnExpr("o.buyer_id, SUM(i.quantity) AS units").
+		Where("o.flash_sale_id = ? AND o.status <> ?", saleID, StatusCancelled).
+		GroupExpr("o.buyer_id").Scan(ctx, &counts)
+	if err != nil {
+		return err
+	}
+	args := []any{max(f.Quantity-f.Sold, 0)}
+	if f.Settled {
+		args[0] = 0
+	}
+	for _, c := range counts {
+		args = append(args, c.BuyerID, c.Units)
+	}
+	a.Calls.Add(1)
+	return initScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID)}, args...).Err()
+}
+
+// Remaining is what is left to win: Redis's count while the sale runs (the
+// database's when Redis has none yet).
+func (a *Admission) Remaining(ctx context.Context, f *catalog.FlashSale) int {
+	if f.Status != catalog.FlashLive {
+		return f.Remaining
+	}
+	n, err := a.rdb.Get(ctx, stockKey(f.ID)).Int()
+	if err != nil {
+		return f.Remaining
+	}
+	return n
+}
+
+// TicketStatus tells a ticket's owner what became of it.
+func (a *Admission) TicketStatus(ctx context.Context, userID, saleID, ticketID string) (*TicketRow, error) {
+	row := new(TicketRow)
+	err := a.svc.db.NewSelect().Model(row).Where("id = ? AND sale_id = ? AND user_id = ?", ticketID, saleID, userID).Scan(ctx)
+	if err == nil {
+		return row, nil
+	}
+	raw, rerr := a.rdb.HGet(ctx, ticketsKey(saleID), ticketID).Result()
+	if rerr != nil {
+		return nil, fmt.Errorf("ticket: %w", catalog.ErrNotFound)
+	}
+	t, perr := parseTicket(saleID, ticketID, raw)
+	if perr != nil || t.UserID != userID {
+		return nil, fmt.Errorf("ticket: %w", catalog.ErrNotFound)
+	}
+	return &TicketRow{ID: ticketID, SaleID: saleID, UserID: userID, Quantity: t.Quantity, Status: TicketQueued, AdmittedAt: t.AdmittedAt}, nil
+}
+
+func parseTicket(saleID, id, raw string) (Ticket, error) {
+	parts := strings.Split(raw, "|")
+	if len(parts) != 3 {
+		return Ticket{}, fmt.Errorf("bad ticket %q", raw)
+	}
+	q, err1 := strconv.Atoi(parts[1])
+	ms, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Ticket{}, fmt.Errorf("bad ticket %q", raw)
+	}
+	return Ticket{ID: id, SaleID: saleID, UserID: parts[0], Quantity: q, AdmittedAt: time.UnixMilli(ms).UTC()}, nil
+}
+
+// PendingTickets lists the tickets Redis admitted for a sale that have no
+// fate in the database yet (for the recovery sweep).
+func (a *Admission) PendingTickets(ctx context.Context, saleID string) ([]Ticket, error) {
+	all, err := a.rdb.HGetAll(ctx, ticketsKey(saleID)).Result()
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	var known []string
+	if err := a.svc.db.NewSelect().Model((*TicketRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &known); err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, id := range known {
+		done[id] = true
+	}
+	var out []Ticket
+	for id, raw := range all {
+		if done[id] {
+			continue
+		}
+		if t, err := parseTicket(saleID, id, raw); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Restock puts a cancelled flash order's units back on sale in Redis, once
+// per order. Without state in Redis there is nothing to do: a rebuild reads
+// the database, which already counts the units as free.
+func (a *Admission) Restock(ctx context.Context, saleID, orderID, userID string, quantity int) error {
+	a.soldOut.Delete(saleID)
+	return restockScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID), restockedKey(saleID)}, orderID, userID, quantity).Err()
+}
+
+// Forget drops a settled sale's Redis state.
+func (a *Admission) Forget(ctx context.Context, saleID string) error {
+	return a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), ticketsKey(saleID), restockedKey(saleID)).Err()
+}

@@ -1,0 +1,194 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// returnFlashUnits gives a cancelled flash order's units back: to the sale
+// while it has not been settled (the caller then restocks Redis), or to the
+// product's stock once the sale has ended and been settled.
+func (s *Service) returnFlashUnits(ctx context.Context, tx bun.Tx, saleID string, units int) (onSale bool, err error) {
+	f := new(catalog.FlashSale)
+	if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", saleID)).Scan(ctx); err != nil {
+		return false, err
+	}
+	if f.Settled {
+		if _, err := tx.NewUpdate().Model(f).Set("sold = sold - ?, quantity = quantity - ?", units, units).WherePK().Exec(ctx); err != nil {
+			return false, err
+		}
+		return false, returnStock(ctx, tx, f.ProductID, int64(units))
+	}
+	_, err = tx.NewUpdate().Model(f).Set("sold = sold - ?", units).WherePK().Exec(ctx)
+	return err == nil, err
+}
+
+// ProcessTickets turns admitted tickets into pending_payment orders at the
+// flash price, many per transaction. A ticket makes at most one order (a
+// unique ticket_id), so a batch may run twice; the sale's `sold` count can
+// never pass its quantity (a CHECK), so a ticket Redis admitted wrongly
+// (after losing its state) is rejected instead of oversold.
+func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
+	if len(tickets) == 0 {
+		return nil
+	}
+	var payments []*Payment
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		payments = nil
+		ids := make([]string, len(tickets))
+		for i, t := range tickets {
+			ids[i] = t.ID
+		}
+		var known []string
+		if err := tx.NewSelect().Model((*TicketRow)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &known); err != nil {
+			return err
+		}
+		done := map[string]bool{}
+		for _, id := range known {
+			done[id] = true
+		}
+		sales := map[string]*catalog.FlashSale{}
+		fairs := map[string]*catalog.Fair{}
+		now := s.now()
+		for _, t := range tickets {
+			if done[t.ID] {
+				continue
+			}
+			done[t.ID] = true
+			f := sales[t.SaleID]
+			if f == nil {
+				f = new(catalog.FlashSale)
+				if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", t.SaleID)).Scan(ctx); err != nil {
+					return fmt.Errorf("flash sale %s: %w", t.SaleID, err)
+				}
+				sales[t.SaleID] = f
+			}
+			row := &TicketRow{ID: t.ID, SaleID: t.SaleID, UserID: t.UserID, Quantity: t.Quantity, AdmittedAt: t.AdmittedAt, CreatedAt: now}
+			if f.Sold+t.Quantity > f.Quantity || f.Withdrawn {
+				row.Status, row.Reason = TicketRejected, "sold_out"
+				if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			fair := fairs[f.FairID]
+			if fair == nil {
+				var err error
+				if fair, err = s.catalog.FairByID(ctx, tx, f.FairID); err != nil {
+					return err
+				}
+				fairs[f.FairID] = fair
+			}
+			p := new(catalog.Product)
+			if err := tx.NewSelect().Model(p).Where("id = ?", f.ProductID).Scan(ctx); err != nil {
+				return err
+			}
+			total := f.Price * int64(t.Quantity)
+			pay := &Payment{ID: catalog.NewID(), BuyerID: t.UserID, FairID: f.FairID, Provider: s.provider.Name(), Status: PaymentPending,
+				Amount: total, Currency: catalog.CurrencyCNY, ExpiresAt: now.Add(fair.PaymentWindow(s.window)), CreatedAt: now, UpdatedAt: now}
+			saleID, ticketID := f.ID, t.ID
+			o := &Order{ID: catalog.NewID(), PaymentID: pay.ID, FairID: f.FairID, StallID: f.StallID, BuyerID: t.UserID,
+				Status: StatusPendingPayment, Fulfillment: catalog.ShipPickup, Total: total, Currency: catalog.CurrencyCNY,
+				PickupCode: newPickupCode(), CreatedAt: now, ExpiresAt: pay.ExpiresAt, FlashSaleID: &saleID, TicketID: &ticketID}
+			o.PlatformFee, o.MerchantShare = Commission(total, fair.CommissionBPS)
+			item := &Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: f.Price,
+				Quantity: t.Quantity, LineTotal: total}
+			if _, err := tx.NewInsert().Model(pay).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewInsert().Model(o).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Model(f).Set("sold = sold + ?", t.Quantity).WherePK().Exec(ctx); err != nil {
+				return err
+			}
+			f.Sold += t.Quantity
+			row.Status, row.OrderID = TicketOrdered, &o.ID
+			if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+				return err
+			}
+			payments = append(payments, pay)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range payments {
+		ref, secret, err := s.provider.Start(ctx, p)
+		if err == nil {
+			_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).Where("id = ?", p.ID).Exec(ctx)
+		}
+		if err != nil {
+			// The order stays unpaid; the payer retries, or the window closes it.
+			_ = err
+		}
+		if err := s.events.PaymentOpened(ctx, p.ID, p.ExpiresAt); err != nil {
+			_ = err // the sweep closes it on time all the same
+		}
+	}
+	return nil
+}
+
+// SettleFlashSale closes an ended sale once every admitted ticket has a fate:
+// the unsold units go back to the product's stock and the offer's quantity
+// shrinks to what was sold. Tickets still waiting make it ErrNotSettled, to
+// be retried.
+func (s *Service) SettleFlashSale(ctx context.Context, adm *Admission, saleID string) error {
+	f, err := s.catalog.FlashSaleByID(ctx, s.db, catalog.Actor{}, saleID, true)
+	if err != nil {
+		return err
+	}
+	if f.Settled || s.now().Before(f.EndsAt) {
+		return nil
+	}
+	waiting, err := adm.PendingTickets(ctx, saleID)
+	if err != nil {
+		return err
+	}
+	if len(waiting) > 0 {
+		return fmt.Errorf("%d tickets of flash sale %s still wait for their orders", len(waiting), saleID)
+	}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		f := new(catalog.FlashSale)
+		if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", saleID)).Scan(ctx); err != nil {
+			return err
+		}
+		if f.Settled {
+			return nil
+		}
+		unsold := f.Quantity - f.Sold
+		if _, err := tx.NewUpdate().Model(f).Set("quantity = sold, settled = TRUE, updated_at = ?", s.now()).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return returnStock(ctx, tx, f.ProductID, int64(unsold))
+	})
+	if err != nil {
+		return err
+	}
+	return adm.Forget(ctx, saleID)
+}
+
+// UnsettledFlashSales lists ended sales not yet settled.
+func (s *Service) UnsettledFlashSales(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.db.NewSelect().Model((*catalog.FlashSale)(nil)).Column("id").
+		Where("NOT settled AND NOT withdrawn AND ends_at <= ?", s.now()).Limit(100).Scan(ctx, &ids)
+	return ids, err
+}
+
+// LiveFlashSales lists sales running now or ended but not settled, for the
+// recovery sweep.
+func (s *Service) LiveFlashSales(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.db.NewSelect().Model((*catalog.FlashSale)(nil)).Column("id").
+		Where("NOT settled AND NOT withdrawn AND starts_at <= ?", s.now()).Limit(500).Scan(ctx, &ids)
+	return ids, err
+}
