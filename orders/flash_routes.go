@@ -36,9 +36,9 @@ type TicketView struct {
 func PurchaseOperation() *huma.Operation {
 	return &huma.Operation{
 		OperationID: "flash-purchase", Method: http.MethodPost, Path: "/api/v1/flash-sales/{id}/purchase",
-		Summary:     "Try to win units of a flash sale: 202 with a ticket, or 409 sold_out / limit_reached / not_started, 410 ended, 429 too fast",
-		Tags:        []string{"Flash sales"}, Security: catalog.Signed,
-		Parameters:  []*huma.Param{{Name: "id", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
+		Summary: "Try to win units of a flash sale: 202 with a ticket, or 409 sold_out / limit_reached / not_started, 410 ended, 429 too fast",
+		Tags:    []string{"Flash sales"}, Security: catalog.Signed,
+		Parameters: []*huma.Param{{Name: "id", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
 			Type: "object", Required: []string{"quantity"}, Properties: map[string]*huma.Schema{"quantity": {Type: "integer", Minimum: ptr(1.0)}},
 		}}}},
