@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,8 @@ Usage:
   fair worker                   the background workers alone (needs FAIR_REDIS_URL)
   fair migrate [up|down|status] apply, roll back or list database migrations
   fair users create --role R --email E --password P [--name N]
+  fair bench flash [--url U] [--stock N] [--limit N] [--buyers N] [--conns N]
+                                load a running deployment's flash sale, with references
 
 Configuration comes from FAIR_* environment variables; see README.md.
 `
@@ -60,6 +63,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return migrate(ctx, cfg, newLogger(out, "text"), out, rest)
 	case "users":
 		return users(ctx, cfg, newLogger(out, "text"), out, rest)
+	case "bench":
+		return benchCommand(ctx, cfg, newLogger(os.Stderr, "text"), out, rest)
 	}
 	fmt.Fprint(out, usage)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -1,0 +1,535 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+	"github.com/valyala/fasthttp"
+
+	"miaohui/catalog"
+	"miaohui/migrations"
+	"miaohui/orders"
+)
+
+// `fair bench flash` loads a running deployment's flash-sale purchase path
+// and measures, in the same run and on the same machine, three references: a
+// bare Fiber handler, a Fiber handler making one EVALSHA against the same
+// Redis, and the naive purchase that locks the product row with SELECT … FOR
+// UPDATE on PostgreSQL.
+
+type benchOpts struct {
+	target     string
+	stock      int
+	limit      int
+	buyers     int
+	greedy     float64
+	conns      int
+	maxRun     time.Duration
+	startIn    time.Duration
+	refRun     time.Duration
+	skipRefs   bool
+	persistMax time.Duration
+}
+
+func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, args []string) error {
+	if len(args) == 0 || args[0] != "flash" {
+		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256]")
+	}
+	fs := flag.NewFlagSet("bench flash", flag.ContinueOnError)
+	fs.SetOutput(out)
+	o := benchOpts{}
+	fs.StringVar(&o.target, "url", "http://127.0.0.1:8080", "base URL of the running deployment")
+	fs.IntVar(&o.stock, "stock", 1000, "units on sale")
+	fs.IntVar(&o.limit, "limit", 1, "per-user limit")
+	fs.IntVar(&o.buyers, "buyers", 100000, "distinct buyers")
+	fs.Float64Var(&o.greedy, "greedy", 0.05, "share of buyers who retry until the run ends")
+	fs.IntVar(&o.conns, "conns", 256, "concurrent connections")
+	fs.DurationVar(&o.maxRun, "duration", 8*time.Second, "how long the load runs after the sale starts")
+	fs.DurationVar(&o.startIn, "start-in", 3*time.Second, "time between set-up and the sale's start")
+	fs.DurationVar(&o.refRun, "ref-duration", 4*time.Second, "how long each reference runs")
+	fs.BoolVar(&o.skipRefs, "skip-refs", false, "measure only the deployment")
+	fs.DurationVar(&o.persistMax, "persist-timeout", 60*time.Second, "how long to wait for the orders to be persisted")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if o.stock < 1 || o.limit < 1 || o.buyers < 1 || o.conns < 1 || o.greedy < 0 || o.greedy > 1 {
+		return errors.New("bench: stock, limit, buyers and conns must be positive, greedy within 0..1")
+	}
+	p, err := OpenPlatform(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if p.Embedded() {
+		return errors.New("bench: set FAIR_REDIS_URL (and FAIR_DATABASE_URL) to the deployment's Redis and database")
+	}
+	if err := p.Migrate(ctx); err != nil {
+		return err
+	}
+	b := &bench{o: o, p: p, out: out, log: log}
+	return b.run(ctx)
+}
+
+type bench struct {
+	o      benchOpts
+	p      *Platform
+	out    io.Writer
+	log    *slog.Logger
+	tokens []string
+	saleID string
+	prodID string
+}
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	requests, s2xx, s4xx, s5xx, s429, errs int64
+	admitted                               int64
+	start, soldOutAt, end                  time.Time
+	beforeN, afterN                        int64
+	lat                                    []time.Duration
+}
+
+func (r *loadResult) rps() float64 {
+	d := r.end.Sub(r.start).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.requests) / d
+}
+
+func (r *loadResult) beforeRPS() float64 {
+	if r.soldOutAt.IsZero() {
+		return r.rps()
+	}
+	d := r.soldOutAt.Sub(r.start).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.beforeN) / d
+}
+
+func (r *loadResult) afterRPS() float64 {
+	if r.soldOutAt.IsZero() {
+		return 0
+	}
+	d := r.end.Sub(r.soldOutAt).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.afterN) / d
+}
+
+func (r *loadResult) pct(q float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(r.lat)-1))
+	return r.lat[i]
+}
+
+func (b *bench) run(ctx context.Context) error {
+	fmt.Fprintf(b.out, "fair bench flash: stock %d, limit %d, %d buyers (%.0f%% greedy), %d connections, %d CPUs, target %s\n",
+		b.o.stock, b.o.limit, b.o.buyers, b.o.greedy*100, b.o.conns, runtime.NumCPU(), b.o.target)
+	t0 := time.Now()
+	startsAt, err := b.setup(ctx)
+	if err != nil {
+		return fmt.Errorf("set-up: %w", err)
+	}
+	fmt.Fprintf(b.out, "set-up: %d buyers signed in, sale %s in %s\n", len(b.tokens), b.saleID, time.Since(t0).Round(time.Millisecond))
+
+	u, err := url.Parse(b.o.target)
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Until(startsAt.Add(20 * time.Millisecond)))
+	res := b.load(u.Host, "/api/v1/flash-sales/"+b.saleID+"/purchase", b.o.maxRun, true)
+	persisted, persistedAt, err := b.waitPersisted(ctx, res.admitted)
+	if err != nil {
+		return err
+	}
+	check, err := b.verify(ctx)
+	if err != nil {
+		return err
+	}
+
+	var bare, eval, naive *loadResult
+	if !b.o.skipRefs {
+		if bare, err = b.reference("bare", b.bareHandler()); err != nil {
+			return err
+		}
+		if eval, err = b.reference("evalsha", b.evalHandler()); err != nil {
+			return err
+		}
+		if migrations.IsPostgres(b.p.DB) {
+			if naive, err = b.reference("for-update", b.naiveHandler(ctx)); err != nil {
+				return err
+			}
+		}
+	}
+
+	w := b.out
+	fmt.Fprintf(w, "\n## flash purchase (stock %d, limit %d)\n", b.o.stock, b.o.limit)
+	fmt.Fprintf(w, "requests %d: 2xx %d, 4xx %d (429: %d), 5xx %d, transport errors %d\n", res.requests, res.s2xx, res.s4xx, res.s429, res.s5xx, res.errs)
+	fmt.Fprintf(w, "admitted %d; sold out after %s\n", res.admitted, sinceOr(res.soldOutAt, res.start))
+	fmt.Fprintf(w, "throughput: %.0f req/s before sell-out, %.0f req/s after, %.0f overall\n", res.beforeRPS(), res.afterRPS(), res.rps())
+	fmt.Fprintf(w, "latency: p50 %s, p99 %s, p99.9 %s\n", res.pct(0.5), res.pct(0.99), res.pct(0.999))
+	fmt.Fprintf(w, "orders: %d persisted (sale quantity %d), oversell %d, greediest buyer %d (limit %d), buyers over the limit %d\n",
+		check.orders, b.o.stock, max(check.orders-int64(b.o.stock), 0), check.greediest, b.o.limit, check.overLimit)
+	if !res.soldOutAt.IsZero() && persisted {
+		fmt.Fprintf(w, "last order persisted %s after the first attempt, %s after sell-out (target %s)\n",
+			persistedAt.Sub(res.start).Round(time.Millisecond), persistedAt.Sub(res.soldOutAt).Round(time.Millisecond),
+			(2*time.Second + time.Duration(b.o.stock)*time.Millisecond).String())
+	} else if !persisted {
+		fmt.Fprintf(w, "orders NOT all persisted within %s\n", b.o.persistMax)
+	}
+	if bare != nil {
+		fmt.Fprintf(w, "\n## references (same machine, same run)\n")
+		fmt.Fprintf(w, "bare Fiber handler:        %.0f req/s (p99 %s)\n", bare.rps(), bare.pct(0.99))
+		fmt.Fprintf(w, "Fiber + one EVALSHA:       %.0f req/s (p99 %s)\n", eval.rps(), eval.pct(0.99))
+		if naive != nil {
+			fmt.Fprintf(w, "naive SELECT … FOR UPDATE: %.0f req/s (p99 %s)\n", naive.rps(), naive.pct(0.99))
+		}
+		fmt.Fprintf(w, "\nratios: before sell-out / EVALSHA = %.2f (goal ≥ 0.9); after sell-out / bare = %.2f (goal ≥ 0.7)", res.beforeRPS()/eval.rps(), res.afterRPS()/bare.rps())
+		if naive != nil {
+			fmt.Fprintf(w, "; purchase / FOR UPDATE = %.1f (goal ≥ 20)", res.beforeRPS()/naive.rps())
+		}
+		fmt.Fprintln(w)
+	}
+	ok := check.orders == int64(b.o.stock) && check.overLimit == 0 && res.s5xx == 0 && persisted
+	fmt.Fprintf(w, "correctness: %s\n", map[bool]string{true: "PASS", false: "FAIL"}[ok])
+	if !ok {
+		return errors.New("bench: correctness failed")
+	}
+	return nil
+}
+
+func sinceOr(t, from time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Sub(from).Round(time.Millisecond).String()
+}
+
+// setup creates the fair, the product, the sale and the buyers with their
+// sessions, straight in the database (argon2 for 100,000 sign-ins would take
+// longer than the sale).
+func (b *bench) setup(ctx context.Context) (time.Time, error) {
+	db := b.p.DB
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	cat := catalog.NewService(db, catalog.SystemClock, b.p.Config.DataDir)
+	acc, err := NewAccounts(db, catalog.SystemClock, 1024, 1)
+	if err != nil {
+		return time.Time{}, err
+	}
+	run := randHex(4)
+	org, err := acc.CreateUser(ctx, NewUser{Email: "bench-" + run + "-org@bench.miaohui.cn", Password: "bench organizer " + run, Name: "bench", Role: catalog.RoleOrganizer})
+	if err != nil {
+		return time.Time{}, err
+	}
+	mer, err := acc.CreateUser(ctx, NewUser{Email: "bench-" + run + "-merchant@bench.miaohui.cn", Password: "bench merchant " + run, Name: "bench", Role: catalog.RoleMerchant})
+	if err != nil {
+		return time.Time{}, err
+	}
+	slug, name, kind, bps := "bench-"+run, "抢购压测 "+run, catalog.KindTempleFair, 500
+	start, end := now.Add(-time.Hour), now.Add(24*time.Hour)
+	fair, err := cat.CreateFair(ctx, org.Actor(), catalog.FairInput{Slug: &slug, Name: &name, Kind: &kind, StartsAt: &start, EndsAt: &end, CommissionBPS: &bps})
+	if err != nil {
+		return time.Time{}, err
+	}
+	app, err := cat.Apply(ctx, mer.Actor(), fair.Slug, "压测摊位", "")
+	if err != nil {
+		return time.Time{}, err
+	}
+	_, stall, err := cat.Approve(ctx, org.Actor(), app.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	title, price, stock, gk := "泰州臭干（抢购）", int64(1280), int64(b.o.stock)*2+1_000_000, catalog.KindGoods
+	prod, err := cat.CreateProduct(ctx, mer.Actor(), stall.ID, catalog.ProductInput{Title: &title, Price: &price, Stock: &stock, Kind: &gk})
+	if err != nil {
+		return time.Time{}, err
+	}
+	b.prodID = prod.ID
+	saleStart := time.Now().UTC().Add(b.o.startIn).Truncate(time.Millisecond)
+	saleEnd := saleStart.Add(time.Hour)
+	fp, q, lim := int64(990), b.o.stock, b.o.limit
+	sale, err := cat.CreateFlashSale(ctx, mer.Actor(), catalog.FlashInput{ProductID: prod.ID, Price: &fp, Quantity: &q, PerUserLimit: &lim, StartsAt: &saleStart, EndsAt: &saleEnd})
+	if err != nil {
+		return time.Time{}, err
+	}
+	b.saleID = sale.ID
+
+	hash, err := argon2id.CreateHash("bench buyer "+run, &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		return time.Time{}, err
+	}
+	b.tokens = make([]string, b.o.buyers)
+	const batch = 1000
+	for i := 0; i < b.o.buyers; i += batch {
+		n := min(batch, b.o.buyers-i)
+		users := make([]User, n)
+		sessions := make([]Session, n)
+		for j := range n {
+			id := catalog.NewID()
+			tok := randHex(20)
+			b.tokens[i+j] = tok
+			users[j] = User{ID: id, Email: fmt.Sprintf("bench-%s-%d@bench.miaohui.cn", run, i+j), Name: "buyer", Role: catalog.RoleShopper, PasswordHash: hash, Lang: "zh-CN", CreatedAt: now}
+			sessions[j] = Session{ID: catalog.NewID(), UserID: id, TokenHash: hashToken(tok), CSRFToken: randHex(8), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+		}
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.NewInsert().Model(&sessions).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return time.Time{}, err
+		}
+	}
+	return saleStart, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// load runs conns workers against host+path: every buyer once, greedy buyers
+// again and again until maxRun. Without tokens (references) each request
+// carries a fresh buyer number in the path's query.
+func (b *bench) load(host, path string, maxRun time.Duration, purchase bool) *loadResult {
+	client := &fasthttp.HostClient{Addr: host, MaxConns: b.o.conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdemponentCallAttempts: 1}
+	res := &loadResult{start: time.Now()}
+	deadline := res.start.Add(maxRun)
+	var next atomic.Int64
+	greedyEvery := 0
+	if b.o.greedy > 0 {
+		greedyEvery = int(1 / b.o.greedy)
+	}
+	var soldOut atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	body := []byte(`{"quantity":1}`)
+	for range b.o.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.Header.SetContentType("application/json")
+			req.SetBody(body)
+			var local loadResult
+			local.lat = make([]time.Duration, 0, 4096)
+			for time.Now().Before(deadline) {
+				i := next.Add(1) - 1
+				var buyer int
+				if purchase {
+					if int(i) < b.o.buyers {
+						buyer = int(i)
+					} else if greedyEvery > 0 {
+						// Every buyer has had a go; the greedy ones keep trying.
+						buyer = int(i%int64(b.o.buyers/greedyEvery+1)) * greedyEvery
+						buyer = min(buyer, b.o.buyers-1)
+					} else {
+						break
+					}
+					req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+b.tokens[buyer])
+					req.SetRequestURI("http://" + host + path)
+				} else {
+					req.SetRequestURI(fmt.Sprintf("http://%s%s?u=%d", host, path, i))
+				}
+				t := time.Now()
+				err := client.Do(req, resp)
+				lat := time.Since(t)
+				local.requests++
+				if err != nil {
+					local.errs++
+					continue
+				}
+				local.lat = append(local.lat, lat)
+				code := resp.StatusCode()
+				switch {
+				case code >= 500:
+					local.s5xx++
+				case code == 429:
+					local.s429++
+					local.s4xx++
+				case code >= 400:
+					local.s4xx++
+					if purchase && strings.Contains(string(resp.Body()), `"sold_out"`) {
+						soldOut.CompareAndSwap(0, time.Now().UnixNano())
+					}
+				default:
+					local.s2xx++
+					if code == 202 {
+						local.admitted++
+					}
+				}
+				if so := soldOut.Load(); so != 0 && t.UnixNano() >= so {
+					local.afterN++
+				} else {
+					local.beforeN++
+				}
+			}
+			mu.Lock()
+			res.requests += local.requests
+			res.s2xx += local.s2xx
+			res.s4xx += local.s4xx
+			res.s5xx += local.s5xx
+			res.s429 += local.s429
+			res.errs += local.errs
+			res.admitted += local.admitted
+			res.beforeN += local.beforeN
+			res.afterN += local.afterN
+			res.lat = append(res.lat, local.lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.end = time.Now()
+	if so := soldOut.Load(); so != 0 {
+		res.soldOutAt = time.Unix(0, so)
+	}
+	slices.Sort(res.lat)
+	return res
+}
+
+// waitPersisted polls until the admitted tickets all have orders.
+func (b *bench) waitPersisted(ctx context.Context, admitted int64) (bool, time.Time, error) {
+	deadline := time.Now().Add(b.o.persistMax)
+	for {
+		n, err := b.p.DB.NewSelect().TableExpr("orders").Where("flash_sale_id = ?", b.saleID).Count(ctx)
+		if err != nil {
+			return false, time.Time{}, err
+		}
+		if n >= admitted {
+			return true, time.Now(), nil
+		}
+		if time.Now().After(deadline) {
+			return false, time.Now(), nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type benchCheck struct {
+	orders, greediest, overLimit int64
+}
+
+func (b *bench) verify(ctx context.Context) (benchCheck, error) {
+	var c benchCheck
+	var per []int64
+	err := b.p.DB.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
+		ColumnExpr("SUM(i.quantity)").Where("o.flash_sale_id = ? AND o.status <> 'cancelled'", b.saleID).
+		GroupExpr("o.buyer_id").Scan(ctx, &per)
+	if err != nil {
+		return c, err
+	}
+	for _, n := range per {
+		c.orders += n
+		c.greediest = max(c.greediest, n)
+		if n > int64(b.o.limit) {
+			c.overLimit++
+		}
+	}
+	return c, nil
+}
+
+// reference serves handler on a loopback port and loads it the same way.
+func (b *bench) reference(name string, handler fiber.Handler) (*loadResult, error) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Post("/ref", handler)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go app.Listener(ln) //nolint:errcheck // ends with Shutdown below
+	defer app.Shutdown()
+	fmt.Fprintf(os.Stderr, "reference %s on %s\n", name, ln.Addr())
+	r := b.load(ln.Addr().String(), "/ref", b.o.refRun, false)
+	if r.s5xx > 0 || r.errs > 0 {
+		return r, fmt.Errorf("reference %s: %d 5xx, %d errors", name, r.s5xx, r.errs)
+	}
+	return r, nil
+}
+
+func (b *bench) bareHandler() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Status(fiber.StatusAccepted)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.SendString(`{"ticket":"x","status":"queued"}`)
+	}
+}
+
+// evalHandler makes exactly one EVALSHA of the admission script against the
+// deployment's Redis, on a scratch sale with room for everyone.
+func (b *bench) evalHandler() fiber.Handler {
+	rdb := b.p.Redis
+	scratch := "bench-" + randHex(4)
+	rdb.Set(context.Background(), "fs:{"+scratch+"}:stock", 1<<40, time.Hour)
+	script := redis.NewScript(orders.AdmitLua)
+	return func(c *fiber.Ctx) error {
+		user := c.Query("u")
+		err := script.Run(c.UserContext(), rdb, []string{"fs:{" + scratch + "}:stock", "fs:{" + scratch + "}:users", "fs:{" + scratch + "}:tickets"},
+			user, 1, 1<<30, user, 0).Err()
+		if err != nil {
+			return err
+		}
+		c.Status(fiber.StatusAccepted)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.SendString(`{"ticket":"x","status":"queued"}`)
+	}
+}
+
+// naiveHandler is the purchase done the usual way: lock the product row,
+// check and take the stock, record the purchase, commit.
+func (b *bench) naiveHandler(ctx context.Context) fiber.Handler {
+	db := b.p.DB
+	return func(c *fiber.Ctx) error {
+		err := db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
+			var stock int64
+			if err := tx.NewSelect().Table("products").Column("stock").Where("id = ?", b.prodID).For("UPDATE").Scan(ctx, &stock); err != nil {
+				return err
+			}
+			if stock < 1 {
+				return errors.New("sold out")
+			}
+			if _, err := tx.NewUpdate().Table("products").Set("stock = stock - 1").Where("id = ?", b.prodID).Exec(ctx); err != nil {
+				return err
+			}
+			row := map[string]any{"id": "bench-" + catalog.NewID(), "type": "bench", "received_at": time.Now().UTC()}
+			_, err := tx.NewInsert().Model(&row).TableExpr("payment_events").Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.Status(fiber.StatusAccepted)
+		return c.SendString(`{"status":"queued"}`)
+	}
+}
