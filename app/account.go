@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -71,17 +69,26 @@ type Accounts struct {
 	// dummyHash is compared against on unknown emails so that a login takes
 	// as long whether or not the account exists.
 	dummyHash string
+	signer    *signer
+	// revoked is told of every session signed out, for the processes' lists
+	// of revoked tokens.
+	revoked func(ctx context.Context, sessionID string, expiresAt time.Time)
 }
 
 // NewAccounts returns the account service; memoryKiB and iterations set the
 // argon2id cost.
-func NewAccounts(db *bun.DB, now catalog.Clock, memoryKiB, iterations uint32) (*Accounts, error) {
+func NewAccounts(ctx context.Context, db *bun.DB, now catalog.Clock, memoryKiB, iterations uint32) (*Accounts, error) {
 	p := &argon2id.Params{Memory: memoryKiB, Iterations: iterations, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	dummy, err := argon2id.CreateHash("not a password of anybody", p)
 	if err != nil {
 		return nil, err
 	}
-	return &Accounts{db: db, now: now, params: p, dummyHash: dummy}, nil
+	sg, err := loadSigner(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("session key: %w", err)
+	}
+	return &Accounts{db: db, now: now, params: p, dummyHash: dummy, signer: sg,
+		revoked: func(context.Context, string, time.Time) {}}, nil
 }
 
 // NewUser is what registration and the operator CLI ask for.
@@ -193,20 +200,30 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (User, Ses
 
 // StartSession opens a new session for userID and returns it with its token.
 func (a *Accounts) StartSession(ctx context.Context, userID string) (Session, string, error) {
-	token, err := randomToken(32)
-	if err != nil {
-		return Session{}, "", err
-	}
-	csrf, err := randomToken(32)
-	if err != nil {
+	var role catalog.Role
+	if err := a.db.NewSelect().Model((*User)(nil)).Column("role").Where("id = ?", userID).Scan(ctx, &role); err != nil {
 		return Session{}, "", err
 	}
 	now := a.now()
-	s := Session{ID: catalog.NewID(), UserID: userID, TokenHash: hashToken(token), CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	s := Session{ID: catalog.NewID(), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL).Truncate(time.Second)}
+	token := a.signer.issue(tokenClaims{SessionID: s.ID, UserID: userID, Role: role, ExpiresAt: s.ExpiresAt})
+	s.TokenHash, s.CSRFToken = hashToken(token), a.signer.csrf(s.ID)
 	if _, err := a.db.NewInsert().Model(&s).Exec(ctx); err != nil {
 		return Session{}, "", err
 	}
 	return s, token, nil
+}
+
+// RevokedSessions lists the sessions signed out that have not expired yet,
+// for a starting process's list of revoked tokens.
+func (a *Accounts) RevokedSessions(ctx context.Context) (map[string]time.Time, error) {
+	var rows []Session
+	err := a.db.NewSelect().Model(&rows).Column("id", "expires_at").Where("revoked_at IS NOT NULL AND expires_at > ?", a.now()).Scan(ctx)
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.ExpiresAt
+	}
+	return out, err
 }
 
 // Authenticate resolves a bearer token or session cookie to its user and
@@ -237,14 +254,24 @@ func (a *Accounts) Authenticate(ctx context.Context, token string) (User, Sessio
 	return u, s, nil
 }
 
-// Logout revokes a session; its token stops working at once.
+// Logout revokes a session; its token stops working at once, on every
+// process (they hear of it through Redis).
 func (a *Accounts) Logout(ctx context.Context, sessionID string) error {
-	_, err := a.db.NewUpdate().Model((*Session)(nil)).
+	var s Session
+	err := a.db.NewUpdate().Model(&s).
 		Set("revoked_at = ?", a.now()).
 		Where("id = ?", sessionID).
 		Where("revoked_at IS NULL").
-		Exec(ctx)
-	return err
+		Returning("id, expires_at").
+		Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.revoked(ctx, s.ID, s.ExpiresAt)
+	return nil
 }
 
 // SetLang records the language a user chose, for emails and pages.
@@ -264,14 +291,6 @@ func (a *Accounts) PurgeSessions(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-func randomToken(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func hashToken(token string) string {

@@ -82,7 +82,6 @@ func (s *Server) accountRoutes(api huma.API) {
 		if err := s.accounts.Logout(ctx, a.Session.ID); err != nil {
 			return nil, err
 		}
-		s.tokens.forget(a.Session.TokenHash)
 		out := &struct {
 			SetCookie http.Cookie `header:"Set-Cookie"`
 		}{SetCookie: clearedSessionCookie(reqFrom(ctx).Secure)}

@@ -236,7 +236,7 @@ func (b *bench) setup(ctx context.Context) (time.Time, error) {
 	db := b.p.DB
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	cat := catalog.NewService(db, catalog.SystemClock, b.p.Config.DataDir)
-	acc, err := NewAccounts(db, catalog.SystemClock, 1024, 1)
+	acc, err := NewAccounts(ctx, db, catalog.SystemClock, 1024, 1)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -289,11 +289,12 @@ func (b *bench) setup(ctx context.Context) (time.Time, error) {
 		users := make([]User, n)
 		sessions := make([]Session, n)
 		for j := range n {
-			id := catalog.NewID()
-			tok := randHex(20)
+			id, sid := catalog.NewID(), catalog.NewID()
+			exp := now.Add(24 * time.Hour).Truncate(time.Second)
+			tok := acc.signer.issue(tokenClaims{SessionID: sid, UserID: id, Role: catalog.RoleShopper, ExpiresAt: exp})
 			b.tokens[i+j] = tok
 			users[j] = User{ID: id, Email: fmt.Sprintf("bench-%s-%d@bench.miaohui.cn", run, i+j), Name: "buyer", Role: catalog.RoleShopper, PasswordHash: hash, Lang: "zh-CN", CreatedAt: now}
-			sessions[j] = Session{ID: catalog.NewID(), UserID: id, TokenHash: hashToken(tok), CSRFToken: randHex(8), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+			sessions[j] = Session{ID: sid, UserID: id, TokenHash: hashToken(tok), CSRFToken: acc.signer.csrf(sid), CreatedAt: now, ExpiresAt: exp}
 		}
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {

@@ -24,37 +24,28 @@ import (
 
 const purchaseRoute = "/api/v1/flash-sales/:id/purchase"
 
-// tokenCacheTTL bounds how long a revoked token may still buy on another
-// process; the process that signs a token out forgets it at once.
-const tokenCacheTTL = 30 * time.Second
+// revokedChannel carries the ids of sessions signed out to every process.
+const revokedChannel = "fair:sessions:revoked"
 
-type cachedToken struct {
-	user    User
-	session Session
-	until   int64 // unix nanos
+// revocations is this process's list of signed-out sessions that have not
+// expired, kept from the database at start and from Redis after.
+type revocations struct{ m sync.Map } // session id → expiry (time.Time)
+
+func (r *revocations) add(id string, exp time.Time) { r.m.Store(id, exp) }
+
+func (r *revocations) has(id string) bool {
+	_, ok := r.m.Load(id)
+	return ok
 }
 
-// tokenCache remembers verified tokens by their hash.
-type tokenCache struct{ m sync.Map }
-
-func (tc *tokenCache) get(hash string, now time.Time) (*cachedToken, bool) {
-	v, ok := tc.m.Load(hash)
-	if !ok {
-		return nil, false
-	}
-	ct := v.(*cachedToken)
-	if now.UnixNano() > ct.until || !now.Before(ct.session.ExpiresAt) {
-		tc.m.Delete(hash)
-		return nil, false
-	}
-	return ct, true
+func (r *revocations) sweep(now time.Time) {
+	r.m.Range(func(k, v any) bool {
+		if now.After(v.(time.Time)) {
+			r.m.Delete(k)
+		}
+		return true
+	})
 }
-
-func (tc *tokenCache) put(hash string, u User, s Session, now time.Time) {
-	tc.m.Store(hash, &cachedToken{user: u, session: s, until: now.Add(tokenCacheTTL).UnixNano()})
-}
-
-func (tc *tokenCache) forget(hash string) { tc.m.Delete(hash) }
 
 // limiters hands out one token bucket per key, forgetting idle ones.
 type limiters struct {
@@ -116,7 +107,7 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 		return s.writeProblem(c, err)
 	}
 	now := time.Now()
-	if !s.userLimits.allow(u.ID, now) || !s.ipLimits.allow(c.IP(), now) {
+	if !s.userLimits.allow(u.UserID, now) || !s.ipLimits.allow(c.IP(), now) {
 		return s.writeProblem(c, &RateLimitedError{RetryAfter: 1})
 	}
 	var in struct {
@@ -128,7 +119,7 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 	if in.Quantity == nil {
 		return s.writeProblem(c, catalog.Invalid("quantity", "is required"))
 	}
-	t, err := s.flash.Purchase(ctx, u.ID, c.Params("id"), *in.Quantity)
+	t, err := s.flash.Purchase(ctx, u.UserID, c.Params("id"), *in.Quantity)
 	if err != nil {
 		return s.writeProblem(c, err)
 	}
@@ -137,40 +128,34 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 	return c.SendString(`{"ticket":"` + t.ID + `","status":"queued"}`)
 }
 
-// flashUser authenticates the purchase from the token cache, asking the
-// database only on a miss. Cookie sessions need their CSRF token here too.
-func (s *Server) flashUser(c *fiber.Ctx) (User, error) {
+// flashUser authenticates the purchase by the token's signature and the list
+// of revoked sessions: no database, no Redis. Cookie sessions need their CSRF
+// token here too.
+func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 	token, fromCookie := "", false
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, rest, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") || rest == "" {
-			return User{}, catalog.ErrUnauthorized
+			return catalog.Actor{}, catalog.ErrUnauthorized
 		}
 		token = strings.TrimSpace(rest)
 	} else if v := c.Cookies(sessionCookie); v != "" {
 		token, fromCookie = v, true
 		if !s.sameOrigin(c) {
-			return User{}, ErrCSRF
+			return catalog.Actor{}, ErrCSRF
 		}
 	}
 	if token == "" {
-		return User{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
+		return catalog.Actor{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
 	}
-	hash := hashToken(token)
-	now := s.now()
-	ct, ok := s.tokens.get(hash, now)
-	if !ok {
-		u, sess, err := s.accounts.Authenticate(c.UserContext(), token)
-		if err != nil {
-			return User{}, err
-		}
-		s.tokens.put(hash, u, sess, now)
-		ct = &cachedToken{user: u, session: sess}
+	claims, ok := s.accounts.signer.verify(token, s.now())
+	if !ok || s.revoked.has(claims.SessionID) {
+		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
 	}
-	if fromCookie && !validCSRF(c, ct.session.CSRFToken) {
-		return User{}, ErrCSRF
+	if fromCookie && !validCSRF(c, s.accounts.signer.csrf(claims.SessionID)) {
+		return catalog.Actor{}, ErrCSRF
 	}
-	return ct.user, nil
+	return catalog.Actor{UserID: claims.UserID, Role: claims.Role}, nil
 }
 
 // writeProblem answers err as problem+json (the fast path has no error handler).

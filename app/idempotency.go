@@ -31,6 +31,7 @@ type idempotencyRecord struct {
 // idempotentPath reports whether a POST to path moves money and so honours
 // Idempotency-Key: checkout and refunds.
 func idempotentPath(path string) bool {
+	path = strings.TrimSuffix(path, "/")
 	return path == "/api/v1/checkout" || strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/refunds")
 }
 
@@ -53,7 +54,7 @@ func (s *Server) idempotency(c *fiber.Ctx) error {
 		return catalog.Invalid("Idempotency-Key", "must be at most 255 characters")
 	}
 	ctx := c.UserContext()
-	sum := sha256.Sum256(append([]byte(c.Method()+" "+c.Path()+"\n"), c.Body()...))
+	sum := sha256.Sum256(append([]byte(c.Method()+" "+strings.TrimSuffix(c.Path(), "/")+"\n"), c.Body()...))
 	hash := hex.EncodeToString(sum[:])
 	rec := &idempotencyRecord{UserID: a.User.ID, Key: key, RequestHash: hash, CreatedAt: s.now()}
 	res, err := s.db.NewInsert().Model(rec).On("CONFLICT (user_id, key) DO NOTHING").Exec(ctx)

@@ -217,7 +217,7 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 	if _, err := migrations.Up(ctx, db); err != nil {
 		return err
 	}
-	accounts, err := NewAccounts(db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
+	accounts, err := NewAccounts(ctx, db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ type Server struct {
 	app      *fiber.App
 	api      huma.API
 
-	tokens     *tokenCache
+	revoked    *revocations
 	userLimits *limiters
 	ipLimits   *limiters
 	stop       chan struct{}
@@ -67,7 +68,7 @@ func NewServer(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = catalog.SystemClock
 	}
-	accounts, err := NewAccounts(d.DB, d.Now, d.Config.PasswordMemoryKiB, d.Config.PasswordIterations)
+	accounts, err := NewAccounts(context.Background(), d.DB, d.Now, d.Config.PasswordMemoryKiB, d.Config.PasswordIterations)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func NewServer(d Deps) (*Server, error) {
 		inbox:      jobs.NewInbox(d.DB, d.Now),
 		enqueue:    enqueue,
 		limiter:    &RateLimiter{rdb: d.Redis},
-		tokens:     &tokenCache{},
+		revoked:    &revocations{},
 		userLimits: &limiters{rps: d.Config.FlashUserRPS},
 		ipLimits:   &limiters{rps: d.Config.FlashIPRPS},
 		stop:       make(chan struct{}),
@@ -116,6 +117,9 @@ func NewServer(d Deps) (*Server, error) {
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	s.flash = orders.NewAdmission(d.Redis, s.orders, d.Now)
+	if err := s.watchRevocations(); err != nil {
+		return nil, err
+	}
 	s.app = fiber.New(fcfg)
 	// The purchase path comes first, before the general middleware.
 	s.app.Post(purchaseRoute, s.flashPurchase)
@@ -197,6 +201,42 @@ func (s *Server) Close() error {
 	return s.enqueue.Close()
 }
 
+// watchRevocations fills the list of revoked sessions from the database and
+// keeps it current from Redis; signing out publishes there.
+func (s *Server) watchRevocations() error {
+	ctx := context.Background()
+	known, err := s.accounts.RevokedSessions(ctx)
+	if err != nil {
+		return err
+	}
+	for id, exp := range known {
+		s.revoked.add(id, exp)
+	}
+	sub := s.rdb.Subscribe(ctx, revokedChannel)
+	go func() {
+		<-s.stop
+		sub.Close()
+	}()
+	go func() {
+		for msg := range sub.Channel() {
+			id, exp, ok := strings.Cut(msg.Payload, " ")
+			if !ok {
+				continue
+			}
+			if unix, err := strconv.ParseInt(exp, 10, 64); err == nil {
+				s.revoked.add(id, time.Unix(unix, 0))
+			}
+		}
+	}()
+	s.accounts.revoked = func(ctx context.Context, id string, exp time.Time) {
+		s.revoked.add(id, exp)
+		if err := s.rdb.Publish(ctx, revokedChannel, id+" "+strconv.FormatInt(exp.Unix(), 10)).Err(); err != nil {
+			logFrom(ctx).Warn("revocation not published", "session_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
 func (s *Server) sweepLimiters() {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -207,6 +247,7 @@ func (s *Server) sweepLimiters() {
 		case now := <-t.C:
 			s.userLimits.sweep(now)
 			s.ipLimits.sweep(now)
+			s.revoked.sweep(now)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking s
 		if o.Fulfillment != catalog.ShipDelivery {
 			return fmt.Errorf("this order is picked up, not shipped: %w", catalog.ErrConflict)
 		}
-		if o.Status != StatusPaid {
+		if o.Status != StatusPaid && !(o.Status == StatusPartiallyRefunded && o.ShippedAt == nil) {
 			return fmt.Errorf("a %s order cannot be shipped: %w", o.Status, catalog.ErrConflict)
 		}
 		now := s.now()

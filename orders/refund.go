@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -222,7 +223,8 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	if account == "" && s.provider.Name() != "sandbox" {
 		return nil // paid out once the merchant has connected a payout account
 	}
-	t := &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare, CreatedAt: s.now()}
+	// Refunds made before the payout are left out of it.
+	t := &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare - merchantPart(o, o.Refunded), CreatedAt: s.now()}
 	res, err := s.db.NewInsert().Model(t).On("CONFLICT (order_id) DO NOTHING").Exec(ctx)
 	if err != nil {
 		return err
@@ -235,7 +237,11 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 			return nil
 		}
 	}
-	ref, err := s.provider.Payout(ctx, o, account)
+	if t.Amount <= 0 {
+		_, err = s.db.NewUpdate().Model(t).Set("provider_ref = ?", "none").WherePK().Exec(ctx)
+		return err
+	}
+	ref, err := s.provider.Payout(ctx, o, t.Amount, account)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProvider, err)
 	}
@@ -243,9 +249,19 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	return err
 }
 
-// ReversePayout takes back the merchant's part of a refund from its payout:
-// the refund is split between merchant and platform in proportion to the
-// order's shares.
+// merchantPart is the merchant's share of refunded: refunds are split between
+// merchant and platform in proportion to the order's shares.
+func merchantPart(o *Order, refunded Money) Money {
+	return Split(refunded, []Money{o.MerchantShare, o.PlatformFee})[0]
+}
+
+// ErrPayoutInFlight is a reversal that must wait for its payout to finish.
+var ErrPayoutInFlight = errors.New("the payout is still being made; retry")
+
+// ReversePayout brings an order's payout in line with its refunds: the
+// merchant keeps its share of what was not refunded. It works from the
+// order's totals, not from one refund, so running it twice or out of order
+// takes back nothing twice.
 func (s *Service) ReversePayout(ctx context.Context, refundID string) error {
 	r, err := s.RefundByID(ctx, refundID)
 	if err != nil || r.Status != RefundSucceeded {
@@ -253,20 +269,23 @@ func (s *Service) ReversePayout(ctx context.Context, refundID string) error {
 	}
 	t := new(Transfer)
 	if err := s.db.NewSelect().Model(t).Where("order_id = ?", r.OrderID).Scan(ctx); err != nil {
-		return nil // never paid out: nothing to take back
+		return nil // not paid out yet: the payout leaves refunds out
 	}
 	o := new(Order)
 	if err := s.db.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
 		return err
 	}
-	part := Split(r.Amount, []Money{o.MerchantShare, o.PlatformFee})[0]
-	part = min(part, t.Amount-t.Reversed)
-	if part <= 0 || t.ProviderRef == "" {
+	take := (t.Amount - t.Reversed) - (o.MerchantShare - merchantPart(o, o.Refunded))
+	if take <= 0 {
 		return nil
 	}
-	if err := s.provider.ReversePayout(ctx, t, part, r.ID); err != nil {
+	if t.ProviderRef == "" {
+		return ErrPayoutInFlight
+	}
+	key := fmt.Sprintf("%s-%d", o.ID, t.Reversed+take)
+	if err := s.provider.ReversePayout(ctx, t, take, key); err != nil {
 		return fmt.Errorf("%w: %v", ErrProvider, err)
 	}
-	_, err = s.db.NewUpdate().Model(t).Set("reversed = reversed + ?", part).WherePK().Exec(ctx)
+	_, err = s.db.NewUpdate().Model(t).Set("reversed = reversed + ?", take).WherePK().Where("reversed = ?", t.Reversed).Exec(ctx)
 	return err
 }

@@ -26,7 +26,7 @@ func (Sandbox) Refund(_ context.Context, _ *Payment, r *Refund) (string, error) 
 }
 
 // Payout records a transfer that moves no real money.
-func (Sandbox) Payout(_ context.Context, o *Order, _ string) (string, error) {
+func (Sandbox) Payout(_ context.Context, o *Order, _ Money, _ string) (string, error) {
 	return "sbx_tr_" + o.ID, nil
 }
 

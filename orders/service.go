@@ -28,10 +28,11 @@ type Provider interface {
 	Lookup(ctx context.Context, p *Payment) (string, error)
 	// Refund returns part or all of a captured payment.
 	Refund(ctx context.Context, p *Payment, r *Refund) (ref string, err error)
-	// Payout sends a paid order's merchant share to the stall's account.
-	Payout(ctx context.Context, o *Order, account string) (ref string, err error)
-	// ReversePayout takes back amount of a payout after a refund.
-	ReversePayout(ctx context.Context, t *Transfer, amount Money, refundID string) error
+	// Payout sends amount of a paid order's merchant share to the stall's account.
+	Payout(ctx context.Context, o *Order, amount Money, account string) (ref string, err error)
+	// ReversePayout takes back amount of a payout after refunds; key makes
+	// the call idempotent.
+	ReversePayout(ctx context.Context, t *Transfer, amount Money, key string) error
 }
 
 // ErrAlreadyPaid is a cancellation that came too late: the payment succeeded.

@@ -123,9 +123,9 @@ func (s *Stripe) Refund(_ context.Context, p *Payment, r *Refund) (string, error
 }
 
 // Payout transfers the order's merchant share to the stall's connected account.
-func (s *Stripe) Payout(_ context.Context, o *Order, account string) (string, error) {
+func (s *Stripe) Payout(_ context.Context, o *Order, amount Money, account string) (string, error) {
 	params := &stripe.TransferParams{
-		Amount: stripe.Int64(o.MerchantShare), Currency: stripe.String(string(stripe.CurrencyCNY)),
+		Amount: stripe.Int64(amount), Currency: stripe.String(string(stripe.CurrencyCNY)),
 		Destination: stripe.String(account), TransferGroup: stripe.String(o.PaymentID),
 	}
 	params.AddMetadata("order_id", o.ID)
@@ -138,10 +138,10 @@ func (s *Stripe) Payout(_ context.Context, o *Order, account string) (string, er
 }
 
 // ReversePayout reverses amount of a transfer.
-func (s *Stripe) ReversePayout(_ context.Context, t *Transfer, amount Money, refundID string) error {
+func (s *Stripe) ReversePayout(_ context.Context, t *Transfer, amount Money, key string) error {
 	params := &stripe.TransferReversalParams{ID: stripe.String(t.ProviderRef), Amount: stripe.Int64(amount)}
-	params.AddMetadata("refund_id", refundID)
-	params.SetIdempotencyKey("trr-" + refundID)
+	params.AddMetadata("order_id", t.OrderID)
+	params.SetIdempotencyKey("trr-" + key)
 	_, err := s.api.TransferReversals.New(params)
 	return err
 }
