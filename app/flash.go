@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"miaohui/catalog"
+	"miaohui/orders"
 )
 
 // The flash-sale purchase is the one hot path: thousands of phones press 抢购
@@ -87,6 +88,16 @@ func (l *limiters) sweep(now time.Time) {
 	})
 }
 
+// cannedProblems are the answers a busy sale gives most, rendered once.
+var cannedProblems = func() map[error][]byte {
+	out := map[error][]byte{}
+	for _, err := range []error{orders.ErrSoldOut, orders.ErrLimitReached, orders.ErrNotStarted, orders.ErrEnded} {
+		b, _ := json.Marshal(problemFor(context.Background(), err))
+		out[err] = b
+	}
+	return out
+}()
+
 // flashPurchase answers POST /api/v1/flash-sales/{id}/purchase.
 func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 	start := time.Now()
@@ -95,8 +106,7 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 			s.log.Error("panic", "route", purchaseRoute, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = s.writeProblem(c, fmt.Errorf("panic: %v", r))
 		}
-		status := c.Response().StatusCode()
-		s.metrics.observe(http.MethodPost, purchaseRoute, status, time.Since(start))
+		s.metrics.observePurchase(c.Response().StatusCode(), time.Since(start))
 	}()
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -121,6 +131,11 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 	}
 	t, err := s.flash.Purchase(ctx, u.UserID, c.Params("id"), *in.Quantity)
 	if err != nil {
+		if body, ok := cannedProblems[err]; ok {
+			c.Status(problemFor(ctx, err).Status)
+			c.Set(fiber.HeaderContentType, "application/problem+json")
+			return c.Send(body)
+		}
 		return s.writeProblem(c, err)
 	}
 	c.Status(http.StatusAccepted)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,6 +17,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	purchase sync.Map // status → purchaseSeries
 }
 
 // NewMetrics registers the HTTP series, Go and process collectors, and the
@@ -38,6 +40,25 @@ func NewMetrics(inspector *asynq.Inspector) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{inspector: inspector})
 	return m
+}
+
+// observePurchase records a flash purchase; its series are looked up once per
+// status, as this path is the busiest.
+func (m *Metrics) observePurchase(status int, d time.Duration) {
+	v, ok := m.purchase.Load(status)
+	if !ok {
+		s := strconv.Itoa(status)
+		v, _ = m.purchase.LoadOrStore(status, purchaseSeries{
+			m.requests.WithLabelValues("POST", purchaseRoute, s), m.latency.WithLabelValues("POST", purchaseRoute, s)})
+	}
+	ps := v.(purchaseSeries)
+	ps.count.Inc()
+	ps.latency.Observe(d.Seconds())
+}
+
+type purchaseSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {

@@ -110,6 +110,10 @@ func NewServer(d Deps) (*Server, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		EnableIPValidation:    true,
+		// Values taken from a request (params, headers, the body) outlive it:
+		// admitted tickets, cached offers and rate-limit keys keep them. Fiber
+		// reuses its buffers unless told otherwise.
+		Immutable: true,
 	}
 	if len(d.Config.TrustedProxies) > 0 {
 		fcfg.EnableTrustedProxyCheck = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,13 +29,22 @@ const (
 	TypeFlashRemind = "flash:remind"
 )
 
-// Batching of tickets: a sale's tickets wait at most a second and at most
-// 500 go into one transaction.
+// Batching of tickets: a sale's tickets are spread over a few groups (so
+// several batches form at once), wait at most a second, and at most 2,000
+// go into one transaction.
 const (
 	ticketGrace    = time.Second
 	ticketMaxDelay = time.Second
-	ticketMaxBatch = 500
+	ticketMaxBatch = 2000
+	ticketShards   = 8
 )
+
+// ticketGroup is the Asynq group of a ticket: its sale and a shard.
+func ticketGroup(t orders.Ticket) string {
+	h := fnv.New32a()
+	h.Write([]byte(t.ID))
+	return fmt.Sprintf("%s:%d", t.SaleID, h.Sum32()%ticketShards)
+}
 
 // aggregateTickets joins a group's ticket tasks into one batch task.
 func aggregateTickets(group string, tasks []*asynq.Task) *asynq.Task {
@@ -53,7 +63,7 @@ func aggregateTickets(group string, tasks []*asynq.Task) *asynq.Task {
 func (e *OrderEvents) TicketAdmitted(ctx context.Context, t orders.Ticket) error {
 	b, _ := json.Marshal(t)
 	return e.enq.Enqueue(ctx, asynq.NewTask(TypeFlashTicket, b),
-		asynq.TaskID("ticket:"+t.ID), asynq.Queue(QueueCritical), asynq.Group(t.SaleID), asynq.MaxRetry(25))
+		asynq.TaskID("ticket:"+t.ID), asynq.Queue(QueueCritical), asynq.Group(ticketGroup(t)), asynq.MaxRetry(25))
 }
 
 type restockPayload struct {
@@ -81,7 +91,10 @@ func (w *Worker) handleFlashTickets(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &batch); err != nil {
 		return fmt.Errorf("bad batch: %w", asynq.SkipRetry)
 	}
-	return w.deps.Orders.ProcessTickets(ctx, batch)
+	start := time.Now()
+	err := w.deps.Orders.ProcessTickets(ctx, batch)
+	w.deps.Logger.Info("flash tickets", "count", len(batch), "ms", time.Since(start).Milliseconds(), "err", err)
+	return err
 }
 
 func (w *Worker) handleFlashTicket(ctx context.Context, t *asynq.Task) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
+	"golang.org/x/sync/singleflight"
 
 	"miaohui/catalog"
 )
@@ -125,6 +126,11 @@ type Admission struct {
 	mu      sync.RWMutex
 	sales   map[string]*saleMeta
 	soldOut sync.Map // sale id → unix nanos until which it is known sold out
+	loads   singleflight.Group
+	// winners carries admitted tickets to the goroutines that queue them, so
+	// an admitted request costs one round trip; a ticket whose process dies
+	// first is still in Redis, where the recovery sweep finds it.
+	winners chan Ticket
 	// Redis calls made, for tests and benchmarks.
 	Calls atomic.Int64
 }
@@ -132,7 +138,21 @@ type Admission struct {
 // NewAdmission returns the admission engine over rdb; winners go to the
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
-	return &Admission{rdb: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}}
+	a := &Admission{rdb: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 4096)}
+	for range 8 {
+		go func() {
+			for t := range a.winners {
+				a.enqueue(t)
+			}
+		}()
+	}
+	return a
+}
+
+func (a *Admission) enqueue(t Ticket) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.svc.events.TicketAdmitted(ctx, t) // on failure the recovery sweep queues it
 }
 
 const (
@@ -153,7 +173,10 @@ func (a *Admission) meta(ctx context.Context, id string) (*saleMeta, error) {
 		}
 		return m, nil
 	}
-	f, err := a.svc.catalog.FlashSaleByID(ctx, a.svc.db, catalog.Actor{}, id, false)
+	v, err, _ := a.loads.Do("meta:"+id, func() (any, error) {
+		return a.svc.catalog.FlashSaleByID(context.WithoutCancel(ctx), a.svc.db, catalog.Actor{}, id, false)
+	})
+	f, _ := v.(*catalog.FlashSale)
 	m = &saleMeta{id: id, loaded: now}
 	if err != nil {
 		if !errors.Is(err, catalog.ErrNotFound) {
@@ -207,9 +230,10 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 			if res[1] == 0 {
 				a.soldOut.Store(saleID, now.Add(soldOutHold).UnixNano())
 			}
-			if err := a.svc.events.TicketAdmitted(ctx, *t); err != nil {
-				// The ticket is recorded in Redis; the recovery sweep queues it.
-				_ = err
+			select {
+			case a.winners <- *t:
+			default:
+				a.enqueue(*t) // the queue is full: queue it here
 			}
 			return t, nil
 		case -3:
@@ -224,7 +248,9 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 			if attempt > 0 {
 				return nil, fmt.Errorf("flash sale %s: state could not be rebuilt", saleID)
 			}
-			if err := a.Rebuild(ctx, saleID); err != nil {
+			if _, err, _ := a.loads.Do("rebuild:"+saleID, func() (any, error) {
+				return nil, a.Rebuild(context.WithoutCancel(ctx), saleID)
+			}); err != nil {
 				return nil, err
 			}
 		default:
@@ -261,6 +287,19 @@ func (a *Admission) Rebuild(ctx context.Context, saleID string) error {
 	}
 	a.Calls.Add(1)
 	return initScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID)}, args...).Err()
+}
+
+// Reset drops a sale's Redis state and sets it again from the database, for
+// an offer created or changed before it starts.
+func (a *Admission) Reset(ctx context.Context, saleID string) error {
+	if err := a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID)).Err(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.sales, saleID)
+	a.mu.Unlock()
+	a.soldOut.Delete(saleID)
+	return a.Rebuild(ctx, saleID)
 }
 
 // Remaining is what is left to win: Redis's count while the sale runs (the

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/uptrace/bun"
 
@@ -52,7 +53,11 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			done[id] = true
 		}
 		sales := map[string]*catalog.FlashSale{}
+		products := map[string]*catalog.Product{}
 		fairs := map[string]*catalog.Fair{}
+		var orders []*Order
+		var items []*Item
+		var rows []*TicketRow
 		now := s.now()
 		for _, t := range tickets {
 			if done[t.ID] {
@@ -66,27 +71,26 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 					return fmt.Errorf("flash sale %s: %w", t.SaleID, err)
 				}
 				sales[t.SaleID] = f
+				p := new(catalog.Product)
+				if err := tx.NewSelect().Model(p).Where("id = ?", f.ProductID).Scan(ctx); err != nil {
+					return err
+				}
+				products[f.ID] = p
+				if fairs[f.FairID] == nil {
+					fair, err := s.catalog.FairByID(ctx, tx, f.FairID)
+					if err != nil {
+						return err
+					}
+					fairs[f.FairID] = fair
+				}
 			}
 			row := &TicketRow{ID: t.ID, SaleID: t.SaleID, UserID: t.UserID, Quantity: t.Quantity, AdmittedAt: t.AdmittedAt, CreatedAt: now}
+			rows = append(rows, row)
 			if f.Sold+t.Quantity > f.Quantity || f.Withdrawn {
 				row.Status, row.Reason = TicketRejected, "sold_out"
-				if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
-					return err
-				}
 				continue
 			}
-			fair := fairs[f.FairID]
-			if fair == nil {
-				var err error
-				if fair, err = s.catalog.FairByID(ctx, tx, f.FairID); err != nil {
-					return err
-				}
-				fairs[f.FairID] = fair
-			}
-			p := new(catalog.Product)
-			if err := tx.NewSelect().Model(p).Where("id = ?", f.ProductID).Scan(ctx); err != nil {
-				return err
-			}
+			fair, p := fairs[f.FairID], products[f.ID]
 			total := f.Price * int64(t.Quantity)
 			pay := &Payment{ID: catalog.NewID(), BuyerID: t.UserID, FairID: f.FairID, Provider: s.provider.Name(), Status: PaymentPending,
 				Amount: total, Currency: catalog.CurrencyCNY, ExpiresAt: now.Add(fair.PaymentWindow(s.window)), CreatedAt: now, UpdatedAt: now}
@@ -95,45 +99,63 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				Status: StatusPendingPayment, Fulfillment: catalog.ShipPickup, Total: total, Currency: catalog.CurrencyCNY,
 				PickupCode: newPickupCode(), CreatedAt: now, ExpiresAt: pay.ExpiresAt, FlashSaleID: &saleID, TicketID: &ticketID}
 			o.PlatformFee, o.MerchantShare = Commission(total, fair.CommissionBPS)
-			item := &Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: f.Price,
-				Quantity: t.Quantity, LineTotal: total}
-			if _, err := tx.NewInsert().Model(pay).Exec(ctx); err != nil {
-				return err
-			}
-			if _, err := tx.NewInsert().Model(o).Exec(ctx); err != nil {
-				return err
-			}
-			if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
-				return err
-			}
-			if _, err := tx.NewUpdate().Model(f).Set("sold = sold + ?", t.Quantity).WherePK().Exec(ctx); err != nil {
-				return err
-			}
+			items = append(items, &Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: f.Price,
+				Quantity: t.Quantity, LineTotal: total})
 			f.Sold += t.Quantity
 			row.Status, row.OrderID = TicketOrdered, &o.ID
-			if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			payments = append(payments, pay)
+			orders = append(orders, o)
+		}
+		// One statement per table for the whole batch.
+		if len(payments) > 0 {
+			if _, err := tx.NewInsert().Model(&payments).Exec(ctx); err != nil {
 				return err
 			}
-			payments = append(payments, pay)
+			if _, err := tx.NewInsert().Model(&orders).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewInsert().Model(&items).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if len(rows) > 0 {
+			if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for _, f := range sales {
+			if _, err := tx.NewUpdate().Model(f).Column("sold").WherePK().Exec(ctx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, p := range payments {
-		ref, secret, err := s.provider.Start(ctx, p)
-		if err == nil {
-			_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).Where("id = ?", p.ID).Exec(ctx)
-		}
-		if err != nil {
-			// The order stays unpaid; the payer retries, or the window closes it.
-			_ = err
-		}
-		if err := s.events.PaymentOpened(ctx, p.ID, p.ExpiresAt); err != nil {
-			_ = err // the sweep closes it on time all the same
-		}
+	// The provider's side of each payment and its expiry task follow the
+	// commit, a few at a time.
+	var wg sync.WaitGroup
+	work := make(chan *Payment)
+	for range min(8, len(payments)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				ref, secret, err := s.provider.Start(ctx, p)
+				if err == nil {
+					_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).Where("id = ?", p.ID).Exec(ctx)
+				}
+				_ = err                                            // the order stays unpaid; the payer retries or the window closes it
+				_ = s.events.PaymentOpened(ctx, p.ID, p.ExpiresAt) // the sweep closes it on time all the same
+			}
+		}()
 	}
+	for _, p := range payments {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
 	return nil
 }
 

@@ -100,6 +100,9 @@ func (h *FlashHandler) Routes(api huma.API) {
 				return nil, err
 			}
 			_ = h.svc.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt) // best effort: reminders only
+			if err := h.adm.Reset(ctx, f.ID); err != nil {
+				return nil, err
+			}
 			return out(f), nil
 		})
 
@@ -124,6 +127,9 @@ func (h *FlashHandler) Routes(api huma.API) {
 				return nil, err
 			}
 			_ = h.svc.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt)
+			if err := h.adm.Reset(ctx, f.ID); err != nil {
+				return nil, err
+			}
 			return out(f), nil
 		})
 
