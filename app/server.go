@@ -114,6 +114,9 @@ func NewServer(d Deps) (*Server, error) {
 		// admitted tickets, cached offers and rate-limit keys keep them. Fiber
 		// reuses its buffers unless told otherwise.
 		Immutable: true,
+		// /api/v1/Checkout is not /api/v1/checkout: one spelling per route,
+		// so checks on the path (Idempotency-Key) cannot be side-stepped.
+		CaseSensitive: true,
 	}
 	if len(d.Config.TrustedProxies) > 0 {
 		fcfg.EnableTrustedProxyCheck = true

@@ -89,9 +89,16 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 			}
 			for i := range orders {
 				o := &orders[i]
-				r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: p.ID, Amount: o.Total, Reason: "payment captured after the order was cancelled",
+				amount := o.Total - o.Refunded - o.RefundPending
+				if amount <= 0 {
+					continue
+				}
+				r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: p.ID, Amount: amount, Reason: "payment captured after the order was cancelled",
 					Status: RefundPending, CreatedBy: "system", CreatedAt: now, UpdatedAt: now}
 				if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
+					return err
+				}
+				if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("refund_pending = refund_pending + ?", amount).Where("id = ?", o.ID).Exec(ctx); err != nil {
 					return err
 				}
 				lateRefunds = append(lateRefunds, r)
@@ -286,14 +293,17 @@ func (s *Service) SweepExpired(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// One payment the provider will not close yet must not hold up the rest.
 	done := 0
+	var errs []error
 	for _, id := range ids {
 		if err := s.ExpirePayment(ctx, id); err != nil {
-			return done, err
+			errs = append(errs, fmt.Errorf("payment %s: %w", id, err))
+			continue
 		}
 		done++
 	}
-	return done, nil
+	return done, errors.Join(errs...)
 }
 
 // Reconcile asks the provider about payments still pending past age and
