@@ -204,7 +204,7 @@ REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
 
 # ---------------------------------------------------------------- stripe-mock
 log "== starting stripe-mock on 127.0.0.1:${STRIPE_PORT}"
-stripe-mock -http-addr "127.0.0.1:${STRIPE_PORT}" </dev/null >"${TMP_ROOT}/stripe-mock.log" 2>&1 &
+stripe-mock -http-addr "127.0.0.1:${STRIPE_PORT}" -https-addr "127.0.0.1:" </dev/null >"${TMP_ROOT}/stripe-mock.log" 2>&1 &
 STRIPE_PID=$!
 wait_port "${STRIPE_PORT}" 30 || { cat "${TMP_ROOT}/stripe-mock.log" >&2; die "stripe-mock did not start"; }
 STRIPE_URL="http://127.0.0.1:${STRIPE_PORT}"

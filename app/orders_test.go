@@ -1,0 +1,1741 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+	"miaohui/orders"
+)
+
+// The orders' part of the HTTP contract (API.md, "Cart, checkout, orders,
+// payments" and "Totals"), driven through the API, with the database read
+// directly to check what the answers claim. Helpers here are prefixed ord so
+// they do not collide with the other suites of package app.
+
+// ordWorld is an open temple fair with two stalls run by two merchants.
+type ordWorld struct {
+	e              *testEnv
+	slug           string
+	orgID, org     string // the organizer's id and token
+	merchA, merchB registered
+	stallA, stallB string
+	lantern        string // stall A, picked up, ¥12.50, 20 in stock
+	dumplings      string // stall A, shipped, ¥88.00, 10 in stock
+	paperCut       string // stall B, picked up, ¥39.99, 20 in stock
+	shoppers       int
+}
+
+const (
+	ordLanternPrice  = 1250
+	ordDumplingPrice = 8800
+	ordPaperCutPrice = 3999
+	ordCommissionBPS = 500 // catFairBody's
+)
+
+func newOrdWorld(t *testing.T, e *testEnv, slug string) *ordWorld {
+	t.Helper()
+	w := &ordWorld{e: e, slug: slug}
+	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
+	e.catCreateFair(t, w.org, e.catFairBody(slug, "temple_fair"))
+	w.merchA = e.register("lanterns-"+slug+"@example.com", catalog.RoleMerchant)
+	w.merchB = e.register("papercuts-"+slug+"@example.com", catalog.RoleMerchant)
+	w.stallA = e.catOpenStall(t, w.org, w.merchA.Token, slug, "老街灯笼铺")["id"].(string)
+	w.stallB = e.catOpenStall(t, w.org, w.merchB.Token, slug, "泰州剪纸坊")["id"].(string)
+	w.lantern = e.catCreateProduct(t, w.merchA.Token, w.stallA, catGoods("兔子灯", ordLanternPrice, 20))["id"].(string)
+	ship := catGoods("蟹黄汤包礼盒", ordDumplingPrice, 10)
+	ship["fulfillment"] = "ship"
+	w.dumplings = e.catCreateProduct(t, w.merchA.Token, w.stallA, ship)["id"].(string)
+	w.paperCut = e.catCreateProduct(t, w.merchB.Token, w.stallB, catGoods("生肖剪纸", ordPaperCutPrice, 20))["id"].(string)
+	return w
+}
+
+// shopper registers a new shopper.
+func (w *ordWorld) shopper(t *testing.T) registered {
+	t.Helper()
+	w.shoppers++
+	return w.e.register(fmt.Sprintf("shopper%d-%s@example.com", w.shoppers, w.slug), catalog.RoleShopper)
+}
+
+// cart sets a cart line and expects 200.
+func (w *ordWorld) cart(t *testing.T, token, productID string, quantity int) map[string]any {
+	t.Helper()
+	res := w.e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: map[string]any{"quantity": quantity}})
+	wantStatus(t, res, http.StatusOK)
+	return res.JSON(t)
+}
+
+// checkout checks the cart out and expects 201.
+func (w *ordWorld) checkout(t *testing.T, token string, body map[string]any) orders.Checkout {
+	t.Helper()
+	if body == nil {
+		body = map[string]any{"fulfillment": "pickup"}
+	}
+	res := w.e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: token, Body: body})
+	wantStatus(t, res, http.StatusCreated)
+	return ordDecodeCheckout(t, res)
+}
+
+// buy puts quantity of product in the cart and checks it out (picked up).
+func (w *ordWorld) buy(t *testing.T, token, productID string, quantity int) orders.Checkout {
+	t.Helper()
+	w.cart(t, token, productID, quantity)
+	return w.checkout(t, token, nil)
+}
+
+// pay completes a sandbox payment as succeeded.
+func (w *ordWorld) pay(t *testing.T, token, paymentID string) {
+	t.Helper()
+	res := w.e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + paymentID + "/complete", Token: token, Body: map[string]any{"outcome": "succeeded"}})
+	wantStatus(t, res, http.StatusOK)
+}
+
+// buyPaid buys and pays; it returns the one order.
+func (w *ordWorld) buyPaid(t *testing.T, token, productID string, quantity int) orders.Order {
+	t.Helper()
+	c := w.buy(t, token, productID, quantity)
+	w.pay(t, token, c.Payment.ID)
+	return ordOrder(t, w.e, c.Orders[0].ID)
+}
+
+func ordDecodeCheckout(t *testing.T, res response) orders.Checkout {
+	t.Helper()
+	var c orders.Checkout
+	if err := json.Unmarshal(res.Body, &c); err != nil {
+		t.Fatalf("checkout body: %v\n%s", err, res.Body)
+	}
+	if c.Payment == nil || len(c.Orders) == 0 {
+		t.Fatalf("checkout without payment or orders: %s", res.Body)
+	}
+	return c
+}
+
+// ordStock reads a product's stock from the database.
+func ordStock(t *testing.T, e *testEnv, productID string) int64 {
+	t.Helper()
+	var n int64
+	if err := e.srv.db.NewSelect().Table("products").Column("stock").Where("id = ?", productID).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// ordOrder reads an order and its items from the database.
+func ordOrder(t *testing.T, e *testEnv, id string) orders.Order {
+	t.Helper()
+	var o orders.Order
+	ctx := context.Background()
+	if err := e.srv.db.NewSelect().Model(&o).Where("id = ?", id).Scan(ctx); err != nil {
+		t.Fatalf("order %s: %v", id, err)
+	}
+	if err := e.srv.db.NewSelect().Model(&o.Items).Where("order_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// ordPayment reads a payment from the database.
+func ordPayment(t *testing.T, e *testEnv, id string) orders.Payment {
+	t.Helper()
+	var p orders.Payment
+	if err := e.srv.db.NewSelect().Model(&p).Where("id = ?", id).Scan(context.Background()); err != nil {
+		t.Fatalf("payment %s: %v", id, err)
+	}
+	return p
+}
+
+// ordCount counts the rows of table matching where.
+func ordCount(t *testing.T, e *testEnv, table, where string, args ...any) int {
+	t.Helper()
+	n, err := e.srv.db.NewSelect().Table(table).Where(where, args...).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+// ordWantStock checks a product's stock.
+func ordWantStock(t *testing.T, e *testEnv, productID string, want int64) {
+	t.Helper()
+	if got := ordStock(t, e, productID); got != want {
+		t.Errorf("stock of %s is %d, want %d", productID, got, want)
+	}
+}
+
+// ordWantStatus checks orders' statuses in the database.
+func ordWantStatus(t *testing.T, e *testEnv, want string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if o := ordOrder(t, e, id); o.Status != want {
+			t.Errorf("order %s is %s, want %s", id, o.Status, want)
+		}
+	}
+}
+
+// ordWantKeys checks a JSON object has the contract's keys.
+func ordWantKeys(t *testing.T, what string, m map[string]any, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s lacks %q: %v", what, k, m)
+		}
+	}
+}
+
+// ordResult is the answer to one request of a rush.
+type ordResult struct {
+	status int
+	body   []byte
+	err    error
+}
+
+// ordRush sends every request at once, one goroutine each, and fails the
+// test if they have not all been answered within: requests stuck for good
+// (a deadlock) must not hang the suite.
+func (e *testEnv) ordRush(t *testing.T, within time.Duration, reqs []*http.Request) []ordResult {
+	t.Helper()
+	out := make([]ordResult, len(reqs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			res, err := e.srv.App().Test(reqs[i], -1)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			out[i] = ordResult{status: res.StatusCode, body: raw}
+		}(i)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	close(start)
+	select {
+	case <-done:
+	case <-time.After(within):
+		ordLogErrors(t, e)
+		t.Fatalf("%d concurrent requests not all answered within %s: requests are stuck (a deadlock?)", len(reqs), within)
+	}
+	return out
+}
+
+// ordLogErrors shows the server's side of any 500.
+func ordLogErrors(t *testing.T, e *testEnv) {
+	t.Helper()
+	shown := 0
+	for _, line := range strings.Split(e.logBuf.String(), "\n") {
+		if strings.Contains(line, "unhandled error") && shown < 5 {
+			t.Log(line)
+			shown++
+		}
+	}
+}
+
+// ordRequest builds a JSON request for a rush.
+func ordRequest(method, path, token string, body any, header map[string]string) *http.Request {
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	hr := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		hr.Header.Set(k, v)
+	}
+	return hr
+}
+
+// ordCode is the problem code of an answer.
+func ordCode(body []byte) string {
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Code
+}
+
+func TestCart(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "cart-fair")
+	buyer := w.shopper(t)
+	put := func(token, productID string, body any) response {
+		return e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: body})
+	}
+	getCart := func(t *testing.T) map[string]any {
+		t.Helper()
+		res := e.do(req{Method: "GET", Path: "/api/v1/cart", Token: buyer.Token})
+		wantStatus(t, res, http.StatusOK)
+		return res.JSON(t)
+	}
+	lines := func(t *testing.T, cart map[string]any) map[string]map[string]any {
+		t.Helper()
+		items, ok := cart["items"].([]any)
+		if !ok {
+			t.Fatalf("cart without items: %v", cart)
+		}
+		out := map[string]map[string]any{}
+		for _, it := range items {
+			line := it.(map[string]any)
+			ordWantKeys(t, "cart line", line, "product_id", "quantity", "unit_price", "line_total")
+			out[line["product_id"].(string)] = line
+		}
+		return out
+	}
+
+	t.Run("ServerPrices", func(t *testing.T) {
+		// Whatever price the client sends is ignored.
+		res := put(buyer.Token, w.lantern, map[string]any{"quantity": 2, "price": 1, "unit_price": 1, "line_total": 1, "total": 1})
+		wantStatus(t, res, http.StatusOK)
+		cart := res.JSON(t)
+		ordWantKeys(t, "cart", cart, "items", "total", "currency")
+		l := lines(t, cart)
+		if len(l) != 1 || l[w.lantern]["quantity"] != 2.0 || l[w.lantern]["unit_price"] != float64(ordLanternPrice) || l[w.lantern]["line_total"] != float64(2*ordLanternPrice) {
+			t.Errorf("cart %s", res.Body)
+		}
+		if cart["total"] != float64(2*ordLanternPrice) || cart["currency"] != "CNY" {
+			t.Errorf("cart total %v %v, want %d CNY", cart["total"], cart["currency"], 2*ordLanternPrice)
+		}
+		wantStatus(t, put(buyer.Token, w.paperCut, map[string]any{"quantity": 3, "total": 5}), http.StatusOK)
+		cart = getCart(t)
+		if l := lines(t, cart); len(l) != 2 || l[w.paperCut]["line_total"] != float64(3*ordPaperCutPrice) {
+			t.Errorf("cart %v", cart)
+		}
+		if cart["total"] != float64(2*ordLanternPrice+3*ordPaperCutPrice) {
+			t.Errorf("cart total %v, want %d", cart["total"], 2*ordLanternPrice+3*ordPaperCutPrice)
+		}
+		// A second PUT sets the quantity, it does not add to it.
+		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+			t.Errorf("quantity after setting 1: %v", l[w.lantern])
+		}
+		// The cart follows the product's current price.
+		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": 1500}})
+		wantStatus(t, res, http.StatusOK)
+		if l := lines(t, getCart(t)); l[w.lantern]["unit_price"] != 1500.0 {
+			t.Errorf("cart line after a price change: %v", l[w.lantern])
+		}
+		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": ordLanternPrice}})
+		wantStatus(t, res, http.StatusOK)
+	})
+
+	t.Run("ZeroRemoves", func(t *testing.T) {
+		res := put(buyer.Token, w.paperCut, map[string]any{"quantity": 0})
+		wantStatus(t, res, http.StatusOK)
+		if l := lines(t, res.JSON(t)); len(l) != 1 || l[w.paperCut] != nil {
+			t.Errorf("cart after removing: %s", res.Body)
+		}
+		if n := ordCount(t, e, "cart_items", "user_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d cart rows, want 1", n)
+		}
+	})
+
+	t.Run("Negative", func(t *testing.T) {
+		catWantField(t, put(buyer.Token, w.lantern, map[string]any{"quantity": -1}), "quantity")
+		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+			t.Errorf("cart changed by a refused PUT: %v", l)
+		}
+	})
+
+	t.Run("BeyondStock", func(t *testing.T) {
+		wantProblem(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 21}), http.StatusConflict, "insufficient_stock")
+		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+			t.Errorf("cart changed by a refused PUT: %v", l)
+		}
+		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 20}), http.StatusOK)
+		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+	})
+
+	t.Run("UnknownProduct", func(t *testing.T) {
+		wantProblem(t, put(buyer.Token, catalog.NewID(), map[string]any{"quantity": 1}), http.StatusNotFound, "not_found")
+	})
+
+	t.Run("AnotherFair", func(t *testing.T) {
+		e.catCreateFair(t, w.org, e.catFairBody("cart-other-fair", "temple_fair"))
+		st := e.catOpenStall(t, w.org, w.merchA.Token, "cart-other-fair", "别处灯笼")["id"].(string)
+		other := e.catCreateProduct(t, w.merchA.Token, st, catGoods("荷花灯", 900, 5))["id"].(string)
+		res := put(buyer.Token, other, map[string]any{"quantity": 1})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		if l := lines(t, getCart(t)); len(l) != 1 || l[other] != nil {
+			t.Errorf("cart holds two fairs' products: %v", l)
+		}
+		// Another shopper with an empty cart may buy there.
+		wantStatus(t, put(w.shopper(t).Token, other, map[string]any{"quantity": 1}), http.StatusOK)
+	})
+
+	t.Run("SuspendedStall", func(t *testing.T) {
+		m := e.register("suspended-"+w.slug+"@example.com", catalog.RoleMerchant)
+		st := e.catOpenStall(t, w.org, m.Token, w.slug, "被暂停的摊位")["id"].(string)
+		p := e.catCreateProduct(t, m.Token, st, catGoods("糖画", 500, 10))["id"].(string)
+		shopper := w.shopper(t)
+		wantStatus(t, put(shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + st + "/suspend", Token: w.org}), http.StatusOK)
+		res := put(buyer.Token, p, map[string]any{"quantity": 1})
+		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
+			t.Errorf("a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)
+		}
+		// What was in a cart before the suspension cannot be checked out.
+		before := ordStock(t, e, p)
+		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: shopper.Token, Body: map[string]any{"fulfillment": "pickup"}})
+		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
+			t.Errorf("checkout of a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)
+		}
+		ordWantStock(t, e, p, before)
+		if n := ordCount(t, e, "orders", "buyer_id = ?", shopper.ID); n != 0 {
+			t.Errorf("%d orders of a suspended stall's product", n)
+		}
+	})
+
+	t.Run("SignedOut", func(t *testing.T) {
+		wantProblem(t, put("", w.lantern, map[string]any{"quantity": 1}), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/cart"}), http.StatusUnauthorized, "unauthenticated")
+	})
+}
+
+func TestCheckout(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "checkout-fair")
+
+	t.Run("TwoStallsOnePayment", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		w.cart(t, buyer.Token, w.lantern, 2)
+		w.cart(t, buyer.Token, w.paperCut, 3)
+		// Totals and prices the client sends are ignored.
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup", "total": 1, "price": 1, "amount": 1}})
+		wantStatus(t, res, http.StatusCreated)
+		raw := res.JSON(t)
+		ordWantKeys(t, "checkout", raw, "id", "orders", "total", "currency", "payment")
+		ordWantKeys(t, "payment", raw["payment"].(map[string]any), "id", "provider", "status")
+		for _, o := range raw["orders"].([]any) {
+			ordWantKeys(t, "checkout order", o.(map[string]any), "id", "stall_id", "total")
+		}
+		c := ordDecodeCheckout(t, res)
+		wantA, wantB := int64(2*ordLanternPrice), int64(3*ordPaperCutPrice)
+		if len(c.Orders) != 2 {
+			t.Fatalf("%d orders, want one per stall: %s", len(c.Orders), res.Body)
+		}
+		byStall := map[string]orders.Order{}
+		for _, o := range c.Orders {
+			byStall[o.StallID] = o
+		}
+		if byStall[w.stallA].Total != wantA || byStall[w.stallB].Total != wantB {
+			t.Errorf("order totals %d (stall A) and %d (stall B), want %d and %d", byStall[w.stallA].Total, byStall[w.stallB].Total, wantA, wantB)
+		}
+		if c.Total != wantA+wantB || c.Currency != "CNY" || c.Payment.Amount != wantA+wantB {
+			t.Errorf("checkout total %d %s, payment amount %d; want %d CNY", c.Total, c.Currency, c.Payment.Amount, wantA+wantB)
+		}
+		if c.Payment.Provider != "sandbox" || c.Payment.Status != "pending" || c.ID != c.Payment.ID || c.Payment.ClientSecret != "" {
+			t.Errorf("payment %+v (checkout id %s), want a pending sandbox payment with the checkout's id", c.Payment, c.ID)
+		}
+		for _, o := range c.Orders {
+			db := ordOrder(t, e, o.ID)
+			fee, share := orders.Commission(db.Total, ordCommissionBPS)
+			if db.PlatformFee+db.MerchantShare != db.Total || db.PlatformFee != fee || db.MerchantShare != share {
+				t.Errorf("order %s: fee %d + share %d vs total %d, want %d + %d", o.ID, db.PlatformFee, db.MerchantShare, db.Total, fee, share)
+			}
+			if db.Status != orders.StatusPendingPayment || db.PaymentID != c.Payment.ID || db.BuyerID != buyer.ID || db.PaidAt != nil {
+				t.Errorf("order %+v", db)
+			}
+			if len(db.PickupCode) != 8 || db.Fulfillment != "pickup" {
+				t.Errorf("pickup order %s: code %q, fulfillment %s", o.ID, db.PickupCode, db.Fulfillment)
+			}
+		}
+		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d payments, want 1", n)
+		}
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+			t.Errorf("%d orders, want 2", n)
+		}
+		ordWantStock(t, e, w.lantern, lanterns-2)
+		ordWantStock(t, e, w.paperCut, cuts-3)
+		res = e.do(req{Method: "GET", Path: "/api/v1/cart", Token: buyer.Token})
+		if items := res.JSON(t)["items"].([]any); len(items) != 0 {
+			t.Errorf("cart not emptied by checkout: %s", res.Body)
+		}
+	})
+
+	t.Run("PriceKept", func(t *testing.T) {
+		buyer := w.shopper(t)
+		c := w.buy(t, buyer.Token, w.lantern, 2)
+		res := e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": 9999}})
+		wantStatus(t, res, http.StatusOK)
+		t.Cleanup(func() {
+			e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": ordLanternPrice}})
+		})
+		res = e.do(req{Method: "GET", Path: "/api/v1/orders/" + c.Orders[0].ID, Token: buyer.Token})
+		wantStatus(t, res, http.StatusOK)
+		var o orders.Order
+		if err := json.Unmarshal(res.Body, &o); err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Items) != 1 || o.Items[0].UnitPrice != ordLanternPrice || o.Items[0].LineTotal != 2*ordLanternPrice || o.Total != 2*ordLanternPrice {
+			t.Errorf("order after the price change: %s", res.Body)
+		}
+		w.pay(t, buyer.Token, c.Payment.ID)
+		if p := ordPayment(t, e, c.Payment.ID); p.Amount != 2*ordLanternPrice || p.Status != orders.PaymentSucceeded {
+			t.Errorf("payment %+v, want %d succeeded", p, 2*ordLanternPrice)
+		}
+	})
+
+	t.Run("ShipNeedsAddress", func(t *testing.T) {
+		buyer := w.shopper(t)
+		before, orderCount := ordStock(t, e, w.dumplings), ordCount(t, e, "orders", "1 = 1")
+		w.cart(t, buyer.Token, w.dumplings, 1)
+		w.cart(t, buyer.Token, w.lantern, 1)
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "ship"}})
+		catWantField(t, res, "shipping_address")
+		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{}})
+		catWantField(t, res, "shipping_address")
+		ordWantStock(t, e, w.dumplings, before)
+		if n := ordCount(t, e, "orders", "1 = 1"); n != orderCount {
+			t.Errorf("orders %d after refused checkouts, want %d", n, orderCount)
+		}
+		if n := ordCount(t, e, "cart_items", "user_id = ?", buyer.ID); n != 2 {
+			t.Errorf("cart has %d lines after a refused checkout, want 2", n)
+		}
+		c := w.checkout(t, buyer.Token, map[string]any{"fulfillment": "ship", "shipping_address": "江苏省泰州市海陵区坡子街1号"})
+		if len(c.Orders) != 1 {
+			t.Fatalf("%d orders, want 1", len(c.Orders))
+		}
+		o := ordOrder(t, e, c.Orders[0].ID)
+		if o.Fulfillment != "ship" || o.ShippingAddress != "江苏省泰州市海陵区坡子街1号" || o.PickupCode != "" || len(o.Items) != 2 {
+			t.Errorf("shipped order %+v", o)
+		}
+		ordWantStock(t, e, w.dumplings, before-1)
+	})
+
+	t.Run("PickupGetsCodes", func(t *testing.T) {
+		// Choosing pickup collects even shippable goods at the booth.
+		buyer := w.shopper(t)
+		w.cart(t, buyer.Token, w.dumplings, 1)
+		w.cart(t, buyer.Token, w.paperCut, 1)
+		c := w.checkout(t, buyer.Token, map[string]any{"fulfillment": "pickup"})
+		codes := map[string]bool{}
+		for _, o := range c.Orders {
+			if len(o.PickupCode) != 8 || o.Fulfillment != "pickup" || o.ShippingAddress != "" {
+				t.Errorf("pickup order %+v", o)
+			}
+			codes[o.PickupCode] = true
+		}
+		if len(codes) != 2 {
+			t.Errorf("pickup codes %v, want two distinct", codes)
+		}
+	})
+
+	t.Run("EmptyCart", func(t *testing.T) {
+		buyer := w.shopper(t)
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
+		catWantField(t, res, "cart")
+		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 0 {
+			t.Errorf("%d payments for an empty cart", n)
+		}
+	})
+
+	t.Run("OutOfStockAtCheckout", func(t *testing.T) {
+		// Stock sold between adding to the cart and checking out.
+		m := e.register("rare-"+w.slug+"@example.com", catalog.RoleMerchant)
+		st := e.catOpenStall(t, w.org, m.Token, w.slug, "孤品摊")["id"].(string)
+		rare := e.catCreateProduct(t, m.Token, st, catGoods("孤品泥人", 20000, 1))["id"].(string)
+		first, second := w.shopper(t), w.shopper(t)
+		w.cart(t, first.Token, rare, 1)
+		w.cart(t, second.Token, rare, 1)
+		w.cart(t, second.Token, w.lantern, 1)
+		lanterns := ordStock(t, e, w.lantern)
+		w.checkout(t, first.Token, nil)
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: second.Token, Body: map[string]any{"fulfillment": "pickup"}})
+		wantProblem(t, res, http.StatusConflict, "insufficient_stock")
+		// Nothing of the failed checkout stays: the lantern is not taken either.
+		ordWantStock(t, e, rare, 0)
+		ordWantStock(t, e, w.lantern, lanterns)
+		if n := ordCount(t, e, "orders", "buyer_id = ?", second.ID); n != 0 {
+			t.Errorf("%d orders from a failed checkout", n)
+		}
+	})
+
+	t.Run("SignedOut", func(t *testing.T) {
+		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/checkout", Body: map[string]any{}}), http.StatusUnauthorized, "unauthenticated")
+	})
+}
+
+func TestCheckoutIdempotency(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "idem-fair")
+	body := map[string]any{"fulfillment": "pickup"}
+
+	t.Run("SameKeySameBody", func(t *testing.T) {
+		buyer := w.shopper(t)
+		w.cart(t, buyer.Token, w.lantern, 1)
+		w.cart(t, buyer.Token, w.paperCut, 1)
+		lanterns := ordStock(t, e, w.lantern)
+		key := map[string]string{"Idempotency-Key": "checkout-" + buyer.ID}
+		first := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: key})
+		wantStatus(t, first, http.StatusCreated)
+		// The shopper fills the cart again: a replay must not check it out.
+		w.cart(t, buyer.Token, w.lantern, 1)
+		second := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: key})
+		wantStatus(t, second, http.StatusCreated)
+		if !bytes.Equal(first.Body, second.Body) {
+			t.Errorf("replayed body differs:\n%s\n%s", first.Body, second.Body)
+		}
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+			t.Errorf("%d orders after a replay, want 2", n)
+		}
+		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d payments after a replay, want 1", n)
+		}
+		ordWantStock(t, e, w.lantern, lanterns-1)
+
+		// The same key with another body is refused and changes nothing.
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "ship", "shipping_address": "别处"}, Header: key})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+			t.Errorf("%d orders after a reused key, want 2", n)
+		}
+		// A new key checks out what is in the cart now.
+		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: map[string]string{"Idempotency-Key": "another-" + buyer.ID}})
+		wantStatus(t, res, http.StatusCreated)
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 3 {
+			t.Errorf("%d orders after a new key, want 3", n)
+		}
+	})
+
+	t.Run("PathSpellings", func(t *testing.T) {
+		// The router also answers /api/v1/checkout/ and /api/v1/Checkout: a
+		// retry spelled so must not check out a second time under one key.
+		buyer := w.shopper(t)
+		key := map[string]string{"Idempotency-Key": "spelling-" + buyer.ID}
+		w.cart(t, buyer.Token, w.lantern, 1)
+		first := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: key})
+		wantStatus(t, first, http.StatusCreated)
+		for _, path := range []string{"/api/v1/checkout/", "/api/v1/Checkout", "/API/V1/CHECKOUT"} {
+			w.cart(t, buyer.Token, w.lantern, 1)
+			res := e.do(req{Method: "POST", Path: path, Token: buyer.Token, Body: body, Header: key})
+			replayed := res.StatusCode == http.StatusCreated && bytes.Equal(res.Body, first.Body)
+			if !replayed && res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
+				t.Errorf("POST %s with a used Idempotency-Key: status %d, want the first answer replayed (or 409): %s", path, res.StatusCode, res.Body)
+			}
+		}
+		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d checkouts under one Idempotency-Key, want 1", n)
+		}
+	})
+
+	t.Run("KeysArePerUser", func(t *testing.T) {
+		a, b := w.shopper(t), w.shopper(t)
+		key := map[string]string{"Idempotency-Key": "shared-key"}
+		for _, who := range []registered{a, b} {
+			w.cart(t, who.Token, w.lantern, 1)
+			res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: who.Token, Body: body, Header: key})
+			wantStatus(t, res, http.StatusCreated)
+			if n := ordCount(t, e, "orders", "buyer_id = ?", who.ID); n != 1 {
+				t.Errorf("%d orders, want 1", n)
+			}
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		buyer := w.shopper(t)
+		w.cart(t, buyer.Token, w.lantern, 2)
+		w.cart(t, buyer.Token, w.paperCut, 1)
+		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		reqs := make([]*http.Request, 10)
+		for i := range reqs {
+			reqs[i] = ordRequest("POST", "/api/v1/checkout", buyer.Token, body, map[string]string{"Idempotency-Key": "rush-" + buyer.ID})
+		}
+		var created []string
+		for i, r := range e.ordRush(t, time.Minute, reqs) {
+			switch {
+			case r.err != nil:
+				t.Errorf("request %d: %v", i, r.err)
+			case r.status == http.StatusCreated:
+				created = append(created, string(r.body))
+			case r.status == http.StatusConflict && ordCode(r.body) == "conflict":
+			default:
+				t.Errorf("request %d: status %d %s", i, r.status, r.body)
+			}
+		}
+		if len(created) == 0 {
+			t.Fatal("no request of the rush checked out")
+		}
+		for _, b := range created[1:] {
+			if b != created[0] {
+				t.Errorf("two different checkouts answered for one key:\n%s\n%s", created[0], b)
+			}
+		}
+		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d payments, want exactly one checkout", n)
+		}
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+			t.Errorf("%d orders, want 2", n)
+		}
+		ordWantStock(t, e, w.lantern, lanterns-2)
+		ordWantStock(t, e, w.paperCut, cuts-1)
+		// Once the first has finished, the key replays.
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: map[string]string{"Idempotency-Key": "rush-" + buyer.ID}})
+		wantStatus(t, res, http.StatusCreated)
+		if string(res.Body) != created[0] {
+			t.Errorf("replay after the rush differs:\n%s\n%s", created[0], res.Body)
+		}
+	})
+}
+
+func TestCheckoutStockConcurrency(t *testing.T) {
+	// 200 buyers, one unit each, 50 in stock, all checking out at once.
+	const buyers, stock = 200, 50
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "rush-fair")
+	product := e.catCreateProduct(t, w.merchA.Token, w.stallA, catGoods("限量花灯", 6600, stock))["id"].(string)
+	ctx := context.Background()
+	tokens := make([]string, buyers)
+	ids := make([]string, buyers)
+	for i := range tokens {
+		u, err := e.srv.Accounts().CreateUser(ctx, NewUser{Email: fmt.Sprintf("rush%03d@example.com", i), Password: testPassword, Name: "抢灯", Role: catalog.RoleShopper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok, err := e.srv.Accounts().StartSession(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[i], ids[i] = tok, u.ID
+		w.cart(t, tok, product, 1)
+	}
+
+	// Watch the stock while the rush runs: it must never go below zero.
+	stop := make(chan struct{})
+	var lowest int64 = stock
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() {
+		defer watch.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var n int64
+			if err := e.srv.db.NewSelect().Table("products").Column("stock").Where("id = ?", product).Scan(ctx, &n); err == nil && n < lowest {
+				lowest = n
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	reqs := make([]*http.Request, buyers)
+	for i := range reqs {
+		reqs[i] = ordRequest("POST", "/api/v1/checkout", tokens[i], map[string]any{"fulfillment": "pickup"}, nil)
+	}
+	results := e.ordRush(t, 90*time.Second, reqs)
+	close(stop)
+	watch.Wait()
+
+	n := map[int]int{}
+	for i, r := range results {
+		switch {
+		case r.err != nil:
+			t.Errorf("buyer %d: %v", i, r.err)
+		case r.status == http.StatusCreated:
+			n[r.status]++
+		case r.status == http.StatusConflict && ordCode(r.body) == "insufficient_stock":
+			n[r.status]++
+		default:
+			n[r.status]++
+			if n[r.status] <= 3 {
+				t.Errorf("buyer %d: status %d %s", i, r.status, r.body)
+			}
+		}
+	}
+	if t.Failed() {
+		ordLogErrors(t, e)
+	}
+	if n[http.StatusCreated] != stock || n[http.StatusConflict] != buyers-stock {
+		t.Errorf("answers by status %v, want %d × 201 and %d × 409 insufficient_stock", n, stock, buyers-stock)
+	}
+	ordWantStock(t, e, product, 0)
+	if lowest < 0 {
+		t.Errorf("stock went down to %d during the rush", lowest)
+	}
+	var sold int64
+	if err := e.srv.db.NewSelect().TableExpr("order_items").ColumnExpr("COALESCE(SUM(quantity), 0)").Where("product_id = ?", product).Scan(ctx, &sold); err != nil {
+		t.Fatal(err)
+	}
+	if sold != stock {
+		t.Errorf("%d units in orders, want %d", sold, stock)
+	}
+}
+
+func TestPaymentSandbox(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "pay-fair")
+	buyer, other := w.shopper(t), w.shopper(t)
+	w.cart(t, buyer.Token, w.lantern, 1)
+	w.cart(t, buyer.Token, w.paperCut, 2)
+	c := w.checkout(t, buyer.Token, nil)
+	var orderA, orderB string
+	for _, o := range c.Orders {
+		if o.StallID == w.stallA {
+			orderA = o.ID
+		} else {
+			orderB = o.ID
+		}
+	}
+	complete := func(token, id, outcome string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + id + "/complete", Token: token, Body: map[string]any{"outcome": outcome}})
+	}
+
+	t.Run("Failed", func(t *testing.T) {
+		res := complete(buyer.Token, c.Payment.ID, "failed")
+		wantStatus(t, res, http.StatusOK)
+		if res.JSON(t)["status"] != "failed" {
+			t.Errorf("payment %s, want failed", res.Body)
+		}
+		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentFailed {
+			t.Errorf("payment %s, want failed", p.Status)
+		}
+		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+	})
+
+	t.Run("NotThePayer", func(t *testing.T) {
+		wantProblem(t, complete(other.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(w.merchA.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(buyer.Token, catalog.NewID(), "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete("", c.Payment.ID, "succeeded"), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/payments/" + c.Payment.ID, Token: other.Token}), http.StatusNotFound, "not_found")
+		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+	})
+
+	t.Run("BadOutcome", func(t *testing.T) {
+		res := complete(buyer.Token, c.Payment.ID, "maybe")
+		wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
+		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+	})
+
+	t.Run("Succeeded", func(t *testing.T) {
+		// A failed attempt may be retried within the window.
+		res := complete(buyer.Token, c.Payment.ID, "succeeded")
+		wantStatus(t, res, http.StatusOK)
+		if res.JSON(t)["status"] != "succeeded" {
+			t.Errorf("payment %s", res.Body)
+		}
+		now := e.clock.Now()
+		for _, id := range []string{orderA, orderB} {
+			o := ordOrder(t, e, id)
+			if o.Status != orders.StatusPaid || o.PaidAt == nil || !o.PaidAt.Equal(now) {
+				t.Errorf("order %s: %s paid at %v, want paid at %v", id, o.Status, o.PaidAt, now)
+			}
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/payments/" + c.Payment.ID, Token: buyer.Token})
+		wantStatus(t, res, http.StatusOK)
+		if p := res.JSON(t)["payment"].(map[string]any); p["status"] != "succeeded" {
+			t.Errorf("GET payment %s", res.Body)
+		}
+	})
+
+	t.Run("Twice", func(t *testing.T) {
+		wantProblem(t, complete(buyer.Token, c.Payment.ID, "succeeded"), http.StatusConflict, "conflict")
+		wantProblem(t, complete(buyer.Token, c.Payment.ID, "failed"), http.StatusConflict, "conflict")
+		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+			t.Errorf("payment %s after a late failure, want succeeded", p.Status)
+		}
+	})
+
+	t.Run("WhoSeesTheOrder", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, token string
+			ok          bool
+		}{
+			{"buyer", buyer.Token, true},
+			{"merchant", w.merchA.Token, true},
+			{"organizer", w.org, true},
+			{"other shopper", other.Token, false},
+			{"other stall's merchant", w.merchB.Token, false},
+		} {
+			res := e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderA, Token: tc.token})
+			if !tc.ok {
+				if res.StatusCode != http.StatusNotFound {
+					t.Errorf("%s: status %d, want 404: %s", tc.name, res.StatusCode, res.Body)
+				}
+				continue
+			}
+			wantStatus(t, res, http.StatusOK)
+			o := res.JSON(t)
+			ordWantKeys(t, "order", o, "id", "status", "stall_id", "buyer_id", "items", "total", "currency", "pickup_code", "created_at", "paid_at")
+			if o["id"] != orderA || o["status"] != "paid" || o["stall_id"] != w.stallA || o["buyer_id"] != buyer.ID || o["total"] != float64(ordLanternPrice) || o["currency"] != "CNY" {
+				t.Errorf("%s sees %s", tc.name, res.Body)
+			}
+			if s, _ := o["paid_at"].(string); !strings.HasSuffix(s, "Z") {
+				t.Errorf("paid_at %q is not RFC 3339 UTC", o["paid_at"])
+			}
+		}
+		res := e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderA})
+		if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("anonymous: status %d, want 401 or 404", res.StatusCode)
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/orders/" + catalog.NewID(), Token: buyer.Token}), http.StatusNotFound, "not_found")
+	})
+}
+
+func TestPaymentSandboxOffUnderStripe(t *testing.T) {
+	// With the stripe provider the sandbox endpoint does not exist, even for
+	// a sandbox payment left in the database from before the switch.
+	e := newTestEnv(t, func(c *Config) {
+		c.PaymentProvider, c.StripeSecretKey, c.StripeWebhookSecret = "stripe", "sk_test_123", "whsec_test"
+		c.StripeAPIBase = "http://127.0.0.1:1" // never called
+	})
+	buyer := e.register("stripe-shopper@example.com", catalog.RoleShopper)
+	_, org := e.catOrganizer(t, "stripe-org@example.com")
+	f := e.catCreateFair(t, org, e.catFairBody("stripe-off-fair", "temple_fair"))
+	now := e.clock.Now()
+	p := &orders.Payment{ID: catalog.NewID(), BuyerID: buyer.ID, FairID: f["id"].(string), Provider: "sandbox", Status: orders.PaymentPending,
+		Amount: 100, Currency: "CNY", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+	if _, err := e.srv.db.NewInsert().Model(p).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + p.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
+	wantProblem(t, res, http.StatusNotFound, "not_found")
+	if got := ordPayment(t, e, p.ID); got.Status != orders.PaymentPending {
+		t.Errorf("payment %s, want pending", got.Status)
+	}
+}
+
+func TestOrderCancelAndExpiry(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "expiry-fair")
+	ctx := context.Background()
+	cancel := func(token, id string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/cancel", Token: token})
+	}
+
+	t.Run("BuyerCancels", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		w.cart(t, buyer.Token, w.lantern, 3)
+		w.cart(t, buyer.Token, w.paperCut, 1)
+		c := w.checkout(t, buyer.Token, nil)
+		ordWantStock(t, e, w.lantern, lanterns-3)
+		var orderA, orderB string
+		for _, o := range c.Orders {
+			if o.StallID == w.stallA {
+				orderA = o.ID
+			} else {
+				orderB = o.ID
+			}
+		}
+		catWantDenied(t, cancel(w.merchA.Token, orderA))
+		catWantDenied(t, cancel(w.org, orderA))
+		wantProblem(t, cancel(w.shopper(t).Token, orderA), http.StatusNotFound, "not_found")
+		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		ordWantStock(t, e, w.lantern, lanterns-3)
+
+		res := cancel(buyer.Token, orderA)
+		wantStatus(t, res, http.StatusOK)
+		if o := res.JSON(t); o["status"] != "cancelled" || o["id"] != orderA {
+			t.Errorf("cancelled order %s", res.Body)
+		}
+		// One payment covers the checkout: all of it is cancelled.
+		ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
+		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+			t.Errorf("payment %s, want cancelled", p.Status)
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStock(t, e, w.paperCut, cuts)
+
+		wantProblem(t, cancel(buyer.Token, orderA), http.StatusConflict, "conflict")
+		wantProblem(t, cancel(buyer.Token, orderB), http.StatusConflict, "conflict")
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStock(t, e, w.paperCut, cuts)
+		// A cancelled payment cannot be completed.
+		res = e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
+	})
+
+	t.Run("ConcurrentCancels", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns := ordStock(t, e, w.lantern)
+		c := w.buy(t, buyer.Token, w.lantern, 2)
+		reqs := make([]*http.Request, 8)
+		for i := range reqs {
+			reqs[i] = ordRequest("POST", "/api/v1/orders/"+c.Orders[0].ID+"/cancel", buyer.Token, nil, nil)
+		}
+		for i, r := range e.ordRush(t, time.Minute, reqs) {
+			if r.err != nil || r.status != http.StatusOK && r.status != http.StatusConflict {
+				t.Errorf("cancel %d: %d %v %s", i, r.status, r.err, r.body)
+			}
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+	})
+
+	t.Run("PaidCannotBeCancelled", func(t *testing.T) {
+		buyer := w.shopper(t)
+		o := w.buyPaid(t, buyer.Token, w.lantern, 1)
+		lanterns := ordStock(t, e, w.lantern)
+		wantProblem(t, cancel(buyer.Token, o.ID), http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusPaid, o.ID)
+		ordWantStock(t, e, w.lantern, lanterns)
+	})
+
+	t.Run("ExpiryScheduled", func(t *testing.T) {
+		buyer := w.shopper(t)
+		c := w.buy(t, buyer.Token, w.lantern, 1)
+		info, err := asynq.NewInspectorFromRedisClient(e.redis.Client).GetTaskInfo(jobs.QueueDefault, "expire:"+c.Payment.ID)
+		if err != nil {
+			t.Fatalf("no expiry task for the payment: %v", err)
+		}
+		want := e.clock.Now().Add(e.cfg.PaymentWindow)
+		if info.Type != jobs.TypePaymentExpire || info.NextProcessAt.Unix() != want.Unix() {
+			t.Errorf("expiry task %s at %v, want %s at %v", info.Type, info.NextProcessAt, jobs.TypePaymentExpire, want)
+		}
+		if !c.Payment.ExpiresAt.Equal(want) {
+			t.Errorf("payment expires at %v, want %v", c.Payment.ExpiresAt, want)
+		}
+		// Before the window closes nothing happens.
+		if err := e.srv.Orders().ExpirePayment(ctx, c.Payment.ID); err != nil {
+			t.Fatal(err)
+		}
+		ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+		wantStatus(t, cancel(buyer.Token, c.Orders[0].ID), http.StatusOK)
+	})
+
+	t.Run("Sweep", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		w.cart(t, buyer.Token, w.lantern, 2)
+		w.cart(t, buyer.Token, w.paperCut, 1)
+		c := w.checkout(t, buyer.Token, nil)
+		e.clock.Advance(e.cfg.PaymentWindow - time.Second)
+		if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+			t.Fatalf("sweep before the window closed: %d, %v", n, err)
+		}
+		e.clock.Advance(2 * time.Second)
+		n, err := e.srv.Orders().SweepExpired(ctx, 100)
+		if err != nil || n != 1 {
+			t.Fatalf("sweep: closed %d, %v; want 1", n, err)
+		}
+		for _, o := range c.Orders {
+			if got := ordOrder(t, e, o.ID); got.Status != orders.StatusCancelled || got.CancelledAt == nil {
+				t.Errorf("expired order %+v", got)
+			}
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStock(t, e, w.paperCut, cuts)
+		// Again, and the expiry task arriving late: nothing more.
+		if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+			t.Errorf("second sweep: %d, %v", n, err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := e.srv.Orders().ExpirePayment(ctx, c.Payment.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStock(t, e, w.paperCut, cuts)
+	})
+
+	t.Run("ExpireConcurrently", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns := ordStock(t, e, w.lantern)
+		c := w.buy(t, buyer.Token, w.lantern, 4)
+		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				if i%2 == 0 {
+					errs[i] = e.srv.Orders().ExpirePayment(ctx, c.Payment.ID)
+				} else {
+					_, errs[i] = e.srv.Orders().SweepExpired(ctx, 100)
+				}
+			}(i)
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("expiry %d: %v", i, err)
+			}
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+	})
+
+	t.Run("CompleteAfterWindow", func(t *testing.T) {
+		buyer := w.shopper(t)
+		lanterns := ordStock(t, e, w.lantern)
+		c := w.buy(t, buyer.Token, w.lantern, 1)
+		e.clock.Advance(e.cfg.PaymentWindow)
+		res := e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		o := ordOrder(t, e, c.Orders[0].ID)
+		if o.Status != orders.StatusCancelled || o.PaidAt != nil {
+			t.Errorf("order %s paid at %v after a late completion, want cancelled and unpaid", o.Status, o.PaidAt)
+		}
+		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+			t.Errorf("payment %s, want cancelled", p.Status)
+		}
+		ordWantStock(t, e, w.lantern, lanterns)
+	})
+
+	t.Run("SweepByWorker", func(t *testing.T) {
+		// The periodic sweep task run by the Asynq workers closes what is due.
+		buyer := w.shopper(t)
+		lanterns := ordStock(t, e, w.lantern)
+		c := w.buy(t, buyer.Token, w.lantern, 2)
+		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
+		e.runWorkers()
+		if err := e.srv.enqueue.Enqueue(ctx, asynq.NewTask(jobs.TypePaymentSweep, nil), asynq.Queue(jobs.QueueDefault)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, func() error {
+			if o := ordOrder(t, e, c.Orders[0].ID); o.Status != orders.StatusCancelled {
+				return fmt.Errorf("order %s", o.Status)
+			}
+			return nil
+		})
+		ordWantStock(t, e, w.lantern, lanterns)
+	})
+}
+
+func TestOrderShipAndRedeem(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "fulfil-fair")
+	buyer, other := w.shopper(t), w.shopper(t)
+	ship := func(token, id string, body any) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/ship", Token: token, Body: body})
+	}
+	redeem := func(token, id, code string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/redeem", Token: token, Body: map[string]any{"code": code}})
+	}
+	w.cart(t, buyer.Token, w.dumplings, 1)
+	shipped := w.checkout(t, buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
+	shipID := shipped.Orders[0].ID
+	picked := w.buy(t, buyer.Token, w.lantern, 1)
+	pickID, code := picked.Orders[0].ID, picked.Orders[0].PickupCode
+
+	t.Run("ShipUnpaid", func(t *testing.T) {
+		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF1"}), http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusPendingPayment, shipID)
+	})
+
+	t.Run("RedeemUnpaid", func(t *testing.T) {
+		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusPendingPayment, pickID)
+	})
+
+	w.pay(t, buyer.Token, shipped.Payment.ID)
+	w.pay(t, buyer.Token, picked.Payment.ID)
+
+	t.Run("ShipNotYours", func(t *testing.T) {
+		catWantDenied(t, ship(w.merchB.Token, shipID, map[string]any{}))
+		catWantDenied(t, ship(buyer.Token, shipID, map[string]any{}))
+		catWantDenied(t, ship(other.Token, shipID, map[string]any{}))
+		catWantDenied(t, ship(w.org, shipID, map[string]any{}))
+		ordWantStatus(t, e, orders.StatusPaid, shipID)
+	})
+
+	t.Run("Ship", func(t *testing.T) {
+		res := ship(w.merchA.Token, shipID, map[string]any{"tracking": " SF1234567890 "})
+		wantStatus(t, res, http.StatusOK)
+		if o := res.JSON(t); o["status"] != "shipped" || o["tracking"] != "SF1234567890" {
+			t.Errorf("shipped order %s", res.Body)
+		}
+		if o := ordOrder(t, e, shipID); o.ShippedAt == nil || o.Tracking != "SF1234567890" {
+			t.Errorf("order %+v", o)
+		}
+		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF2"}), http.StatusConflict, "conflict")
+		if o := ordOrder(t, e, shipID); o.Tracking != "SF1234567890" {
+			t.Errorf("tracking %q changed by a refused second shipping", o.Tracking)
+		}
+	})
+
+	t.Run("ShipPartiallyRefunded", func(t *testing.T) {
+		// A merchant refunds a missing item and ships the rest, as a
+		// partially refunded pickup order can still be redeemed.
+		w.cart(t, buyer.Token, w.dumplings, 2)
+		c := w.checkout(t, buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
+		w.pay(t, buyer.Token, c.Payment.ID)
+		id := c.Orders[0].ID
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": ordDumplingPrice, "reason": "缺货一盒"}}), http.StatusCreated)
+		res := ship(w.merchA.Token, id, map[string]any{"tracking": "SF999"})
+		wantStatus(t, res, http.StatusOK)
+		if o := ordOrder(t, e, id); o.Status != orders.StatusShipped || o.Refunded != ordDumplingPrice {
+			t.Errorf("order %s refunded %d, want shipped with %d refunded", o.Status, o.Refunded, ordDumplingPrice)
+		}
+	})
+
+	t.Run("ShipPickupOrder", func(t *testing.T) {
+		wantProblem(t, ship(w.merchA.Token, pickID, map[string]any{"tracking": "SF3"}), http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusPaid, pickID)
+	})
+
+	t.Run("RedeemNotYours", func(t *testing.T) {
+		catWantDenied(t, redeem(buyer.Token, pickID, code))
+		catWantDenied(t, redeem(other.Token, pickID, code))
+		catWantDenied(t, redeem(w.merchB.Token, pickID, code))
+		ordWantStatus(t, e, orders.StatusPaid, pickID)
+	})
+
+	t.Run("WrongCode", func(t *testing.T) {
+		wrong := "22222222"
+		if wrong == code {
+			wrong = "33333333"
+		}
+		catWantField(t, redeem(w.merchA.Token, pickID, wrong), "code")
+		catWantField(t, redeem(w.merchA.Token, pickID, ""), "code")
+		ordWantStatus(t, e, orders.StatusPaid, pickID)
+	})
+
+	t.Run("Redeem", func(t *testing.T) {
+		// Codes are read out at the booth: case and spaces do not matter.
+		res := redeem(w.merchA.Token, pickID, " "+strings.ToLower(code)+" ")
+		wantStatus(t, res, http.StatusOK)
+		if o := res.JSON(t); o["status"] != "redeemed" {
+			t.Errorf("redeemed order %s", res.Body)
+		}
+		if o := ordOrder(t, e, pickID); o.RedeemedAt == nil || !o.RedeemedAt.Equal(e.clock.Now()) {
+			t.Errorf("redeemed at %v", o.RedeemedAt)
+		}
+		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+	})
+
+	t.Run("RedeemShippedOrder", func(t *testing.T) {
+		wantProblem(t, redeem(w.merchA.Token, shipID, "ABCDEFGH"), http.StatusConflict, "conflict")
+	})
+}
+
+// ordVoucherWorld is a property season with one development selling deposit vouchers.
+type ordVoucherWorld struct {
+	*ordWorld
+	dev     registered
+	stall   string
+	voucher string // ¥10,000 paid, ¥50,000 off, valid 48 h
+}
+
+func newOrdVoucherWorld(t *testing.T, e *testEnv, slug string) *ordVoucherWorld {
+	t.Helper()
+	w := &ordWorld{e: e, slug: slug}
+	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
+	e.catCreateFair(t, w.org, e.catFairBody(slug, "property_season"))
+	v := &ordVoucherWorld{ordWorld: w}
+	v.dev = e.register("developer-"+slug+"@example.com", catalog.RoleMerchant)
+	v.stall = e.catOpenStall(t, w.org, v.dev.Token, slug, "碧桂园·江城府")["id"].(string)
+	v.voucher = e.catCreateProduct(t, v.dev.Token, v.stall, map[string]any{
+		"title": "定金券：付1万抵5万", "price": 1_000_000, "currency": "CNY", "stock": 5, "kind": "voucher",
+		"offset_value": 5_000_000, "valid_until": catTime(e.clock.Now().Add(48 * time.Hour)),
+	})["id"].(string)
+	return v
+}
+
+func TestVoucherOnePerDevelopment(t *testing.T) {
+	e := newTestEnv(t)
+	v := newOrdVoucherWorld(t, e, "spring-homes")
+	buyer := v.shopper(t)
+	refund := func(token, orderID string, body map[string]any) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body})
+	}
+	first := v.buyPaid(t, buyer.Token, v.voucher, 1)
+	if len(first.Items) != 1 || first.Items[0].Kind != "voucher" || first.Items[0].OffsetValue != 5_000_000 || first.Items[0].ValidUntil == nil || first.PickupCode == "" {
+		t.Fatalf("voucher order %+v", first)
+	}
+	ordWantStock(t, e, v.voucher, 4)
+
+	t.Run("SecondVoucherRefused", func(t *testing.T) {
+		v.cart(t, buyer.Token, v.voucher, 1)
+		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		ordWantStock(t, e, v.voucher, 4)
+		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 1 {
+			t.Errorf("%d voucher orders, want 1", n)
+		}
+	})
+
+	t.Run("TwoInOneCart", func(t *testing.T) {
+		catWantField(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + v.voucher, Token: v.shopper(t).Token, Body: map[string]any{"quantity": 2}}), "quantity")
+	})
+
+	t.Run("AgainAfterFullRefund", func(t *testing.T) {
+		res := refund(v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"})
+		wantStatus(t, res, http.StatusCreated)
+		ordWantStatus(t, e, orders.StatusRefunded, first.ID)
+		ordWantStock(t, e, v.voucher, 5) // a refunded voucher goes back on sale
+		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
+		wantStatus(t, res, http.StatusCreated)
+		ordWantStock(t, e, v.voucher, 4)
+	})
+
+	t.Run("AgainAfterCancel", func(t *testing.T) {
+		b := v.shopper(t)
+		c := v.buy(t, b.Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: b.Token}), http.StatusOK)
+		v.buy(t, b.Token, v.voucher, 1)
+	})
+
+	t.Run("RedeemedCannotBeRefunded", func(t *testing.T) {
+		b := v.shopper(t)
+		o := v.buyPaid(t, b.Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": o.PickupCode}}), http.StatusOK)
+		wantProblem(t, refund(v.dev.Token, o.ID, map[string]any{"reason": "想退"}), http.StatusConflict, "conflict")
+		wantProblem(t, refund(v.org, o.ID, map[string]any{"amount": 100, "reason": "想退"}), http.StatusConflict, "conflict")
+		if got := ordOrder(t, e, o.ID); got.Status != orders.StatusRedeemed || got.Refunded != 0 {
+			t.Errorf("redeemed voucher %s refunded %d", got.Status, got.Refunded)
+		}
+	})
+
+	t.Run("ExpiredVoucher", func(t *testing.T) {
+		b := v.shopper(t)
+		o := v.buyPaid(t, b.Token, v.voucher, 1)
+		e.clock.Advance(48*time.Hour + time.Minute)
+		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": o.PickupCode}})
+		wantProblem(t, res, http.StatusConflict, "conflict")
+		ordWantStatus(t, e, orders.StatusPaid, o.ID)
+	})
+}
+
+func TestRefunds(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "refund-fair")
+	buyer, other := w.shopper(t), w.shopper(t)
+	refund := func(token, orderID string, body any, header map[string]string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body, Header: header})
+	}
+	o := w.buyPaid(t, buyer.Token, w.lantern, 4) // ¥50.00
+
+	t.Run("Partial", func(t *testing.T) {
+		res := refund(w.merchA.Token, o.ID, map[string]any{"amount": 1000, "reason": "灯笼破损"}, nil)
+		wantStatus(t, res, http.StatusCreated)
+		r := res.JSON(t)
+		ordWantKeys(t, "refund", r, "id", "order_id", "amount", "reason", "status", "created_at")
+		if r["order_id"] != o.ID || r["amount"] != 1000.0 || r["status"] != "succeeded" {
+			t.Errorf("refund %s", res.Body)
+		}
+		got := ordOrder(t, e, o.ID)
+		if got.Status != orders.StatusPartiallyRefunded || got.Refunded != 1000 || got.RefundPending != 0 {
+			t.Errorf("order %s refunded %d (pending %d), want partially_refunded 1000", got.Status, got.Refunded, got.RefundPending)
+		}
+	})
+
+	t.Run("Invalid", func(t *testing.T) {
+		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 4001, "reason": "多退"}, nil), "amount")
+		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 0, "reason": "零"}, nil), "amount")
+		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": -5, "reason": "负"}, nil), "amount")
+		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 100}, nil), "reason")
+		if got := ordOrder(t, e, o.ID); got.Refunded != 1000 {
+			t.Errorf("refunded %d after refused refunds, want 1000", got.Refunded)
+		}
+	})
+
+	t.Run("NotAllowed", func(t *testing.T) {
+		catWantDenied(t, refund(buyer.Token, o.ID, map[string]any{"amount": 100, "reason": "我自己退"}, nil))
+		catWantDenied(t, refund(other.Token, o.ID, map[string]any{"amount": 100, "reason": "别人退"}, nil))
+		catWantDenied(t, refund(w.merchB.Token, o.ID, map[string]any{"amount": 100, "reason": "隔壁退"}, nil))
+		if n := ordCount(t, e, "refunds", "order_id = ?", o.ID); n != 1 {
+			t.Errorf("%d refunds, want 1", n)
+		}
+	})
+
+	t.Run("Organizer", func(t *testing.T) {
+		res := refund(w.org, o.ID, map[string]any{"amount": 1000, "reason": "主办方调解"}, nil)
+		wantStatus(t, res, http.StatusCreated)
+		if got := ordOrder(t, e, o.ID); got.Refunded != 2000 || got.Status != orders.StatusPartiallyRefunded {
+			t.Errorf("order %s refunded %d", got.Status, got.Refunded)
+		}
+	})
+
+	t.Run("TheRest", func(t *testing.T) {
+		res := refund(w.merchA.Token, o.ID, map[string]any{"reason": "全部退款"}, nil)
+		wantStatus(t, res, http.StatusCreated)
+		if r := res.JSON(t); r["amount"] != 3000.0 {
+			t.Errorf("refund of the rest %s, want 3000", res.Body)
+		}
+		if got := ordOrder(t, e, o.ID); got.Refunded != got.Total || got.Status != orders.StatusRefunded {
+			t.Errorf("order %s refunded %d of %d", got.Status, got.Refunded, got.Total)
+		}
+		res = refund(w.merchA.Token, o.ID, map[string]any{"amount": 1, "reason": "再退"}, nil)
+		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("refund of a refunded order: status %d, want 409 or 422", res.StatusCode)
+		}
+		var sum int64
+		if err := e.srv.db.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", o.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
+			t.Fatal(err)
+		}
+		if sum != o.Total {
+			t.Errorf("refunds add up to %d, want %d", sum, o.Total)
+		}
+	})
+
+	t.Run("Unpaid", func(t *testing.T) {
+		c := w.buy(t, buyer.Token, w.paperCut, 1)
+		wantProblem(t, refund(w.merchB.Token, c.Orders[0].ID, map[string]any{"reason": "未付款"}, nil), http.StatusConflict, "conflict")
+		if n := ordCount(t, e, "refunds", "order_id = ?", c.Orders[0].ID); n != 0 {
+			t.Errorf("%d refunds of an unpaid order", n)
+		}
+	})
+
+	t.Run("IdempotencyKey", func(t *testing.T) {
+		paid := w.buyPaid(t, buyer.Token, w.lantern, 2)
+		key := map[string]string{"Idempotency-Key": "refund-" + paid.ID}
+		body := map[string]any{"amount": 500, "reason": "少了一个"}
+		first := refund(w.merchA.Token, paid.ID, body, key)
+		wantStatus(t, first, http.StatusCreated)
+		second := refund(w.merchA.Token, paid.ID, body, key)
+		wantStatus(t, second, http.StatusCreated)
+		if !bytes.Equal(first.Body, second.Body) || second.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay differs:\n%s\n%s", first.Body, second.Body)
+		}
+		wantProblem(t, refund(w.merchA.Token, paid.ID, map[string]any{"amount": 600, "reason": "少了一个"}, key), http.StatusConflict, "conflict")
+		// The same retry spelled otherwise (the router accepts a trailing
+		// slash and any case) refunds nothing more.
+		for _, path := range []string{"/api/v1/orders/" + paid.ID + "/refunds/", "/api/v1/orders/" + paid.ID + "/Refunds"} {
+			res := e.do(req{Method: "POST", Path: path, Token: w.merchA.Token, Body: body, Header: key})
+			if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound && !bytes.Equal(res.Body, first.Body) {
+				t.Errorf("retry at %s with the same Idempotency-Key: status %d, want the first answer replayed (or 409): %s", path, res.StatusCode, res.Body)
+			}
+		}
+		if n := ordCount(t, e, "refunds", "order_id = ?", paid.ID); n != 1 {
+			t.Errorf("%d refunds, want 1", n)
+		}
+		if got := ordOrder(t, e, paid.ID); got.Refunded != 500 {
+			t.Errorf("refunded %d, want 500", got.Refunded)
+		}
+	})
+
+	t.Run("BeforePayout", func(t *testing.T) {
+		// The payout task may run after a refund (a retry after an error, a
+		// backlog): the merchant must not be paid the share of money that was
+		// given back. The reversal task came first and found nothing to reverse.
+		ctx := context.Background()
+		for _, amount := range []int64{1000, 5000} {
+			paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
+			res := refund(w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
+			wantStatus(t, res, http.StatusCreated)
+			if err := e.srv.Orders().ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.srv.Orders().Payout(ctx, paid.ID); err != nil {
+				t.Fatal(err)
+			}
+			var tr orders.Transfer
+			if err := e.srv.db.NewSelect().Model(&tr).Where("order_id = ?", paid.ID).Scan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := paid.MerchantShare - orders.Split(amount, []int64{paid.MerchantShare, paid.PlatformFee})[0]
+			if got := tr.Amount - tr.Reversed; got != want {
+				t.Errorf("after a refund of %d of %d, the merchant keeps %d (paid out %d, reversed %d), want %d",
+					amount, paid.Total, got, tr.Amount, tr.Reversed, want)
+			}
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
+		part := paid.Total * 40 / 100
+		reqs := make([]*http.Request, 5)
+		for i := range reqs {
+			tok := w.merchA.Token
+			if i%2 == 1 {
+				tok = w.org
+			}
+			reqs[i] = ordRequest("POST", "/api/v1/orders/"+paid.ID+"/refunds", tok, map[string]any{"amount": part, "reason": fmt.Sprintf("退款 %d", i)}, nil)
+		}
+		ok := 0
+		for i, r := range e.ordRush(t, time.Minute, reqs) {
+			switch {
+			case r.err != nil:
+				t.Errorf("refund %d: %v", i, r.err)
+			case r.status == http.StatusCreated:
+				ok++
+			case r.status == http.StatusConflict || r.status == http.StatusUnprocessableEntity:
+			default:
+				t.Errorf("refund %d: status %d %s", i, r.status, r.body)
+			}
+		}
+		got := ordOrder(t, e, paid.ID)
+		var sum int64
+		if err := e.srv.db.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", paid.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
+			t.Fatal(err)
+		}
+		if ok != 2 || sum != 2*part || got.Refunded != sum || got.RefundPending != 0 || got.Status != orders.StatusPartiallyRefunded {
+			t.Errorf("%d refunds accepted, %d refunded in refunds, order %s refunded %d (pending %d); want 2, %d, partially_refunded", ok, sum, got.Status, got.Refunded, got.RefundPending, 2*part)
+		}
+		if sum > paid.Total {
+			t.Errorf("refunded %d of a %d order", sum, paid.Total)
+		}
+	})
+}
+
+func TestOrderTotals(t *testing.T) {
+	e := newTestEnv(t)
+	// Start the day before the New Year in UTC: 15:00Z is 23:00 in Shanghai.
+	e.clock.mu.Lock()
+	e.clock.now = time.Date(2026, 1, 1, 15, 0, 0, 0, time.UTC)
+	e.clock.mu.Unlock()
+	w := newOrdWorld(t, e, "totals-fair")
+	quiet := e.register("quiet-"+w.slug+"@example.com", catalog.RoleMerchant)
+	stallC := e.catOpenStall(t, w.org, quiet.Token, w.slug, "冷清摊位")["id"].(string)
+	b1, b2, b3, b4, b5 := w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t)
+
+	// 15:30Z (23:30 in Shanghai, 1 January): b1 pays for two stalls.
+	e.clock.Advance(30 * time.Minute)
+	w.cart(t, b1.Token, w.lantern, 2)
+	w.cart(t, b1.Token, w.paperCut, 1)
+	c1 := w.checkout(t, b1.Token, nil)
+	w.pay(t, b1.Token, c1.Payment.ID)
+	// 16:55Z: b2 checks out; pays at 17:00Z (01:00 on 2 January in Shanghai).
+	e.clock.Advance(85 * time.Minute)
+	c2 := w.buy(t, b2.Token, w.lantern, 1)
+	e.clock.Advance(5 * time.Minute)
+	w.pay(t, b2.Token, c2.Payment.ID)
+	// b3 buys two paper cuts and gets ¥10 back; b1 buys again.
+	o3 := w.buyPaid(t, b3.Token, w.paperCut, 2)
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + o3.ID + "/refunds", Token: w.merchB.Token, Body: map[string]any{"amount": 1000, "reason": "褶皱"}}), http.StatusCreated)
+	w.buyPaid(t, b1.Token, w.dumplings, 1)
+	// b4 leaves an order unpaid, b5 cancels: neither counts.
+	w.buy(t, b4.Token, w.lantern, 1)
+	c5 := w.buy(t, b5.Token, w.paperCut, 1)
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c5.Orders[0].ID + "/cancel", Token: b5.Token}), http.StatusOK)
+
+	// Recompute from the orders.
+	var all []orders.Order
+	if err := e.srv.db.NewSelect().Model(&all).Where("fair_id = (SELECT id FROM fairs WHERE slug = ?)", w.slug).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	paidStatus := map[string]bool{}
+	for _, s := range orders.PaidStatuses {
+		paidStatus[s] = true
+	}
+	shanghai := time.FixedZone("CST", 8*3600)
+	var gmv, refunded, paidOrders int64
+	buyers := map[string]bool{}
+	stallGMV, stallOrders := map[string]int64{}, map[string]int64{}
+	dayGMV, dayOrders := map[string]int64{}, map[string]int64{}
+	for _, o := range all {
+		if !paidStatus[o.Status] {
+			continue
+		}
+		gmv += o.Total - o.Refunded
+		refunded += o.Refunded
+		paidOrders++
+		buyers[o.BuyerID] = true
+		stallGMV[o.StallID] += o.Total - o.Refunded
+		stallOrders[o.StallID]++
+		day := o.PaidAt.In(shanghai).Format("2006-01-02")
+		dayGMV[day] += o.Total - o.Refunded
+		dayOrders[day]++
+	}
+	wantGMV := int64(2*ordLanternPrice+ordPaperCutPrice) + ordLanternPrice + (2*ordPaperCutPrice - 1000) + ordDumplingPrice
+	if gmv != wantGMV || paidOrders != 5 || refunded != 1000 || len(buyers) != 3 {
+		t.Fatalf("recomputed gmv %d, %d paid orders, refunded %d, %d buyers; the scenario is off", gmv, paidOrders, refunded, len(buyers))
+	}
+	if dayOrders["2026-01-01"] != 2 || dayOrders["2026-01-02"] != 3 {
+		t.Fatalf("recomputed days %v", dayOrders)
+	}
+
+	var totals orders.Totals
+	t.Run("Fair", func(t *testing.T) {
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org})
+		wantStatus(t, res, http.StatusOK)
+		ordWantKeys(t, "totals", res.JSON(t), "currency", "gmv", "paid_orders", "refunded", "participants", "merchants", "stalls", "by_stall", "by_day")
+		if err := json.Unmarshal(res.Body, &totals); err != nil {
+			t.Fatal(err)
+		}
+		if totals.Currency != "CNY" || totals.GMV != gmv || totals.PaidOrders != paidOrders || totals.Refunded != refunded || totals.Participants != int64(len(buyers)) {
+			t.Errorf("totals %s\nwant gmv %d, paid_orders %d, refunded %d, participants %d", res.Body, gmv, paidOrders, refunded, len(buyers))
+		}
+		if totals.Stalls != 3 || totals.Merchants != 3 {
+			t.Errorf("stalls %d, merchants %d; want 3 and 3", totals.Stalls, totals.Merchants)
+		}
+		var sumGMV, sumOrders int64
+		seen := map[string]bool{}
+		for _, st := range totals.ByStall {
+			seen[st.StallID] = true
+			sumGMV += st.GMV
+			sumOrders += st.Orders
+			if st.GMV != stallGMV[st.StallID] || st.Orders != stallOrders[st.StallID] {
+				t.Errorf("stall %s (%s): gmv %d, %d orders; want %d, %d", st.StallID, st.Name, st.GMV, st.Orders, stallGMV[st.StallID], stallOrders[st.StallID])
+			}
+		}
+		if len(totals.ByStall) != 3 || !seen[w.stallA] || !seen[w.stallB] || !seen[stallC] {
+			t.Errorf("by_stall %+v, want the three stalls (one without sales)", totals.ByStall)
+		}
+		if sumGMV != totals.GMV || sumOrders != totals.PaidOrders {
+			t.Errorf("by_stall adds up to %d and %d orders, headline %d and %d", sumGMV, sumOrders, totals.GMV, totals.PaidOrders)
+		}
+		sumGMV, sumOrders = 0, 0
+		for _, d := range totals.ByDay {
+			sumGMV += d.GMV
+			sumOrders += d.Orders
+			if d.GMV != dayGMV[d.Date] || d.Orders != dayOrders[d.Date] {
+				t.Errorf("day %s: gmv %d, %d orders; want %d, %d", d.Date, d.GMV, d.Orders, dayGMV[d.Date], dayOrders[d.Date])
+			}
+		}
+		if len(totals.ByDay) != 2 || totals.ByDay[0].Date != "2026-01-01" || totals.ByDay[1].Date != "2026-01-02" {
+			t.Errorf("by_day %+v, want 2026-01-01 and 2026-01-02 (Asia/Shanghai)", totals.ByDay)
+		}
+		if sumGMV != totals.GMV || sumOrders != totals.PaidOrders {
+			t.Errorf("by_day adds up to %d and %d orders, headline %d and %d", sumGMV, sumOrders, totals.GMV, totals.PaidOrders)
+		}
+	})
+
+	t.Run("CSV", func(t *testing.T) {
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv", Token: w.org})
+		wantStatus(t, res, http.StatusOK)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+			t.Errorf("content type %q", ct)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+		if err != nil {
+			t.Fatalf("totals.csv: %v\n%s", err, res.Body)
+		}
+		if len(rows) != 4 {
+			t.Fatalf("totals.csv has %d rows, want a header and one per stall:\n%s", len(rows), res.Body)
+		}
+		if strings.Join(rows[0], ",") != "stall_id,name,gmv_fen,orders" {
+			t.Errorf("csv header %v", rows[0])
+		}
+		got := map[string]string{}
+		for _, r := range rows[1:] {
+			if len(r) != 4 {
+				t.Fatalf("csv row %v", r)
+			}
+			got[r[0]] = r[2] + "|" + r[3]
+		}
+		for _, st := range []string{w.stallA, w.stallB, stallC} {
+			if want := fmt.Sprintf("%d|%d", stallGMV[st], stallOrders[st]); got[st] != want {
+				t.Errorf("csv row of %s: gmv|orders %q, want %q", st, got[st], want)
+			}
+		}
+	})
+
+	t.Run("Stall", func(t *testing.T) {
+		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals", Token: w.merchA.Token})
+		wantStatus(t, res, http.StatusOK)
+		ordWantKeys(t, "stall totals", res.JSON(t), "gmv", "paid_orders", "refunded", "by_day")
+		var st orders.StallTotals
+		if err := json.Unmarshal(res.Body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.GMV != stallGMV[w.stallA] || st.PaidOrders != stallOrders[w.stallA] || st.Refunded != 0 {
+			t.Errorf("stall A totals %s, want gmv %d, %d orders", res.Body, stallGMV[w.stallA], stallOrders[w.stallA])
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallB + "/totals", Token: w.merchB.Token})
+		wantStatus(t, res, http.StatusOK)
+		if err := json.Unmarshal(res.Body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.GMV != stallGMV[w.stallB] || st.Refunded != 1000 {
+			t.Errorf("stall B totals %s", res.Body)
+		}
+		var days int64
+		for _, d := range st.ByDay {
+			days += d.GMV
+		}
+		if days != st.GMV {
+			t.Errorf("stall B by_day adds up to %d, gmv %d", days, st.GMV)
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals", Token: w.merchB.Token}), http.StatusForbidden, "forbidden")
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals", Token: b1.Token}), http.StatusForbidden, "forbidden")
+	})
+
+	t.Run("NotTheOrganizer", func(t *testing.T) {
+		_, otherOrg := e.catOrganizer(t, "other-organizer@example.com")
+		for _, tok := range []string{otherOrg, b1.Token, w.merchA.Token} {
+			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: tok}), http.StatusForbidden, "forbidden")
+			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv", Token: tok}), http.StatusForbidden, "forbidden")
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals"}), http.StatusUnauthorized, "unauthenticated")
+	})
+}
+
+func TestOrderLists(t *testing.T) {
+	e := newTestEnv(t)
+	w := newOrdWorld(t, e, "lists-fair")
+	buyer, other := w.shopper(t), w.shopper(t)
+	w.cart(t, buyer.Token, w.lantern, 1)
+	w.cart(t, buyer.Token, w.paperCut, 1)
+	c1 := w.checkout(t, buyer.Token, nil)
+	w.pay(t, buyer.Token, c1.Payment.ID)
+	c2 := w.buy(t, buyer.Token, w.lantern, 2)
+	c3 := w.buy(t, other.Token, w.lantern, 1)
+	var mine []string
+	for _, c := range []orders.Checkout{c1, c2} {
+		for _, o := range c.Orders {
+			mine = append(mine, o.ID)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mine))) // newest first
+	ids := func(t *testing.T, res response) []string {
+		t.Helper()
+		wantStatus(t, res, http.StatusOK)
+		return catField(catItems(t, res), "id")
+	}
+
+	t.Run("Mine", func(t *testing.T) {
+		got := ids(t, e.do(req{Method: "GET", Path: "/api/v1/me/orders", Token: buyer.Token}))
+		if strings.Join(got, ",") != strings.Join(mine, ",") {
+			t.Errorf("my orders %v, want %v", got, mine)
+		}
+		res := e.do(req{Method: "GET", Path: "/api/v1/me/orders?limit=2", Token: buyer.Token})
+		page1 := ids(t, res)
+		next, _ := res.JSON(t)["next_cursor"].(string)
+		if len(page1) != 2 || next == "" {
+			t.Fatalf("first page %v, next %q", page1, next)
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/me/orders?limit=2&cursor=" + next, Token: buyer.Token})
+		page2 := ids(t, res)
+		if strings.Join(append(page1, page2...), ",") != strings.Join(mine, ",") || res.JSON(t)["next_cursor"] != nil {
+			t.Errorf("pages %v + %v, want %v", page1, page2, mine)
+		}
+		if got := ids(t, e.do(req{Method: "GET", Path: "/api/v1/me/orders", Token: other.Token})); len(got) != 1 || got[0] != c3.Orders[0].ID {
+			t.Errorf("other shopper's orders %v", got)
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/me/orders"}), http.StatusUnauthorized, "unauthenticated")
+	})
+
+	t.Run("Stall", func(t *testing.T) {
+		var want []string
+		for _, id := range append(append([]string{}, mine...), c3.Orders[0].ID) {
+			if ordOrder(t, e, id).StallID == w.stallA {
+				want = append(want, id)
+			}
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(want)))
+		got := ids(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders", Token: w.merchA.Token}))
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("stall A's orders %v, want %v", got, want)
+		}
+		paid := ids(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders?status=paid", Token: w.merchA.Token}))
+		if len(paid) != 1 || ordOrder(t, e, paid[0]).PaymentID != c1.Payment.ID {
+			t.Errorf("stall A's paid orders %v", paid)
+		}
+		for _, tok := range []string{w.merchB.Token, buyer.Token} {
+			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders", Token: tok}), http.StatusForbidden, "forbidden")
+		}
+	})
+}
