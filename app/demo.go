@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"miaohui/catalog"
@@ -112,7 +113,11 @@ func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "\n  庙会 Miaohui demo — http://localhost%s\n  demo accounts (password %s):\n", s.cfg.HTTPAddr, DemoPassword)
+	addr := s.cfg.HTTPAddr
+	if strings.HasPrefix(addr, ":") {
+		addr = "localhost" + addr
+	}
+	fmt.Fprintf(out, "\n  庙会 Miaohui demo — http://%s\n  demo accounts (password %s):\n", addr, DemoPassword)
 	for _, a := range demoAccounts {
 		fmt.Fprintf(out, "    %-10s %s\n", a.Role, a.Email)
 	}

@@ -17,6 +17,7 @@ import (
 // routes and call the same services as the API.
 func (s *Server) pageRoutes(r fiber.Router) {
 	s.catalogPageRoutes(r)
+	s.orderPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)

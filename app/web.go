@@ -145,6 +145,7 @@ func (s *Server) newPage(c *fiber.Ctx, titleID string) *Page {
 		p.User = &u
 		p.CSRF = a.Session.CSRFToken
 		p.Unread, _ = s.inbox.Unread(c.UserContext(), u.ID)
+		s.cartBadge(c.UserContext(), p, u.Actor())
 	}
 	p.Title = p.T(titleID)
 	return p

@@ -69,6 +69,9 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 		if subtle.ConstantTimeCompare([]byte(code), []byte(o.PickupCode)) != 1 {
 			return ErrWrongCode
 		}
+		if o.RedeemedAt != nil {
+			return fmt.Errorf("this code was already redeemed: %w", catalog.ErrConflict)
+		}
 		switch o.Status {
 		case StatusPaid, StatusPartiallyRefunded:
 		case StatusRedeemed:
