@@ -161,11 +161,9 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	time.Sleep(time.Until(startsAt.Add(20 * time.Millisecond)))
+	watch := b.watchOrders(ctx)
 	res := b.load(u.Host, "/api/v1/flash-sales/"+b.saleID+"/purchase", b.o.maxRun, true)
-	persisted, persistedAt, err := b.waitPersisted(ctx, res.admitted)
-	if err != nil {
-		return err
-	}
+	persisted, persistedAt := watch.until(res.admitted, b.o.persistMax)
 	check, err := b.verify(ctx)
 	if err != nil {
 		return err
@@ -420,19 +418,52 @@ func (b *bench) load(host, path string, maxRun time.Duration, purchase bool) *lo
 	return res
 }
 
-// waitPersisted polls until the admitted tickets all have orders.
-func (b *bench) waitPersisted(ctx context.Context, admitted int64) (bool, time.Time, error) {
-	deadline := time.Now().Add(b.o.persistMax)
-	for {
-		n, err := b.p.DB.NewSelect().TableExpr("orders").Where("flash_sale_id = ?", b.saleID).Count(ctx)
-		if err != nil {
-			return false, time.Time{}, err
+// orderWatch counts the sale's orders every 20 ms from the start of the
+// load, remembering when the count last grew.
+type orderWatch struct {
+	mu      sync.Mutex
+	count   int64
+	changed time.Time
+	stop    chan struct{}
+}
+
+func (b *bench) watchOrders(ctx context.Context) *orderWatch {
+	w := &orderWatch{stop: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			n, err := b.p.DB.NewSelect().TableExpr("orders").Where("flash_sale_id = ?", b.saleID).Count(ctx)
+			if err != nil {
+				continue
+			}
+			now := time.Now()
+			w.mu.Lock()
+			if n > w.count {
+				w.count, w.changed = n, now
+			}
+			w.mu.Unlock()
 		}
+	}()
+	return w
+}
+
+// until waits for admitted orders and says when the last one appeared.
+func (w *orderWatch) until(admitted int64, timeout time.Duration) (bool, time.Time) {
+	defer close(w.stop)
+	deadline := time.Now().Add(timeout)
+	for {
+		w.mu.Lock()
+		n, at := w.count, w.changed
+		w.mu.Unlock()
 		if n >= admitted {
-			return true, time.Now(), nil
+			return true, at
 		}
 		if time.Now().After(deadline) {
-			return false, time.Now(), nil
+			return false, at
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
