@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -88,15 +89,37 @@ func (l *limiters) sweep(now time.Time) {
 	})
 }
 
-// cannedProblems are the answers a busy sale gives most, rendered once.
-var cannedProblems = func() map[error][]byte {
-	out := map[error][]byte{}
+// cannedProblem is an answer a busy sale gives often, rendered once.
+type cannedProblem struct {
+	status int
+	body   []byte
+}
+
+var cannedProblems = func() map[error]cannedProblem {
+	out := map[error]cannedProblem{}
 	for _, err := range []error{orders.ErrSoldOut, orders.ErrLimitReached, orders.ErrNotStarted, orders.ErrEnded} {
-		b, _ := json.Marshal(problemFor(context.Background(), err))
-		out[err] = b
+		p := problemFor(context.Background(), err)
+		b, _ := json.Marshal(p)
+		out[err] = cannedProblem{p.Status, b}
 	}
 	return out
 }()
+
+// verifiedTokens remembers tokens whose signature was checked, so a buyer
+// pressing again costs a map lookup; revocation is still checked each time.
+type verifiedTokens struct{ m sync.Map } // token → tokenClaims
+
+func (v *verifiedTokens) sweep(now time.Time) {
+	v.m.Range(func(k, c any) bool {
+		if !now.Before(c.(tokenClaims).ExpiresAt) {
+			v.m.Delete(k)
+		}
+		return true
+	})
+}
+
+// oneUnit is the body nearly every purchase sends.
+var oneUnit = []byte(`{"quantity":1}`)
 
 // flashPurchase answers POST /api/v1/flash-sales/{id}/purchase.
 func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
@@ -120,21 +143,25 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 	if !s.userLimits.allow(u.UserID, now) || !s.ipLimits.allow(c.IP(), now) {
 		return s.writeProblem(c, &RateLimitedError{RetryAfter: 1})
 	}
-	var in struct {
-		Quantity *int `json:"quantity"`
+	quantity := 1
+	if body := c.Body(); !bytes.Equal(body, oneUnit) {
+		var in struct {
+			Quantity *int `json:"quantity"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return s.writeProblem(c, newProblem(http.StatusBadRequest, "malformed_json", "the request body is not valid JSON: "+err.Error()))
+		}
+		if in.Quantity == nil {
+			return s.writeProblem(c, catalog.Invalid("quantity", "is required"))
+		}
+		quantity = *in.Quantity
 	}
-	if err := json.Unmarshal(c.Body(), &in); err != nil {
-		return s.writeProblem(c, newProblem(http.StatusBadRequest, "malformed_json", "the request body is not valid JSON: "+err.Error()))
-	}
-	if in.Quantity == nil {
-		return s.writeProblem(c, catalog.Invalid("quantity", "is required"))
-	}
-	t, err := s.flash.Purchase(ctx, u.UserID, c.Params("id"), *in.Quantity)
+	t, err := s.flash.Purchase(ctx, u.UserID, c.Params("id"), quantity)
 	if err != nil {
-		if body, ok := cannedProblems[err]; ok {
-			c.Status(problemFor(ctx, err).Status)
+		if cp, ok := cannedProblems[err]; ok {
+			c.Status(cp.status)
 			c.Set(fiber.HeaderContentType, "application/problem+json")
-			return c.Send(body)
+			return c.Send(cp.body)
 		}
 		return s.writeProblem(c, err)
 	}
@@ -163,8 +190,18 @@ func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 	if token == "" {
 		return catalog.Actor{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
 	}
-	claims, ok := s.accounts.signer.verify(token, s.now())
-	if !ok || s.revoked.has(claims.SessionID) {
+	now := s.now()
+	var claims tokenClaims
+	if v, hit := s.verified.m.Load(token); hit && now.Before(v.(tokenClaims).ExpiresAt) {
+		claims = v.(tokenClaims)
+	} else {
+		var ok bool
+		if claims, ok = s.accounts.signer.verify(token, now); !ok {
+			return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+		}
+		s.verified.m.Store(token, claims)
+	}
+	if s.revoked.has(claims.SessionID) {
 		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
 	}
 	if fromCookie && !validCSRF(c, s.accounts.signer.csrf(claims.SessionID)) {

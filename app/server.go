@@ -58,6 +58,7 @@ type Server struct {
 	api      huma.API
 
 	revoked    *revocations
+	verified   *verifiedTokens
 	userLimits *limiters
 	ipLimits   *limiters
 	stop       chan struct{}
@@ -95,6 +96,7 @@ func NewServer(d Deps) (*Server, error) {
 		enqueue:    enqueue,
 		limiter:    &RateLimiter{rdb: d.Redis},
 		revoked:    &revocations{},
+		verified:   &verifiedTokens{},
 		userLimits: &limiters{rps: d.Config.FlashUserRPS},
 		ipLimits:   &limiters{rps: d.Config.FlashIPRPS},
 		stop:       make(chan struct{}),
@@ -255,6 +257,7 @@ func (s *Server) sweepLimiters() {
 			s.userLimits.sweep(now)
 			s.ipLimits.sweep(now)
 			s.revoked.sweep(now)
+			s.verified.sweep(now)
 		}
 	}
 }
