@@ -165,9 +165,10 @@ func (a *Admission) meta(ctx context.Context, id string) (*saleMeta, error) {
 	a.mu.RLock()
 	m := a.sales[id]
 	a.mu.RUnlock()
-	// An offer cannot change once it has started, so a live sale's entry
-	// stays; upcoming ones are re-read every couple of seconds.
-	if m != nil && (now.Sub(m.loaded) < metaTTL || !now.Before(m.startsAt) && !m.missing) {
+	// An offer cannot change once it has started, so an entry read after the
+	// start stays; one read before is re-read every couple of seconds (the
+	// offer may have moved or been withdrawn, on any server).
+	if m != nil && (now.Sub(m.loaded) < metaTTL || !m.loaded.Before(m.startsAt) && !m.missing) {
 		if m.missing {
 			return nil, fmt.Errorf("flash sale: %w", catalog.ErrNotFound)
 		}
@@ -385,7 +386,11 @@ func (a *Admission) Restock(ctx context.Context, saleID, orderID, userID string,
 	return restockScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID), restockedKey(saleID)}, orderID, userID, quantity).Err()
 }
 
-// Forget drops a settled sale's Redis state.
+// Forget drops a settled or withdrawn sale's Redis state and this process's
+// copy of the offer.
 func (a *Admission) Forget(ctx context.Context, saleID string) error {
+	a.mu.Lock()
+	delete(a.sales, saleID)
+	a.mu.Unlock()
 	return a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), ticketsKey(saleID), restockedKey(saleID)).Err()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -86,7 +87,15 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			}
 			row := &TicketRow{ID: t.ID, SaleID: t.SaleID, UserID: t.UserID, Quantity: t.Quantity, AdmittedAt: t.AdmittedAt, CreatedAt: now}
 			rows = append(rows, row)
-			if f.Sold+t.Quantity > f.Quantity || f.Withdrawn {
+			switch {
+			case f.Withdrawn:
+				row.Status, row.Reason = TicketRejected, "withdrawn"
+				continue
+			case t.AdmittedAt.Before(f.StartsAt.Truncate(time.Millisecond)) || !t.AdmittedAt.Before(f.EndsAt):
+				// Admitted on a stale copy of the offer: outside its window.
+				row.Status, row.Reason = TicketRejected, "outside_window"
+				continue
+			case f.Sold+t.Quantity > f.Quantity:
 				row.Status, row.Reason = TicketRejected, "sold_out"
 				continue
 			}

@@ -143,6 +143,9 @@ func (h *FlashHandler) Routes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
+			if err := h.adm.Forget(ctx, f.ID); err != nil {
+				return nil, err
+			}
 			return out(f), nil
 		})
 
