@@ -233,7 +233,7 @@ func sinceOr(t, from time.Time) string {
 func (b *bench) setup(ctx context.Context) (time.Time, error) {
 	db := b.p.DB
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	cat := catalog.NewService(db, catalog.SystemClock, b.p.Config.DataDir)
+	cat := catalog.NewService(db, catalog.SystemClock, b.p.Config.DataDir, catalog.NoEvents{})
 	acc, err := NewAccounts(ctx, db, catalog.SystemClock, 1024, 1)
 	if err != nil {
 		return time.Time{}, err

@@ -227,10 +227,14 @@ func (e *testEnv) createUser(email string, role catalog.Role) User {
 // runWorkers processes the queues in-process until the test ends.
 func (e *testEnv) runWorkers() {
 	e.t.Helper()
-	w := jobs.NewWorker(e.srv.workerDeps())
+	deps, err := e.srv.workerDeps()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := jobs.NewWorker(deps)
 	mux := asynq.NewServeMux()
 	w.Register(mux)
-	srv := jobs.NewServer(e.redis.Client, e.srv.log, 4)
+	srv := w.NewServer(e.redis.Client, e.srv.log, 4)
 	if err := srv.Start(mux); err != nil {
 		e.t.Fatal(err)
 	}

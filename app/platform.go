@@ -131,10 +131,14 @@ type Workers struct {
 
 // StartWorkers starts processing every queue and the periodic work.
 func StartWorkers(p *Platform, server *Server, concurrency int) (*Workers, error) {
-	w := jobs.NewWorker(server.workerDeps())
+	deps, err := server.workerDeps()
+	if err != nil {
+		return nil, err
+	}
+	w := jobs.NewWorker(deps)
 	mux := asynq.NewServeMux()
 	w.Register(mux)
-	srv := jobs.NewServer(p.Redis, p.Log, concurrency)
+	srv := w.NewServer(p.Redis, p.Log, concurrency)
 	if err := srv.Start(mux); err != nil {
 		return nil, fmt.Errorf("workers: %w", err)
 	}

@@ -48,6 +48,7 @@ type Server struct {
 	accounts *Accounts
 	catalog  *catalog.Service
 	orders   *orders.Service
+	events   *jobs.OrderEvents
 	flash    *orders.Admission
 	inbox    *jobs.Inbox
 	enqueue  *jobs.Enqueuer
@@ -82,7 +83,8 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, err
 	}
 	enqueue := jobs.NewEnqueuer(d.Redis, d.Logger)
-	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir)
+	events := jobs.NewOrderEvents(enqueue, d.DB)
+	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events)
 	s := &Server{
 		cfg:        d.Config,
 		log:        d.Logger,
@@ -91,7 +93,8 @@ func NewServer(d Deps) (*Server, error) {
 		now:        d.Now,
 		accounts:   accounts,
 		catalog:    cat,
-		orders:     orders.NewService(d.DB, cat, provider, jobs.NewOrderEvents(enqueue), d.Now, d.Config.PaymentWindow),
+		orders:     orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow),
+		events:     events,
 		inbox:      jobs.NewInbox(d.DB, d.Now),
 		enqueue:    enqueue,
 		limiter:    &RateLimiter{rdb: d.Redis},
@@ -314,9 +317,20 @@ func wantsHTML(c *fiber.Ctx) bool {
 
 // workerDeps are what the background handlers need, from the same services
 // the server uses.
-func (s *Server) workerDeps() jobs.Deps {
-	return jobs.Deps{
+func (s *Server) workerDeps() (jobs.Deps, error) {
+	d := jobs.Deps{
 		DB: s.db, Now: s.now, Logger: s.log, PurgeSessions: s.accounts.PurgeSessions,
 		Orders: s.orders, Admission: s.flash, Catalog: s.catalog, Enqueuer: s.enqueue,
 	}
+	if s.cfg.SMTPURL != "" {
+		m, err := jobs.NewSMTPMailer(s.cfg.SMTPURL, mailFrom)
+		if err != nil {
+			return d, err
+		}
+		d.Mailer = m
+	}
+	return d, nil
 }
+
+// mailFrom is the sender of notification emails.
+const mailFrom = "庙会 Miaohui <no-reply@miaohui.cn>"

@@ -16,12 +16,26 @@ type Service struct {
 	db       *bun.DB
 	now      Clock
 	mediaDir string
+	events   Events
 }
+
+// Events is what the catalog asks of the background workers after its
+// transactions commit (the jobs package implements it).
+type Events interface {
+	// ApplicationDecided tells the merchant the organizer's answer.
+	ApplicationDecided(ctx context.Context, app *Application) error
+}
+
+// NoEvents is Events that does nothing (tools that seed data).
+type NoEvents struct{}
+
+// ApplicationDecided does nothing.
+func (NoEvents) ApplicationDecided(context.Context, *Application) error { return nil }
 
 // NewService returns the catalog service; uploaded images are stored under
 // dataDir/media.
-func NewService(db *bun.DB, now Clock, dataDir string) *Service {
-	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media")}
+func NewService(db *bun.DB, now Clock, dataDir string, events Events) *Service {
+	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media"), events: events}
 }
 
 // DB is the database the service works on.

@@ -177,6 +177,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application
 	if err != nil {
 		return nil, nil, err
 	}
+	_ = s.events.ApplicationDecided(ctx, app) // the notice is best effort; the stall is open
 	return app, st, nil
 }
 
@@ -197,7 +198,11 @@ func (s *Service) Reject(ctx context.Context, a Actor, id, reason string) (*Appl
 		_, err = tx.NewUpdate().Model(app).Column("status", "reason", "decided_at").WherePK().Exec(ctx)
 		return err
 	})
-	return app, err
+	if err != nil {
+		return nil, err
+	}
+	_ = s.events.ApplicationDecided(ctx, app)
+	return app, nil
 }
 
 // StallAccess says how the actor relates to a stall.

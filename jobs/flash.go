@@ -118,7 +118,7 @@ func (w *Worker) handleFlashRecover(ctx context.Context, _ *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	events := NewOrderEvents(w.enq)
+	events := NewOrderEvents(w.enq, w.deps.DB)
 	for _, id := range ids {
 		tickets, err := w.deps.Admission.PendingTickets(ctx, id)
 		if err != nil {

@@ -47,6 +47,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Enqueuer queues follow-up tasks.
 	Enqueuer *Enqueuer
+	// Mailer sends notifications by email; nil keeps them to the inbox.
+	Mailer Mailer
 }
 
 // Worker holds the task handlers.
@@ -78,10 +80,14 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFlashRecover, w.handleFlashRecover)
 	mux.HandleFunc(TypeFlashSettle, w.handleFlashSettle)
 	mux.HandleFunc(TypeFlashRemind, w.handleFlashRemind)
+	mux.HandleFunc(TypeEmail, w.handleEmail)
+	mux.HandleFunc(TypeOrderNotify, w.handleOrderNotify)
+	mux.HandleFunc(TypePaymentRemind, w.handlePaymentRemind)
 }
 
-// NewServer returns an Asynq server over client processing every queue.
-func NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency int) *asynq.Server {
+// NewServer returns an Asynq server over client processing every queue; a
+// task that fails its last retry is reported to the organizers.
+func (w *Worker) NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency int) *asynq.Server {
 	return asynq.NewServerFromRedisClient(client, asynq.Config{
 		Concurrency:      concurrency,
 		Queues:           Queues(),
@@ -97,6 +103,9 @@ func NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency in
 			retried, _ := asynq.GetRetryCount(ctx)
 			max, _ := asynq.GetMaxRetry(ctx)
 			logger.Warn("task failed", "type", task.Type(), "task_id", id, "retry", retried, "max_retry", max, "err", err)
+			if retried >= max || errors.Is(err, asynq.SkipRetry) {
+				w.taskArchived(context.WithoutCancel(ctx), task, id, err)
+			}
 		}),
 	})
 }

@@ -149,10 +149,9 @@ func (in *Inbox) MarkRead(ctx context.Context, userID, id string) (Notification,
 }
 
 func (w *Worker) handleNotify(ctx context.Context, t *asynq.Task) error {
-	var p NotifyPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.UserID == "" || p.EventKey == "" {
-		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
+	p, err := decodeNotify(t)
+	if err != nil {
+		return err
 	}
-	_, _, err := w.inbox.Deliver(ctx, p)
-	return err
+	return w.notify(ctx, p)
 }

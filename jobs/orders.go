@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/uptrace/bun"
 
 	"miaohui/orders"
 )
@@ -43,40 +44,61 @@ func decodeID(t *asynq.Task) (string, error) {
 	return p.ID, nil
 }
 
-// OrderEvents implements orders.Events by queueing tasks, each with a TaskID
-// derived from its row so it is queued once.
+// OrderEvents implements orders.Events and catalog.Events by queueing tasks,
+// each with a TaskID derived from its row so it is queued once.
 type OrderEvents struct {
 	enq *Enqueuer
+	db  bun.IDB
 }
 
 // NewOrderEvents returns the queue side of the order flow.
-func NewOrderEvents(enq *Enqueuer) *OrderEvents { return &OrderEvents{enq: enq} }
+func NewOrderEvents(enq *Enqueuer, db bun.IDB) *OrderEvents { return &OrderEvents{enq: enq, db: db} }
 
 var _ orders.Events = (*OrderEvents)(nil)
 
 // PaymentOpened schedules the payment's expiry at the end of its window.
 func (e *OrderEvents) PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error {
-	return e.enq.Enqueue(ctx, idTask(TypePaymentExpire, paymentID),
-		asynq.TaskID("expire:"+paymentID), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20))
+	if err := e.enq.Enqueue(ctx, idTask(TypePaymentExpire, paymentID),
+		asynq.TaskID("expire:"+paymentID), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+		return err
+	}
+	remindAt := expiresAt.Add(-paymentReminderLead)
+	if time.Until(remindAt) < paymentReminderLead {
+		return nil // a short window needs no reminder
+	}
+	return e.enq.Enqueue(ctx, idTask(TypePaymentRemind, paymentID),
+		asynq.TaskID("pay-remind:"+paymentID), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
 }
 
-// OrdersPaid queues the payout of each order.
+// OrdersPaid queues the payout of each order and the receipts.
 func (e *OrderEvents) OrdersPaid(ctx context.Context, orderIDs []string) error {
 	for _, id := range orderIDs {
 		if err := e.enq.Enqueue(ctx, idTask(TypeOrderPayout, id), asynq.TaskID("payout:"+id), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+			return err
+		}
+		if err := e.orderNotice(ctx, orderNotice{OrderID: id, Event: "paid"}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Refunded queues the payout reversal.
+// Refunded queues the payout reversal and the buyer's notice.
 func (e *OrderEvents) Refunded(ctx context.Context, refundID string) error {
-	return e.enq.Enqueue(ctx, idTask(TypeRefundReverse, refundID), asynq.TaskID("reverse:"+refundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20))
+	if err := e.enq.Enqueue(ctx, idTask(TypeRefundReverse, refundID), asynq.TaskID("reverse:"+refundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+		return err
+	}
+	var orderID string
+	if err := e.db.NewSelect().Table("refunds").Column("order_id").Where("id = ?", refundID).Scan(ctx, &orderID); err != nil {
+		return err
+	}
+	return e.orderNotice(ctx, orderNotice{OrderID: orderID, Event: "refunded", RefundID: refundID})
 }
 
-// OrderChanged needs no task yet.
-func (e *OrderEvents) OrderChanged(context.Context, string, string) error { return nil }
+// OrderChanged tells the buyer their order was shipped or redeemed.
+func (e *OrderEvents) OrderChanged(ctx context.Context, orderID, status string) error {
+	return e.orderNotice(ctx, orderNotice{OrderID: orderID, Event: status})
+}
 
 func (w *Worker) handlePaymentExpire(ctx context.Context, t *asynq.Task) error {
 	id, err := decodeID(t)

@@ -1,0 +1,118 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/catalog"
+	"miaohui/orders"
+)
+
+// Task types of the order notices.
+const (
+	// TypeOrderNotify tells the people concerned what happened to an order.
+	TypeOrderNotify = "order:notify"
+	// TypePaymentRemind tells a buyer their payment window is about to close.
+	TypePaymentRemind = "payment:remind"
+)
+
+// paymentReminderLead is how long before the window closes the buyer hears.
+const paymentReminderLead = 5 * time.Minute
+
+type orderNotice struct {
+	OrderID string `json:"order_id"`
+	Event   string `json:"event"` // paid, shipped, redeemed, refunded
+	// RefundID names the refund of a "refunded" notice.
+	RefundID string `json:"refund_id,omitempty"`
+}
+
+func (e *OrderEvents) orderNotice(ctx context.Context, n orderNotice) error {
+	b, _ := json.Marshal(n)
+	key := n.Event + ":" + n.OrderID
+	if n.RefundID != "" {
+		key = n.Event + ":" + n.RefundID
+	}
+	return e.enq.Enqueue(ctx, asynq.NewTask(TypeOrderNotify, b), asynq.TaskID("order-notify:"+key), asynq.Queue(QueueLow), asynq.MaxRetry(10))
+}
+
+// ApplicationDecided tells the merchant the organizer's answer.
+func (e *OrderEvents) ApplicationDecided(ctx context.Context, app *catalog.Application) error {
+	kind := "application_approved"
+	if app.Status == catalog.ApplicationRejected {
+		kind = "application_rejected"
+	}
+	task, opts := NewNotifyTask(NotifyPayload{UserID: app.MerchantID, EventKey: "application:" + app.ID, Kind: kind,
+		Params: map[string]string{"Stall": app.StallName, "Reason": app.Reason}})
+	return e.enq.Enqueue(ctx, task, opts...)
+}
+
+func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
+	var n orderNotice
+	if err := json.Unmarshal(t.Payload(), &n); err != nil || n.OrderID == "" {
+		return fmt.Errorf("bad notice: %w", asynq.SkipRetry)
+	}
+	var o struct {
+		BuyerID, StallID, MerchantID, StallName, Tracking string
+		Total                                             int64
+	}
+	err := w.deps.DB.NewSelect().TableExpr("orders AS o").Join("JOIN stalls AS st ON st.id = o.stall_id").
+		ColumnExpr("o.buyer_id, o.stall_id, st.merchant_id, st.name, o.tracking, o.total").Where("o.id = ?", n.OrderID).
+		Scan(ctx, &o.BuyerID, &o.StallID, &o.MerchantID, &o.StallName, &o.Tracking, &o.Total)
+	if err != nil {
+		return fmt.Errorf("order %s: %v: %w", n.OrderID, err, asynq.SkipRetry)
+	}
+	params := map[string]string{"Stall": o.StallName, "Order": n.OrderID, "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
+	switch n.Event {
+	case "paid":
+		if err := w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_paid:" + n.OrderID, Kind: "order_paid", Params: params}); err != nil {
+			return err
+		}
+		return w.notify(ctx, NotifyPayload{UserID: o.MerchantID, EventKey: "new_order:" + n.OrderID, Kind: "new_order", Params: params})
+	case "shipped", "redeemed":
+		return w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_" + n.Event + ":" + n.OrderID, Kind: "order_" + n.Event, Params: params})
+	case "refunded":
+		r, err := w.deps.Orders.RefundByID(ctx, n.RefundID)
+		if err != nil {
+			return fmt.Errorf("refund %s: %v: %w", n.RefundID, err, asynq.SkipRetry)
+		}
+		params["Amount"] = orders.Yuan(r.Amount)
+		return w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_refunded:" + r.ID, Kind: "order_refunded", Params: params})
+	}
+	return fmt.Errorf("unknown order event %q: %w", n.Event, asynq.SkipRetry)
+}
+
+func (w *Worker) handlePaymentRemind(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	var p orders.Payment
+	if err := w.deps.DB.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil // gone
+	}
+	if p.Status != orders.PaymentPending && p.Status != orders.PaymentFailed || !w.deps.Now().Before(p.ExpiresAt) {
+		return nil // paid, cancelled or already closed
+	}
+	return w.notify(ctx, NotifyPayload{UserID: p.BuyerID, EventKey: "payment_closing:" + p.ID, Kind: "payment_closing",
+		Params: map[string]string{"Amount": orders.Yuan(p.Amount), "Minutes": fmt.Sprint(int(p.ExpiresAt.Sub(w.deps.Now()).Minutes()) + 1), "Payment": p.ID}})
+}
+
+// taskArchived tells the organizers that a task gave up after its last retry.
+func (w *Worker) taskArchived(ctx context.Context, task *asynq.Task, taskID string, cause error) {
+	var organizers []string
+	if err := w.deps.DB.NewSelect().Table("users").Column("id").Where("role = ?", catalog.RoleOrganizer).Scan(ctx, &organizers); err != nil {
+		w.deps.Logger.Error("archived task: organizers unknown", "err", err)
+		return
+	}
+	for _, id := range organizers {
+		p := NotifyPayload{UserID: id, EventKey: "task_archived:" + taskID, Kind: "task_archived",
+			Params: map[string]string{"Type": task.Type(), "Task": taskID, "Error": cause.Error()}}
+		if _, _, err := w.inbox.Deliver(ctx, p); err != nil {
+			w.deps.Logger.Error("archived task: notice not stored", "err", err)
+		}
+	}
+}
