@@ -49,6 +49,9 @@ type Deps struct {
 	Enqueuer *Enqueuer
 	// Mailer sends notifications by email; nil keeps them to the inbox.
 	Mailer Mailer
+	// RetryDelay spaces the retries of a failed task; nil is Asynq's
+	// exponential backoff (tests shorten it).
+	RetryDelay asynq.RetryDelayFunc
 }
 
 // Worker holds the task handlers.
@@ -89,15 +92,19 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 // task that fails its last retry is reported to the organizers.
 func (w *Worker) NewServer(client redis.UniversalClient, logger *slog.Logger, concurrency int) *asynq.Server {
 	return asynq.NewServerFromRedisClient(client, asynq.Config{
-		Concurrency:      concurrency,
-		Queues:           Queues(),
-		ShutdownTimeout:  20 * time.Second,
-		GroupGracePeriod: ticketGrace,
-		GroupMaxDelay:    ticketMaxDelay,
-		GroupMaxSize:     ticketMaxBatch,
-		GroupAggregator:  asynq.GroupAggregatorFunc(aggregateTickets),
-		Logger:           asynqLogger{logger},
-		LogLevel:         asynq.WarnLevel,
+		Concurrency:     concurrency,
+		Queues:          Queues(),
+		ShutdownTimeout: 20 * time.Second,
+		RetryDelayFunc:  w.deps.RetryDelay,
+		// Scheduled tasks (payment expiries, retries) are moved to their
+		// queue within a second of their time.
+		DelayedTaskCheckInterval: time.Second,
+		GroupGracePeriod:         ticketGrace,
+		GroupMaxDelay:            ticketMaxDelay,
+		GroupMaxSize:             ticketMaxBatch,
+		GroupAggregator:          asynq.GroupAggregatorFunc(aggregateTickets),
+		Logger:                   asynqLogger{logger},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, task *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
