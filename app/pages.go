@@ -18,6 +18,7 @@ import (
 func (s *Server) pageRoutes(r fiber.Router) {
 	s.catalogPageRoutes(r)
 	s.orderPageRoutes(r)
+	s.flashPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)

@@ -86,3 +86,442 @@ document.addEventListener("change", function (ev) {
   // Filters apply as soon as they change.
   if (t.form && t.form.hasAttribute("data-autosubmit") && t.tagName === "SELECT") t.form.submit();
 });
+
+// ---- Flash sales (抢购) ----
+// Countdowns run on the server's clock: the page says what time it was on
+// the server when it was made (data-now), and each poll of the sale reads
+// the X-Server-Time header, so a phone whose clock is off still opens on
+// time. The grab button opens only once the server says the sale is live.
+(function () {
+  "use strict";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  // Go writes times with up to nine decimals; Date.parse wants at most three.
+  function parseTime(s) {
+    if (!s) return NaN;
+    return Date.parse(String(s).replace(/(\.\d{3})\d+/, "$1"));
+  }
+
+  // leftText writes a duration as HH:MM:SS, after a number of days if any.
+  function leftText(ms, daysTpl) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var d = Math.floor(s / 86400);
+    s %= 86400;
+    var t = pad(Math.floor(s / 3600)) + ":" + pad(Math.floor((s % 3600) / 60)) + ":" + pad(s % 60);
+    return d > 0 ? (daysTpl || "{n}d").replace("{n}", d) + " " + t : t;
+  }
+
+  function num(el, name) { return parseInt(el.getAttribute(name), 10); }
+
+  // skewOf is the server's clock minus this one, from a page's data-now.
+  function skewOf(el) {
+    var now = num(el, "data-now");
+    return isNaN(now) ? 0 : now - Date.now();
+  }
+
+  // countdownText is what a countdown reads at server time t.
+  function countdownText(el, starts, ends, t) {
+    if (t < starts) return el.getAttribute("data-before").replace("{t}", leftText(starts - t, el.getAttribute("data-days")));
+    if (t < ends) return el.getAttribute("data-live").replace("{t}", leftText(ends - t, el.getAttribute("data-days")));
+    return el.getAttribute("data-after");
+  }
+
+  // Calls fn on each whole second of the server's clock.
+  function everySecond(skew, fn) {
+    function tick() {
+      if (fn() === false) return;
+      setTimeout(tick, 1000 - ((Date.now() + skew()) % 1000) + 5);
+    }
+    tick();
+  }
+
+  // getSale reads a sale from the API and the server's clock with it.
+  function getSale(id) {
+    var sent = Date.now();
+    return fetch("/api/v1/flash-sales/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (res) {
+        if (!res.ok) { var err = new Error("status " + res.status); err.status = res.status; throw err; }
+        var got = Date.now(), server = parseTime(res.headers.get("X-Server-Time"));
+        return res.json().then(function (sale) {
+          // The server read its clock about halfway through the round trip.
+          sale.skew = isNaN(server) ? null : server - (sent + got) / 2;
+          return sale;
+        });
+      });
+  }
+
+  // ---- Lists: countdowns and progress ----
+
+  function startCountdown(el) {
+    if (el.getAttribute("data-started")) return;
+    el.setAttribute("data-started", "1");
+    var skew = skewOf(el), starts = num(el, "data-starts"), ends = num(el, "data-ends");
+    var item = el.closest("[data-status]"), shown = item ? item.getAttribute("data-status") : "";
+    everySecond(function () { return skew; }, function () {
+      if (!el.isConnected) return false;
+      var t = Date.now() + skew;
+      el.textContent = countdownText(el, starts, ends, t);
+      var p = t < starts ? "upcoming" : t < ends ? "live" : "ended";
+      if (item && p !== shown && shown !== "withdrawn") { shown = p; showStatus(item, p); }
+      return t < ends;
+    });
+  }
+
+  // showStatus shows a list item's new status: its badge, and the forms
+  // that only a sale not yet started has.
+  function showStatus(item, status) {
+    var list = item.closest("[data-fs-list]");
+    item.setAttribute("data-status", status);
+    var badge = item.querySelector("[data-fs-status]");
+    if (badge && list && list.getAttribute("data-labels-" + status)) {
+      badge.textContent = list.getAttribute("data-labels-" + status);
+      badge.className = "status fs-" + status;
+    }
+    item.querySelectorAll("[data-fs-upcoming-only]").forEach(function (e) { e.hidden = status !== "upcoming"; });
+  }
+
+  // A progress row (data-fs-progress) shows sold and left; live sales are
+  // read again every 2 seconds, and once more when they end.
+  function refreshProgress(row) {
+    return getSale(row.getAttribute("data-id")).then(function (sale) {
+      if (sale.skew !== null) row._skew = sale.skew;
+      var quantity = sale.quantity, left = Math.max(0, sale.remaining), sold = Math.max(0, quantity - left);
+      showStatus(row, sale.status);
+      row.setAttribute("data-ends", parseTime(sale.ends_at));
+      row.setAttribute("data-starts", parseTime(sale.starts_at));
+      row.querySelectorAll("[data-fs-sold]").forEach(function (e) { e.textContent = sold; });
+      row.querySelectorAll("[data-fs-remaining]").forEach(function (e) { e.textContent = left; });
+      row.querySelectorAll("[data-fs-bar]").forEach(function (e) { e.max = Math.max(quantity, 1); e.value = sold; });
+      var soldOut = row.querySelector("[data-fs-sold-out]");
+      if (soldOut) soldOut.hidden = !(sale.status === "live" && left === 0);
+    });
+  }
+
+  var progressTimer = null;
+  function watchProgress() {
+    if (progressTimer) return;
+    progressTimer = setInterval(function () {
+      if (document.hidden) return;
+      var rows = document.querySelectorAll("[data-fs-progress]");
+      if (!rows.length) { clearInterval(progressTimer); progressTimer = null; return; }
+      rows.forEach(function (row) {
+        if (row.getAttribute("data-busy")) return;
+        var status = row.getAttribute("data-status");
+        if (status === "withdrawn" || status === "ended") return;
+        // Upcoming sales are read once their start comes, live ones each
+        // time until the server says they ended.
+        if (status === "upcoming" && Date.now() + (row._skew || 0) < num(row, "data-starts")) return;
+        row.setAttribute("data-busy", "1");
+        refreshProgress(row).catch(function () {}).then(function () { row.removeAttribute("data-busy"); });
+      });
+    }, 2000);
+  }
+
+  function initFlash(root) {
+    root.querySelectorAll("[data-fs-countdown]").forEach(startCountdown);
+    var rows = root.querySelectorAll("[data-fs-progress]");
+    rows.forEach(function (row) { row._skew = skewOf(row); });
+    if (rows.length) watchProgress();
+  }
+
+  // Sections marked data-include pull in a list rendered by the server;
+  // without JavaScript they keep their link to it. 204 means nothing to show.
+  function include(el) {
+    fetch(el.getAttribute("data-include"), { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+      .then(function (res) {
+        if (res.status === 204) { el.hidden = true; return null; }
+        // A redirect is to the sign-in page: keep the link.
+        if (!res.ok || res.redirected) throw new Error("status " + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        if (html === null) return;
+        el.innerHTML = html;
+        el.setAttribute("data-included", "1");
+        initFlash(el);
+      })
+      .catch(function () {});
+  }
+
+  // ---- A sale's page ----
+
+  function salePage(root) {
+    var texts = {};
+    try { texts = JSON.parse(document.getElementById("fs-texts").textContent); } catch (e) {}
+    function T(k) { return texts[k] || k; }
+    var meta = document.querySelector("meta[name=csrf-token]");
+    var csrf = meta ? meta.getAttribute("content") : "";
+    var id = root.getAttribute("data-id");
+    var st = {
+      status: root.getAttribute("data-status"),
+      starts: num(root, "data-starts"), ends: num(root, "data-ends"),
+      quantity: num(root, "data-quantity"), remaining: num(root, "data-remaining"),
+      limit: num(root, "data-limit"), won: num(root, "data-won") || 0,
+      skew: skewOf(root), busy: false, timer: null
+    };
+    var clock = root.querySelector("[data-fs-clock]");
+    var grab = root.querySelector("[data-fs-grab]");
+    var result = root.querySelector("[data-fs-result]");
+    var badge = root.querySelector("[data-fs-status]");
+    var soldOut = root.querySelector("[data-fs-sold-out]");
+    var remind = root.querySelector("[data-fs-remind]");
+    var ticketKey = "fs-ticket:" + id;
+    function now() { return Date.now() + st.skew; }
+
+    // phase is what the page shows: the server's status, except that the
+    // countdown may reach the start a moment before the server confirms it
+    // ("opening") and the end a moment before the next poll.
+    function phase() {
+      var t = now();
+      if (st.status === "withdrawn") return "withdrawn";
+      if (st.status === "ended" || t >= st.ends) return "ended";
+      if (st.status === "upcoming") return t < st.starts ? "upcoming" : "opening";
+      return "live";
+    }
+
+    function render() {
+      var p = phase(), t = now();
+      if (clock) clock.textContent = p === "opening" ? T("opening") : countdownText(clock, st.starts, st.ends, t);
+      root.setAttribute("data-phase", p);
+      var shown = p === "opening" ? "upcoming" : p;
+      if (badge) { badge.textContent = T("status." + shown); badge.className = "status fs-" + shown; }
+      if (soldOut) soldOut.hidden = !(p === "live" && st.remaining <= 0);
+      root.querySelectorAll("[data-fs-remaining]").forEach(function (e) { e.textContent = Math.max(0, st.remaining); });
+      root.querySelectorAll("[data-fs-bar]").forEach(function (e) { e.max = Math.max(st.quantity, 1); e.value = Math.max(0, st.quantity - st.remaining); });
+      if (remind && p !== "upcoming") remind.hidden = true;
+      if (!grab) return;
+      var label, on = false;
+      if (st.busy) label = st.busy === "sending" ? T("grab_sending") : T("grab_waiting");
+      else if (p === "upcoming" || p === "opening") label = T("grab_soon");
+      else if (p === "ended" || p === "withdrawn") label = T("grab_ended");
+      else if (st.limit > 0 && st.won >= st.limit) label = T("grab_done");
+      else if (st.remaining <= 0) label = T("grab_sold_out");
+      else { label = T("grab"); on = true; }
+      grab.textContent = label;
+      grab.disabled = !on;
+      grab.setAttribute("data-state", on ? "open" : p);
+    }
+
+    // The next poll: live sales every 2 seconds; coming ones every 15, and
+    // at the start; about every second until the server confirms the start.
+    // A little jitter spreads the phones that all wait for the same second.
+    function schedule(wait) {
+      clearTimeout(st.timer);
+      var p = phase(), jitter = Math.random() * 400;
+      if (p === "ended" && st.status !== "live") return; // nothing changes any more
+      if (p === "withdrawn") return;
+      if (wait === undefined) {
+        if (p === "live" || p === "ended") wait = 2000;
+        else if (p === "opening") wait = 600 + jitter;
+        else wait = Math.min(15000, Math.max(50, st.starts - now() + 50 + jitter));
+      }
+      st.timer = setTimeout(poll, wait);
+    }
+
+    function poll() {
+      if (document.hidden) { schedule(); return; }
+      getSale(id).then(function (sale) {
+        if (sale.skew !== null) st.skew = sale.skew;
+        st.status = sale.status;
+        st.quantity = sale.quantity;
+        st.remaining = sale.remaining;
+        st.starts = parseTime(sale.starts_at);
+        st.ends = parseTime(sale.ends_at);
+        render();
+      }, function (err) {
+        // The merchant withdrew it: the public no longer sees it.
+        if (err && err.status === 404) { st.status = "withdrawn"; render(); }
+      }).then(function () { schedule(); });
+    }
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+
+    everySecond(function () { return st.skew; }, function () { render(); return true; });
+    // The first poll comes soon: it sets the clock from X-Server-Time, which
+    // allows for the time the page took to arrive.
+    schedule(Math.min(1000, phase() === "upcoming" ? Math.max(50, st.starts - now()) : 1000));
+
+    // ---- The ticket's fate ----
+
+    function show(state, message, link) {
+      if (!result) return;
+      result.hidden = false;
+      result.setAttribute("data-status", state);
+      result.textContent = "";
+      var p = document.createElement("p");
+      p.className = "fs-msg";
+      p.textContent = message;
+      result.appendChild(p);
+      if (link) {
+        var a = document.createElement("a");
+        a.href = link.href;
+        a.className = link.className || "button";
+        a.textContent = link.text;
+        if (link.testid) a.setAttribute("data-testid", link.testid);
+        result.appendChild(a);
+        if (link.note) {
+          var s = document.createElement("span");
+          s.className = "muted small";
+          s.textContent = " " + link.note;
+          result.appendChild(s);
+        }
+      }
+    }
+
+    function forget() { try { sessionStorage.removeItem(ticketKey); } catch (e) {} }
+
+    function ordered(orderID) {
+      return fetch("/api/v1/orders/" + encodeURIComponent(orderID), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (res) { if (!res.ok) throw new Error("status " + res.status); return res.json(); })
+        .then(function (o) {
+          var note = "";
+          var exp = parseTime(o.expires_at);
+          if (!isNaN(exp)) {
+            var d = new Date(exp + 8 * 3600 * 1000); // Beijing time
+            note = T("pay_by").replace("{t}", pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()));
+          }
+          show("ordered", T("ordered"), { href: "/pay/" + encodeURIComponent(o.payment_id), text: T("pay_now"), testid: "pay-link", note: note });
+        })
+        .catch(function () {
+          show("ordered", T("ordered"), { href: "/orders", text: T("see_orders"), className: "button secondary", testid: "orders-link" });
+        });
+    }
+
+    // followTicket asks every second what became of the ticket.
+    function followTicket(ticket, started) {
+      st.busy = "waiting";
+      render();
+      function again() {
+        if (Date.now() - started > 120000) {
+          st.busy = false; render();
+          show("queued", T("slow"), { href: "/orders", text: T("see_orders"), className: "button secondary", testid: "orders-link" });
+          return;
+        }
+        setTimeout(ask, 1000);
+      }
+      function ask() {
+        fetch("/api/v1/flash-sales/" + encodeURIComponent(id) + "/tickets/" + encodeURIComponent(ticket), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+          .then(function (res) {
+            if (res.status === 404) { forget(); st.busy = false; render(); if (result) result.hidden = true; return; }
+            if (!res.ok) { again(); return; }
+            return res.json().then(function (tk) {
+              if (tk.status === "ordered" && tk.order_id) {
+                forget();
+                st.busy = false;
+                render();
+                return ordered(tk.order_id);
+              }
+              if (tk.status === "rejected") {
+                forget();
+                st.won = Math.max(0, st.won - 1);
+                st.busy = false;
+                render();
+                show("rejected", tk.reason === "sold_out" ? T("rejected.sold_out") : T("rejected"));
+                return;
+              }
+              again();
+            });
+          }, again);
+      }
+      ask();
+    }
+
+    // The error codes of the purchase (problem+json), as messages.
+    var errorTexts = {
+      sold_out: "err.sold_out", limit_reached: "err.limit_reached", not_started: "err.not_started", ended: "err.ended",
+      rate_limited: "err.rate_limited", insufficient_stock: "err.insufficient_stock", unauthenticated: "err.unauthenticated",
+      forbidden: "err.forbidden", not_found: "err.not_found"
+    };
+
+    function failed(res, body) {
+      var code = (body && body.code) || (res.status === 429 ? "rate_limited" : res.status === 401 ? "unauthenticated" : res.status === 403 ? "forbidden" : "");
+      var link = null;
+      switch (code) {
+        case "sold_out": st.remaining = 0; break;
+        case "limit_reached": st.won = Math.max(st.won, st.limit); break;
+        case "not_started": poll(); break;
+        case "ended": st.status = "ended"; break;
+        case "unauthenticated":
+          link = { href: "/login?next=" + encodeURIComponent(location.pathname), text: T("sign_in"), className: "button secondary" };
+          break;
+      }
+      st.busy = false;
+      if (code === "rate_limited") {
+        // Wait as long as the server asks before the button opens again.
+        var wait = (parseInt(res.headers.get("Retry-After"), 10) || 1) * 1000;
+        st.busy = "sending";
+        setTimeout(function () { st.busy = false; render(); }, wait);
+      }
+      render();
+      show("error", T(errorTexts[code] || "err.generic"), link);
+      if (result) result.setAttribute("data-code", code || String(res.status));
+    }
+
+    if (grab) grab.addEventListener("click", function () {
+      if (grab.disabled || st.busy) return;
+      st.busy = "sending";
+      render();
+      fetch("/api/v1/flash-sales/" + encodeURIComponent(id) + "/purchase", {
+        method: "POST", credentials: "same-origin", cache: "no-store",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ quantity: 1 })
+      }).then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (body) {
+          if (res.status === 202 && body.ticket) {
+            st.won += 1;
+            try { sessionStorage.setItem(ticketKey, body.ticket); } catch (e) {}
+            show("queued", T("queued"));
+            followTicket(body.ticket, Date.now());
+            return;
+          }
+          failed(res, body);
+        });
+      }, function () {
+        st.busy = false;
+        render();
+        show("error", T("err.network"));
+      });
+    });
+
+    // A ticket still waiting when the page was reloaded is followed again.
+    try {
+      var pending = sessionStorage.getItem(ticketKey);
+      if (pending) { show("queued", T("queued")); followTicket(pending, Date.now()); }
+    } catch (e) {}
+
+    // The reminder goes to the API; the form's own action is the fallback.
+    if (remind) remind.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var button = remind.querySelector("button");
+      if (button) button.disabled = true;
+      fetch("/api/v1/flash-sales/" + encodeURIComponent(id) + "/reminders", {
+        method: "POST", credentials: "same-origin", headers: { Accept: "application/json", "X-CSRF-Token": csrf }
+      }).then(function (res) {
+        if (res.status === 201) {
+          var p = document.createElement("p");
+          p.className = "muted small fs-reminded";
+          p.setAttribute("data-testid", "reminded");
+          p.textContent = T("reminded");
+          remind.replaceWith(p);
+          return;
+        }
+        if (button) button.disabled = false;
+        remind.removeAttribute("data-sent");
+        if (res.status === 409) { poll(); return; }
+        if (res.status === 401 || res.status === 403) show("error", T(res.status === 401 ? "err.unauthenticated" : "err.forbidden"));
+      }, function () {
+        if (button) button.disabled = false;
+        remind.removeAttribute("data-sent");
+        show("error", T("err.network"));
+      });
+    });
+
+    render();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-flash-sale]").forEach(salePage);
+    document.querySelectorAll("[data-include]").forEach(include);
+    initFlash(document);
+  });
+})();
