@@ -127,7 +127,7 @@ type Admission struct {
 	sales   map[string]*saleMeta
 	soldOut sync.Map // sale id → unix nanos until which it is known sold out
 	loads   singleflight.Group
-	// winners carries admitted tickets to the goroutines that queue them, so
+	// winners carries admitted tickets to the goroutine that queues them, so
 	// an admitted request costs one round trip; a ticket whose process dies
 	// first is still in Redis, where the recovery sweep finds it.
 	winners chan Ticket
@@ -138,15 +138,67 @@ type Admission struct {
 // NewAdmission returns the admission engine over rdb; winners go to the
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
-	a := &Admission{rdb: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 4096)}
-	for range 8 {
-		go func() {
-			for t := range a.winners {
-				a.enqueue(t)
-			}
-		}()
-	}
+	a := &Admission{rdb: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536)}
+	go a.queueWinners()
 	return a
+}
+
+// Winners are queued once their burst is over: while a sale is selling,
+// Redis serves admissions only. A batch goes when no winner came for
+// burstGap, when its oldest ticket has waited burstMaxWait, or when it is
+// large; the workers batch them again into orders.
+const (
+	burstGap     = 30 * time.Millisecond
+	burstMaxWait = time.Second
+	burstMax     = 20000
+)
+
+func (a *Admission) queueWinners() {
+	var batch []Ticket
+	var oldest time.Time
+	timer := time.NewTimer(time.Hour)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		work := make(chan Ticket)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range work {
+					a.enqueue(t)
+				}
+			}()
+		}
+		for _, t := range batch {
+			work <- t
+		}
+		close(work)
+		wg.Wait()
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case t, ok := <-a.winners:
+			if !ok {
+				flush()
+				return
+			}
+			if len(batch) == 0 {
+				oldest = time.Now()
+			}
+			batch = append(batch, t)
+			if len(batch) >= burstMax || time.Since(oldest) >= burstMaxWait {
+				flush()
+				continue
+			}
+			timer.Reset(burstGap)
+		case <-timer.C:
+			flush()
+		}
+	}
 }
 
 func (a *Admission) enqueue(t Ticket) {
@@ -234,7 +286,7 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 			select {
 			case a.winners <- *t:
 			default:
-				a.enqueue(*t) // the queue is full: queue it here
+				a.enqueue(*t) // the hand-over is full: queue it here
 			}
 			return t, nil
 		case -3:
