@@ -60,8 +60,11 @@ type body[T any] struct{ Body T }
 
 func out[T any](v T) *body[T] { return &body[T]{Body: v} }
 
+// items is a complete list, in the shape of every list of the API (its
+// next_cursor is always null).
 type items[T any] struct {
-	Items []T `json:"items"`
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor" nullable:"true"`
 }
 
 func itemsOf[T any](v []T) *body[items[T]] {
