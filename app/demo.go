@@ -74,6 +74,11 @@ var templeStalls = []demoStall{
 	}},
 }
 
+type flashOffer struct {
+	merchant catalog.Actor
+	product  *catalog.Product
+}
+
 type demoDevelopment struct {
 	name, description, address, district string
 	units                                []catalog.UnitTypeInput
@@ -121,7 +126,7 @@ func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
 	for _, a := range demoAccounts {
 		fmt.Fprintf(out, "    %-10s %s\n", a.Role, a.Email)
 	}
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "  flash sales (抢购): http://%s/fairs/taizhou-temple-fair/flash-sales\n\n", addr)
 	return nil
 }
 
@@ -167,6 +172,7 @@ func seedDemoData(ctx context.Context, s *Server) error {
 	if err != nil {
 		return err
 	}
+	var flashes []flashOffer
 	for i, ds := range templeStalls {
 		m, err := merchant(i)
 		if err != nil {
@@ -176,15 +182,35 @@ func seedDemoData(ctx context.Context, s *Server) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range ds.products {
+		for j, p := range ds.products {
 			p := p
 			kind := catalog.KindGoods
-			if _, err := s.catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
+			prod, err := s.catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
 				Title: &p.title, Description: &p.description, Category: &p.category, Fulfillment: &p.fulfillment,
 				Price: &p.price, Stock: &p.stock, Kind: &kind,
-			}); err != nil {
+			})
+			if err != nil {
 				return fmt.Errorf("%s: %w", p.title, err)
 			}
+			if i < 2 && j == 0 {
+				flashes = append(flashes, flashOffer{m, prod})
+			}
+		}
+	}
+	// Two flash sales (抢购): one opens a minute after the demo starts, the
+	// next an hour later.
+	for k, f := range flashes {
+		price, quantity, limit := f.product.Price/2, 20, 2
+		at := now.Add(time.Minute + time.Duration(k)*time.Hour).Truncate(time.Second)
+		until := at.Add(24 * time.Hour)
+		sale, err := s.catalog.CreateFlashSale(ctx, f.merchant, catalog.FlashInput{ProductID: f.product.ID, Price: &price,
+			Quantity: &quantity, PerUserLimit: &limit, StartsAt: &at, EndsAt: &until})
+		if err != nil {
+			return fmt.Errorf("flash sale: %w", err)
+		}
+		_ = s.events.FlashSaleScheduled(ctx, sale.ID, sale.StartsAt)
+		if err := s.flash.Reset(ctx, sale.ID); err != nil {
+			return err
 		}
 	}
 

@@ -42,6 +42,9 @@ func TestDemoSeed(t *testing.T) {
 	if got := count("/api/v1/fairs/taizhou-temple-fair/products?q=" + url.QueryEscape("臭干")); got != 2 {
 		t.Errorf("search 臭干 found %d, want 2", got)
 	}
+	if got := count("/api/v1/fairs/taizhou-temple-fair/flash-sales"); got != 2 {
+		t.Errorf("%d flash sales, want 2", got)
+	}
 	if got := count("/api/v1/fairs/taizhou-property-season/products?kind=voucher&limit=100"); got != len(developments) {
 		t.Errorf("%d vouchers, want %d", got, len(developments))
 	}
