@@ -27,6 +27,7 @@ func (s *Server) pageRoutes(r fiber.Router) {
 	r.Get("/account", s.accountPage)
 	r.Post("/account/notifications/:id/read", s.readNotificationSubmit)
 	r.Get("/lang/:code", s.switchLang)
+	s.dashboardPageRoutes(r)
 }
 
 func (s *Server) loginPage(c *fiber.Ctx) error {

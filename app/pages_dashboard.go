@@ -1,0 +1,240 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"miaohui/catalog"
+	"miaohui/jobs"
+	"miaohui/orders"
+)
+
+// The dashboards: the organizer's live view of a fair's sales, the
+// merchant's of a stall's, and the organizers' view of the job queues. The
+// figures are rendered on the server; the charts are drawn by
+// /static/dashboard.js (with the vendored Chart.js) from the data the page
+// embeds as JSON, and refreshed from the totals API every few seconds.
+
+// dashboardTopStalls is how many stalls the fair's bar chart shows.
+const dashboardTopStalls = 20
+
+// dashboardArchivedLimit is how many archived tasks a queue lists.
+const dashboardArchivedLimit = 50
+
+// dashboardPageRoutes mounts the dashboards.
+func (s *Server) dashboardPageRoutes(r fiber.Router) {
+	r.Get("/organizer/fairs/:slug/dashboard", s.fairDashboardPage)
+	r.Get("/merchant/stalls/:id/dashboard", s.stallDashboardPage)
+	r.Get("/organizer/queues", s.queuesPage)
+	r.Post("/organizer/queues/:queue/archived/:id/run", s.runArchivedSubmit)
+}
+
+// dashboardData is the JSON the page embeds for its script: money is fen,
+// as the totals API gives it, so the refresh reads the same shape.
+type dashboardData struct {
+	Kind     string              `json:"kind"` // fair or stall
+	API      string              `json:"api"`  // the totals to poll
+	Interval int                 `json:"interval_ms"`
+	Lang     string              `json:"lang"`
+	Labels   map[string]string   `json:"labels"`
+	Top      int                 `json:"top"`
+	ByStall  []orders.StallTotal `json:"by_stall,omitempty"`
+	ByDay    []orders.DayTotal   `json:"by_day"`
+	Currency string              `json:"currency"`
+}
+
+// dashboardView is a fair's or a stall's dashboard page.
+type dashboardView struct {
+	Fair   fairCard
+	Stall  *catalog.Stall
+	Totals totalsView
+	CSV    string
+	Back   string
+	Data   dashboardData
+}
+
+func dashboardLabels(p *Page) map[string]string {
+	return map[string]string{
+		"gmv": p.T("totals.gmv"), "orders": p.T("totals.orders"),
+		"live": p.T("dash.live"), "stale": p.T("dash.stale"),
+	}
+}
+
+func (s *Server) fairDashboardPage(c *fiber.Ctx) error {
+	slug := c.Params("slug")
+	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
+	if !ok {
+		return err
+	}
+	ctx := c.UserContext()
+	p := s.page(c, "dash.title")
+	f, err := s.catalog.Fair(ctx, a, slug)
+	if err != nil {
+		return err
+	}
+	t, err := s.orders.FairTotals(ctx, a, slug) // the fair's organizer only
+	if err != nil {
+		return err
+	}
+	esc := url.PathEscape(f.Slug)
+	v := dashboardView{
+		Fair: fairCardOf(p, f), CSV: "/api/v1/fairs/" + esc + "/totals.csv", Back: "/organizer/fairs/" + esc,
+		Totals: totalsView{
+			GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders,
+			Participants: t.Participants, Merchants: t.Merchants, StallsCount: t.Stalls,
+		},
+		Data: dashboardData{
+			Kind: "fair", API: "/api/v1/fairs/" + esc + "/totals", Interval: 5000, Lang: p.Lang, Labels: dashboardLabels(p),
+			Top: dashboardTopStalls, ByStall: topStalls(t.ByStall), ByDay: t.ByDay, Currency: t.Currency,
+		},
+	}
+	p.Title = p.T("dash.title_of", "Name", f.LocalName(p.Lang))
+	p.Data = v
+	return s.render(c, http.StatusOK, "dashboard_fair", p)
+}
+
+func topStalls(all []orders.StallTotal) []orders.StallTotal {
+	if len(all) > dashboardTopStalls {
+		return all[:dashboardTopStalls]
+	}
+	return all
+}
+
+func (s *Server) stallDashboardPage(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
+	if !ok {
+		return err
+	}
+	ctx := c.UserContext()
+	p := s.page(c, "dash.stall_title")
+	sa, err := s.catalog.Stall(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if !sa.Merchant {
+		return fmt.Errorf("only the stall's merchant sees its dashboard: %w", catalog.ErrForbidden)
+	}
+	t, err := s.orders.StallTotalsFor(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	esc := url.PathEscape(id)
+	v := dashboardView{
+		Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Back: "/merchant/stalls/" + esc + "/orders",
+		Totals: totalsView{GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders},
+		Data: dashboardData{
+			Kind: "stall", API: "/api/v1/stalls/" + esc + "/totals", Interval: 5000, Lang: p.Lang, Labels: dashboardLabels(p),
+			ByDay: t.ByDay, Currency: t.Currency,
+		},
+	}
+	p.Title = p.T("dash.stall_title_of", "Name", sa.Stall.Name)
+	p.Data = v
+	return s.render(c, http.StatusOK, "dashboard_stall", p)
+}
+
+// ---- Queues ----
+
+// queueRow is one queue's health.
+type queueRow struct {
+	Name                                                    string
+	Size, Pending, Active, Scheduled, Retry, Archived, Done int
+	Processed, Failed                                       int // today (UTC, as Asynq counts)
+	Paused, Unused                                          bool
+	Tasks                                                   []archivedTask
+	More                                                    bool
+}
+
+// archivedTask is a task that ran out of retries.
+type archivedTask struct {
+	ID, Type, LastErr, FailedAt string
+}
+
+// queuesView is the queues page.
+type queuesView struct {
+	Queues []queueRow
+}
+
+// queueNames are the queues, highest priority first.
+var queueNames = []string{jobs.QueueCritical, jobs.QueueDefault, jobs.QueueLow}
+
+func (s *Server) queuesPage(c *fiber.Ctx) error {
+	if _, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL()); !ok {
+		return err
+	}
+	p := s.page(c, "queues.title")
+	in := asynq.NewInspectorFromRedisClient(s.rdb) // shares the client: not closed
+	existing, err := in.Queues()
+	if err != nil {
+		return err
+	}
+	var v queuesView
+	for _, q := range queueNames {
+		row := queueRow{Name: q, Unused: !slices.Contains(existing, q)} // nothing was ever queued on it
+		var info *asynq.QueueInfo
+		if !row.Unused {
+			if info, err = in.GetQueueInfo(q); err != nil {
+				return err
+			}
+		}
+		if info != nil {
+			row.Size, row.Pending, row.Active, row.Scheduled = info.Size, info.Pending, info.Active, info.Scheduled
+			row.Retry, row.Archived, row.Done = info.Retry, info.Archived, info.Completed
+			row.Processed, row.Failed, row.Paused = info.Processed, info.Failed, info.Paused
+		}
+		if row.Archived > 0 {
+			tasks, err := in.ListArchivedTasks(q, asynq.PageSize(dashboardArchivedLimit))
+			if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+				return err
+			}
+			for _, t := range tasks {
+				at := archivedTask{ID: t.ID, Type: t.Type, LastErr: t.LastErr}
+				if !t.LastFailedAt.IsZero() {
+					at.FailedAt = dateTimeText(t.LastFailedAt, p.Lang)
+				}
+				row.Tasks = append(row.Tasks, at)
+			}
+			row.More = row.Archived > len(row.Tasks)
+		}
+		v.Queues = append(v.Queues, row)
+	}
+	p.Data = v
+	return s.render(c, http.StatusOK, "dashboard_queues", p)
+}
+
+// runArchivedSubmit puts an archived task back in its queue to run now.
+func (s *Server) runArchivedSubmit(c *fiber.Ctx) error {
+	if _, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/queues"); !ok {
+		return err
+	}
+	q, id := c.Params("queue"), c.Params("id")
+	known := false
+	for _, n := range queueNames {
+		known = known || n == q
+	}
+	if !known {
+		return fiber.NewError(http.StatusNotFound, "unknown queue")
+	}
+	in := asynq.NewInspectorFromRedisClient(s.rdb)
+	info, err := in.GetTaskInfo(q, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound),
+		err == nil && info.State != asynq.TaskStateArchived:
+		flash(c, "err.task_gone") // run already, or deleted
+	case err != nil:
+		return err
+	default:
+		if err := in.RunTask(q, id); err != nil {
+			return err
+		}
+		s.log.Info("archived task run again", "queue", q, "task", id, "type", info.Type)
+		flash(c, "flash.task_run")
+	}
+	return c.Redirect("/organizer/queues#queue-"+q, http.StatusSeeOther)
+}
