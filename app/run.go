@@ -26,6 +26,12 @@ Usage:
   fair users create --role R --email E --password P [--name N]
   fair bench flash [--url U] [--stock N] [--limit N] [--buyers N] [--conns N]
                                 load a running deployment's flash sale, with references
+  fair bench totals --fair SLUG [--url U] [--requests N] [--conns N] [--email E --password P]
+                                latency of a fair's totals API and dashboard, as its organizer
+  fair seed --scale article [--slug S] [--stalls N] [--products N] [--shoppers N] [--orders N]
+                                bulk-create a temple fair of the article's size
+  fair check totals [--fair SLUG]
+                                recompute fairs' totals from their orders and compare
 
 Configuration comes from FAIR_* environment variables; see README.md.
 `
@@ -63,7 +69,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return migrate(ctx, cfg, newLogger(out, "text"), out, rest)
 	case "users":
 		return users(ctx, cfg, newLogger(out, "text"), out, rest)
+	case "seed":
+		return seedCommand(ctx, cfg, out, rest)
+	case "check":
+		return checkCommand(ctx, cfg, out, rest)
 	case "bench":
+		if len(rest) > 0 && rest[0] == "totals" {
+			return benchTotalsCommand(ctx, out, rest[1:])
+		}
 		return benchCommand(ctx, cfg, newLogger(os.Stderr, "text"), out, rest)
 	}
 	fmt.Fprint(out, usage)
