@@ -47,6 +47,8 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt bun.NullTime
+
+	User *User `bun:"rel:belongs-to,join:user_id=id"`
 }
 
 // Account errors beyond the shared ones.
@@ -232,25 +234,21 @@ func (a *Accounts) Authenticate(ctx context.Context, token string) (User, Sessio
 	if token == "" || len(token) > 200 {
 		return User{}, Session{}, catalog.ErrUnauthorized
 	}
+	// One query: the live session and its user.
 	var s Session
-	err := a.db.NewSelect().Model(&s).
-		Where("token_hash = ?", hashToken(token)).
-		Where("revoked_at IS NULL").
-		Where("expires_at > ?", a.now()).
+	err := a.db.NewSelect().Model(&s).Relation("User").
+		Where("session.token_hash = ?", hashToken(token)).
+		Where("session.revoked_at IS NULL").
+		Where("session.expires_at > ?", a.now()).
 		Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || err == nil && s.User == nil {
 		return User{}, Session{}, catalog.ErrUnauthorized
 	}
 	if err != nil {
 		return User{}, Session{}, err
 	}
-	var u User
-	if err := a.db.NewSelect().Model(&u).Where("id = ?", s.UserID).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return User{}, Session{}, catalog.ErrUnauthorized
-		}
-		return User{}, Session{}, err
-	}
+	u := *s.User
+	s.User = nil
 	return u, s, nil
 }
 

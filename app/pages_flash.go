@@ -177,16 +177,13 @@ func flashScriptTexts(p *Page) map[string]string {
 
 // flashReminded reports whether the user asked to be told of the start.
 func (s *Server) flashReminded(ctx context.Context, saleID, userID string) (bool, error) {
-	return s.db.NewSelect().TableExpr("flash_reminders").Where("sale_id = ? AND user_id = ?", saleID, userID).Exists(ctx)
+	return s.catalog.IsReminded(ctx, saleID, userID)
 }
 
 // flashOrdersOf lists the user's live orders won in the sale, newest first,
 // and the units they hold.
 func (s *Server) flashOrdersOf(ctx context.Context, p *Page, saleID, userID string) ([]flashOrderRow, int, error) {
-	var list []orders.Order
-	err := s.db.NewSelect().Model(&list).Relation("Items").
-		Where("?TableAlias.flash_sale_id = ? AND ?TableAlias.buyer_id = ? AND ?TableAlias.status <> ?", saleID, userID, orders.StatusCancelled).
-		OrderExpr("?TableAlias.created_at DESC").Limit(20).Scan(ctx)
+	list, err := s.orders.FlashOrders(ctx, catalog.Actor{UserID: userID}, saleID, 20)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -320,3 +320,8 @@ func (s *Service) Reminded(ctx context.Context, saleID string) ([]string, error)
 	err := s.db.NewSelect().TableExpr("flash_reminders").Column("user_id").Where("sale_id = ?", saleID).OrderExpr("user_id").Scan(ctx, &ids)
 	return ids, err
 }
+
+// IsReminded reports whether the user asked to be told of the sale's start.
+func (s *Service) IsReminded(ctx context.Context, saleID, userID string) (bool, error) {
+	return s.db.NewSelect().TableExpr("flash_reminders").Where("sale_id = ? AND user_id = ?", saleID, userID).Exists(ctx)
+}

@@ -223,3 +223,12 @@ func (s *Service) LiveFlashSales(ctx context.Context) ([]string, error) {
 		Where("NOT settled AND NOT withdrawn AND starts_at <= ?", s.now()).Limit(500).Scan(ctx, &ids)
 	return ids, err
 }
+
+// FlashOrders lists the actor's live orders won in a sale, newest first.
+func (s *Service) FlashOrders(ctx context.Context, a catalog.Actor, saleID string, limit int) ([]Order, error) {
+	var list []Order
+	err := s.db.NewSelect().Model(&list).Relation("Items").
+		Where("?TableAlias.flash_sale_id = ? AND ?TableAlias.buyer_id = ? AND ?TableAlias.status <> ?", saleID, a.UserID, StatusCancelled).
+		OrderExpr("?TableAlias.created_at DESC").Limit(int64(limit)).Scan(ctx)
+	return list, err
+}
