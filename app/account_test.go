@@ -382,6 +382,12 @@ func TestNotifications(t *testing.T) {
 		welcome = items[0].(map[string]any)
 		return nil
 	})
+	eventually(t, 10*time.Second, func() error { // b's welcome too: Pagination counts it
+		if n := len(list(b.Token, "")["items"].([]any)); n != 1 {
+			return errorf("b has %d notifications", n)
+		}
+		return nil
+	})
 	if welcome["kind"] != "welcome" || !strings.Contains(welcome["title"].(string), "测试用户") || welcome["read_at"] != nil {
 		t.Fatalf("welcome %v", welcome)
 	}

@@ -56,11 +56,15 @@ func newOrdWorld(t *testing.T, e *testEnv, slug string) *ordWorld {
 	w.merchB = e.register("papercuts-"+slug+"@example.com", catalog.RoleMerchant)
 	w.stallA = e.catOpenStall(t, w.org, w.merchA.Token, slug, "老街灯笼铺")["id"].(string)
 	w.stallB = e.catOpenStall(t, w.org, w.merchB.Token, slug, "泰州剪纸坊")["id"].(string)
-	w.lantern = e.catCreateProduct(t, w.merchA.Token, w.stallA, catGoods("兔子灯", ordLanternPrice, 20))["id"].(string)
+	lantern := catGoods("兔子灯", ordLanternPrice, 20)
+	lantern["category"] = "crafts"
+	w.lantern = e.catCreateProduct(t, w.merchA.Token, w.stallA, lantern)["id"].(string)
 	ship := catGoods("蟹黄汤包礼盒", ordDumplingPrice, 10)
-	ship["fulfillment"] = "ship"
+	ship["fulfillment"], ship["category"] = "ship", "food"
 	w.dumplings = e.catCreateProduct(t, w.merchA.Token, w.stallA, ship)["id"].(string)
-	w.paperCut = e.catCreateProduct(t, w.merchB.Token, w.stallB, catGoods("生肖剪纸", ordPaperCutPrice, 20))["id"].(string)
+	paperCut := catGoods("生肖剪纸", ordPaperCutPrice, 20)
+	paperCut["category"] = "crafts"
+	w.paperCut = e.catCreateProduct(t, w.merchB.Token, w.stallB, paperCut)["id"].(string)
 	return w
 }
 
@@ -1670,6 +1674,115 @@ func TestOrderTotals(t *testing.T) {
 			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv", Token: tok}), http.StatusForbidden, "forbidden")
 		}
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals"}), http.StatusUnauthorized, "unauthenticated")
+	})
+
+	// The charts' figures: by hour, category and fulfilment.
+	t.Run("Breakdown", func(t *testing.T) {
+		// b1's lantern is collected at the booth: the merchant redeems its code.
+		var lanternOrder orders.Order
+		for _, o := range c1.Orders {
+			if o.StallID == w.stallA {
+				lanternOrder = ordOrder(t, e, o.ID)
+			}
+		}
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + lanternOrder.ID + "/redeem", Token: w.merchA.Token, Body: map[string]any{"code": lanternOrder.PickupCode}}), http.StatusOK)
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org})
+		wantStatus(t, res, http.StatusOK)
+		var got orders.Totals
+		if err := json.Unmarshal(res.Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		// Every order was collected (pickup); one was redeemed.
+		if len(got.ByFulfillment) != 1 || got.ByFulfillment[0] != (orders.FulfillmentTotal{Fulfillment: "pickup", GMV: gmv, Orders: paidOrders, Redeemed: 1}) {
+			t.Errorf("by_fulfillment %+v", got.ByFulfillment)
+		}
+		crafts := int64(3*ordLanternPrice+3*ordPaperCutPrice) - 1000 // the refund was on paper cuts
+		wantCats := []orders.CategoryTotal{
+			{Category: "crafts", Name: "非遗手作", NameEN: "Crafts & heritage", GMV: crafts, Units: 6},
+			{Category: "food", Name: "美食小吃", NameEN: "Food & snacks", GMV: ordDumplingPrice, Units: 1},
+		}
+		if fmt.Sprint(got.ByCategory) != fmt.Sprint(wantCats) {
+			t.Errorf("by_category %+v\nwant %+v", got.ByCategory, wantCats)
+		}
+		// 23:00 on 1 January (Shanghai) holds b1's two orders; the rest were paid at 01:00 on 2 January.
+		if len(got.ByHour) != 2 || got.ByHour[0].Hour.Format(time.RFC3339) != "2026-01-01T23:00:00+08:00" || got.ByHour[0].Orders != 2 ||
+			got.ByHour[1].Hour.Format(time.RFC3339) != "2026-01-02T01:00:00+08:00" || got.ByHour[1].Orders != 3 {
+			t.Errorf("by_hour %+v", got.ByHour)
+		}
+		if got.ByHour[0].GMV+got.ByHour[1].GMV != gmv {
+			t.Errorf("by_hour adds up to %d, gmv %d", got.ByHour[0].GMV+got.ByHour[1].GMV, gmv)
+		}
+		if len(got.FlashSales) != 0 || got.Developments != nil {
+			t.Errorf("flash sales %+v, developments %+v in a fair without either", got.FlashSales, got.Developments)
+		}
+		// Each table downloads as CSV; the stall's too, for its merchant only.
+		for _, table := range orders.CSVTables {
+			res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv?table=" + table, Token: w.org})
+			wantStatus(t, res, http.StatusOK)
+			rows, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+			if err != nil || len(rows) == 0 {
+				t.Fatalf("%s.csv: %v\n%s", table, err, res.Body)
+			}
+			want := map[string]int{"stall": 3, "day": 2, "hour": 2, "category": 2, "fulfillment": 1, "flash_sale": 0, "development": 0}[table]
+			if len(rows)-1 != want {
+				t.Errorf("%s.csv has %d rows, want %d:\n%s", table, len(rows)-1, want, res.Body)
+			}
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallB + "/totals.csv?table=category", Token: w.merchB.Token})
+		wantStatus(t, res, http.StatusOK)
+		if want := fmt.Sprintf("crafts,非遗手作,Crafts & heritage,%d,3\n", 3*ordPaperCutPrice-1000); !strings.Contains(string(res.Body), want) {
+			t.Errorf("stall B category.csv:\n%s\nwant a line %q", res.Body, want)
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallB + "/totals.csv", Token: w.merchA.Token}), http.StatusForbidden, "forbidden")
+		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv?table=nonsense", Token: w.org}), http.StatusUnprocessableEntity)
+	})
+
+	// Buyers paying at once: every payment lands in the rollups once, and
+	// `fair check totals` finds them equal to the orders, for the fair and
+	// for each stall; rebuilding them from the orders changes nothing.
+	t.Run("CheckAndRebuild", func(t *testing.T) {
+		const n = 8
+		buyers := make([]registered, n)
+		for i := range buyers {
+			buyers[i] = w.shopper(t)
+			w.cart(t, buyers[i].Token, []string{w.lantern, w.paperCut}[i%2], 1)
+			w.cart(t, buyers[i].Token, w.dumplings, 1)
+		}
+		var wg sync.WaitGroup
+		for i := range buyers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := w.checkout(t, buyers[i].Token, nil)
+				w.pay(t, buyers[i].Token, c.Payment.ID)
+			}()
+		}
+		wg.Wait()
+		ctx := context.Background()
+		var out bytes.Buffer
+		if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err != nil {
+			t.Fatalf("check totals: %v\n%s", err, out.String())
+		}
+		// Lantern and dumplings make one order; paper cut and dumplings two.
+		if !strings.Contains(out.String(), "totals OK") || !strings.Contains(out.String(), fmt.Sprintf("paid orders %d,", paidOrders+n/2+n)) {
+			t.Fatalf("check totals:\n%s", out.String())
+		}
+		before := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org}).Body
+		if err := orders.RebuildRollups(ctx, e.srv.db, ""); err != nil {
+			t.Fatal(err)
+		}
+		after := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org}).Body
+		if !bytes.Equal(before, after) {
+			t.Errorf("totals changed by a rebuild:\n%s\n%s", before, after)
+		}
+		// A rollup that drifted from the orders is caught.
+		if _, err := e.srv.db.NewUpdate().TableExpr("rollup_stalls").Set("paid = paid + 1").Where("stall_id = ?", w.stallA).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err == nil || !strings.Contains(out.String(), "DIFF gmv") {
+			t.Fatalf("check totals missed a drifted rollup: %v\n%s", err, out.String())
+		}
 	})
 }
 

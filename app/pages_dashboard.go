@@ -35,18 +35,22 @@ func (s *Server) dashboardPageRoutes(r fiber.Router) {
 	r.Post("/organizer/queues/:queue/archived/:id/run", s.runArchivedSubmit)
 }
 
-// dashboardData is the JSON the page embeds for its script: money is fen,
-// as the totals API gives it, so the refresh reads the same shape.
+// dashboardData is the JSON the page embeds for its script: the totals as
+// the API gives them (money in fen), so the refresh reads the same shape.
 type dashboardData struct {
-	Kind     string              `json:"kind"` // fair or stall
-	API      string              `json:"api"`  // the totals to poll
-	Interval int                 `json:"interval_ms"`
-	Lang     string              `json:"lang"`
-	Labels   map[string]string   `json:"labels"`
-	Top      int                 `json:"top"`
-	ByStall  []orders.StallTotal `json:"by_stall,omitempty"`
-	ByDay    []orders.DayTotal   `json:"by_day"`
-	Currency string              `json:"currency"`
+	Kind     string            `json:"kind"` // fair or stall
+	API      string            `json:"api"`  // the totals to poll
+	Interval int               `json:"interval_ms"`
+	Lang     string            `json:"lang"`
+	Labels   map[string]string `json:"labels"`
+	Top      int               `json:"top"`
+	Totals   any               `json:"totals"`
+}
+
+// dashChart is one chart of a dashboard with its table as CSV.
+type dashChart struct {
+	Name, Title, CSV string
+	Tall             bool
 }
 
 // dashboardView is a fair's or a stall's dashboard page.
@@ -56,14 +60,39 @@ type dashboardView struct {
 	Totals totalsView
 	CSV    string
 	Back   string
+	Charts []dashChart
 	Data   dashboardData
 }
 
 func dashboardLabels(p *Page) map[string]string {
-	return map[string]string{
-		"gmv": p.T("totals.gmv"), "orders": p.T("totals.orders"),
-		"live": p.T("dash.live"), "stale": p.T("dash.stale"),
+	l := map[string]string{"gmv": p.T("totals.gmv"), "orders": p.T("totals.orders")}
+	for _, k := range []string{"live", "stale", "uncategorized", "online", "offline", "orders_unit", "redeemed", "ordered", "left",
+		"vouchers_sold", "vouchers_redeemed", "vouchers_refunded", "bookings"} {
+		l[k] = p.T("dash." + k)
 	}
+	return l
+}
+
+// dashCharts lists the charts a dashboard shows: by stall for a fair only,
+// flash sales where there are some, developments in property seasons.
+func dashCharts(p *Page, csvURL string, fair bool, b orders.Breakdown, property bool) []dashChart {
+	chart := func(name, title, table string) dashChart {
+		return dashChart{Name: name, Title: title, CSV: csvURL + "?table=" + table}
+	}
+	cs := []dashChart{chart("by-day", p.T("dash.gmv_by_day"), "day"), chart("by-hour", p.T("dash.gmv_by_hour"), "hour")}
+	if fair {
+		c := chart("by-stall", p.T("dash.top_stalls", "N", dashboardTopStalls), "stall")
+		c.Tall = true
+		cs = append(cs, c)
+	}
+	cs = append(cs, chart("by-category", p.T("dash.by_category"), "category"), chart("by-fulfillment", p.T("dash.online_offline"), "fulfillment"))
+	if len(b.FlashSales) > 0 {
+		cs = append(cs, chart("flash-sales", p.T("dash.flash_sales"), "flash_sale"))
+	}
+	if property {
+		cs = append(cs, chart("developments", p.T("dash.developments"), "development"))
+	}
+	return cs
 }
 
 func (s *Server) fairDashboardPage(c *fiber.Ctx) error {
@@ -83,16 +112,20 @@ func (s *Server) fairDashboardPage(c *fiber.Ctx) error {
 		return err
 	}
 	esc := url.PathEscape(f.Slug)
+	csvURL := "/api/v1/fairs/" + esc + "/totals.csv"
 	v := dashboardView{
-		Fair: fairCardOf(p, f), CSV: "/api/v1/fairs/" + esc + "/totals.csv", Back: "/organizer/fairs/" + esc,
+		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc,
 		Totals: totalsView{
 			GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders,
 			Participants: t.Participants, Merchants: t.Merchants, StallsCount: t.Stalls,
 		},
-		Data: dashboardData{
-			Kind: "fair", API: "/api/v1/fairs/" + esc + "/totals", Interval: 5000, Lang: p.Lang, Labels: dashboardLabels(p),
-			Top: dashboardTopStalls, ByStall: topStalls(t.ByStall), ByDay: t.ByDay, Currency: t.Currency,
-		},
+		Charts: dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
+	}
+	embedded := *t
+	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all
+	v.Data = dashboardData{
+		Kind: "fair", API: "/api/v1/fairs/" + esc + "/totals", Interval: 5000, Lang: p.Lang, Labels: dashboardLabels(p),
+		Top: dashboardTopStalls, Totals: &embedded,
 	}
 	p.Title = p.T("dash.title_of", "Name", f.LocalName(p.Lang))
 	p.Data = v
@@ -126,12 +159,14 @@ func (s *Server) stallDashboardPage(c *fiber.Ctx) error {
 		return err
 	}
 	esc := url.PathEscape(id)
+	csvURL := "/api/v1/stalls/" + esc + "/totals.csv"
 	v := dashboardView{
-		Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Back: "/merchant/stalls/" + esc + "/orders",
-		Totals: totalsView{GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders},
+		Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair), Back: "/merchant/stalls/" + esc + "/orders", CSV: csvURL,
+		Totals: totalsView{GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders, Participants: t.Participants},
+		Charts: dashCharts(p, csvURL, false, t.Breakdown, sa.Fair.Kind == catalog.KindPropertySeason),
 		Data: dashboardData{
 			Kind: "stall", API: "/api/v1/stalls/" + esc + "/totals", Interval: 5000, Lang: p.Lang, Labels: dashboardLabels(p),
-			ByDay: t.ByDay, Currency: t.Currency,
+			Totals: t,
 		},
 	}
 	p.Title = p.T("dash.stall_title_of", "Name", sa.Stall.Name)

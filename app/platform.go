@@ -97,7 +97,7 @@ func (p *Platform) Embedded() bool { return p.mini != nil }
 
 // Migrate applies pending migrations.
 func (p *Platform) Migrate(ctx context.Context) error {
-	applied, err := migrations.Up(ctx, p.DB)
+	applied, err := migrateUp(ctx, p.DB)
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"miaohui/catalog"
 	"miaohui/migrations"
+	"miaohui/orders"
 )
 
 const usage = `fair — the Miaohui online fair
@@ -173,7 +177,7 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, a
 	}
 	switch action {
 	case "up":
-		applied, err := migrations.Up(ctx, db)
+		applied, err := migrateUp(ctx, db)
 		if err != nil {
 			return err
 		}
@@ -227,7 +231,7 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Up(ctx, db); err != nil {
+	if _, err := migrateUp(ctx, db); err != nil {
 		return err
 	}
 	accounts, err := NewAccounts(ctx, db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
@@ -241,4 +245,19 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 	log.Info("user created", "id", u.ID, "email", u.Email, "role", u.Role)
 	fmt.Fprintf(out, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	return nil
+}
+
+// migrateUp applies pending migrations. When the rollups' migration is among
+// them, the rollups are filled from the orders already there.
+func migrateUp(ctx context.Context, db *bun.DB) ([]string, error) {
+	applied, err := migrations.Up(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(applied, migrations.Rollups) {
+		if err := orders.RebuildRollups(ctx, db, ""); err != nil {
+			return applied, fmt.Errorf("filling the rollups: %w", err)
+		}
+	}
+	return applied, nil
 }

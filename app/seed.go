@@ -91,7 +91,7 @@ func seedCommand(ctx context.Context, cfg Config, out io.Writer, args []string) 
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Up(ctx, db); err != nil {
+	if _, err := migrateUp(ctx, db); err != nil {
 		return err
 	}
 	mem, iter := cfg.PasswordMemoryKiB, cfg.PasswordIterations
@@ -154,6 +154,7 @@ type seedProduct struct {
 	id, stallID, title string
 	price              orders.Money
 	fulfillment        string
+	category           string
 }
 
 // seedFair writes the fair. Everything but the organizer's password salt is
@@ -257,7 +258,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		if r.IntN(10) < 3 {
 			p.Fulfillment = "ship"
 		}
-		prods[i] = seedProduct{id: p.ID, stallID: p.StallID, title: p.Title, price: orders.Money(p.Price), fulfillment: p.Fulfillment}
+		prods[i] = seedProduct{id: p.ID, stallID: p.StallID, title: p.Title, price: orders.Money(p.Price), fulfillment: p.Fulfillment, category: p.Category}
 		rows = append(rows, p)
 		if len(rows) == seedBatch || i == o.products-1 {
 			if err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -412,7 +413,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		pays = append(pays, pay)
 		ords = append(ords, ord)
 		items = append(items, orders.Item{ID: ids.at(createdAt), OrderID: ord.ID, ProductID: p.id, Title: p.title, Kind: catalog.KindGoods,
-			UnitPrice: p.price, Quantity: qty, LineTotal: total})
+			UnitPrice: p.price, Quantity: qty, LineTotal: total, Category: p.category})
 		if len(ords) == seedBatch || i == o.orders-1 {
 			if err := flush(); err != nil {
 				return nil, fmt.Errorf("orders: %w", err)
@@ -425,6 +426,12 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 	}
 	res.GMV = res.Paid - res.Refunded
 	res.Participants = int64(len(buyers))
+	// The orders were written straight into the tables: sum them into the rollups.
+	t1 := time.Now()
+	if err := orders.RebuildRollups(ctx, db, fair.ID); err != nil {
+		return nil, fmt.Errorf("rollups: %w", err)
+	}
+	fmt.Fprintf(out, "seed: rollups built (%s)\n", time.Since(t1).Round(time.Millisecond))
 	if migrations.IsPostgres(db) {
 		_, _ = db.ExecContext(ctx, "ANALYZE")
 	} else {

@@ -101,7 +101,8 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 				o.Fulfillment = catalog.ShipDelivery
 			}
 			line := Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: p.Price,
-				Quantity: it.Quantity, LineTotal: p.Price * int64(it.Quantity), OffsetValue: p.OffsetValue, ValidUntil: p.ValidUntil}
+				Quantity: it.Quantity, LineTotal: p.Price * int64(it.Quantity), OffsetValue: p.OffsetValue, ValidUntil: p.ValidUntil,
+				Category: p.Category}
 			o.Items = append(o.Items, line)
 			o.Total += line.LineTotal
 		}

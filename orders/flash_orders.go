@@ -109,7 +109,7 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				PickupCode: newPickupCode(), CreatedAt: now, ExpiresAt: pay.ExpiresAt, FlashSaleID: &saleID, TicketID: &ticketID}
 			o.PlatformFee, o.MerchantShare = Commission(total, fair.CommissionBPS)
 			items = append(items, &Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: f.Price,
-				Quantity: t.Quantity, LineTotal: total})
+				Quantity: t.Quantity, LineTotal: total, Category: p.Category})
 			f.Sold += t.Quantity
 			row.Status, row.OrderID = TicketOrdered, &o.ID
 			payments = append(payments, pay)

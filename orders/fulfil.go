@@ -87,7 +87,10 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 		}
 		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusRedeemed).Set("redeemed_at = ?", now).
 			Where("id = ?", o.ID).Exec(ctx)
-		return err
+		if err != nil {
+			return err
+		}
+		return rollupOne(ctx, tx, o.ID, (*rollup).redeemed)
 	})
 	if err != nil {
 		return nil, err

@@ -82,6 +82,7 @@ type Item struct {
 	UnitPrice   Money      `json:"unit_price"`
 	Quantity    int        `json:"quantity"`
 	LineTotal   Money      `json:"line_total"`
+	Category    string     `json:"-"` // the product's category at checkout, for the totals by category
 	OffsetValue Money      `json:"offset_value,omitempty"`
 	ValidUntil  *time.Time `json:"valid_until,omitempty"`
 }

@@ -163,6 +163,8 @@ func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amo
 	if err := catalog.ForUpdate(tx.NewSelect().Model(o).Where("id = ?", orderID)).Scan(ctx); err != nil {
 		return err
 	}
+	counted := o.PaidAt != nil && o.Status != StatusCancelled // among the rollups' paid orders
+	before := o.Refunded
 	o.Refunded += amount
 	if wasPending {
 		o.RefundPending -= amount
@@ -177,6 +179,12 @@ func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amo
 	}
 	if _, err := tx.NewUpdate().Model(o).Column("refunded", "refund_pending", "status").WherePK().Exec(ctx); err != nil {
 		return err
+	}
+	if counted {
+		err := rollupOne(ctx, tx, o.ID, func(r *rollup, ro *rollupOrder) { r.refunded(ro, before, o.Refunded) })
+		if err != nil {
+			return err
+		}
 	}
 	if o.Refunded >= o.Total && o.Status != StatusCancelled {
 		var items []Item

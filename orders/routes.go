@@ -1,11 +1,8 @@
 package orders
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
-	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -289,12 +286,12 @@ func (h *Handler) Routes(api huma.API) {
 			return out(t), nil
 		})
 
-	huma.Register(api, op("fair-totals-csv", http.MethodGet, "/fairs/{slug}/totals.csv", "A fair's totals per stall, as CSV (its organizer)", 0, 403, 404),
-		func(ctx context.Context, in *slugPath) (*struct {
-			ContentType        string `header:"Content-Type"`
-			ContentDisposition string `header:"Content-Disposition"`
-			Body               []byte
-		}, error) {
+	type fairCSVIn struct {
+		Slug  string `path:"slug"`
+		Table string `query:"table" default:"stall" enum:"stall,day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+	}
+	huma.Register(api, op("fair-totals-csv", http.MethodGet, "/fairs/{slug}/totals.csv", "A fair's totals per stall (or another of its tables), as CSV (its organizer)", 0, 403, 404),
+		func(ctx context.Context, in *fairCSVIn) (*csvOut, error) {
 			a, err := h.signedIn(ctx)
 			if err != nil {
 				return nil, err
@@ -303,18 +300,11 @@ func (h *Handler) Routes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			var buf bytes.Buffer
-			w := csv.NewWriter(&buf)
-			w.Write([]string{"stall_id", "name", "gmv_fen", "orders"}) //nolint:errcheck // a bytes.Buffer does not fail
-			for _, st := range t.ByStall {
-				w.Write([]string{st.StallID, st.Name, strconv.FormatInt(st.GMV, 10), strconv.FormatInt(st.Orders, 10)}) //nolint:errcheck
+			name := in.Slug + "-totals"
+			if in.Table != "stall" {
+				name += "-" + in.Table
 			}
-			w.Flush()
-			return &struct {
-				ContentType        string `header:"Content-Type"`
-				ContentDisposition string `header:"Content-Disposition"`
-				Body               []byte
-			}{"text/csv; charset=utf-8", `attachment; filename="` + in.Slug + `-totals.csv"`, buf.Bytes()}, nil
+			return newCSVOut(name, t.CSV(in.Table)), nil
 		})
 
 	huma.Register(api, op("stall-totals", http.MethodGet, "/stalls/{id}/totals", "A stall's own totals (its merchant)", 0, 403, 404),
@@ -329,4 +319,32 @@ func (h *Handler) Routes(api huma.API) {
 			}
 			return out(t), nil
 		})
+
+	type stallCSVIn struct {
+		ID    string `path:"id"`
+		Table string `query:"table" default:"day" enum:"day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+	}
+	huma.Register(api, op("stall-totals-csv", http.MethodGet, "/stalls/{id}/totals.csv", "One table of a stall's totals, as CSV (its merchant)", 0, 403, 404),
+		func(ctx context.Context, in *stallCSVIn) (*csvOut, error) {
+			a, err := h.signedIn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			t, err := h.svc.StallTotalsFor(ctx, a, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return newCSVOut("stall-"+in.ID+"-totals-"+in.Table, t.CSV(in.Table)), nil
+		})
+}
+
+// csvOut is a CSV download.
+type csvOut struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               []byte
+}
+
+func newCSVOut(name string, b []byte) *csvOut {
+	return &csvOut{"text/csv; charset=utf-8", `attachment; filename="` + name + `.csv"`, b}
 }

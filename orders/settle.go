@@ -115,7 +115,7 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 			return err
 		}
 		paid = ids
-		return nil
+		return rollupPaid(ctx, tx, ids)
 	})
 	if err != nil {
 		return err

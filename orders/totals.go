@@ -1,14 +1,19 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"miaohui/catalog"
 )
+
+// The totals are read from the rollups (rollup.go), kept by the
+// transactions that pay, refund and redeem; flash sales and property
+// vouchers, few by nature, are summed from their orders.
 
 // StallTotal is one stall's line of the fair's totals.
 type StallTotal struct {
@@ -25,6 +30,69 @@ type DayTotal struct {
 	Orders int64  `json:"orders"`
 }
 
+// HourTotal is one hour of sales, by the hour the orders were paid in.
+type HourTotal struct {
+	Hour   time.Time `json:"hour" doc:"the start of the hour, in Asia/Shanghai time"`
+	GMV    Money     `json:"gmv"`
+	Orders int64     `json:"orders"`
+}
+
+// CategoryTotal is the sales of one product category (as the products were
+// filed at checkout); a refund is shared among an order's lines in
+// proportion to their totals.
+type CategoryTotal struct {
+	Category string `json:"category" doc:"the category's slug; empty for products filed under none"`
+	Name     string `json:"name"`
+	NameEN   string `json:"name_en"`
+	GMV      Money  `json:"gmv"`
+	Units    int64  `json:"units"`
+}
+
+// FulfillmentTotal is the sales delivered one way: shipped (online) or
+// collected at the booth or sales office (offline), with how many of those
+// codes were redeemed.
+type FulfillmentTotal struct {
+	Fulfillment string `json:"fulfillment" enum:"ship,pickup"`
+	GMV         Money  `json:"gmv"`
+	Orders      int64  `json:"orders"`
+	Redeemed    int64  `json:"redeemed"`
+}
+
+// FlashSaleTotal is one flash sale's progress.
+type FlashSaleTotal struct {
+	FlashSaleID string    `json:"flash_sale_id"`
+	StallID     string    `json:"stall_id"`
+	Title       string    `json:"title"`
+	Price       Money     `json:"price"`
+	Quantity    int64     `json:"quantity"`
+	Ordered     int64     `json:"ordered" doc:"units won and ordered (paid or awaiting payment)"`
+	PaidOrders  int64     `json:"paid_orders"`
+	GMV         Money     `json:"gmv"`
+	StartsAt    time.Time `json:"starts_at"`
+	EndsAt      time.Time `json:"ends_at"`
+	Withdrawn   bool      `json:"withdrawn"`
+}
+
+// DevelopmentTotal is one development's deposit vouchers and viewing
+// bookings in a property season.
+type DevelopmentTotal struct {
+	StallID  string `json:"stall_id"`
+	Name     string `json:"name"`
+	Sold     int64  `json:"vouchers_sold"`
+	Redeemed int64  `json:"vouchers_redeemed"`
+	Refunded int64  `json:"vouchers_refunded" doc:"vouchers of orders refunded in full"`
+	Bookings int64  `json:"bookings" doc:"live viewing bookings"`
+}
+
+// Breakdown is what the fair's and a stall's totals both show.
+type Breakdown struct {
+	ByHour        []HourTotal        `json:"by_hour"`
+	ByCategory    []CategoryTotal    `json:"by_category"`
+	ByFulfillment []FulfillmentTotal `json:"by_fulfillment"`
+	FlashSales    []FlashSaleTotal   `json:"flash_sales"`
+	Developments  []DevelopmentTotal `json:"developments,omitempty" doc:"property seasons only"`
+}
+
 // Totals are a fair's sales as organizers report them. GMV is what was paid
 // minus what was refunded; participants are the distinct paying buyers.
 type Totals struct {
@@ -37,32 +105,30 @@ type Totals struct {
 	Stalls       int64        `json:"stalls"`
 	ByStall      []StallTotal `json:"by_stall"`
 	ByDay        []DayTotal   `json:"by_day"`
+	Breakdown
 }
 
 // StallTotals are one stall's own sales.
 type StallTotals struct {
-	Currency   string     `json:"currency"`
-	GMV        Money      `json:"gmv"`
-	PaidOrders int64      `json:"paid_orders"`
-	Refunded   Money      `json:"refunded"`
-	ByDay      []DayTotal `json:"by_day"`
+	Currency     string     `json:"currency"`
+	GMV          Money      `json:"gmv"`
+	PaidOrders   int64      `json:"paid_orders"`
+	Refunded     Money      `json:"refunded"`
+	Participants int64      `json:"participants"`
+	ByDay        []DayTotal `json:"by_day"`
+	Breakdown
 }
 
-// paidOrders selects the orders whose money was captured and kept.
-func paidOrders(q *bun.SelectQuery) *bun.SelectQuery {
-	return q.Where("o.status IN (?)", bun.In(PaidStatuses))
+// shanghai is Asia/Shanghai: UTC+8 all year, so its days are whole hours.
+var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+
+// scope is what a totals query sums: a fair or one stall.
+type scope struct {
+	fairID, stallID string
+	property        bool
 }
 
-// localDay is the SQL for an order's payment date in Asia/Shanghai (UTC+8
-// all year); the two databases spell it differently.
-func localDay(db bun.IDB) string {
-	if db.Dialect().Name() == dialect.PG {
-		return "to_char(o.paid_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
-	}
-	return "strftime('%Y-%m-%d', o.paid_at, '+8 hours')"
-}
-
-// FairTotals computes a fair's totals from its orders, for its organizer.
+// FairTotals reads a fair's totals, for its organizer.
 func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) (*Totals, error) {
 	f, err := s.catalog.Fair(ctx, a, slug)
 	if err != nil {
@@ -71,32 +137,31 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 	if f.OrganizerID != a.UserID {
 		return nil, fmt.Errorf("only the fair's organizer sees its totals: %w", catalog.ErrForbidden)
 	}
-	t := &Totals{Currency: catalog.CurrencyCNY, ByStall: []StallTotal{}, ByDay: []DayTotal{}}
-	err = paidOrders(s.db.NewSelect().TableExpr("orders AS o")).Where("o.fair_id = ?", f.ID).
-		ColumnExpr("COALESCE(SUM(o.total), 0), COALESCE(SUM(o.refunded), 0), COUNT(*), COUNT(DISTINCT o.buyer_id)").
-		Scan(ctx, &t.GMV, &t.Refunded, &t.PaidOrders, &t.Participants)
-	if err != nil {
+	t := &Totals{Currency: catalog.CurrencyCNY, ByStall: []StallTotal{}}
+	sc := scope{fairID: f.ID, property: f.Kind == catalog.KindPropertySeason}
+	if err := s.headline(ctx, sc, &t.GMV, &t.Refunded, &t.PaidOrders, &t.Participants); err != nil {
 		return nil, err
 	}
-	t.GMV -= t.Refunded
 	err = s.db.NewSelect().TableExpr("stalls").Where("fair_id = ?", f.ID).
 		ColumnExpr("COUNT(*), COUNT(DISTINCT merchant_id)").Scan(ctx, &t.Stalls, &t.Merchants)
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.NewSelect().TableExpr("stalls AS st").
-		Join("LEFT JOIN orders AS o ON o.stall_id = st.id AND o.status IN (?)", bun.In(PaidStatuses)).
-		ColumnExpr("st.id AS stall_id, st.name").
-		ColumnExpr("COALESCE(SUM(o.total), 0) - COALESCE(SUM(o.refunded), 0) AS gmv, COUNT(o.id) AS orders").
-		Where("st.fair_id = ?", f.ID).GroupExpr("st.id, st.name").OrderExpr("gmv DESC, st.id ASC").Scan(ctx, &t.ByStall)
+	sums := s.db.NewSelect().TableExpr("rollup_stalls").ColumnExpr("stall_id, SUM(paid) - SUM(refunded) AS gmv, SUM(orders) AS orders").
+		Where("fair_id = ?", f.ID).GroupExpr("stall_id")
+	err = s.db.NewSelect().TableExpr("stalls AS st").Join("LEFT JOIN (?) AS r ON r.stall_id = st.id", sums).
+		ColumnExpr("st.id AS stall_id, st.name, COALESCE(r.gmv, 0) AS gmv, COALESCE(r.orders, 0) AS orders").
+		Where("st.fair_id = ?", f.ID).OrderExpr("gmv DESC, st.id ASC").Scan(ctx, &t.ByStall)
 	if err != nil {
 		return nil, err
 	}
-	t.ByDay, err = s.byDay(ctx, "o.fair_id = ?", f.ID)
-	return t, err
+	if t.ByDay, t.Breakdown, err = s.breakdown(ctx, sc); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
-// StallTotalsFor computes one stall's totals for its merchant (or the fair's organizer).
+// StallTotalsFor reads one stall's totals for its merchant (or the fair's organizer).
 func (s *Service) StallTotalsFor(ctx context.Context, a catalog.Actor, stallID string) (*StallTotals, error) {
 	sa, err := s.catalog.Stall(ctx, a, stallID)
 	if err != nil {
@@ -105,24 +170,154 @@ func (s *Service) StallTotalsFor(ctx context.Context, a catalog.Actor, stallID s
 	if !sa.Merchant && !sa.Organizer {
 		return nil, fmt.Errorf("only the stall's merchant sees its totals: %w", catalog.ErrForbidden)
 	}
-	t := &StallTotals{Currency: catalog.CurrencyCNY, ByDay: []DayTotal{}}
-	err = paidOrders(s.db.NewSelect().TableExpr("orders AS o")).Where("o.stall_id = ?", stallID).
-		ColumnExpr("COALESCE(SUM(o.total), 0), COALESCE(SUM(o.refunded), 0), COUNT(*)").
-		Scan(ctx, &t.GMV, &t.Refunded, &t.PaidOrders)
+	t := &StallTotals{Currency: catalog.CurrencyCNY}
+	sc := scope{fairID: sa.Fair.ID, stallID: stallID, property: sa.Fair.Kind == catalog.KindPropertySeason}
+	if err := s.headline(ctx, sc, &t.GMV, &t.Refunded, &t.PaidOrders, &t.Participants); err != nil {
+		return nil, err
+	}
+	if t.ByDay, t.Breakdown, err = s.breakdown(ctx, sc); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// id is the scope's own id: the stall's, or the fair's.
+func (sc scope) id() string { return cmp.Or(sc.stallID, sc.fairID) }
+
+// filter limits a query on a table with fair_id and stall_id columns.
+func (sc scope) filter(q *bun.SelectQuery, alias string) *bun.SelectQuery {
+	if sc.stallID != "" {
+		return q.Where("?.stall_id = ?", bun.Ident(alias), sc.stallID)
+	}
+	return q.Where("?.fair_id = ?", bun.Ident(alias), sc.fairID)
+}
+
+func (s *Service) headline(ctx context.Context, sc scope, gmv, refunded *Money, paidOrders, participants *int64) error {
+	err := sc.filter(s.db.NewSelect().TableExpr("rollup_stalls AS r"), "r").
+		ColumnExpr("COALESCE(SUM(r.paid), 0), COALESCE(SUM(r.refunded), 0), COALESCE(SUM(r.orders), 0)").
+		Scan(ctx, gmv, refunded, paidOrders)
+	if err != nil {
+		return err
+	}
+	*gmv -= *refunded
+	n, err := s.db.NewSelect().TableExpr("rollup_buyers").Where("scope_id = ?", sc.id()).Count(ctx)
+	*participants = int64(n)
+	return err
+}
+
+// breakdown reads the charts' figures of a scope.
+func (s *Service) breakdown(ctx context.Context, sc scope) ([]DayTotal, Breakdown, error) {
+	b := Breakdown{ByHour: []HourTotal{}, ByCategory: []CategoryTotal{}, ByFulfillment: []FulfillmentTotal{}, FlashSales: []FlashSaleTotal{}}
+	var hours []struct {
+		Hour   int64
+		GMV    Money
+		Orders int64
+	}
+	err := s.db.NewSelect().TableExpr("rollup_hours").ColumnExpr("hour, SUM(paid) - SUM(refunded) AS gmv, SUM(orders) AS orders").
+		Where("scope_id = ?", sc.id()).GroupExpr("hour").OrderExpr("hour").Scan(ctx, &hours)
+	if err != nil {
+		return nil, b, err
+	}
+	days := []DayTotal{}
+	for _, h := range hours {
+		at := time.Unix(h.Hour*3600, 0).In(shanghai)
+		b.ByHour = append(b.ByHour, HourTotal{Hour: at, GMV: h.GMV, Orders: h.Orders})
+		date := at.Format(time.DateOnly)
+		if len(days) == 0 || days[len(days)-1].Date != date {
+			days = append(days, DayTotal{Date: date})
+		}
+		days[len(days)-1].GMV += h.GMV
+		days[len(days)-1].Orders += h.Orders
+	}
+
+	err = sc.filter(s.db.NewSelect().TableExpr("rollup_stalls AS r"), "r").
+		ColumnExpr("r.fulfillment, SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.orders) AS orders, SUM(r.redeemed) AS redeemed").
+		GroupExpr("r.fulfillment").OrderExpr("r.fulfillment").Scan(ctx, &b.ByFulfillment)
+	if err != nil {
+		return nil, b, err
+	}
+
+	err = sc.filter(s.db.NewSelect().TableExpr("rollup_categories AS r"), "r").
+		Join("LEFT JOIN categories AS c ON c.fair_id = r.fair_id AND c.slug = r.category").
+		ColumnExpr("r.category, COALESCE(MAX(c.name), '') AS name, COALESCE(MAX(c.name_en), '') AS name_en").
+		ColumnExpr("SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.units) AS units").
+		GroupExpr("r.category").OrderExpr("gmv DESC, r.category ASC").Scan(ctx, &b.ByCategory)
+	if err != nil {
+		return nil, b, err
+	}
+
+	err = sc.filter(s.db.NewSelect().TableExpr("flash_sales AS fs"), "fs").
+		Join("JOIN products AS p ON p.id = fs.product_id").
+		Join("LEFT JOIN orders AS o ON o.flash_sale_id = fs.id AND o.status IN (?)", bun.In(PaidStatuses)).
+		ColumnExpr("fs.id AS flash_sale_id, fs.stall_id, p.title, fs.price, fs.quantity, fs.sold AS ordered, fs.starts_at, fs.ends_at, fs.withdrawn").
+		ColumnExpr("COUNT(o.id) AS paid_orders, COALESCE(SUM(o.total - o.refunded), 0) AS gmv").
+		GroupExpr("fs.id, fs.stall_id, p.title, fs.price, fs.quantity, fs.sold, fs.starts_at, fs.ends_at, fs.withdrawn").
+		OrderExpr("fs.starts_at ASC, fs.id ASC").Scan(ctx, &b.FlashSales)
+	if err != nil {
+		return nil, b, err
+	}
+	if sc.property {
+		if b.Developments, err = s.developments(ctx, sc); err != nil {
+			return nil, b, err
+		}
+	}
+	return days, b, nil
+}
+
+// developments sums a property season's deposit vouchers and viewing
+// bookings per development (stall).
+func (s *Service) developments(ctx context.Context, sc scope) ([]DevelopmentTotal, error) {
+	rows := []DevelopmentTotal{}
+	q := s.db.NewSelect().TableExpr("stalls AS st").ColumnExpr("st.id AS stall_id, st.name").OrderExpr("st.id")
+	if sc.stallID != "" {
+		q = q.Where("st.id = ?", sc.stallID)
+	} else {
+		q = q.Where("st.fair_id = ?", sc.fairID)
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	at := map[string]*DevelopmentTotal{}
+	for i := range rows {
+		at[rows[i].StallID] = &rows[i]
+	}
+	var vouchers []struct {
+		StallID                  string
+		Sold, Redeemed, Refunded int64
+	}
+	err := sc.filter(s.db.NewSelect().TableExpr("orders AS o"), "o").
+		Join("JOIN order_items AS i ON i.order_id = o.id").
+		Where("o.status IN (?)", bun.In(PaidStatuses)).Where("i.kind = ?", catalog.KindVoucher).
+		ColumnExpr("o.stall_id, SUM(i.quantity) AS sold").
+		ColumnExpr("SUM(CASE WHEN o.redeemed_at IS NOT NULL THEN i.quantity ELSE 0 END) AS redeemed").
+		ColumnExpr("SUM(CASE WHEN o.status = ? THEN i.quantity ELSE 0 END) AS refunded", StatusRefunded).
+		GroupExpr("o.stall_id").Scan(ctx, &vouchers)
 	if err != nil {
 		return nil, err
 	}
-	t.GMV -= t.Refunded
-	t.ByDay, err = s.byDay(ctx, "o.stall_id = ?", stallID)
-	return t, err
-}
-
-func (s *Service) byDay(ctx context.Context, where string, arg any) ([]DayTotal, error) {
-	day := localDay(s.db)
-	rows := []DayTotal{}
-	err := paidOrders(s.db.NewSelect().TableExpr("orders AS o")).Where(where, arg).
-		ColumnExpr(day+" AS date").
-		ColumnExpr("COALESCE(SUM(o.total), 0) - COALESCE(SUM(o.refunded), 0) AS gmv, COUNT(*) AS orders").
-		GroupExpr(day).OrderExpr("date ASC").Scan(ctx, &rows)
-	return rows, err
+	for _, v := range vouchers {
+		if d := at[v.StallID]; d != nil {
+			d.Sold, d.Redeemed, d.Refunded = v.Sold, v.Redeemed, v.Refunded
+		}
+	}
+	var bookings []struct {
+		StallID string
+		N       int64
+	}
+	bq := s.db.NewSelect().TableExpr("bookings AS b").ColumnExpr("b.stall_id, COUNT(*) AS n").
+		Where("b.status = ?", catalog.BookingBooked).GroupExpr("b.stall_id")
+	if sc.stallID != "" {
+		bq = bq.Where("b.stall_id = ?", sc.stallID)
+	} else {
+		bq = bq.Where("b.stall_id IN (?)", s.db.NewSelect().TableExpr("stalls").Column("id").Where("fair_id = ?", sc.fairID))
+	}
+	if err := bq.Scan(ctx, &bookings); err != nil {
+		return nil, err
+	}
+	for _, b := range bookings {
+		if d := at[b.StallID]; d != nil {
+			d.Bookings = b.N
+		}
+	}
+	return rows, nil
 }

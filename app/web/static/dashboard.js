@@ -1,6 +1,7 @@
-// The dashboards: draws the charts from the JSON the page embeds
+// The dashboards: draws the charts from the totals the page embeds
 // (#dashboard-data) with the vendored Chart.js, then polls the totals API
-// and updates the figures and charts in place. Money is fen, as in the API.
+// and updates the figures and charts in place. Money is fen, as in the API;
+// times are Asia/Shanghai, as the API gives them.
 (function () {
   "use strict";
 
@@ -12,95 +13,166 @@
     return (neg ? "-" : "") + "¥" + s + "." + (rest < 10 ? "0" : "") + rest;
   }
 
+  var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
   function dayLabel(iso, lang) {
-    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
     if (!m) return iso;
-    if (lang === "en") {
-      var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-      return +m[3] + " " + months[+m[2] - 1];
-    }
-    return +m[2] + "月" + +m[3] + "日";
+    return lang === "en" ? +m[3] + " " + months[+m[2] - 1] : +m[2] + "月" + +m[3] + "日";
+  }
+
+  // hourLabel reads "2026-02-01T10:00:00+08:00" as written (Shanghai time).
+  function hourLabel(iso, lang) {
+    var m = /^\d{4}-\d{2}-\d{2}T(\d{2})/.exec(iso || "");
+    return m ? dayLabel(iso, lang) + " " + m[1] + ":00" : iso;
   }
 
   var red = "#c8102e", gold = "#d4a017";
+  var palette = [red, gold, "#2f6f4f", "#3b5b92", "#8c4fa0", "#d2691e", "#5f9ea0", "#a0522d", "#708090", "#b8860b"];
 
   function moneyAxis() {
     return { beginAtZero: true, ticks: { callback: function (v) { return yuan(Math.round(v * 100)); } } };
   }
 
   function tooltipMoney(ctx) {
-    var v = ctx.parsed[ctx.chart.options.indexAxis === "y" ? "x" : "y"];
-    return " " + yuan(Math.round(v * 100));
+    var v = ctx.parsed;
+    if (typeof v === "object") v = v[ctx.chart.options.indexAxis === "y" ? "x" : "y"];
+    return " " + (ctx.label && ctx.chart.config.type === "doughnut" ? ctx.label + ": " : "") + yuan(Math.round(v * 100));
   }
 
-  function setEmpty(root, name, empty) {
-    var p = root.querySelector('[data-chart-empty="' + name + '"]');
-    var box = root.querySelector('[data-chart="' + name + '"]');
-    if (p) p.hidden = !empty;
-    if (box && box.parentNode) box.parentNode.classList.toggle("is-empty", empty);
+  // lastHours is the 48 hours up to the last one with sales, with the
+  // hours without sales as zero.
+  function lastHours(hours) {
+    if (!hours.length) return [];
+    var byTime = {}, last = 0;
+    hours.forEach(function (h) {
+      var t = Date.parse(h.hour);
+      byTime[t] = h;
+      if (t > last) last = t;
+    });
+    var out = [];
+    for (var i = 47; i >= 0; i--) {
+      var t = last - i * 3600e3, h = byTime[t];
+      // The label keeps Shanghai time: shift to UTC+8 and read it as UTC.
+      var d = new Date(t + 8 * 3600e3);
+      var iso = d.toISOString().slice(0, 13) + ":00:00+08:00";
+      out.push({ hour: iso, gmv: h ? h.gmv : 0, orders: h ? h.orders : 0 });
+    }
+    return out;
   }
 
   function dashboard(root, data) {
     var Chart = window.Chart;
-    var charts = {};
     var label = data.labels || {};
+    var lang = data.lang;
+    var charts = {};
 
-    function dayData(days) {
-      return {
-        labels: days.map(function (d) { return dayLabel(d.date, data.lang); }),
-        values: days.map(function (d) { return d.gmv / 100; })
-      };
+    function catName(c) {
+      if (!c.category) return label.uncategorized;
+      return (lang === "en" ? c.name_en : c.name) || c.category;
     }
 
-    function stallData(stalls) {
-      stalls = (stalls || []).slice(0, data.top || 20);
-      return {
-        labels: stalls.map(function (s) { return s.name; }),
-        values: stalls.map(function (s) { return s.gmv / 100; })
-      };
-    }
-
-    function draw(by_day, by_stall) {
-      var d = dayData(by_day || []);
-      setEmpty(root, "by-day", d.values.length === 0);
-      var dayCanvas = root.querySelector('[data-chart="by-day"]');
-      if (Chart && dayCanvas) {
-        if (charts.day) {
-          charts.day.data.labels = d.labels;
-          charts.day.data.datasets[0].data = d.values;
-          charts.day.update("none");
-        } else {
-          charts.day = new Chart(dayCanvas, {
-            type: "line",
-            data: { labels: d.labels, datasets: [{ label: label.gmv, data: d.values, borderColor: red, backgroundColor: "rgba(200,16,46,.12)", fill: true, tension: 0.25, pointRadius: 3 }] },
-            options: {
-              maintainAspectRatio: false, animation: false,
-              plugins: { legend: { display: false }, tooltip: { callbacks: { label: tooltipMoney } } },
-              scales: { x: { offset: true }, y: moneyAxis() }
-            }
-          });
+    // specs turns the totals into each chart's type, labels and datasets.
+    var specs = {
+      "by-day": function (t) {
+        var days = t.by_day || [];
+        return {
+          type: "line", labels: days.map(function (d) { return dayLabel(d.date, lang); }), money: true,
+          datasets: [{ label: label.gmv, data: days.map(function (d) { return d.gmv / 100; }), borderColor: red, backgroundColor: "rgba(200,16,46,.12)", fill: true, tension: 0.25, pointRadius: 3 }]
+        };
+      },
+      "by-hour": function (t) {
+        var hours = lastHours(t.by_hour || []);
+        return {
+          type: "bar", labels: hours.map(function (h) { return hourLabel(h.hour, lang); }), money: true,
+          datasets: [{ label: label.gmv, data: hours.map(function (h) { return h.gmv / 100; }), backgroundColor: red }]
+        };
+      },
+      "by-stall": function (t) {
+        var stalls = (t.by_stall || []).slice(0, data.top || 20);
+        return {
+          type: "bar", horizontal: true, labels: stalls.map(function (s) { return s.name; }), money: true,
+          datasets: [{ label: label.gmv, data: stalls.map(function (s) { return s.gmv / 100; }), backgroundColor: gold, borderColor: red, borderWidth: 1 }]
+        };
+      },
+      "by-category": function (t) {
+        var cats = t.by_category || [];
+        return {
+          type: "doughnut", labels: cats.map(catName), money: true,
+          datasets: [{ label: label.gmv, data: cats.map(function (c) { return c.gmv / 100; }), backgroundColor: palette }]
+        };
+      },
+      "by-fulfillment": function (t) {
+        var fs = t.by_fulfillment || [];
+        return {
+          type: "doughnut", money: true,
+          labels: fs.map(function (f) {
+            var name = f.fulfillment === "ship" ? label.online : label.offline;
+            var s = name + " · " + f.orders + " " + label.orders_unit;
+            return f.fulfillment === "pickup" ? s + " · " + label.redeemed + " " + f.redeemed : s;
+          }),
+          datasets: [{ label: label.gmv, data: fs.map(function (f) { return f.gmv / 100; }), backgroundColor: [gold, red] }]
+        };
+      },
+      "flash-sales": function (t) {
+        var sales = t.flash_sales || [];
+        return {
+          type: "bar", horizontal: true, stacked: true, labels: sales.map(function (s) { return s.title; }),
+          datasets: [
+            { label: label.ordered, data: sales.map(function (s) { return s.ordered; }), backgroundColor: red },
+            { label: label.left, data: sales.map(function (s) { return Math.max(0, s.quantity - s.ordered); }), backgroundColor: "rgba(212,160,23,.35)" }
+          ]
+        };
+      },
+      "developments": function (t) {
+        var ds = t.developments || [];
+        var names = ds.map(function (d) { return d.name; });
+        function set(key, color) {
+          return { label: label[key], data: ds.map(function (d) { return d[key]; }), backgroundColor: color };
         }
+        return {
+          type: "bar", labels: names,
+          datasets: [set("vouchers_sold", red), set("vouchers_redeemed", gold), set("vouchers_refunded", "#708090"), set("bookings", "#2f6f4f")]
+        };
       }
-      var stallCanvas = root.querySelector('[data-chart="by-stall"]');
-      if (!stallCanvas) return;
-      var s = stallData(by_stall);
-      setEmpty(root, "by-stall", s.values.length === 0);
-      if (!Chart) return;
-      if (charts.stall) {
-        charts.stall.data.labels = s.labels;
-        charts.stall.data.datasets[0].data = s.values;
-        charts.stall.update("none");
+    };
+
+    function options(s) {
+      var o = { maintainAspectRatio: false, animation: false, plugins: { legend: { display: s.datasets.length > 1 || s.type === "doughnut" } } };
+      if (s.money) o.plugins.tooltip = { callbacks: { label: tooltipMoney } };
+      if (s.type === "doughnut") return o;
+      var value = s.money ? moneyAxis() : { beginAtZero: true, ticks: { precision: 0 } };
+      var cat = { ticks: { autoSkip: !s.horizontal } };
+      if (s.stacked) { value.stacked = true; cat.stacked = true; }
+      if (s.horizontal) {
+        o.indexAxis = "y";
+        o.scales = { x: value, y: cat };
       } else {
-        charts.stall = new Chart(stallCanvas, {
-          type: "bar",
-          data: { labels: s.labels, datasets: [{ label: label.gmv, data: s.values, backgroundColor: gold, borderColor: red, borderWidth: 1 }] },
-          options: {
-            indexAxis: "y", maintainAspectRatio: false, animation: false,
-            plugins: { legend: { display: false }, tooltip: { callbacks: { label: tooltipMoney } } },
-            scales: { x: moneyAxis(), y: { ticks: { autoSkip: false } } }
-          }
-        });
+        cat.offset = true;
+        o.scales = { x: cat, y: value };
       }
+      return o;
+    }
+
+    function draw(t) {
+      Object.keys(specs).forEach(function (name) {
+        var canvas = root.querySelector('[data-chart="' + name + '"]');
+        if (!canvas) return;
+        var s = specs[name](t);
+        var empty = s.datasets.every(function (d) { return d.data.length === 0; });
+        var p = root.querySelector('[data-chart-empty="' + name + '"]');
+        if (p) p.hidden = !empty;
+        canvas.parentNode.classList.toggle("is-empty", empty);
+        if (!Chart) return;
+        var c = charts[name];
+        if (c) {
+          c.data.labels = s.labels;
+          s.datasets.forEach(function (d, i) { c.data.datasets[i].data = d.data; });
+          c.update("none");
+        } else {
+          charts[name] = new Chart(canvas, { type: s.type, data: { labels: s.labels, datasets: s.datasets }, options: options(s) });
+        }
+      });
     }
 
     function figures(t) {
@@ -118,7 +190,7 @@
       status.classList.toggle("stale", !ok);
     }
 
-    draw(data.by_day, data.by_stall);
+    draw(data.totals || {});
 
     var busy = false;
     function refresh() {
@@ -129,7 +201,7 @@
         return res.json();
       }).then(function (t) {
         figures(t);
-        draw(t.by_day, t.by_stall);
+        draw(t);
         setStatus(true);
       }).catch(function () {
         setStatus(false);
