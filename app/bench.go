@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -34,7 +36,8 @@ import (
 // and measures, in the same run and on the same machine, three references: a
 // bare Fiber handler, a Fiber handler making one EVALSHA against the same
 // Redis, and the naive purchase that locks the product row with SELECT … FOR
-// UPDATE on PostgreSQL.
+// UPDATE on PostgreSQL. The references are served by a process of their own
+// (`fair bench references`), as the deployment is.
 
 type benchOpts struct {
 	target     string
@@ -51,6 +54,9 @@ type benchOpts struct {
 }
 
 func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, args []string) error {
+	if len(args) > 0 && args[0] == "references" {
+		return benchReferencesCommand(ctx, cfg, log, out, args[1:])
+	}
 	if len(args) == 0 || args[0] != "flash" {
 		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256]")
 	}
@@ -167,16 +173,8 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	var bare, eval, naive *loadResult
 	if !b.o.skipRefs {
-		if bare, err = b.reference("bare", b.bareHandler()); err != nil {
+		if bare, eval, naive, err = b.references(ctx); err != nil {
 			return err
-		}
-		if eval, err = b.reference("evalsha", b.evalHandler()); err != nil {
-			return err
-		}
-		if migrations.IsPostgres(b.p.DB) {
-			if naive, err = b.reference("for-update", b.naiveHandler(ctx)); err != nil {
-				return err
-			}
 		}
 	}
 	// Phones waiting for a sale already hold their connections (they poll
@@ -518,25 +516,86 @@ func (b *bench) verify(ctx context.Context) (benchCheck, error) {
 	return c, nil
 }
 
-// reference serves handler on a loopback port and loads it the same way.
-func (b *bench) reference(name string, handler fiber.Handler) (*loadResult, error) {
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Post("/ref", handler)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// references starts `fair bench references` as a process of its own, as
+// the deployment is one: the load generator then pays for reaching the
+// references what it pays for reaching the deployment (another process's
+// scheduling on the same cores), and loads each the same way.
+func (b *bench) references(ctx context.Context) (bare, eval, naive *loadResult, err error) {
+	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	go app.Listener(ln) //nolint:errcheck // ends with Shutdown below
-	defer app.Shutdown()
-	fmt.Fprintf(os.Stderr, "reference %s on %s\n", name, ln.Addr())
-	r := b.load(ln.Addr().String(), "/ref", b.o.refRun, false)
-	if r.s5xx > 0 || r.errs > 0 {
-		return r, fmt.Errorf("reference %s: %d 5xx, %d errors", name, r.s5xx, r.errs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "bench", "references", "--product", b.prodID)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return r, nil
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, found := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !found {
+		return nil, nil, nil, fmt.Errorf("bench references did not start: %q %v", line, err)
+	}
+	run := func(name string) (*loadResult, error) {
+		fmt.Fprintf(os.Stderr, "reference %s on %s\n", name, addr)
+		r := b.load(addr, "/"+name, b.o.refRun, false)
+		if r.s5xx > 0 || r.errs > 0 {
+			return r, fmt.Errorf("reference %s: %d 5xx, %d errors", name, r.s5xx, r.errs)
+		}
+		return r, nil
+	}
+	if bare, err = run("bare"); err != nil {
+		return nil, nil, nil, err
+	}
+	if eval, err = run("evalsha"); err != nil {
+		return nil, nil, nil, err
+	}
+	if migrations.IsPostgres(b.p.DB) {
+		if naive, err = run("for-update"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return bare, eval, naive, nil
 }
 
-func (b *bench) bareHandler() fiber.Handler {
+// benchReferencesCommand is `fair bench references --product ID`: it serves
+// the three references on a loopback port, says "listening on ADDR" and
+// runs until it is stopped.
+func benchReferencesCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("bench references", flag.ContinueOnError)
+	fs.SetOutput(out)
+	product := fs.String("product", "", "the product the naive purchase takes stock from")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, err := OpenPlatform(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Post("/bare", bareHandler())
+	app.Post("/evalsha", evalHandler(p.Redis))
+	app.Post("/for-update", naiveHandler(p.DB, *product))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		_ = app.Shutdown()
+	}()
+	return app.Listener(ln)
+}
+
+func bareHandler() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Status(fiber.StatusAccepted)
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -546,8 +605,7 @@ func (b *bench) bareHandler() fiber.Handler {
 
 // evalHandler makes exactly one EVALSHA of the admission script against the
 // deployment's Redis, on a scratch sale with room for everyone.
-func (b *bench) evalHandler() fiber.Handler {
-	rdb := b.p.Redis
+func evalHandler(rdb redis.UniversalClient) fiber.Handler {
 	scratch := "bench-" + randHex(4)
 	rdb.Set(context.Background(), "fs:{"+scratch+"}:stock", 1<<40, time.Hour)
 	script := redis.NewScript(orders.AdmitLua)
@@ -566,18 +624,17 @@ func (b *bench) evalHandler() fiber.Handler {
 
 // naiveHandler is the purchase done the usual way: lock the product row,
 // check and take the stock, record the purchase, commit.
-func (b *bench) naiveHandler(ctx context.Context) fiber.Handler {
-	db := b.p.DB
+func naiveHandler(db *bun.DB, prodID string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		err := db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
 			var stock int64
-			if err := tx.NewSelect().Table("products").Column("stock").Where("id = ?", b.prodID).For("UPDATE").Scan(ctx, &stock); err != nil {
+			if err := tx.NewSelect().Table("products").Column("stock").Where("id = ?", prodID).For("UPDATE").Scan(ctx, &stock); err != nil {
 				return err
 			}
 			if stock < 1 {
 				return errors.New("sold out")
 			}
-			if _, err := tx.NewUpdate().Table("products").Set("stock = stock - 1").Where("id = ?", b.prodID).Exec(ctx); err != nil {
+			if _, err := tx.NewUpdate().Table("products").Set("stock = stock - 1").Where("id = ?", prodID).Exec(ctx); err != nil {
 				return err
 			}
 			row := map[string]any{"id": "bench-" + catalog.NewID(), "type": "bench", "received_at": time.Now().UTC()}

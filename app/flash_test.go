@@ -974,6 +974,29 @@ func TestFlashSettlement(t *testing.T) {
 		t.Errorf("third settle: %v", err)
 	}
 	ordWantStock(t, e, w.product, flProductStock-3)
+
+	// The sale's line in the totals: three units ordered, two orders paid
+	// (a's two units and c's one at the flash price).
+	res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org})
+	wantStatus(t, res, http.StatusOK)
+	var totals orders.Totals
+	if err := json.Unmarshal(res.Body, &totals); err != nil {
+		t.Fatal(err)
+	}
+	if len(totals.FlashSales) != 1 {
+		t.Fatalf("flash sales in the totals: %+v", totals.FlashSales)
+	}
+	if fs := totals.FlashSales[0]; fs.FlashSaleID != id || fs.StallID != w.stall || fs.Price != 1200 || fs.Quantity != 3 || fs.Ordered != 3 || fs.PaidOrders != 2 || fs.GMV != 3600 {
+		t.Errorf("the sale's totals %+v", fs)
+	}
+	if totals.GMV != 3600 || totals.PaidOrders != 2 {
+		t.Errorf("fair totals: gmv %d, %d paid orders; want 3600 and 2", totals.GMV, totals.PaidOrders)
+	}
+	res = e.do(req{Method: "GET", Path: "/merchant/stalls/" + w.stall + "/dashboard", Token: w.merch.Token})
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(string(res.Body), `data-chart="flash-sales"`) {
+		t.Error("the stall's dashboard has no flash-sale chart")
+	}
 }
 
 func TestFlashReminders(t *testing.T) {

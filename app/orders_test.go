@@ -1320,6 +1320,58 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 		wantProblem(t, res, http.StatusConflict, "conflict")
 		ordWantStatus(t, e, orders.StatusPaid, o.ID)
 	})
+
+	// The season's figures per development: three vouchers paid (one
+	// refunded in whole, one redeemed), and one live viewing booking of two.
+	t.Run("Totals", func(t *testing.T) {
+		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + v.stall + "/slots", Token: v.dev.Token, Body: map[string]any{
+			"starts_at": catTime(e.clock.Now().Add(24 * time.Hour)), "ends_at": catTime(e.clock.Now().Add(26 * time.Hour)), "capacity": 5,
+		}})
+		wantStatus(t, res, http.StatusCreated)
+		slot := res.JSON(t)["id"].(string)
+		visitors := []registered{v.shopper(t), v.shopper(t)}
+		var booking string
+		for _, who := range visitors {
+			res := e.do(req{Method: "POST", Path: "/api/v1/slots/" + slot + "/bookings", Token: who.Token})
+			wantStatus(t, res, http.StatusCreated)
+			booking = res.JSON(t)["id"].(string)
+		}
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/bookings/" + booking + "/cancel", Token: visitors[1].Token}), http.StatusOK)
+
+		want := orders.DevelopmentTotal{StallID: v.stall, Name: "碧桂园·江城府", Sold: 3, Redeemed: 1, Refunded: 1, Bookings: 1}
+		res = e.do(req{Method: "GET", Path: "/api/v1/fairs/" + v.slug + "/totals", Token: v.org})
+		wantStatus(t, res, http.StatusOK)
+		var fair orders.Totals
+		if err := json.Unmarshal(res.Body, &fair); err != nil {
+			t.Fatal(err)
+		}
+		if len(fair.Developments) != 1 || fair.Developments[0] != want {
+			t.Errorf("developments %+v, want %+v", fair.Developments, want)
+		}
+		if fair.PaidOrders != 3 || fair.GMV != 2_000_000 || fair.Refunded != 1_000_000 {
+			t.Errorf("headline: %d paid orders, gmv %d, refunded %d", fair.PaidOrders, fair.GMV, fair.Refunded)
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/stalls/" + v.stall + "/totals", Token: v.dev.Token})
+		wantStatus(t, res, http.StatusOK)
+		var stall orders.StallTotals
+		if err := json.Unmarshal(res.Body, &stall); err != nil {
+			t.Fatal(err)
+		}
+		if len(stall.Developments) != 1 || stall.Developments[0] != want {
+			t.Errorf("the development's own figures %+v, want %+v", stall.Developments, want)
+		}
+		res = e.do(req{Method: "GET", Path: "/api/v1/fairs/" + v.slug + "/totals.csv?table=development", Token: v.org})
+		wantStatus(t, res, http.StatusOK)
+		if line := v.stall + ",碧桂园·江城府,3,1,1,1"; !strings.Contains(string(res.Body), line) {
+			t.Errorf("development.csv:\n%s\nwant the line %s", res.Body, line)
+		}
+		// The developer's dashboard draws the development's chart.
+		res = e.do(req{Method: "GET", Path: "/merchant/stalls/" + v.stall + "/dashboard", Token: v.dev.Token})
+		wantStatus(t, res, http.StatusOK)
+		if !strings.Contains(string(res.Body), `data-chart="developments"`) {
+			t.Error("the property dashboard has no developments chart")
+		}
+	})
 }
 
 func TestRefunds(t *testing.T) {
