@@ -46,6 +46,8 @@ func init() {
 				orders    BIGINT NOT NULL DEFAULT 0,
 				paid      BIGINT NOT NULL DEFAULT 0,
 				refunded  BIGINT NOT NULL DEFAULT 0,
+				-- buyers whose first paid order in the scope was paid in this hour
+				participants  BIGINT NOT NULL DEFAULT 0,
 				PRIMARY KEY (scope_id, hour, shard)
 			)`,
 			`CREATE INDEX rollup_hours_fair_idx ON rollup_hours (fair_id)`,
@@ -60,7 +62,8 @@ func init() {
 				PRIMARY KEY (stall_id, category, shard)
 			)`,
 			`CREATE INDEX rollup_categories_fair_idx ON rollup_categories (fair_id)`,
-			// The distinct paying buyers of a fair (scope_id = fair id) and of each stall.
+			// The distinct paying buyers of a fair (scope_id = fair id) and of
+			// each stall: who is new among them counts in rollup_hours.participants.
 			`CREATE TABLE rollup_buyers (
 				scope_id  TEXT NOT NULL,
 				buyer_id  TEXT NOT NULL,

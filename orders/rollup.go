@@ -3,6 +3,8 @@ package orders
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"hash/fnv"
 	"maps"
 	"slices"
@@ -55,9 +57,10 @@ type rollupHour struct {
 	Hour     int64  `bun:",pk"`
 	Shard    int    `bun:",pk"`
 	FairID   string
-	Orders   int64
-	Paid     Money
-	Refunded Money
+	Orders       int64
+	Paid         Money
+	Refunded     Money
+	Participants int64 // buyers new to the scope in this hour
 }
 
 type rollupCategory struct {
@@ -116,15 +119,16 @@ type (
 // what is there) or by insert (into emptied rows).
 type rollup struct {
 	shard  func(orderID string) int
+	fresh  bool // rebuilding into empty rollups: a buyer not seen yet is new
 	stalls map[stallKey]*rollupStall
 	hours  map[hourKey]*rollupHour
 	cats   map[categoryKey]*rollupCategory
-	buyers map[buyerKey]string // → fair id
+	buyers map[buyerKey]*rollupHour // the hour row that counts the buyer if new
 }
 
 func newRollup(shard func(string) int) *rollup {
 	return &rollup{shard: shard, stalls: map[stallKey]*rollupStall{}, hours: map[hourKey]*rollupHour{},
-		cats: map[categoryKey]*rollupCategory{}, buyers: map[buyerKey]string{}}
+		cats: map[categoryKey]*rollupCategory{}, buyers: map[buyerKey]*rollupHour{}}
 }
 
 func (r *rollup) stall(o *rollupOrder) *rollupStall {
@@ -168,17 +172,25 @@ func (r *rollup) paid(o *rollupOrder) {
 	s := r.stall(o)
 	s.Orders++
 	s.Paid += o.Total
-	for _, h := range r.hoursOf(o) {
+	hours := r.hoursOf(o)
+	for i, h := range hours {
 		h.Orders++
 		h.Paid += o.Total
+		// The buyer, in the fair's and in the stall's scope: flush counts them
+		// if the database did not know them yet, a rebuild at once.
+		k := buyerKey{h.ScopeID, o.BuyerID}
+		if _, seen := r.buyers[k]; !seen {
+			r.buyers[k] = hours[i]
+			if r.fresh {
+				h.Participants++
+			}
+		}
 	}
 	for _, l := range o.Lines {
 		c := r.category(o, l.Category)
 		c.Units += l.Quantity
 		c.Paid += l.LineTotal
 	}
-	r.buyers[buyerKey{o.FairID, o.BuyerID}] = o.FairID
-	r.buyers[buyerKey{o.StallID, o.BuyerID}] = o.FairID
 	if o.Refunded > 0 {
 		r.refunded(o, 0, o.Refunded)
 	}
@@ -223,7 +235,7 @@ func sortedValues[K comparable, V any](m map[K]*V, less func(a, b *V) int) []*V 
 }
 
 // The rows in key order: concurrent transactions lock them in the same order.
-func (r *rollup) rows() ([]*rollupStall, []*rollupHour, []*rollupCategory, []rollupBuyer) {
+func (r *rollup) rows() ([]*rollupStall, []*rollupHour, []*rollupCategory) {
 	stalls := sortedValues(r.stalls, func(a, b *rollupStall) int {
 		return cmp.Or(cmp.Compare(a.StallID, b.StallID), cmp.Compare(a.Fulfillment, b.Fulfillment), cmp.Compare(a.Shard, b.Shard))
 	})
@@ -233,20 +245,35 @@ func (r *rollup) rows() ([]*rollupStall, []*rollupHour, []*rollupCategory, []rol
 	cats := sortedValues(r.cats, func(a, b *rollupCategory) int {
 		return cmp.Or(cmp.Compare(a.StallID, b.StallID), cmp.Compare(a.Category, b.Category), cmp.Compare(a.Shard, b.Shard))
 	})
+	return stalls, hours, cats
+}
+
+func (r *rollup) buyerRows() []rollupBuyer {
 	buyers := make([]rollupBuyer, 0, len(r.buyers))
-	for k, fair := range r.buyers {
-		buyers = append(buyers, rollupBuyer{ScopeID: k.scope, BuyerID: k.buyer, FairID: fair})
+	for k, h := range r.buyers {
+		buyers = append(buyers, rollupBuyer{ScopeID: k.scope, BuyerID: k.buyer, FairID: h.FairID})
 	}
 	slices.SortFunc(buyers, func(a, b rollupBuyer) int {
 		return cmp.Or(cmp.Compare(a.ScopeID, b.ScopeID), cmp.Compare(a.BuyerID, b.BuyerID))
 	})
-	return stalls, hours, cats, buyers
+	return buyers
 }
 
 // flush adds the collected changes to the rollups, inside the transaction
-// that made them.
+// that made them. The buyers go first: those the database did not know yet
+// are new participants in their hour.
 func (r *rollup) flush(ctx context.Context, tx bun.IDB) error {
-	stalls, hours, cats, buyers := r.rows()
+	if buyers := r.buyerRows(); len(buyers) > 0 {
+		var fresh []rollupBuyer
+		err := tx.NewInsert().Model(&buyers).On("CONFLICT DO NOTHING").Returning("scope_id, buyer_id").Scan(ctx, &fresh)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		for _, b := range fresh {
+			r.buyers[buyerKey{b.ScopeID, b.BuyerID}].Participants++
+		}
+	}
+	stalls, hours, cats := r.rows()
 	if len(stalls) > 0 {
 		_, err := tx.NewInsert().Model(&stalls).
 			On("CONFLICT (stall_id, fulfillment, shard) DO UPDATE").
@@ -265,6 +292,7 @@ func (r *rollup) flush(ctx context.Context, tx bun.IDB) error {
 			Set("orders = ?TableAlias.orders + EXCLUDED.orders").
 			Set("paid = ?TableAlias.paid + EXCLUDED.paid").
 			Set("refunded = ?TableAlias.refunded + EXCLUDED.refunded").
+			Set("participants = ?TableAlias.participants + EXCLUDED.participants").
 			Exec(ctx)
 		if err != nil {
 			return err
@@ -278,11 +306,6 @@ func (r *rollup) flush(ctx context.Context, tx bun.IDB) error {
 			Set("refunded = ?TableAlias.refunded + EXCLUDED.refunded").
 			Exec(ctx)
 		if err != nil {
-			return err
-		}
-	}
-	if len(buyers) > 0 {
-		if _, err := tx.NewInsert().Model(&buyers).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 			return err
 		}
 	}
@@ -386,6 +409,7 @@ func RebuildRollups(ctx context.Context, db *bun.DB, fairID string) error {
 			}
 		}
 		r := newRollup(func(string) int { return 0 })
+		r.fresh = true
 		// The orders by id, a few thousand at a time.
 		for after := ""; ; {
 			var ids []string
@@ -409,17 +433,17 @@ func RebuildRollups(ctx context.Context, db *bun.DB, fairID string) error {
 			}
 			after = ids[len(ids)-1]
 		}
-		stalls, hours, cats, buyers := r.rows()
+		stalls, hours, cats := r.rows()
+		if err := insertBatches(ctx, tx, r.buyerRows()); err != nil {
+			return err
+		}
 		if err := insertBatches(ctx, tx, stalls); err != nil {
 			return err
 		}
 		if err := insertBatches(ctx, tx, hours); err != nil {
 			return err
 		}
-		if err := insertBatches(ctx, tx, cats); err != nil {
-			return err
-		}
-		return insertBatches(ctx, tx, buyers)
+		return insertBatches(ctx, tx, cats)
 	})
 }
 

@@ -200,9 +200,8 @@ func (s *Service) headline(ctx context.Context, sc scope, gmv, refunded *Money, 
 		return err
 	}
 	*gmv -= *refunded
-	n, err := s.db.NewSelect().TableExpr("rollup_buyers").Where("scope_id = ?", sc.id()).Count(ctx)
-	*participants = int64(n)
-	return err
+	return s.db.NewSelect().TableExpr("rollup_hours").ColumnExpr("COALESCE(SUM(participants), 0)").
+		Where("scope_id = ?", sc.id()).Scan(ctx, participants)
 }
 
 // breakdown reads the charts' figures of a scope.
