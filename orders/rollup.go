@@ -53,10 +53,10 @@ type rollupStall struct {
 type rollupHour struct {
 	bun.BaseModel `bun:"table:rollup_hours"`
 
-	ScopeID  string `bun:",pk"` // the fair's id or a stall's
-	Hour     int64  `bun:",pk"`
-	Shard    int    `bun:",pk"`
-	FairID   string
+	ScopeID      string `bun:",pk"` // the fair's id or a stall's
+	Hour         int64  `bun:",pk"`
+	Shard        int    `bun:",pk"`
+	FairID       string
 	Orders       int64
 	Paid         Money
 	Refunded     Money
