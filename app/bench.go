@@ -194,7 +194,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	// Phones waiting for a sale already hold their connections (they poll
 	// its page): open them all before the start.
-	client := b.warm(u.Host, startsAt.Add(-time.Second))
+	client := b.warm(u.Host, "/api/v1/flash-sales/"+b.saleID, startsAt.Add(-time.Second))
 	time.Sleep(time.Until(startsAt.Add(20 * time.Millisecond)))
 	watch := b.watchOrders(ctx)
 	res := b.load(client, "/api/v1/flash-sales/"+b.saleID+"/purchase", b.o.maxRun, true)
@@ -445,9 +445,9 @@ func (b *bench) load(client *fasthttp.HostClient, path string, maxRun time.Durat
 	return res
 }
 
-// warm opens the load's connections to host with GET /healthz until
-// deadline: phones waiting for a sale already hold theirs.
-func (b *bench) warm(host string, deadline time.Time) *fasthttp.HostClient {
+// warm opens the load's connections to host with GET path until deadline:
+// phones waiting for a sale already hold theirs, polling the sale.
+func (b *bench) warm(host, path string, deadline time.Time) *fasthttp.HostClient {
 	client := &fasthttp.HostClient{Addr: host, MaxConns: b.o.conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxIdemponentCallAttempts: 1}
 	var wg sync.WaitGroup
 	for range b.o.conns {
@@ -455,7 +455,7 @@ func (b *bench) warm(host string, deadline time.Time) *fasthttp.HostClient {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 3 && time.Now().Before(deadline); i++ {
-				_, _, _ = client.Get(nil, "http://"+host+"/healthz")
+				_, _, _ = client.Get(nil, "http://"+host+path)
 			}
 		}()
 	}
@@ -565,7 +565,7 @@ func (b *bench) references(ctx context.Context) (bare, eval, naive *loadResult, 
 	}
 	run := func(name string) (*loadResult, error) {
 		fmt.Fprintf(os.Stderr, "reference %s on %s\n", name, addr)
-		client := b.warm(addr, time.Now().Add(5*time.Second))
+		client := b.warm(addr, "/healthz", time.Now().Add(5*time.Second))
 		r := b.load(client, "/"+name, b.o.refRun, false)
 		if r.s5xx > 0 || r.errs > 0 {
 			return r, fmt.Errorf("reference %s: %d 5xx, %d errors", name, r.s5xx, r.errs)

@@ -49,7 +49,9 @@ func OpenPlatform(ctx context.Context, cfg Config, log *slog.Logger) (*Platform,
 			db.Close()
 			return nil, fmt.Errorf("FAIR_REDIS_URL: %w", err)
 		}
-		opt.PoolSize = 64
+		// A flash sale starts with every phone pressing at once: keep
+		// connections open for the burst rather than dial them in it.
+		opt.PoolSize, opt.MinIdleConns = 64, 32
 		p.Redis = redis.NewClient(opt)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

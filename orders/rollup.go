@@ -141,7 +141,7 @@ func (r *rollup) stall(o *rollupOrder) *rollupStall {
 	return row
 }
 
-// hours returns the order's hour rows: the fair's and its stall's.
+// hoursOf returns the order's hour rows: the fair's and its stall's.
 func (r *rollup) hoursOf(o *rollupOrder) [2]*rollupHour {
 	var rows [2]*rollupHour
 	for i, scope := range [2]string{o.FairID, o.StallID} {
