@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Rollups keep a fair's sales summed by stall and fulfilment, by hour, by
@@ -392,7 +393,7 @@ var rollupTables = []string{"rollup_stalls", "rollup_hours", "rollup_categories"
 // SQLite runs one writer at a time.
 func RebuildRollups(ctx context.Context, db *bun.DB, fairID string) error {
 	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if tx.Dialect().Name().String() == "pg" {
+		if tx.Dialect().Name() == dialect.PG {
 			if _, err := tx.ExecContext(ctx, "LOCK TABLE rollup_stalls, rollup_hours, rollup_categories, rollup_buyers IN SHARE ROW EXCLUSIVE MODE"); err != nil {
 				return err
 			}
