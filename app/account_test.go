@@ -13,7 +13,7 @@ import (
 	"miaohui/catalog"
 )
 
-func countUsers(t *testing.T, e *testEnv) int {
+func countUsers(t testing.TB, e *testEnv) int {
 	t.Helper()
 	n, err := e.srv.db.NewSelect().Model((*User)(nil)).Count(context.Background())
 	if err != nil {

@@ -32,7 +32,7 @@ import (
 // bcTab opens a tab for one user (who) in a browser context of its own, so
 // that users share no cookies. browser is a context from newBrowser. When the
 // test fails, the tab's screenshot is saved and its path logged.
-func bcTab(t *testing.T, browser context.Context, who string) context.Context {
+func bcTab(t testing.TB, browser context.Context, who string) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	// Cleanups run last first: the screenshot is taken before the tab closes,
@@ -52,7 +52,7 @@ func bcTab(t *testing.T, browser context.Context, who string) context.Context {
 }
 
 // bcScreenshot saves what the tab shows as a PNG and logs its path.
-func bcScreenshot(t *testing.T, ctx context.Context, who string) {
+func bcScreenshot(t testing.TB, ctx context.Context, who string) {
 	t.Helper()
 	if ctx.Err() != nil {
 		t.Logf("no screenshot of %s's tab: the browser is gone", who)
@@ -79,7 +79,7 @@ func bcScreenshot(t *testing.T, ctx context.Context, who string) {
 }
 
 // bcSignIn signs in through the sign-in page, which leads to the account page.
-func bcSignIn(t *testing.T, ctx context.Context, base, email string) {
+func bcSignIn(t testing.TB, ctx context.Context, base, email string) {
 	t.Helper()
 	browserDo(t, ctx, "open the sign-in page", chromedp.Navigate(base+"/login"))
 	res := browserNavigate(t, ctx, "sign in as "+email,
@@ -93,7 +93,7 @@ func bcSignIn(t *testing.T, ctx context.Context, base, email string) {
 }
 
 // bcWantStatus fails the test unless the page answered with the status.
-func bcWantStatus(t *testing.T, ctx context.Context, what string, status int64, want int64) {
+func bcWantStatus(t testing.TB, ctx context.Context, what string, status int64, want int64) {
 	t.Helper()
 	if status != want {
 		t.Fatalf("%s: status %d, want %d%s", what, status, want, browserPage(ctx))
@@ -101,7 +101,7 @@ func bcWantStatus(t *testing.T, ctx context.Context, what string, status int64, 
 }
 
 // bcPNG writes a small opaque PNG into dir and returns its path.
-func bcPNG(t *testing.T, dir string) string {
+func bcPNG(t testing.TB, dir string) string {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 24, 16))
 	for y := range 16 {
@@ -124,7 +124,7 @@ func bcPNG(t *testing.T, dir string) string {
 }
 
 // bcUser reads a user from the database by email.
-func bcUser(t *testing.T, env *testEnv, email string) User {
+func bcUser(t testing.TB, env *testEnv, email string) User {
 	t.Helper()
 	var u User
 	if err := env.srv.db.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {

@@ -50,7 +50,7 @@ const bdChartsDrawnJS = `!!window.Chart && (function () {
 })()`
 
 // bdSaveArtifact writes data to TEST_BROWSER_ARTIFACTS when it is set.
-func bdSaveArtifact(t *testing.T, name string, data []byte) {
+func bdSaveArtifact(t testing.TB, name string, data []byte) {
 	t.Helper()
 	dir := os.Getenv("TEST_BROWSER_ARTIFACTS")
 	if dir == "" {
@@ -65,7 +65,7 @@ func bdSaveArtifact(t *testing.T, name string, data []byte) {
 }
 
 // bdWantVaried decodes a PNG and fails unless it has more than one colour.
-func bdWantVaried(t *testing.T, shot []byte) {
+func bdWantVaried(t testing.TB, shot []byte) {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {

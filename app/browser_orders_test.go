@@ -25,7 +25,7 @@ import (
 
 // boWantImageLoaded waits until the image matching sel has loaded with a
 // width (naturalWidth > 0).
-func boWantImageLoaded(t *testing.T, ctx context.Context, sel string) {
+func boWantImageLoaded(t testing.TB, ctx context.Context, sel string) {
 	t.Helper()
 	js := `(() => { const img = document.querySelector(` + "`" + sel + "`" + `); return !!img && img.complete && img.naturalWidth > 0; })()`
 	browserRun(t, ctx, "wait for "+sel+" to load", chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second)))

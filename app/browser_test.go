@@ -46,7 +46,7 @@ const (
 
 // serveForBrowser serves env's app on a loopback port until the test ends and
 // returns its base URL, such as http://127.0.0.1:41234.
-func serveForBrowser(t *testing.T, env *testEnv) string {
+func serveForBrowser(t testing.TB, env *testEnv) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +79,7 @@ func serveForBrowser(t *testing.T, env *testEnv) string {
 // TEST_CHROMIUM is empty. opts add to or override the flags below. When the
 // test ends the browser is closed (killed if need be), and the test waits
 // until its processes are gone.
-func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
+func newBrowser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	execPath := os.Getenv("TEST_CHROMIUM")
 	if execPath == "" {
@@ -140,7 +140,7 @@ func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Cont
 // by a moment, and when they exit they wait for init to reap them. Those
 // still running after a grace period are killed; those that exited are
 // waited for a little, so that none is left behind, not even as a zombie.
-func awaitBrowserExit(t *testing.T, root string, started []int) {
+func awaitBrowserExit(t testing.TB, root string, started []int) {
 	t.Helper()
 	const poll = 50 * time.Millisecond
 	start := time.Now()
@@ -196,7 +196,7 @@ func browserProcesses(dir string) []int {
 
 // browserRun runs one action with the step timeout and returns its value;
 // when it fails, the test fails with where the browser is and what it shows.
-func browserRun[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+func browserRun[T any](t testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, browserStepTimeout)
 	defer cancel()
@@ -208,7 +208,7 @@ func browserRun[T any](t *testing.T, ctx context.Context, what string, a chromed
 }
 
 // browserDo runs actions that return nothing, in order, as one step.
-func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+func browserDo(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	browserRun(t, ctx, what, chromedp.Steps(steps...))
 }
@@ -216,7 +216,7 @@ func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp
 // browserNavigate runs actions that load a new page, such as a click on a
 // link or a submit button, waits for the page to load and returns the
 // response of its document (after redirects).
-func browserNavigate(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) *network.Response {
+func browserNavigate(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) *network.Response {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, browserStepTimeout)
 	defer cancel()
@@ -241,7 +241,7 @@ func browserPage(ctx context.Context) string {
 
 // browserWantText checks the visible text of the first element matching the CSS
 // selector, waiting until it is visible.
-func browserWantText(t *testing.T, ctx context.Context, sel, want string) {
+func browserWantText(t testing.TB, ctx context.Context, sel, want string) {
 	t.Helper()
 	got := browserRun(t, ctx, "read "+sel, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 	if got = strings.TrimSpace(got); got != want {
@@ -250,7 +250,7 @@ func browserWantText(t *testing.T, ctx context.Context, sel, want string) {
 }
 
 // browserWantLang checks the lang attribute of the page's <html>.
-func browserWantLang(t *testing.T, ctx context.Context, want string) {
+func browserWantLang(t testing.TB, ctx context.Context, want string) {
 	t.Helper()
 	got := browserRun(t, ctx, "read <html lang>", chromedp.AttributeValue(chromedp.CSS("html"), "lang"))
 	if got.Value != want {
@@ -259,7 +259,7 @@ func browserWantLang(t *testing.T, ctx context.Context, want string) {
 }
 
 // browserWantLocation checks the URL of the page the browser shows.
-func browserWantLocation(t *testing.T, ctx context.Context, want string) {
+func browserWantLocation(t testing.TB, ctx context.Context, want string) {
 	t.Helper()
 	if got := browserRun(t, ctx, "read the location", chromedp.Location()); got != want {
 		t.Fatalf("the browser is at %s, want %s%s", got, want, browserPage(ctx))

@@ -30,7 +30,7 @@ import (
 // collide with the other suites of package app.
 
 // catLogin signs a user in through the API and returns the bearer token.
-func (e *testEnv) catLogin(t *testing.T, email string) string {
+func (e *testEnv) catLogin(t testing.TB, email string) string {
 	t.Helper()
 	res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": email, "password": testPassword}})
 	wantStatus(t, res, http.StatusOK)
@@ -42,7 +42,7 @@ func (e *testEnv) catLogin(t *testing.T, email string) string {
 }
 
 // catOrganizer creates an organizer (as the operator CLI does) and signs in.
-func (e *testEnv) catOrganizer(t *testing.T, email string) (id, token string) {
+func (e *testEnv) catOrganizer(t testing.TB, email string) (id, token string) {
 	t.Helper()
 	u := e.createUser(email, catalog.RoleOrganizer)
 	return u.ID, e.catLogin(t, email)
@@ -65,7 +65,7 @@ func (e *testEnv) catFairBody(slug, kind string) map[string]any {
 }
 
 // catCreateFair creates a fair from body and returns it.
-func (e *testEnv) catCreateFair(t *testing.T, token string, body map[string]any) map[string]any {
+func (e *testEnv) catCreateFair(t testing.TB, token string, body map[string]any) map[string]any {
 	t.Helper()
 	res := e.do(req{Method: "POST", Path: "/api/v1/fairs", Token: token, Body: body})
 	wantStatus(t, res, http.StatusCreated)
@@ -74,7 +74,7 @@ func (e *testEnv) catCreateFair(t *testing.T, token string, body map[string]any)
 
 // catOpenStall has merchantToken apply to the fair and the organizer approve
 // it; it returns the new stall.
-func (e *testEnv) catOpenStall(t *testing.T, orgToken, merchantToken, slug, name string) map[string]any {
+func (e *testEnv) catOpenStall(t testing.TB, orgToken, merchantToken, slug, name string) map[string]any {
 	t.Helper()
 	res := e.do(req{Method: "POST", Path: "/api/v1/fairs/" + slug + "/applications", Token: merchantToken, Body: map[string]any{"stall_name": name}})
 	wantStatus(t, res, http.StatusCreated)
@@ -90,7 +90,7 @@ func catGoods(title string, price, stock int64) map[string]any {
 }
 
 // catCreateProduct adds a product to a stall and returns it.
-func (e *testEnv) catCreateProduct(t *testing.T, token, stallID string, body map[string]any) map[string]any {
+func (e *testEnv) catCreateProduct(t testing.TB, token, stallID string, body map[string]any) map[string]any {
 	t.Helper()
 	res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/products", Token: token, Body: body})
 	wantStatus(t, res, http.StatusCreated)
@@ -98,7 +98,7 @@ func (e *testEnv) catCreateProduct(t *testing.T, token, stallID string, body map
 }
 
 // catCount counts the rows of table.
-func catCount(t *testing.T, e *testEnv, table string) int {
+func catCount(t testing.TB, e *testEnv, table string) int {
 	t.Helper()
 	n, err := e.srv.db.NewSelect().Table(table).Count(context.Background())
 	if err != nil {
@@ -108,7 +108,7 @@ func catCount(t *testing.T, e *testEnv, table string) int {
 }
 
 // catItems decodes a {"items": [...]} body.
-func catItems(t *testing.T, res response) []map[string]any {
+func catItems(t testing.TB, res response) []map[string]any {
 	t.Helper()
 	raw, ok := res.JSON(t)["items"].([]any)
 	if !ok {
@@ -140,7 +140,7 @@ func catContains(list []string, v string) bool {
 }
 
 // catWantField checks that a validation problem names field.
-func catWantField(t *testing.T, res response, field string) {
+func catWantField(t testing.TB, res response, field string) {
 	t.Helper()
 	p := wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
 	errs, _ := p["errors"].([]any)
@@ -155,7 +155,7 @@ func catWantField(t *testing.T, res response, field string) {
 
 // catWantDenied accepts 403 forbidden or 404 not_found, the two answers the
 // contract allows when someone acts on another tenant's resource.
-func catWantDenied(t *testing.T, res response) {
+func catWantDenied(t testing.TB, res response) {
 	t.Helper()
 	switch res.StatusCode {
 	case http.StatusForbidden:
@@ -169,7 +169,7 @@ func catWantDenied(t *testing.T, res response) {
 
 // catPNG encodes a w×h PNG; noisy pixels do not compress, so a noisy image's
 // file is about 4·w·h bytes.
-func catPNG(t *testing.T, w, h int, noisy bool) []byte {
+func catPNG(t testing.TB, w, h int, noisy bool) []byte {
 	t.Helper()
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	r := rand.New(rand.NewPCG(uint64(w), uint64(h)))
@@ -192,7 +192,7 @@ func catPNG(t *testing.T, w, h int, noisy bool) []byte {
 
 // catUploadRequest builds a POST of data as the multipart form field "image"
 // named filename.
-func catUploadRequest(t *testing.T, token, productID, filename string, data []byte) *http.Request {
+func catUploadRequest(t testing.TB, token, productID, filename string, data []byte) *http.Request {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -218,7 +218,7 @@ func catUploadRequest(t *testing.T, token, productID, filename string, data []by
 }
 
 // catUpload uploads data as a product image (the req helper sends JSON only).
-func (e *testEnv) catUpload(t *testing.T, token, productID, filename string, data []byte) response {
+func (e *testEnv) catUpload(t testing.TB, token, productID, filename string, data []byte) response {
 	t.Helper()
 	res, err := e.srv.App().Test(catUploadRequest(t, token, productID, filename, data), -1)
 	if err != nil {
@@ -267,7 +267,7 @@ func (e *testEnv) catRush(n int, build func(i int) *http.Request) []catResult {
 
 // catTally counts a rush's answers by status; anything but the statuses
 // allowed (with the conflict code for 409) fails the test.
-func (e *testEnv) catTally(t *testing.T, results []catResult, allowed ...int) map[int]int {
+func (e *testEnv) catTally(t testing.TB, results []catResult, allowed ...int) map[int]int {
 	t.Helper()
 	n := map[int]int{}
 	defer func() {
@@ -307,7 +307,7 @@ func catPost(path, token string) *http.Request {
 }
 
 // catMediaFiles counts the files stored under the media directory.
-func catMediaFiles(t *testing.T, e *testEnv) int {
+func catMediaFiles(t testing.TB, e *testEnv) int {
 	t.Helper()
 	n := 0
 	err := filepath.WalkDir(e.srv.Catalog().MediaDir(), func(_ string, d os.DirEntry, err error) error {
@@ -329,7 +329,7 @@ func catMediaFiles(t *testing.T, e *testEnv) int {
 }
 
 // catWantTime checks that a JSON time is RFC 3339 in UTC and equals want.
-func catWantTime(t *testing.T, m map[string]any, key string, want time.Time) {
+func catWantTime(t testing.TB, m map[string]any, key string, want time.Time) {
 	t.Helper()
 	s, _ := m[key].(string)
 	got, err := time.Parse(time.RFC3339Nano, s)

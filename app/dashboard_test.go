@@ -16,7 +16,7 @@ import (
 // they show what the totals API says. Helpers are prefixed dash.
 
 // dashGMV reads the GMV (fen) of a totals answer from the API.
-func dashGMV(t *testing.T, e *testEnv, path, token string) orders.Money {
+func dashGMV(t testing.TB, e *testEnv, path, token string) orders.Money {
 	t.Helper()
 	res := e.do(req{Method: "GET", Path: path, Token: token})
 	wantStatus(t, res, http.StatusOK)
@@ -28,7 +28,7 @@ func dashGMV(t *testing.T, e *testEnv, path, token string) orders.Money {
 }
 
 // dashWantDenied expects a page to refuse: 403, or a redirect to sign in.
-func dashWantDenied(t *testing.T, res response) {
+func dashWantDenied(t testing.TB, res response) {
 	t.Helper()
 	if res.StatusCode == http.StatusForbidden {
 		return

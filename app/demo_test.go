@@ -68,7 +68,7 @@ func TestDemoSeed(t *testing.T) {
 	}
 }
 
-func mustUser(t *testing.T, e *testEnv, email string) User {
+func mustUser(t testing.TB, e *testEnv, email string) User {
 	t.Helper()
 	var u User
 	if err := e.srv.db.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {

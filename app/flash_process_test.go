@@ -27,7 +27,7 @@ import (
 var flpClient = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128}}
 
 // flpNeedShared skips unless the database and Redis can be shared by processes.
-func flpNeedShared(t *testing.T) {
+func flpNeedShared(t testing.TB) {
 	t.Helper()
 	if os.Getenv("TEST_DATABASE_URL") == "" || os.Getenv("TEST_REDIS_URL") == "" {
 		t.Skip("needs TEST_DATABASE_URL and TEST_REDIS_URL: the processes share a database and a Redis")
@@ -71,7 +71,7 @@ func flpCall(method, url, token string, body any) (int, map[string]any, error) {
 }
 
 // flpMust sends a request from the test goroutine and expects want.
-func flpMust(t *testing.T, method, url, token string, body any, want int) map[string]any {
+func flpMust(t testing.TB, method, url, token string, body any, want int) map[string]any {
 	t.Helper()
 	status, m, err := flpCall(method, url, token, body)
 	if err != nil {
@@ -89,7 +89,7 @@ type flpDeployment struct {
 	env map[string]string
 }
 
-func newFlpDeployment(t *testing.T) *flpDeployment {
+func newFlpDeployment(t testing.TB) *flpDeployment {
 	t.Helper()
 	db, url := testdb.OpenURL(t)
 	rds := testdb.NewRedis(t)
@@ -108,7 +108,7 @@ func newFlpDeployment(t *testing.T) *flpDeployment {
 }
 
 // serve starts `fair serve --no-worker` on a free port and returns its base URL.
-func (d *flpDeployment) serve(t *testing.T, name string) (string, *fairProc) {
+func (d *flpDeployment) serve(t testing.TB, name string) (string, *fairProc) {
 	t.Helper()
 	addr := freeAddr(t)
 	env := map[string]string{"FAIR_HTTP_ADDR": addr}
@@ -121,7 +121,7 @@ func (d *flpDeployment) serve(t *testing.T, name string) (string, *fairProc) {
 }
 
 // worker starts `fair worker` and waits until it processes its queues.
-func (d *flpDeployment) worker(t *testing.T, name string) *fairProc {
+func (d *flpDeployment) worker(t testing.TB, name string) *fairProc {
 	t.Helper()
 	env := map[string]string{"FAIR_HTTP_ADDR": freeAddr(t)}
 	for k, v := range d.env {
@@ -143,7 +143,7 @@ func (d *flpDeployment) worker(t *testing.T, name string) *fairProc {
 
 // shop sets up, through api, a fair with one merchant's stall and a goods
 // product of 100; it returns the merchant's token and the product.
-func (d *flpDeployment) shop(t *testing.T, api, slug string) (merchant, product string) {
+func (d *flpDeployment) shop(t testing.TB, api, slug string) (merchant, product string) {
 	t.Helper()
 	org := flpMust(t, "POST", api+"/auth/login", "", map[string]any{"email": "organizer@example.com", "password": procPassword}, http.StatusOK)["token"].(string)
 	now := time.Now().UTC()
@@ -162,7 +162,7 @@ func (d *flpDeployment) shop(t *testing.T, api, slug string) (merchant, product 
 
 // sale offers quantity units, one per person, starting in about two
 // seconds; it waits for the start and returns the sale's id.
-func (d *flpDeployment) sale(t *testing.T, api, merchant, product string, quantity int) string {
+func (d *flpDeployment) sale(t testing.TB, api, merchant, product string, quantity int) string {
 	t.Helper()
 	start := time.Now().Add(2 * time.Second).Truncate(time.Second)
 	id := flpMust(t, "POST", api+"/flash-sales", merchant, map[string]any{
@@ -175,7 +175,7 @@ func (d *flpDeployment) sale(t *testing.T, api, merchant, product string, quanti
 
 // buyers registers n shoppers through the APIs given (round robin), a few
 // at a time, and returns their tokens.
-func flpBuyers(t *testing.T, apis []string, prefix string, n int) []string {
+func flpBuyers(t testing.TB, apis []string, prefix string, n int) []string {
 	t.Helper()
 	tokens := make([]string, n)
 	errs := make([]error, n)
@@ -242,7 +242,7 @@ func flpRush(apis []string, saleID string, tokens []string, order []int, conc in
 
 // flpWon checks the answers (202, 409 sold_out or limit_reached only) and
 // returns the tickets won by buyer.
-func flpWon(t *testing.T, attempts []flpAttempt) map[int][]string {
+func flpWon(t testing.TB, attempts []flpAttempt) map[int][]string {
 	t.Helper()
 	won := map[int][]string{}
 	bad := 0
@@ -270,7 +270,7 @@ type flpTally struct {
 	ticketsOrdered, ticketsOther, sold               int
 }
 
-func (d *flpDeployment) tally(t *testing.T, saleID string) flpTally {
+func (d *flpDeployment) tally(t testing.TB, saleID string) flpTally {
 	t.Helper()
 	ctx := context.Background()
 	var r flpTally
@@ -294,7 +294,7 @@ func (d *flpDeployment) tally(t *testing.T, saleID string) flpTally {
 
 // waitOrders waits until the sale has n orders, failing at once if it ever
 // has more.
-func (d *flpDeployment) waitOrders(t *testing.T, saleID string, n int, within time.Duration) flpTally {
+func (d *flpDeployment) waitOrders(t testing.TB, saleID string, n int, within time.Duration) flpTally {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

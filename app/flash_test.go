@@ -41,7 +41,7 @@ const (
 	flProductStock = 100
 )
 
-func newFlWorld(t *testing.T, e *testEnv, slug string) *flWorld {
+func newFlWorld(t testing.TB, e *testEnv, slug string) *flWorld {
 	t.Helper()
 	w := &flWorld{e: e, slug: slug}
 	_, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
@@ -55,7 +55,7 @@ func newFlWorld(t *testing.T, e *testEnv, slug string) *flWorld {
 }
 
 // shopper registers a new shopper through the API.
-func (w *flWorld) shopper(t *testing.T) registered {
+func (w *flWorld) shopper(t testing.TB) registered {
 	t.Helper()
 	w.shoppers++
 	return w.e.register(fmt.Sprintf("shopper%d-%s@example.com", w.shoppers, w.slug), catalog.RoleShopper)
@@ -71,7 +71,7 @@ func (w *flWorld) saleBody(price, quantity, limit int) map[string]any {
 }
 
 // createSale posts an offer as the merchant and expects 201.
-func (w *flWorld) createSale(t *testing.T, body map[string]any) map[string]any {
+func (w *flWorld) createSale(t testing.TB, body map[string]any) map[string]any {
 	t.Helper()
 	res := w.e.do(req{Method: "POST", Path: "/api/v1/flash-sales", Token: w.merch.Token, Body: body})
 	wantStatus(t, res, http.StatusCreated)
@@ -80,7 +80,7 @@ func (w *flWorld) createSale(t *testing.T, body map[string]any) map[string]any {
 
 // liveSale creates an offer starting in a minute and moves the clock past
 // its start; it returns the sale's id.
-func (w *flWorld) liveSale(t *testing.T, price, quantity, limit int) string {
+func (w *flWorld) liveSale(t testing.TB, price, quantity, limit int) string {
 	t.Helper()
 	id := w.createSale(t, w.saleBody(price, quantity, limit))["id"].(string)
 	w.e.clock.Advance(time.Minute + time.Second)
@@ -93,7 +93,7 @@ func (w *flWorld) purchase(token, saleID string, quantity int) response {
 }
 
 // win purchases and expects 202 with a queued ticket; it returns the ticket.
-func (w *flWorld) win(t *testing.T, token, saleID string, quantity int) string {
+func (w *flWorld) win(t testing.TB, token, saleID string, quantity int) string {
 	t.Helper()
 	res := w.purchase(token, saleID, quantity)
 	wantStatus(t, res, http.StatusAccepted)
@@ -112,7 +112,7 @@ func (w *flWorld) ticket(token, saleID, ticket string) response {
 
 // waitOrdered polls a ticket until it has a fate and expects an order; it
 // returns the order's id.
-func (w *flWorld) waitOrdered(t *testing.T, token, saleID, ticket string) string {
+func (w *flWorld) waitOrdered(t testing.TB, token, saleID, ticket string) string {
 	t.Helper()
 	var last map[string]any
 	eventually(t, 15*time.Second, func() error {
@@ -137,7 +137,7 @@ func (w *flWorld) waitOrdered(t *testing.T, token, saleID, ticket string) string
 }
 
 // sale reads an offer through the API.
-func (w *flWorld) sale(t *testing.T, id string) map[string]any {
+func (w *flWorld) sale(t testing.TB, id string) map[string]any {
 	t.Helper()
 	res := w.e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + id})
 	wantStatus(t, res, http.StatusOK)
@@ -145,13 +145,13 @@ func (w *flWorld) sale(t *testing.T, id string) map[string]any {
 }
 
 // remaining is what GET /flash-sales/{id} says is left.
-func (w *flWorld) remaining(t *testing.T, id string) int {
+func (w *flWorld) remaining(t testing.TB, id string) int {
 	t.Helper()
 	return flInt(t, w.sale(t, id), "remaining")
 }
 
 // pay completes a sandbox payment as succeeded.
-func (w *flWorld) pay(t *testing.T, token, orderID string) {
+func (w *flWorld) pay(t testing.TB, token, orderID string) {
 	t.Helper()
 	res := w.e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderID, Token: token})
 	wantStatus(t, res, http.StatusOK)
@@ -161,7 +161,7 @@ func (w *flWorld) pay(t *testing.T, token, orderID string) {
 }
 
 // flInt reads a JSON number.
-func flInt(t *testing.T, m map[string]any, key string) int {
+func flInt(t testing.TB, m map[string]any, key string) int {
 	t.Helper()
 	f, ok := m[key].(float64)
 	if !ok {
@@ -176,7 +176,7 @@ type flSaleRow struct {
 	Settled, Withdrawn bool
 }
 
-func flRow(t *testing.T, e *testEnv, id string) flSaleRow {
+func flRow(t testing.TB, e *testEnv, id string) flSaleRow {
 	t.Helper()
 	var r flSaleRow
 	err := e.srv.db.NewSelect().Table("flash_sales").Column("quantity", "sold", "settled", "withdrawn").Where("id = ?", id).
@@ -188,7 +188,7 @@ func flRow(t *testing.T, e *testEnv, id string) flSaleRow {
 }
 
 // flOrders counts the live and all orders of a sale.
-func flOrders(t *testing.T, e *testEnv, saleID string) (live, all int) {
+func flOrders(t testing.TB, e *testEnv, saleID string) (live, all int) {
 	t.Helper()
 	return ordCount(t, e, "orders", "flash_sale_id = ? AND status <> ?", saleID, orders.StatusCancelled),
 		ordCount(t, e, "orders", "flash_sale_id = ?", saleID)
@@ -198,7 +198,7 @@ func flOrders(t *testing.T, e *testEnv, saleID string) (live, all int) {
 type flBuyer struct{ ID, Token string }
 
 // flBuyers creates n shoppers quickly (the test's cheap hash, a few at a time).
-func flBuyers(t *testing.T, e *testEnv, prefix string, n int) []flBuyer {
+func flBuyers(t testing.TB, e *testEnv, prefix string, n int) []flBuyer {
 	t.Helper()
 	ctx := context.Background()
 	out := make([]flBuyer, n)
@@ -241,7 +241,7 @@ type flAttempt struct {
 // flRush sends the purchases of the buyers listed (an index may repeat), at
 // most conc at a time, and fails the test if they are not all answered
 // within a minute.
-func flRush(t *testing.T, e *testEnv, saleID string, buyers []flBuyer, order []int, conc int) []flAttempt {
+func flRush(t testing.TB, e *testEnv, saleID string, buyers []flBuyer, order []int, conc int) []flAttempt {
 	t.Helper()
 	out := make([]flAttempt, len(order))
 	sem := make(chan struct{}, conc)
@@ -286,7 +286,7 @@ func flRush(t *testing.T, e *testEnv, saleID string, buyers []flBuyer, order []i
 
 // flTally checks a rush's answers: only 202, 409 sold_out and 409
 // limit_reached are allowed. It returns the tickets won, by buyer.
-func flTally(t *testing.T, e *testEnv, attempts []flAttempt) map[int][]string {
+func flTally(t testing.TB, e *testEnv, attempts []flAttempt) map[int][]string {
 	t.Helper()
 	won := map[int][]string{}
 	bad := 0
@@ -313,7 +313,7 @@ func flTally(t *testing.T, e *testEnv, attempts []flAttempt) map[int][]string {
 
 // flWaitTickets waits until n tickets of the sale are ordered and none is
 // left queued in Redis.
-func flWaitTickets(t *testing.T, e *testEnv, saleID string, n int) {
+func flWaitTickets(t testing.TB, e *testEnv, saleID string, n int) {
 	t.Helper()
 	eventually(t, 20*time.Second, func() error {
 		got := ordCount(t, e, "flash_tickets", "sale_id = ? AND status = ?", saleID, orders.TicketOrdered)
@@ -328,7 +328,7 @@ func flWaitTickets(t *testing.T, e *testEnv, saleID string, n int) {
 }
 
 // flOverLimit lists buyers holding more live orders of a sale than limit.
-func flOverLimit(t *testing.T, e *testEnv, saleID string, limit int) []string {
+func flOverLimit(t testing.TB, e *testEnv, saleID string, limit int) []string {
 	t.Helper()
 	var rows []struct {
 		BuyerID string
@@ -1064,7 +1064,7 @@ func TestFlashReminders(t *testing.T) {
 
 // flOtherServer is a second server on e's database, Redis and clock, as a
 // deployment runs several behind a load balancer.
-func flOtherServer(t *testing.T, e *testEnv) *testEnv {
+func flOtherServer(t testing.TB, e *testEnv) *testEnv {
 	t.Helper()
 	srv, err := NewServer(Deps{Config: e.cfg, Logger: slog.New(slog.NewJSONHandler(e.logBuf, nil)), DB: e.srv.db, Redis: e.redis.Client, Now: e.clock.Now})
 	if err != nil {

@@ -44,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testEnv is a server on a fresh database and Redis.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	redis  *testdb.Redis
 	clock  *testClock
@@ -80,7 +80,7 @@ func testConfig() Config {
 	return cfg
 }
 
-func newTestEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
@@ -107,7 +107,7 @@ type response struct {
 }
 
 // JSON decodes the body into a map.
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -162,7 +162,7 @@ func (e *testEnv) do(r req) response {
 }
 
 // wantStatus fails the test unless res has the status.
-func wantStatus(t *testing.T, res response, want int) {
+func wantStatus(t testing.TB, res response, want int) {
 	t.Helper()
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL, res.StatusCode, want, res.Body)
@@ -170,7 +170,7 @@ func wantStatus(t *testing.T, res response, want int) {
 }
 
 // wantProblem checks status, problem content type and code.
-func wantProblem(t *testing.T, res response, status int, code string) map[string]any {
+func wantProblem(t testing.TB, res response, status int, code string) map[string]any {
 	t.Helper()
 	wantStatus(t, res, status)
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
@@ -242,7 +242,7 @@ func (e *testEnv) runWorkers() {
 }
 
 // eventually retries check until it passes or the deadline passes.
-func eventually(t *testing.T, within time.Duration, check func() error) {
+func eventually(t testing.TB, within time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

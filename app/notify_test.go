@@ -56,7 +56,7 @@ func (s *mailSession) Data(r io.Reader) error {
 	return nil
 }
 
-func startMailbox(t *testing.T) *mailbox {
+func startMailbox(t testing.TB) *mailbox {
 	t.Helper()
 	box := &mailbox{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{box: box}, nil }))
@@ -73,7 +73,7 @@ func startMailbox(t *testing.T) *mailbox {
 }
 
 // readMail decodes a received message's subject and text.
-func readMail(t *testing.T, raw string) (subject, body string) {
+func readMail(t testing.TB, raw string) (subject, body string) {
 	t.Helper()
 	msg, err := netmail.ReadMessage(strings.NewReader(raw))
 	if err != nil {
@@ -127,7 +127,7 @@ func (e *testEnv) runWorkersFast() {
 }
 
 // inboxOf lists a user's notifications by kind.
-func inboxOf(t *testing.T, e *testEnv, userID string) map[string]int {
+func inboxOf(t testing.TB, e *testEnv, userID string) map[string]int {
 	t.Helper()
 	var kinds []string
 	if err := e.srv.db.NewSelect().Table("notifications").Column("kind").Where("user_id = ?", userID).Scan(context.Background(), &kinds); err != nil {

@@ -47,7 +47,7 @@ const (
 	ordCommissionBPS = 500 // catFairBody's
 )
 
-func newOrdWorld(t *testing.T, e *testEnv, slug string) *ordWorld {
+func newOrdWorld(t testing.TB, e *testEnv, slug string) *ordWorld {
 	t.Helper()
 	w := &ordWorld{e: e, slug: slug}
 	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
@@ -69,14 +69,14 @@ func newOrdWorld(t *testing.T, e *testEnv, slug string) *ordWorld {
 }
 
 // shopper registers a new shopper.
-func (w *ordWorld) shopper(t *testing.T) registered {
+func (w *ordWorld) shopper(t testing.TB) registered {
 	t.Helper()
 	w.shoppers++
 	return w.e.register(fmt.Sprintf("shopper%d-%s@example.com", w.shoppers, w.slug), catalog.RoleShopper)
 }
 
 // cart sets a cart line and expects 200.
-func (w *ordWorld) cart(t *testing.T, token, productID string, quantity int) map[string]any {
+func (w *ordWorld) cart(t testing.TB, token, productID string, quantity int) map[string]any {
 	t.Helper()
 	res := w.e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: map[string]any{"quantity": quantity}})
 	wantStatus(t, res, http.StatusOK)
@@ -84,7 +84,7 @@ func (w *ordWorld) cart(t *testing.T, token, productID string, quantity int) map
 }
 
 // checkout checks the cart out and expects 201.
-func (w *ordWorld) checkout(t *testing.T, token string, body map[string]any) orders.Checkout {
+func (w *ordWorld) checkout(t testing.TB, token string, body map[string]any) orders.Checkout {
 	t.Helper()
 	if body == nil {
 		body = map[string]any{"fulfillment": "pickup"}
@@ -95,28 +95,28 @@ func (w *ordWorld) checkout(t *testing.T, token string, body map[string]any) ord
 }
 
 // buy puts quantity of product in the cart and checks it out (picked up).
-func (w *ordWorld) buy(t *testing.T, token, productID string, quantity int) orders.Checkout {
+func (w *ordWorld) buy(t testing.TB, token, productID string, quantity int) orders.Checkout {
 	t.Helper()
 	w.cart(t, token, productID, quantity)
 	return w.checkout(t, token, nil)
 }
 
 // pay completes a sandbox payment as succeeded.
-func (w *ordWorld) pay(t *testing.T, token, paymentID string) {
+func (w *ordWorld) pay(t testing.TB, token, paymentID string) {
 	t.Helper()
 	res := w.e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + paymentID + "/complete", Token: token, Body: map[string]any{"outcome": "succeeded"}})
 	wantStatus(t, res, http.StatusOK)
 }
 
 // buyPaid buys and pays; it returns the one order.
-func (w *ordWorld) buyPaid(t *testing.T, token, productID string, quantity int) orders.Order {
+func (w *ordWorld) buyPaid(t testing.TB, token, productID string, quantity int) orders.Order {
 	t.Helper()
 	c := w.buy(t, token, productID, quantity)
 	w.pay(t, token, c.Payment.ID)
 	return ordOrder(t, w.e, c.Orders[0].ID)
 }
 
-func ordDecodeCheckout(t *testing.T, res response) orders.Checkout {
+func ordDecodeCheckout(t testing.TB, res response) orders.Checkout {
 	t.Helper()
 	var c orders.Checkout
 	if err := json.Unmarshal(res.Body, &c); err != nil {
@@ -129,7 +129,7 @@ func ordDecodeCheckout(t *testing.T, res response) orders.Checkout {
 }
 
 // ordStock reads a product's stock from the database.
-func ordStock(t *testing.T, e *testEnv, productID string) int64 {
+func ordStock(t testing.TB, e *testEnv, productID string) int64 {
 	t.Helper()
 	var n int64
 	if err := e.srv.db.NewSelect().Table("products").Column("stock").Where("id = ?", productID).Scan(context.Background(), &n); err != nil {
@@ -139,7 +139,7 @@ func ordStock(t *testing.T, e *testEnv, productID string) int64 {
 }
 
 // ordOrder reads an order and its items from the database.
-func ordOrder(t *testing.T, e *testEnv, id string) orders.Order {
+func ordOrder(t testing.TB, e *testEnv, id string) orders.Order {
 	t.Helper()
 	var o orders.Order
 	ctx := context.Background()
@@ -153,7 +153,7 @@ func ordOrder(t *testing.T, e *testEnv, id string) orders.Order {
 }
 
 // ordPayment reads a payment from the database.
-func ordPayment(t *testing.T, e *testEnv, id string) orders.Payment {
+func ordPayment(t testing.TB, e *testEnv, id string) orders.Payment {
 	t.Helper()
 	var p orders.Payment
 	if err := e.srv.db.NewSelect().Model(&p).Where("id = ?", id).Scan(context.Background()); err != nil {
@@ -163,7 +163,7 @@ func ordPayment(t *testing.T, e *testEnv, id string) orders.Payment {
 }
 
 // ordCount counts the rows of table matching where.
-func ordCount(t *testing.T, e *testEnv, table, where string, args ...any) int {
+func ordCount(t testing.TB, e *testEnv, table, where string, args ...any) int {
 	t.Helper()
 	n, err := e.srv.db.NewSelect().Table(table).Where(where, args...).Count(context.Background())
 	if err != nil {
@@ -173,7 +173,7 @@ func ordCount(t *testing.T, e *testEnv, table, where string, args ...any) int {
 }
 
 // ordWantStock checks a product's stock.
-func ordWantStock(t *testing.T, e *testEnv, productID string, want int64) {
+func ordWantStock(t testing.TB, e *testEnv, productID string, want int64) {
 	t.Helper()
 	if got := ordStock(t, e, productID); got != want {
 		t.Errorf("stock of %s is %d, want %d", productID, got, want)
@@ -181,7 +181,7 @@ func ordWantStock(t *testing.T, e *testEnv, productID string, want int64) {
 }
 
 // ordWantStatus checks orders' statuses in the database.
-func ordWantStatus(t *testing.T, e *testEnv, want string, ids ...string) {
+func ordWantStatus(t testing.TB, e *testEnv, want string, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		if o := ordOrder(t, e, id); o.Status != want {
@@ -191,7 +191,7 @@ func ordWantStatus(t *testing.T, e *testEnv, want string, ids ...string) {
 }
 
 // ordWantKeys checks a JSON object has the contract's keys.
-func ordWantKeys(t *testing.T, what string, m map[string]any, keys ...string) {
+func ordWantKeys(t testing.TB, what string, m map[string]any, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
 		if _, ok := m[k]; !ok {
@@ -210,7 +210,7 @@ type ordResult struct {
 // ordRush sends every request at once, one goroutine each, and fails the
 // test if they have not all been answered within: requests stuck for good
 // (a deadlock) must not hang the suite.
-func (e *testEnv) ordRush(t *testing.T, within time.Duration, reqs []*http.Request) []ordResult {
+func (e *testEnv) ordRush(t testing.TB, within time.Duration, reqs []*http.Request) []ordResult {
 	t.Helper()
 	out := make([]ordResult, len(reqs))
 	start := make(chan struct{})
@@ -243,7 +243,7 @@ func (e *testEnv) ordRush(t *testing.T, within time.Duration, reqs []*http.Reque
 }
 
 // ordLogErrors shows the server's side of any 500.
-func ordLogErrors(t *testing.T, e *testEnv) {
+func ordLogErrors(t testing.TB, e *testEnv) {
 	t.Helper()
 	shown := 0
 	for _, line := range strings.Split(e.logBuf.String(), "\n") {
@@ -1242,7 +1242,7 @@ type ordVoucherWorld struct {
 	voucher string // ¥10,000 paid, ¥50,000 off, valid 48 h
 }
 
-func newOrdVoucherWorld(t *testing.T, e *testEnv, slug string) *ordVoucherWorld {
+func newOrdVoucherWorld(t testing.TB, e *testEnv, slug string) *ordVoucherWorld {
 	t.Helper()
 	w := &ordWorld{e: e, slug: slug}
 	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")

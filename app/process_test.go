@@ -38,7 +38,7 @@ var (
 // fairBinary builds app/cmd/fair once per test run and returns its path. The
 // binary goes to a fixed per-checkout place under the temporary directory, so
 // runs overwrite it rather than leave copies behind.
-func fairBinary(t *testing.T) string {
+func fairBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("process tests build and run the fair binary; skipped with -short")
@@ -136,7 +136,7 @@ func procEnv(env map[string]string) []string {
 
 // startFair starts `fair args...` with env; the process is killed when the
 // test ends, and its output is logged if the test failed.
-func startFair(t *testing.T, name string, env map[string]string, args ...string) *fairProc {
+func startFair(t testing.TB, name string, env map[string]string, args ...string) *fairProc {
 	t.Helper()
 	p := &fairProc{name: name, out: &procBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(fairBinary(t), args...)
@@ -180,7 +180,7 @@ func (p *fairProc) exited() bool {
 }
 
 // wait waits up to d for the process to end and returns its exit code.
-func (p *fairProc) wait(t *testing.T, d time.Duration) int {
+func (p *fairProc) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -200,7 +200,7 @@ func (p *fairProc) wait(t *testing.T, d time.Duration) int {
 
 // runFair runs `fair args...` to completion (at most a minute) and returns
 // its exit code and combined output.
-func runFair(t *testing.T, env map[string]string, args ...string) (int, string) {
+func runFair(t testing.TB, env map[string]string, args ...string) (int, string) {
 	t.Helper()
 	p := startFair(t, "fair "+strings.Join(args, " "), env, args...)
 	code := p.wait(t, time.Minute)
@@ -208,7 +208,7 @@ func runFair(t *testing.T, env map[string]string, args ...string) (int, string) 
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -222,7 +222,7 @@ func freeAddr(t *testing.T) string {
 var procHTTP = &http.Client{Timeout: 10 * time.Second}
 
 // waitReady polls /readyz until it answers 200.
-func waitReady(t *testing.T, p *fairProc, addr string) {
+func waitReady(t testing.TB, p *fairProc, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var last string
@@ -247,7 +247,7 @@ func waitReady(t *testing.T, p *fairProc, addr string) {
 }
 
 // apiCall sends a JSON request and returns the status and decoded body.
-func apiCall(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+func apiCall(t testing.TB, method, url, token string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -283,7 +283,7 @@ func apiCall(t *testing.T, method, url, token string, body any) (int, map[string
 }
 
 // registerUser signs up through the API and returns the bearer token.
-func registerUser(t *testing.T, addr, email string) string {
+func registerUser(t testing.TB, addr, email string) string {
 	t.Helper()
 	status, m := apiCall(t, "POST", "http://"+addr+"/api/v1/auth/register", "", map[string]any{
 		"email": email, "password": procPassword, "name": "灯会",
@@ -299,7 +299,7 @@ func registerUser(t *testing.T, addr, email string) string {
 }
 
 // notificationKinds lists the kinds in the user's inbox.
-func notificationKinds(t *testing.T, addr, token string) []string {
+func notificationKinds(t testing.TB, addr, token string) []string {
 	t.Helper()
 	status, m := apiCall(t, "GET", "http://"+addr+"/api/v1/me/notifications", token, nil)
 	if status != http.StatusOK {
@@ -319,7 +319,7 @@ func notificationKinds(t *testing.T, addr, token string) []string {
 }
 
 // waitForWelcome polls the inbox until the welcome notification is there.
-func waitForWelcome(t *testing.T, addr, token string, within time.Duration) {
+func waitForWelcome(t testing.TB, addr, token string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var kinds []string
@@ -336,7 +336,7 @@ func waitForWelcome(t *testing.T, addr, token string, within time.Duration) {
 }
 
 // stopGracefully sends SIGTERM and expects a clean exit that says "stopped".
-func stopGracefully(t *testing.T, p *fairProc, within time.Duration) {
+func stopGracefully(t testing.TB, p *fairProc, within time.Duration) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM %s: %v", p.name, err)
@@ -548,7 +548,7 @@ func statusLineHas(out, name, word string) bool {
 
 // checkStoredUser reads the user `fair users create` stored from the database
 // the process used.
-func checkStoredUser(t *testing.T, env map[string]string, email, role, name string) {
+func checkStoredUser(t testing.TB, env map[string]string, email, role, name string) {
 	t.Helper()
 	db, err := migrations.OpenDB(env["FAIR_DATABASE_URL"], env["FAIR_DATA_DIR"])
 	if err != nil {

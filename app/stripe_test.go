@@ -36,7 +36,7 @@ const (
 )
 
 // stripeMockURL is stripe-mock's address; the test is skipped without one.
-func stripeMockURL(t *testing.T) string {
+func stripeMockURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("TEST_STRIPE_MOCK_URL")
 	if u == "" {
@@ -46,7 +46,7 @@ func stripeMockURL(t *testing.T) string {
 }
 
 // newStripeEnv is a server whose payment provider is Stripe (stripe-mock).
-func newStripeEnv(t *testing.T) *testEnv {
+func newStripeEnv(t testing.TB) *testEnv {
 	t.Helper()
 	mock := stripeMockURL(t)
 	return newTestEnv(t, func(c *Config) {
@@ -95,7 +95,7 @@ func stripeWebhookRequest(payload []byte) *http.Request {
 
 // stripeIntent is the PaymentIntent of a payment as Stripe would describe it
 // in an event: our payment's reference and the metadata we set.
-func stripeIntent(t *testing.T, e *testEnv, paymentID, status string) map[string]any {
+func stripeIntent(t testing.TB, e *testEnv, paymentID, status string) map[string]any {
 	t.Helper()
 	p := ordPayment(t, e, paymentID)
 	return map[string]any{
@@ -131,7 +131,7 @@ func stripeRefundObject(refundID string, amount int64, status string) map[string
 // stripeUniqueRef gives a payment a provider reference of its own: stripe-mock
 // may hand every PaymentIntent the same fixture id, where Stripe never would,
 // and charge events find their payment by it.
-func stripeUniqueRef(t *testing.T, e *testEnv, paymentID string) string {
+func stripeUniqueRef(t testing.TB, e *testEnv, paymentID string) string {
 	t.Helper()
 	ref := "pi_test_" + strings.ToLower(paymentID)
 	if _, err := e.srv.db.NewUpdate().Table("payments").Set("provider_ref = ?", ref).Where("id = ?", paymentID).Exec(context.Background()); err != nil {
@@ -143,7 +143,7 @@ func stripeUniqueRef(t *testing.T, e *testEnv, paymentID string) string {
 // stripePendingRefund records a refund the way RefundOrder does before asking
 // Stripe (the money reserved on the order, the refund pending), as it stands
 // when Stripe's answer is lost and only its charge.refunded event tells.
-func stripePendingRefund(t *testing.T, e *testEnv, orderID string, amount int64) *orders.Refund {
+func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64) *orders.Refund {
 	t.Helper()
 	o := ordOrder(t, e, orderID)
 	now := e.clock.Now()
@@ -164,7 +164,7 @@ func stripePendingRefund(t *testing.T, e *testEnv, orderID string, amount int64)
 
 // stripeCheckout has a new shopper buy a lantern (stall A) and a paper cut
 // (stall B); it returns the shopper, the checkout and the two order ids.
-func stripeCheckout(t *testing.T, w *ordWorld) (registered, orders.Checkout, string, string) {
+func stripeCheckout(t testing.TB, w *ordWorld) (registered, orders.Checkout, string, string) {
 	t.Helper()
 	buyer := w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 2)
@@ -532,7 +532,7 @@ func TestStripeLateCapture(t *testing.T) {
 
 // stripeFailingProxy stands between the app and stripe-mock and answers
 // Stripe's error for the calls fail picks ("METHOD /path").
-func stripeFailingProxy(t *testing.T, mock string, fail func(call string) bool) string {
+func stripeFailingProxy(t testing.TB, mock string, fail func(call string) bool) string {
 	t.Helper()
 	target, err := url.Parse(mock)
 	if err != nil {
