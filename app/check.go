@@ -26,6 +26,7 @@ import (
 type noEvents struct{}
 
 func (noEvents) PaymentOpened(context.Context, string, time.Time) error                { return nil }
+func (noEvents) PaymentsOpened(context.Context, []string, time.Time) error             { return nil }
 func (noEvents) OrdersPaid(context.Context, []string) error                            { return nil }
 func (noEvents) Refunded(context.Context, string) error                                { return nil }
 func (noEvents) OrderChanged(context.Context, string, string) error                    { return nil }

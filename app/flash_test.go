@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"miaohui/catalog"
+	"miaohui/jobs"
 	"miaohui/orders"
 )
 
@@ -1141,4 +1144,137 @@ func TestFlashRescheduledOnAnotherServer(t *testing.T) {
 	} else {
 		wantProblem(t, res, http.StatusConflict, "not_started")
 	}
+}
+
+// The orders made from a batch of tickets have their payment windows closed
+// by one scheduled task per batch (and their buyers reminded by another),
+// not two tasks per order.
+func TestFlashPaymentWindowTasks(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	w := newFlWorld(t, e, "flash-windows")
+	buyers := []registered{w.shopper(t), w.shopper(t), w.shopper(t)}
+	id := w.liveSale(t, 1200, 3, 1)
+	ctx := context.Background()
+	// Three winners turned into orders in one batch, as a worker does.
+	var batch []orders.Ticket
+	for _, b := range buyers {
+		tk, err := e.srv.Flash().Purchase(ctx, b.ID, id, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, *tk)
+	}
+	if err := e.srv.Orders().ProcessTickets(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	payments := map[string]string{} // payment → order
+	var firstOrder string
+	var expiresAt time.Time
+	for i, tk := range batch {
+		o := ordOrder(t, e, flTicketOrder(t, e, tk.ID))
+		payments[o.PaymentID] = o.ID
+		expiresAt = o.ExpiresAt
+		if i == 0 {
+			firstOrder = o.ID
+		}
+	}
+
+	in := asynq.NewInspectorFromRedisClient(e.redis.Client)
+	scheduled := func(queue, typ string) (ids map[string]bool, at []time.Time) {
+		ids = map[string]bool{}
+		tasks, err := in.ListScheduledTasks(queue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			if task.Type == jobs.TypePaymentExpire || task.Type == jobs.TypePaymentRemind {
+				t.Errorf("a task %s for one payment of a flash order", task.Type)
+			}
+			if task.Type != typ {
+				continue
+			}
+			var p struct{ IDs []string }
+			if err := json.Unmarshal(task.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			for _, pid := range p.IDs {
+				ids[pid] = true
+			}
+			at = append(at, task.NextProcessAt)
+		}
+		return ids, at
+	}
+	for _, q := range []struct {
+		queue, typ string
+		at        time.Time
+	}{{jobs.QueueDefault, jobs.TypePaymentsExpire, expiresAt}, {jobs.QueueLow, jobs.TypePaymentsRemind, expiresAt.Add(-5 * time.Minute)}} {
+		ids, at := scheduled(q.queue, q.typ)
+		if len(ids) != len(payments) {
+			t.Errorf("%s covers %d payments, want the %d of the batch", q.typ, len(ids), len(payments))
+		}
+		for pid := range payments {
+			if !ids[pid] {
+				t.Errorf("%s misses payment %s", q.typ, pid)
+			}
+		}
+		if len(at) != 1 || at[0].Unix() != q.at.Unix() {
+			t.Errorf("%s scheduled at %v, want once at %v", q.typ, at, q.at)
+		}
+	}
+
+	// One buyer pays; at the window's end the task closes the other two and
+	// their units go back on sale.
+	paid := firstOrder
+	w.pay(t, buyers[0].Token, paid)
+	e.runWorkers()
+	ids := make([]string, 0, len(payments))
+	for pid := range payments {
+		ids = append(ids, pid)
+	}
+	payload, _ := json.Marshal(map[string]any{"ids": ids})
+	client := asynq.NewClientFromRedisClient(e.redis.Client)
+	defer client.Close()
+	// The reminder, run now: the two who have not paid hear of it.
+	if _, err := client.EnqueueContext(ctx, asynq.NewTask(jobs.TypePaymentsRemind, payload), asynq.Queue(jobs.QueueLow)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, func() error {
+		for i, b := range buyers {
+			if got, want := inboxOf(t, e, b.ID)["payment_closing"], map[bool]int{true: 0, false: 1}[i == 0]; got != want {
+				return fmt.Errorf("buyer %d has %d payment_closing notices, want %d", i, got, want)
+			}
+		}
+		return nil
+	})
+	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
+	if _, err := client.EnqueueContext(ctx, asynq.NewTask(jobs.TypePaymentsExpire, payload), asynq.Queue(jobs.QueueDefault)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, func() error {
+		if live, _ := flOrders(t, e, id); live != 1 {
+			return fmt.Errorf("%d live flash orders, want 1", live)
+		}
+		return nil
+	})
+	ordWantStatus(t, e, orders.StatusPaid, paid)
+	if r := flRow(t, e, id); r.Sold != 1 {
+		t.Errorf("sold %d after the window closed, want 1", r.Sold)
+	}
+	eventually(t, 15*time.Second, func() error {
+		if got := w.remaining(t, id); got != 2 {
+			return fmt.Errorf("remaining %d, want 2", got)
+		}
+		return nil
+	})
+}
+
+// flTicketOrder is the order a ticket became.
+func flTicketOrder(t testing.TB, e *testEnv, ticket string) string {
+	t.Helper()
+	var id string
+	if err := e.srv.db.NewSelect().TableExpr("orders").Column("id").Where("ticket_id = ?", ticket).Scan(context.Background(), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -86,6 +86,8 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeEmail, w.handleEmail)
 	mux.HandleFunc(TypeOrderNotify, w.handleOrderNotify)
 	mux.HandleFunc(TypePaymentRemind, w.handlePaymentRemind)
+	mux.HandleFunc(TypePaymentsExpire, w.handlePaymentsExpire)
+	mux.HandleFunc(TypePaymentsRemind, w.handlePaymentsRemind)
 }
 
 // NewServer returns an Asynq server over client processing every queue; a

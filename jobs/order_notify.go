@@ -90,6 +90,25 @@ func (w *Worker) handlePaymentRemind(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	return w.remindPayment(ctx, id)
+}
+
+func (w *Worker) handlePaymentsRemind(ctx context.Context, t *asynq.Task) error {
+	ids, err := decodeIDs(t)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids { // the notice's EventKey keeps a retry from telling twice
+		if err := w.remindPayment(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remindPayment tells a buyer their payment window is about to close, if
+// the payment is still open.
+func (w *Worker) remindPayment(ctx context.Context, id string) error {
 	var p orders.Payment
 	if err := w.deps.DB.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil // gone

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -25,10 +27,36 @@ const (
 	TypeOrderPayout = "order:payout"
 	// TypeRefundReverse takes the merchant's part of a refund back from its payout.
 	TypeRefundReverse = "refund:reverse"
+	// TypePaymentsExpire closes the payments of a batch of flash orders when
+	// their window ends; TypePaymentsRemind tells their buyers before.
+	TypePaymentsExpire = "payments:expire"
+	TypePaymentsRemind = "payments:remind"
 )
 
 type idPayload struct {
 	ID string `json:"id"`
+}
+
+type idsPayload struct {
+	IDs []string `json:"ids"`
+}
+
+func decodeIDs(t *asynq.Task) ([]string, error) {
+	var p idsPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.IDs) == 0 {
+		return nil, fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	return p.IDs, nil
+}
+
+// batchKey names a batch of ids for its TaskID.
+func batchKey(ids []string) string {
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func idTask(typ, id string) *asynq.Task {
@@ -70,6 +98,26 @@ func (e *OrderEvents) PaymentOpened(ctx context.Context, paymentID string, expir
 		asynq.TaskID("pay-remind:"+paymentID), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
 }
 
+// PaymentsOpened schedules the end of many payments' windows, all closing at
+// expiresAt (a batch of flash orders), with two tasks instead of two each.
+func (e *OrderEvents) PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error {
+	if len(paymentIDs) == 0 {
+		return nil
+	}
+	payload, _ := json.Marshal(idsPayload{IDs: paymentIDs})
+	key := batchKey(paymentIDs)
+	if err := e.enq.Enqueue(ctx, asynq.NewTask(TypePaymentsExpire, payload),
+		asynq.TaskID("expire-batch:"+key), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+		return err
+	}
+	remindAt := expiresAt.Add(-paymentReminderLead)
+	if time.Until(remindAt) < paymentReminderLead {
+		return nil
+	}
+	return e.enq.Enqueue(ctx, asynq.NewTask(TypePaymentsRemind, payload),
+		asynq.TaskID("pay-remind-batch:"+key), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
+}
+
 // OrdersPaid queues the payout of each order and the receipts.
 func (e *OrderEvents) OrdersPaid(ctx context.Context, orderIDs []string) error {
 	for _, id := range orderIDs {
@@ -106,6 +154,19 @@ func (w *Worker) handlePaymentExpire(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return w.deps.Orders.ExpirePayment(ctx, id)
+}
+
+func (w *Worker) handlePaymentsExpire(ctx context.Context, t *asynq.Task) error {
+	ids, err := decodeIDs(t)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids { // each is closed once; a retry skips those done
+		if err := w.deps.Orders.ExpirePayment(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *Worker) handlePaymentSweep(ctx context.Context, _ *asynq.Task) error {

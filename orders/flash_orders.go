@@ -142,8 +142,9 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	if err != nil {
 		return err
 	}
-	// The provider's side of each payment and its expiry task follow the
-	// commit, a few at a time.
+	// The provider's side of each payment follows the commit, a few at a
+	// time; then the windows' ends are scheduled, one pair of tasks for the
+	// payments closing together.
 	var wg sync.WaitGroup
 	work := make(chan *Payment)
 	for range min(8, len(payments)) {
@@ -155,16 +156,20 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				if err == nil {
 					_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).Where("id = ?", p.ID).Exec(ctx)
 				}
-				_ = err                                            // the order stays unpaid; the payer retries or the window closes it
-				_ = s.events.PaymentOpened(ctx, p.ID, p.ExpiresAt) // the sweep closes it on time all the same
+				_ = err // the order stays unpaid; the payer retries or the window closes it
 			}
 		}()
 	}
+	closing := map[time.Time][]string{}
 	for _, p := range payments {
 		work <- p
+		closing[p.ExpiresAt] = append(closing[p.ExpiresAt], p.ID)
 	}
 	close(work)
 	wg.Wait()
+	for at, ids := range closing {
+		_ = s.events.PaymentsOpened(ctx, ids, at) // the sweep closes them on time all the same
+	}
 	return nil
 }
 

@@ -43,6 +43,9 @@ var ErrAlreadyPaid = errors.New("the payment has already succeeded")
 type Events interface {
 	// PaymentOpened schedules the end of a payment's window.
 	PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error
+	// PaymentsOpened schedules the end of many payments' windows closing
+	// together (the orders of a batch of flash tickets).
+	PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error
 	// OrdersPaid follows a captured payment: receipts, merchant notices, payouts.
 	OrdersPaid(ctx context.Context, orderIDs []string) error
 	// Refunded follows a refund: the buyer's notice, the payout reversal.
