@@ -1207,7 +1207,7 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 	}
 	for _, q := range []struct {
 		queue, typ string
-		at        time.Time
+		at         time.Time
 	}{{jobs.QueueDefault, jobs.TypePaymentsExpire, expiresAt}, {jobs.QueueLow, jobs.TypePaymentsRemind, expiresAt.Add(-5 * time.Minute)}} {
 		ids, at := scheduled(q.queue, q.typ)
 		if len(ids) != len(payments) {
