@@ -146,6 +146,8 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	// time; then the windows' ends are scheduled, one pair of tasks for the
 	// payments closing together.
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var started []*Payment
 	work := make(chan *Payment)
 	for range min(8, len(payments)) {
 		wg.Add(1)
@@ -153,10 +155,13 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			defer wg.Done()
 			for p := range work {
 				ref, secret, err := s.provider.Start(ctx, p)
-				if err == nil {
-					_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).Where("id = ?", p.ID).Exec(ctx)
+				if err != nil {
+					continue // the order stays unpaid; the payer retries or the window closes it
 				}
-				_ = err // the order stays unpaid; the payer retries or the window closes it
+				p.ProviderRef, p.ClientSecret = ref, secret
+				mu.Lock()
+				started = append(started, p)
+				mu.Unlock()
 			}
 		}()
 	}
@@ -167,6 +172,15 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	}
 	close(work)
 	wg.Wait()
+	// The providers' references, in one transaction: one commit for the batch.
+	_ = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, p := range started {
+			if _, err := tx.NewUpdate().Model(p).Column("provider_ref", "client_secret").WherePK().Exec(ctx); err != nil {
+				return err // the sweep and the payer's retry cope with a payment left without one
+			}
+		}
+		return nil
+	})
 	for at, ids := range closing {
 		_ = s.events.PaymentsOpened(ctx, ids, at) // the sweep closes them on time all the same
 	}
