@@ -172,15 +172,12 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	}
 	close(work)
 	wg.Wait()
-	// The providers' references, in one transaction: one commit for the batch.
-	_ = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		for _, p := range started {
-			if _, err := tx.NewUpdate().Model(p).Column("provider_ref", "client_secret").WherePK().Exec(ctx); err != nil {
-				return err // the sweep and the payer's retry cope with a payment left without one
-			}
-		}
-		return nil
-	})
+	// The providers' references, a thousand payments per statement; the
+	// sweep and the payer's retry cope with a payment left without one.
+	for i := 0; i < len(started); i += 1000 {
+		part := started[i:min(i+1000, len(started))]
+		_, _ = s.db.NewUpdate().Model(&part).Column("provider_ref", "client_secret").Bulk().Exec(ctx)
+	}
 	for at, ids := range closing {
 		_ = s.events.PaymentsOpened(ctx, ids, at) // the sweep closes them on time all the same
 	}
