@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,21 +89,41 @@ func BenchmarkFlashPurchase(b *testing.B) {
 		}
 	})
 
-	// Before sell-out: a new buyer each time, admitted by one EVALSHA.
-	b.Run("admitted", func(b *testing.B) {
+	// Before sell-out: a new buyer each time, admitted by one EVALSHA; one
+	// request at a time, then as many at once as the test's -cpu allows
+	// (64 per CPU), as a burst keeps Redis busy.
+	admit := func(b *testing.B, parallel bool) {
 		body := w.saleBody(1200, b.N, 1) // enough for every buyer of this round
 		body["product_id"] = big
 		id := w.createSale(b, body)["id"].(string)
 		e.clock.Advance(time.Minute + time.Second)
 		tokens := benchTokens(e, b.N)
-		p := newBenchPoster(h, "/api/v1/flash-sales/"+id+"/purchase")
+		path := "/api/v1/flash-sales/" + id + "/purchase"
 		b.ResetTimer()
-		for i := range b.N {
-			if code := p.post(tokens[i]); code != http.StatusAccepted {
-				b.Fatalf("buyer %d: %d", i, code)
+		if !parallel {
+			p := newBenchPoster(h, path)
+			for i := range b.N {
+				if code := p.post(tokens[i]); code != http.StatusAccepted {
+					b.Fatalf("buyer %d: %d", i, code)
+				}
 			}
+			return
 		}
-	})
+		var next atomic.Int64
+		b.SetParallelism(64)
+		b.RunParallel(func(pb *testing.PB) {
+			p := newBenchPoster(h, path)
+			for pb.Next() {
+				i := next.Add(1) - 1
+				if code := p.post(tokens[i]); code != http.StatusAccepted {
+					b.Errorf("buyer %d: %d", i, code)
+					return
+				}
+			}
+		})
+	}
+	b.Run("admitted", func(b *testing.B) { admit(b, false) })
+	b.Run("admitted_parallel", func(b *testing.B) { admit(b, true) })
 }
 
 // BenchmarkFlashReference is the references' side of the comparison.
@@ -113,16 +134,31 @@ func BenchmarkFlashReference(b *testing.B) {
 		name    string
 		handler fiber.Handler
 	}{{"bare", bareHandler()}, {"evalsha", evalHandler(e.redis.Client)}} {
+		app := fiber.New(fiber.Config{DisableStartupMessage: true})
+		app.Post("/ref", ref.handler)
 		b.Run(ref.name, func(b *testing.B) {
-			app := fiber.New(fiber.Config{DisableStartupMessage: true})
-			app.Post("/ref", ref.handler)
 			p := newBenchPoster(app.Handler(), "/ref")
-			b.ResetTimer()
 			for i := range b.N {
 				if code := p.post(tokens[i%len(tokens)]); code != http.StatusAccepted {
 					b.Fatal(fmt.Sprintf("%s: %d", ref.name, code))
 				}
 			}
+		})
+		if ref.name != "evalsha" {
+			continue
+		}
+		b.Run(ref.name+"_parallel", func(b *testing.B) {
+			var next atomic.Int64
+			b.SetParallelism(64)
+			b.RunParallel(func(pb *testing.PB) {
+				p := newBenchPoster(app.Handler(), "/ref")
+				for pb.Next() {
+					if code := p.post(tokens[int(next.Add(1))%len(tokens)]); code != http.StatusAccepted {
+						b.Errorf("%s: %d", ref.name, code)
+						return
+					}
+				}
+			})
 		})
 	}
 }

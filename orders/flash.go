@@ -249,6 +249,25 @@ func (a *Admission) meta(ctx context.Context, id string) (*saleMeta, error) {
 	return m, nil
 }
 
+// remember keeps the offer just read from the database for the admission:
+// the phones polling a sale before it starts spare its first purchases a
+// database read (with every buyer waiting on it).
+func (a *Admission) remember(f *catalog.FlashSale) {
+	if f.Status != catalog.FlashUpcoming && f.Status != catalog.FlashLive {
+		return
+	}
+	now := a.now()
+	a.mu.RLock()
+	m := a.sales[f.ID]
+	a.mu.RUnlock()
+	if m != nil && !m.missing && now.Sub(m.loaded) < metaTTL/2 {
+		return
+	}
+	a.mu.Lock()
+	a.sales[f.ID] = &saleMeta{id: f.ID, startsAt: f.StartsAt, endsAt: f.EndsAt, limit: f.PerUserLimit, loaded: now}
+	a.mu.Unlock()
+}
+
 // Purchase tries to win quantity units of a sale for a user and returns the
 // ticket. Winners are handed to the workers; nobody else is queued.
 func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantity int) (*Ticket, error) {
@@ -358,6 +377,7 @@ func (a *Admission) Reset(ctx context.Context, saleID string) error {
 // Remaining is what is left to win: Redis's count while the sale runs (the
 // database's when Redis has none yet).
 func (a *Admission) Remaining(ctx context.Context, f *catalog.FlashSale) int {
+	a.remember(f)
 	if f.Status != catalog.FlashLive {
 		return f.Remaining
 	}
