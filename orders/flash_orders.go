@@ -146,23 +146,38 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	// time; then the windows' ends are scheduled, one pair of tasks for the
 	// payments closing together.
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var started []*Payment
 	work := make(chan *Payment)
 	for range min(8, len(payments)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The references are stored a hundred at a time, or as soon as
+			// one has waited a tenth of a second behind a slow provider (the
+			// payer needs them to pay); the sweep and the payer's retry cope
+			// with a payment left without one.
+			var pending []*Payment
+			var since time.Time
+			store := func() {
+				if len(pending) > 0 {
+					_, _ = s.db.NewUpdate().Model(&pending).Column("provider_ref", "client_secret").Bulk().Exec(ctx)
+					pending = pending[:0]
+				}
+			}
 			for p := range work {
 				ref, secret, err := s.provider.Start(ctx, p)
 				if err != nil {
 					continue // the order stays unpaid; the payer retries or the window closes it
 				}
 				p.ProviderRef, p.ClientSecret = ref, secret
-				mu.Lock()
-				started = append(started, p)
-				mu.Unlock()
+				if len(pending) == 0 {
+					since = time.Now()
+				}
+				pending = append(pending, p)
+				if len(pending) >= 100 || time.Since(since) > 100*time.Millisecond {
+					store()
+				}
 			}
+			store()
 		}()
 	}
 	closing := map[time.Time][]string{}
@@ -172,12 +187,6 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	}
 	close(work)
 	wg.Wait()
-	// The providers' references, a thousand payments per statement; the
-	// sweep and the payer's retry cope with a payment left without one.
-	for i := 0; i < len(started); i += 1000 {
-		part := started[i:min(i+1000, len(started))]
-		_, _ = s.db.NewUpdate().Model(&part).Column("provider_ref", "client_secret").Bulk().Exec(ctx)
-	}
 	for at, ids := range closing {
 		_ = s.events.PaymentsOpened(ctx, ids, at) // the sweep closes them on time all the same
 	}
