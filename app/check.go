@@ -25,7 +25,6 @@ import (
 // noEvents is orders.Events that does nothing: checking reads only.
 type noEvents struct{}
 
-func (noEvents) PaymentOpened(context.Context, string, time.Time) error                { return nil }
 func (noEvents) PaymentsOpened(context.Context, []string, time.Time) error             { return nil }
 func (noEvents) OrdersPaid(context.Context, []string) error                            { return nil }
 func (noEvents) Refunded(context.Context, string) error                                { return nil }

@@ -237,6 +237,8 @@ func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 			return catalog.Actor{UserID: claims.UserID, Role: claims.Role}, nil
 		}
 	}
+	// A new bearer token, or a session cookie: checked by its signature,
+	// then remembered.
 	token, fromCookie := string(bearer), false
 	if bearer == nil {
 		if v := c.Cookies(sessionCookie); v != "" {
@@ -250,9 +252,11 @@ func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 		return catalog.Actor{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
 	}
 	var claims tokenClaims
-	if c, hit := s.verified.get([]byte(token), now); hit {
-		claims = c
-	} else {
+	hit := false
+	if fromCookie { // a bearer token was looked up above
+		claims, hit = s.verified.get([]byte(token), now)
+	}
+	if !hit {
 		var ok bool
 		if claims, ok = s.accounts.signer.verify(token, now); !ok {
 			return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)

@@ -1090,22 +1090,8 @@ func TestFlashWithdrawnAfterAnAttempt(t *testing.T) {
 	ordWantStock(t, e, w.product, flProductStock)
 
 	e.clock.Advance(time.Minute + time.Second)
-	res := w.purchase(shopper.Token, id, 1)
-	if res.StatusCode == http.StatusAccepted {
-		t.Errorf("a withdrawn sale admitted a purchase at its old start time: 202 %s", res.Body)
-		e.runWorkers()
-		ticket := res.JSON(t)["ticket"].(string)
-		eventually(t, 15*time.Second, func() error {
-			m := w.ticket(shopper.Token, id, ticket).JSON(t)
-			if m["status"] == orders.TicketQueued {
-				return fmt.Errorf("ticket still queued")
-			}
-			t.Logf("the ticket's fate: %v", m)
-			return nil
-		})
-	} else {
-		wantProblem(t, res, http.StatusNotFound, "not_found")
-	}
+	w.wantRefused(t, w.purchase(shopper.Token, id, 1), shopper.Token, id, http.StatusNotFound, "not_found",
+		"a withdrawn sale admitted a purchase at its old start time")
 }
 
 func TestFlashRescheduledOnAnotherServer(t *testing.T) {
@@ -1128,22 +1114,29 @@ func TestFlashRescheduledOnAnotherServer(t *testing.T) {
 
 	e.clock.Advance(time.Minute + 5*time.Second)
 	wantProblem(t, w.purchase(shopper.Token, id, 1), http.StatusConflict, "not_started") // server A
-	res = onB()
-	if res.StatusCode == http.StatusAccepted {
-		t.Errorf("server B admitted a purchase an hour before the sale's (new) start: 202 %s", res.Body)
-		e.runWorkers()
-		ticket := res.JSON(t)["ticket"].(string)
-		eventually(t, 15*time.Second, func() error {
-			m := w.ticket(shopper.Token, id, ticket).JSON(t)
-			if m["status"] == orders.TicketQueued {
-				return fmt.Errorf("ticket still queued")
-			}
-			t.Logf("the ticket's fate an hour before the start: %v", m)
-			return nil
-		})
-	} else {
-		wantProblem(t, res, http.StatusConflict, "not_started")
+	w.wantRefused(t, onB(), shopper.Token, id, http.StatusConflict, "not_started",
+		"server B admitted a purchase an hour before the sale's (new) start")
+}
+
+// wantRefused expects a purchase refused with status and code; if it was
+// admitted instead, it fails with what and tells what became of the ticket.
+func (w *flWorld) wantRefused(t *testing.T, res response, token, saleID string, status int, code, what string) {
+	t.Helper()
+	if res.StatusCode != http.StatusAccepted {
+		wantProblem(t, res, status, code)
+		return
 	}
+	t.Errorf("%s: 202 %s", what, res.Body)
+	w.e.runWorkers()
+	ticket := res.JSON(t)["ticket"].(string)
+	eventually(t, 15*time.Second, func() error {
+		m := w.ticket(token, saleID, ticket).JSON(t)
+		if m["status"] == orders.TicketQueued {
+			return fmt.Errorf("ticket still queued")
+		}
+		t.Logf("the ticket's fate: %v", m)
+		return nil
+	})
 }
 
 // The orders made from a batch of tickets have their payment windows closed

@@ -1768,7 +1768,7 @@ func TestOrderTotals(t *testing.T) {
 			t.Errorf("flash sales %+v, developments %+v in a fair without either", got.FlashSales, got.Developments)
 		}
 		// Each table downloads as CSV; the stall's too, for its merchant only.
-		for _, table := range orders.CSVTables {
+		for _, table := range []string{"stall", "day", "hour", "category", "fulfillment", "flash_sale", "development"} {
 			res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv?table=" + table, Token: w.org})
 			wantStatus(t, res, http.StatusOK)
 			rows, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
@@ -1827,13 +1827,19 @@ func TestOrderTotals(t *testing.T) {
 		if !bytes.Equal(before, after) {
 			t.Errorf("totals changed by a rebuild:\n%s\n%s", before, after)
 		}
-		// A rollup that drifted from the orders is caught.
-		if _, err := e.srv.db.NewUpdate().TableExpr("rollup_stalls").Set("paid = paid + 1").Where("stall_id = ?", w.stallA).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		out.Reset()
-		if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err == nil || !strings.Contains(out.String(), "DIFF gmv") {
-			t.Fatalf("check totals missed a drifted rollup: %v\n%s", err, out.String())
+		// A rollup that drifted from the orders is caught: the hours (the
+		// headline and the days), then the stalls (by stall, online/offline).
+		for _, drift := range []struct{ table, where, want string }{
+			{"rollup_hours", "scope_id = (SELECT id FROM fairs WHERE slug = '" + w.slug + "')", "DIFF gmv"},
+			{"rollup_stalls", "stall_id = '" + w.stallA + "'", "DIFF by_stall"},
+		} {
+			if _, err := e.srv.db.NewUpdate().TableExpr(drift.table).Set("paid = paid + 1").Where(drift.where).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			out.Reset()
+			if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err == nil || !strings.Contains(out.String(), drift.want) {
+				t.Fatalf("check totals missed a drifted %s: %v\n%s", drift.table, err, out.String())
+			}
 		}
 	})
 }

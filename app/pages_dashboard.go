@@ -129,7 +129,7 @@ func (s *Server) fairDashboardPage(c *fiber.Ctx) error {
 	}
 	p.Title = p.T("dash.title_of", "Name", f.LocalName(p.Lang))
 	p.Data = v
-	return s.render(c, http.StatusOK, "dashboard_fair", p)
+	return s.render(c, http.StatusOK, "dashboard", p)
 }
 
 func topStalls(all []orders.StallTotal) []orders.StallTotal {
@@ -171,7 +171,7 @@ func (s *Server) stallDashboardPage(c *fiber.Ctx) error {
 	}
 	p.Title = p.T("dash.stall_title_of", "Name", sa.Stall.Name)
 	p.Data = v
-	return s.render(c, http.StatusOK, "dashboard_stall", p)
+	return s.render(c, http.StatusOK, "dashboard", p)
 }
 
 // ---- Queues ----

@@ -84,38 +84,34 @@ func NewOrderEvents(enq *Enqueuer, db bun.IDB) *OrderEvents { return &OrderEvent
 
 var _ orders.Events = (*OrderEvents)(nil)
 
-// PaymentOpened schedules the payment's expiry at the end of its window.
-func (e *OrderEvents) PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error {
-	if err := e.enq.Enqueue(ctx, idTask(TypePaymentExpire, paymentID),
-		asynq.TaskID("expire:"+paymentID), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
+// PaymentsOpened schedules the end of payments' windows, all closing at
+// expiresAt, and the reminder before: a checkout's one payment gets tasks of
+// its own (TaskID from the payment); a batch of flash orders gets one pair
+// for all of them instead of a pair each.
+func (e *OrderEvents) PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error {
+	var expire, remind *asynq.Task
+	var expireID, remindID string
+	switch len(paymentIDs) {
+	case 0:
+		return nil
+	case 1:
+		id := paymentIDs[0]
+		expire, expireID = idTask(TypePaymentExpire, id), "expire:"+id
+		remind, remindID = idTask(TypePaymentRemind, id), "pay-remind:"+id
+	default:
+		payload, _ := json.Marshal(idsPayload{IDs: paymentIDs})
+		key := batchKey(paymentIDs)
+		expire, expireID = asynq.NewTask(TypePaymentsExpire, payload), "expire-batch:"+key
+		remind, remindID = asynq.NewTask(TypePaymentsRemind, payload), "pay-remind-batch:"+key
+	}
+	if err := e.enq.Enqueue(ctx, expire, asynq.TaskID(expireID), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
 		return err
 	}
 	remindAt := expiresAt.Add(-paymentReminderLead)
 	if time.Until(remindAt) < paymentReminderLead {
 		return nil // a short window needs no reminder
 	}
-	return e.enq.Enqueue(ctx, idTask(TypePaymentRemind, paymentID),
-		asynq.TaskID("pay-remind:"+paymentID), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
-}
-
-// PaymentsOpened schedules the end of many payments' windows, all closing at
-// expiresAt (a batch of flash orders), with two tasks instead of two each.
-func (e *OrderEvents) PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error {
-	if len(paymentIDs) == 0 {
-		return nil
-	}
-	payload, _ := json.Marshal(idsPayload{IDs: paymentIDs})
-	key := batchKey(paymentIDs)
-	if err := e.enq.Enqueue(ctx, asynq.NewTask(TypePaymentsExpire, payload),
-		asynq.TaskID("expire-batch:"+key), asynq.ProcessAt(expiresAt), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
-		return err
-	}
-	remindAt := expiresAt.Add(-paymentReminderLead)
-	if time.Until(remindAt) < paymentReminderLead {
-		return nil
-	}
-	return e.enq.Enqueue(ctx, asynq.NewTask(TypePaymentsRemind, payload),
-		asynq.TaskID("pay-remind-batch:"+key), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
+	return e.enq.Enqueue(ctx, remind, asynq.TaskID(remindID), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
 }
 
 // OrdersPaid queues the payout of each order and the receipts.

@@ -171,7 +171,7 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 	if _, err := s.db.NewUpdate().Model(out.Payment).Column("provider_ref", "client_secret").WherePK().Exec(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.events.PaymentOpened(ctx, out.Payment.ID, out.Payment.ExpiresAt); err != nil {
+	if err := s.events.PaymentsOpened(ctx, []string{out.Payment.ID}, out.Payment.ExpiresAt); err != nil {
 		// The periodic sweep cancels it on time all the same.
 		_ = err
 	}

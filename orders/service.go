@@ -41,10 +41,8 @@ var ErrAlreadyPaid = errors.New("the payment has already succeeded")
 // Events is what the orders domain asks the background workers to do after
 // its transactions commit. The jobs package implements it.
 type Events interface {
-	// PaymentOpened schedules the end of a payment's window.
-	PaymentOpened(ctx context.Context, paymentID string, expiresAt time.Time) error
-	// PaymentsOpened schedules the end of many payments' windows closing
-	// together (the orders of a batch of flash tickets).
+	// PaymentsOpened schedules the end of payments' windows closing together
+	// (a checkout's payment, or the orders of a batch of flash tickets).
 	PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error
 	// OrdersPaid follows a captured payment: receipts, merchant notices, payouts.
 	OrdersPaid(ctx context.Context, orderIDs []string) error

@@ -137,11 +137,12 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 	if f.OrganizerID != a.UserID {
 		return nil, fmt.Errorf("only the fair's organizer sees its totals: %w", catalog.ErrForbidden)
 	}
-	t := &Totals{Currency: catalog.CurrencyCNY, ByStall: []StallTotal{}}
-	sc := scope{fairID: f.ID, property: f.Kind == catalog.KindPropertySeason}
-	if err := s.headline(ctx, sc, &t.GMV, &t.Refunded, &t.PaidOrders, &t.Participants); err != nil {
+	sm, err := s.sums(ctx, scope{fairID: f.ID, property: f.Kind == catalog.KindPropertySeason})
+	if err != nil {
 		return nil, err
 	}
+	t := &Totals{Currency: catalog.CurrencyCNY, GMV: sm.gmv, PaidOrders: sm.paidOrders, Refunded: sm.refunded,
+		Participants: sm.participants, ByStall: []StallTotal{}, ByDay: sm.byDay, Breakdown: sm.Breakdown}
 	err = s.db.NewSelect().TableExpr("stalls").Where("fair_id = ?", f.ID).
 		ColumnExpr("COUNT(*), COUNT(DISTINCT merchant_id)").Scan(ctx, &t.Stalls, &t.Merchants)
 	if err != nil {
@@ -153,9 +154,6 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 		ColumnExpr("st.id AS stall_id, st.name, COALESCE(r.gmv, 0) AS gmv, COALESCE(r.orders, 0) AS orders").
 		Where("st.fair_id = ?", f.ID).OrderExpr("gmv DESC, st.id ASC").Scan(ctx, &t.ByStall)
 	if err != nil {
-		return nil, err
-	}
-	if t.ByDay, t.Breakdown, err = s.breakdown(ctx, sc); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -170,15 +168,12 @@ func (s *Service) StallTotalsFor(ctx context.Context, a catalog.Actor, stallID s
 	if !sa.Merchant && !sa.Organizer {
 		return nil, fmt.Errorf("only the stall's merchant sees its totals: %w", catalog.ErrForbidden)
 	}
-	t := &StallTotals{Currency: catalog.CurrencyCNY}
-	sc := scope{fairID: sa.Fair.ID, stallID: stallID, property: sa.Fair.Kind == catalog.KindPropertySeason}
-	if err := s.headline(ctx, sc, &t.GMV, &t.Refunded, &t.PaidOrders, &t.Participants); err != nil {
+	sm, err := s.sums(ctx, scope{fairID: sa.Fair.ID, stallID: stallID, property: sa.Fair.Kind == catalog.KindPropertySeason})
+	if err != nil {
 		return nil, err
 	}
-	if t.ByDay, t.Breakdown, err = s.breakdown(ctx, sc); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return &StallTotals{Currency: catalog.CurrencyCNY, GMV: sm.gmv, PaidOrders: sm.paidOrders, Refunded: sm.refunded,
+		Participants: sm.participants, ByDay: sm.byDay, Breakdown: sm.Breakdown}, nil
 }
 
 // id is the scope's own id: the stall's, or the fair's.
@@ -192,48 +187,51 @@ func (sc scope) filter(q *bun.SelectQuery, alias string) *bun.SelectQuery {
 	return q.Where("?.fair_id = ?", bun.Ident(alias), sc.fairID)
 }
 
-func (s *Service) headline(ctx context.Context, sc scope, gmv, refunded *Money, paidOrders, participants *int64) error {
-	err := sc.filter(s.db.NewSelect().TableExpr("rollup_stalls AS r"), "r").
-		ColumnExpr("COALESCE(SUM(r.paid), 0), COALESCE(SUM(r.refunded), 0), COALESCE(SUM(r.orders), 0)").
-		Scan(ctx, gmv, refunded, paidOrders)
-	if err != nil {
-		return err
-	}
-	*gmv -= *refunded
-	return s.db.NewSelect().TableExpr("rollup_hours").ColumnExpr("COALESCE(SUM(participants), 0)").
-		Where("scope_id = ?", sc.id()).Scan(ctx, participants)
+// scopeSums is what a scope's rollups add up to: the headline figures (from
+// its hours, which every paid order and refund passes through) and the charts.
+type scopeSums struct {
+	gmv, refunded            Money
+	paidOrders, participants int64
+	byDay                    []DayTotal
+	Breakdown
 }
 
-// breakdown reads the charts' figures of a scope.
-func (s *Service) breakdown(ctx context.Context, sc scope) ([]DayTotal, Breakdown, error) {
-	b := Breakdown{ByHour: []HourTotal{}, ByCategory: []CategoryTotal{}, ByFulfillment: []FulfillmentTotal{}, FlashSales: []FlashSaleTotal{}}
+// sums reads a scope's headline figures and charts.
+func (s *Service) sums(ctx context.Context, sc scope) (*scopeSums, error) {
+	sm := &scopeSums{byDay: []DayTotal{}}
+	b := &sm.Breakdown
+	*b = Breakdown{ByHour: []HourTotal{}, ByCategory: []CategoryTotal{}, ByFulfillment: []FulfillmentTotal{}, FlashSales: []FlashSaleTotal{}}
 	var hours []struct {
-		Hour   int64
-		GMV    Money
-		Orders int64
+		Hour                 int64
+		Paid, Refunded       Money
+		Orders, Participants int64
 	}
-	err := s.db.NewSelect().TableExpr("rollup_hours").ColumnExpr("hour, SUM(paid) - SUM(refunded) AS gmv, SUM(orders) AS orders").
+	err := s.db.NewSelect().TableExpr("rollup_hours").
+		ColumnExpr("hour, SUM(paid) AS paid, SUM(refunded) AS refunded, SUM(orders) AS orders, SUM(participants) AS participants").
 		Where("scope_id = ?", sc.id()).GroupExpr("hour").OrderExpr("hour").Scan(ctx, &hours)
 	if err != nil {
-		return nil, b, err
+		return nil, err
 	}
-	days := []DayTotal{}
 	for _, h := range hours {
+		sm.gmv += h.Paid - h.Refunded
+		sm.refunded += h.Refunded
+		sm.paidOrders += h.Orders
+		sm.participants += h.Participants
 		at := time.Unix(h.Hour*3600, 0).In(shanghai)
-		b.ByHour = append(b.ByHour, HourTotal{Hour: at, GMV: h.GMV, Orders: h.Orders})
+		b.ByHour = append(b.ByHour, HourTotal{Hour: at, GMV: h.Paid - h.Refunded, Orders: h.Orders})
 		date := at.Format(time.DateOnly)
-		if len(days) == 0 || days[len(days)-1].Date != date {
-			days = append(days, DayTotal{Date: date})
+		if n := len(sm.byDay); n == 0 || sm.byDay[n-1].Date != date {
+			sm.byDay = append(sm.byDay, DayTotal{Date: date})
 		}
-		days[len(days)-1].GMV += h.GMV
-		days[len(days)-1].Orders += h.Orders
+		sm.byDay[len(sm.byDay)-1].GMV += h.Paid - h.Refunded
+		sm.byDay[len(sm.byDay)-1].Orders += h.Orders
 	}
 
 	err = sc.filter(s.db.NewSelect().TableExpr("rollup_stalls AS r"), "r").
 		ColumnExpr("r.fulfillment, SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.orders) AS orders, SUM(r.redeemed) AS redeemed").
 		GroupExpr("r.fulfillment").OrderExpr("r.fulfillment").Scan(ctx, &b.ByFulfillment)
 	if err != nil {
-		return nil, b, err
+		return nil, err
 	}
 
 	err = sc.filter(s.db.NewSelect().TableExpr("rollup_categories AS r"), "r").
@@ -242,7 +240,7 @@ func (s *Service) breakdown(ctx context.Context, sc scope) ([]DayTotal, Breakdow
 		ColumnExpr("SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.units) AS units").
 		GroupExpr("r.category").OrderExpr("gmv DESC, r.category ASC").Scan(ctx, &b.ByCategory)
 	if err != nil {
-		return nil, b, err
+		return nil, err
 	}
 
 	err = sc.filter(s.db.NewSelect().TableExpr("flash_sales AS fs"), "fs").
@@ -253,14 +251,14 @@ func (s *Service) breakdown(ctx context.Context, sc scope) ([]DayTotal, Breakdow
 		GroupExpr("fs.id, fs.stall_id, p.title, fs.price, fs.quantity, fs.sold, fs.starts_at, fs.ends_at, fs.withdrawn").
 		OrderExpr("fs.starts_at ASC, fs.id ASC").Scan(ctx, &b.FlashSales)
 	if err != nil {
-		return nil, b, err
+		return nil, err
 	}
 	if sc.property {
 		if b.Developments, err = s.developments(ctx, sc); err != nil {
-			return nil, b, err
+			return nil, err
 		}
 	}
-	return days, b, nil
+	return sm, nil
 }
 
 // developments sums a property season's deposit vouchers and viewing

@@ -10,10 +10,6 @@ import (
 // The totals' tables as CSV, one per chart of the dashboards. Money is in
 // fen, times in Asia/Shanghai.
 
-// CSVTables are the tables a fair's totals export; a stall's have all but
-// "stall" and "development".
-var CSVTables = []string{"stall", "day", "hour", "category", "fulfillment", "flash_sale", "development"}
-
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // csvOf writes a header and rows.
