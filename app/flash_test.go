@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"miaohui/catalog"
 	"miaohui/jobs"
@@ -1270,4 +1271,45 @@ func flTicketOrder(t testing.TB, e *testEnv, ticket string) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// The admission script run twice for one ticket (a client retrying a call
+// whose answer was lost with its connection) takes the units once.
+func TestFlashAdmitRetried(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	ctx := context.Background()
+	sale := "retry-" + catalog.NewID()
+	keys := []string{"fs:{" + sale + "}:stock", "fs:{" + sale + "}:users", "fs:{" + sale + "}:tickets"}
+	rdb := e.redis.Client
+	if err := rdb.Set(ctx, keys[0], 5, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	script := redis.NewScript(orders.AdmitLua)
+	admit := func(user, ticket string) []int64 {
+		t.Helper()
+		res, err := script.Run(ctx, rdb, keys, user, 1, 2, ticket, 0).Int64Slice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := admit("buyer-1", "ticket-1")
+	again := admit("buyer-1", "ticket-1")
+	if first[0] != 1 || again[0] != 1 || first[1] != 4 || again[1] != 4 {
+		t.Fatalf("first %v, again %v: want both admitted with 4 left", first, again)
+	}
+	if n, _ := rdb.HGet(ctx, keys[1], "buyer-1").Int(); n != 1 {
+		t.Errorf("the buyer counts %d units, want 1", n)
+	}
+	// A new ticket of the same buyer is a second unit, within the limit of 2.
+	if res := admit("buyer-1", "ticket-2"); res[0] != 1 || res[1] != 3 {
+		t.Errorf("a second ticket: %v, want admitted with 3 left", res)
+	}
+	if res := admit("buyer-1", "ticket-3"); res[0] != -3 {
+		t.Errorf("a third ticket over the limit: %v, want limit reached", res)
+	}
+	if n, _ := rdb.HLen(ctx, keys[2]).Result(); n != 2 {
+		t.Errorf("%d tickets recorded, want 2", n)
+	}
 }
