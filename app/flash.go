@@ -106,38 +106,59 @@ var cannedProblems = func() map[error]cannedProblem {
 
 // verifiedTokens remembers tokens whose signature was checked, so a buyer
 // pressing again costs a map lookup; revocation is still checked each time.
-// Plain maps in shards (by the token's last byte, a signature character)
-// are read with the request's bytes as the key without copying them.
+// A token is found by the tail of its signature (random to anyone without
+// the key), a key the map holds inline, and then compared whole: one short
+// hash and no pointer to follow before the match. Plain maps in shards are
+// read with the request's bytes without copying them.
 type verifiedTokens struct {
 	shards [16]struct {
 		mu sync.RWMutex
-		m  map[string]tokenClaims
+		m  map[tokenKey]verifiedToken
 	}
 }
 
-func (v *verifiedTokens) shard(token []byte) int {
-	if len(token) == 0 {
-		return 0
-	}
-	return int(token[len(token)-1]) % len(v.shards)
+type tokenKey [16]byte
+
+type verifiedToken struct {
+	token  string
+	claims tokenClaims
 }
+
+// keyOf is a token's last bytes, or false for a token too short to be one.
+func keyOf(token []byte) (k tokenKey, ok bool) {
+	if len(token) < len(k) {
+		return k, false
+	}
+	copy(k[:], token[len(token)-len(k):])
+	return k, true
+}
+
+func (v *verifiedTokens) shard(k tokenKey) int { return int(k[len(k)-1]) % len(v.shards) }
 
 // get returns the claims of a token checked before and not yet expired.
 func (v *verifiedTokens) get(token []byte, now time.Time) (tokenClaims, bool) {
-	sh := &v.shards[v.shard(token)]
+	k, ok := keyOf(token)
+	if !ok {
+		return tokenClaims{}, false
+	}
+	sh := &v.shards[v.shard(k)]
 	sh.mu.RLock()
-	c, ok := sh.m[string(token)]
+	e, ok := sh.m[k]
 	sh.mu.RUnlock()
-	return c, ok && now.Before(c.ExpiresAt)
+	return e.claims, ok && e.token == string(token) && now.Before(e.claims.ExpiresAt)
 }
 
 func (v *verifiedTokens) put(token string, c tokenClaims) {
-	sh := &v.shards[v.shard([]byte(token))]
+	k, ok := keyOf([]byte(token))
+	if !ok {
+		return
+	}
+	sh := &v.shards[v.shard(k)]
 	sh.mu.Lock()
 	if sh.m == nil {
-		sh.m = map[string]tokenClaims{}
+		sh.m = make(map[tokenKey]verifiedToken, 1024) // room for a sale's first burst
 	}
-	sh.m[token] = c
+	sh.m[k] = verifiedToken{token, c}
 	sh.mu.Unlock()
 }
 
@@ -145,8 +166,8 @@ func (v *verifiedTokens) sweep(now time.Time) {
 	for i := range v.shards {
 		sh := &v.shards[i]
 		sh.mu.Lock()
-		for k, c := range sh.m {
-			if !now.Before(c.ExpiresAt) {
+		for k, e := range sh.m {
+			if !now.Before(e.claims.ExpiresAt) {
 				delete(sh.m, k)
 			}
 		}
