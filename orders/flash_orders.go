@@ -159,7 +159,14 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			var since time.Time
 			store := func() {
 				if len(pending) > 0 {
-					_, _ = s.db.NewUpdate().Model(&pending).Column("provider_ref", "client_secret").Bulk().Exec(ctx)
+					// The ids again as a list, so the rows are found by the
+					// primary key even before the table has statistics.
+					ids := make([]string, len(pending))
+					for i, p := range pending {
+						ids[i] = p.ID
+					}
+					_, _ = s.db.NewUpdate().Model(&pending).Column("provider_ref", "client_secret").Bulk().
+						Where("?TableAlias.id IN (?)", bun.In(ids)).Exec(ctx)
 					pending = pending[:0]
 				}
 			}
