@@ -51,6 +51,7 @@ type benchOpts struct {
 	startIn    time.Duration
 	refRun     time.Duration
 	skipRefs   bool
+	series     bool
 	persistMax time.Duration
 }
 
@@ -74,6 +75,7 @@ func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 	fs.DurationVar(&o.startIn, "start-in", 3*time.Second, "time between set-up and the sale's start")
 	fs.DurationVar(&o.refRun, "ref-duration", 4*time.Second, "how long each reference runs")
 	fs.BoolVar(&o.skipRefs, "skip-refs", false, "measure only the deployment")
+	fs.BoolVar(&o.series, "series", false, "also print the answers per second over each half second of the load")
 	fs.DurationVar(&o.persistMax, "persist-timeout", 60*time.Second, "how long to wait for the orders to be persisted")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -209,6 +211,15 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Fprintf(w, "requests %d: 2xx %d, 4xx %d (429: %d), 5xx %d, transport errors %d\n", res.requests, res.s2xx, res.s4xx, res.s429, res.s5xx, res.errs)
 	fmt.Fprintf(w, "admitted %d; sold out after %s\n", res.admitted, sinceOr(res.soldOutAt, res.start))
 	fmt.Fprintf(w, "throughput: %.0f req/s before sell-out, %.0f req/s after, %.0f overall\n", res.beforeRPS(), res.afterRPS(), res.rps())
+	if b.o.series {
+		fmt.Fprint(w, "answers per second, by half second from the start:")
+		for t := time.Duration(0); t < b.o.maxRun; t += 500 * time.Millisecond {
+			lo, _ := slices.BinarySearch(res.done, t)
+			hi, _ := slices.BinarySearch(res.done, t+500*time.Millisecond)
+			fmt.Fprintf(w, " %.1fs %d", t.Seconds(), (hi-lo)*2)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "latency: p50 %s, p99 %s, p99.9 %s\n", res.pct(0.5), res.pct(0.99), res.pct(0.999))
 	fmt.Fprintf(w, "orders: %d persisted (sale quantity %d), oversell %d, greediest buyer %d (limit %d), buyers over the limit %d\n",
 		check.orders, b.o.stock, max(check.orders-int64(b.o.stock), 0), check.greediest, b.o.limit, check.overLimit)
@@ -463,8 +474,8 @@ func (b *bench) warm(host, path string, deadline time.Time) *fasthttp.HostClient
 	return client
 }
 
-// orderWatch counts the sale's orders every 20 ms from the start of the
-// load, remembering when the count last grew.
+// orderWatch reads how many of the sale's units are ordered every 20 ms
+// from the start of the load, remembering when the count last grew.
 type orderWatch struct {
 	mu      sync.Mutex
 	count   int64
@@ -481,7 +492,10 @@ func (b *bench) watchOrders(ctx context.Context) *orderWatch {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			n, err := b.p.DB.NewSelect().TableExpr("orders").Where("flash_sale_id = ?", b.saleID).Count(ctx)
+			// The sale's count of units ordered grows in the transaction
+			// that writes the orders: one row to read, not the orders.
+			var n int64
+			err := b.p.DB.NewSelect().TableExpr("flash_sales").Column("sold").Where("id = ?", b.saleID).Scan(ctx, &n)
 			if err != nil {
 				continue
 			}
@@ -496,7 +510,8 @@ func (b *bench) watchOrders(ctx context.Context) *orderWatch {
 	return w
 }
 
-// until waits for admitted orders and says when the last one appeared.
+// until waits for the admitted units' orders (each buyer asks for one unit
+// at a time) and says when the last one appeared.
 func (w *orderWatch) until(admitted int64, timeout time.Duration) (bool, time.Time) {
 	defer close(w.stop)
 	deadline := time.Now().Add(timeout)
