@@ -1313,3 +1313,67 @@ func TestFlashAdmitRetried(t *testing.T) {
 		t.Errorf("%d tickets recorded, want 2", n)
 	}
 }
+
+// A flash order's payment is opened at the provider when its buyer comes to
+// pay, not when the workers write the sale's orders.
+func TestFlashPaymentOpenedWhenPaid(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	flPaymentOpenedWhenPaid(t, e, "flash-open", func(payID string, p orders.Payment) {
+		if p.ProviderRef != "sbx_"+payID || p.ClientSecret != "" {
+			t.Errorf("sandbox payment opened with ref %q, secret %q", p.ProviderRef, p.ClientSecret)
+		}
+	})
+}
+
+func TestStripeFlashPayment(t *testing.T) {
+	e := newStripeEnv(t)
+	orderID := flPaymentOpenedWhenPaid(t, e, "stripe-flash", func(payID string, p orders.Payment) {
+		if !strings.HasPrefix(p.ProviderRef, "pi_") || p.ClientSecret == "" {
+			t.Errorf("Stripe payment opened with ref %q, secret %q", p.ProviderRef, p.ClientSecret)
+		}
+	})
+	// Stripe says the intent succeeded: the flash order is paid.
+	payID := ordOrder(t, e, orderID).PaymentID
+	paid := stripeEvent("evt_flash_"+payID, "payment_intent.succeeded", stripeIntent(t, e, payID, "succeeded"))
+	wantStatus(t, e.stripeDeliver(paid, stripeTestSecret, time.Now()), http.StatusOK)
+	ordWantStatus(t, e, orders.StatusPaid, orderID)
+}
+
+// flPaymentOpenedWhenPaid wins a flash order, checks that its payment is not
+// opened at the provider, opens it as its payer and calls opened with what
+// is stored; it returns the order.
+func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(payID string, p orders.Payment)) string {
+	t.Helper()
+	w := newFlWorld(t, e, slug)
+	buyer, other := w.shopper(t), w.shopper(t)
+	id := w.liveSale(t, 1200, 5, 1)
+	e.runWorkers()
+	orderID := w.waitOrdered(t, buyer.Token, id, w.win(t, buyer.Token, id, 1))
+	payID := ordOrder(t, e, orderID).PaymentID
+	if p := ordPayment(t, e, payID); p.ProviderRef != "" || p.ClientSecret != "" {
+		t.Fatalf("the payment is opened at the provider before its payer came: ref %q", p.ProviderRef)
+	}
+	ctx := context.Background()
+	if _, _, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: other.ID, Role: catalog.RoleShopper}, payID); err == nil {
+		t.Error("another shopper sees the payment")
+	}
+	if p := ordPayment(t, e, payID); p.ProviderRef != "" {
+		t.Fatalf("another shopper's look opened the payment: ref %q", p.ProviderRef)
+	}
+	p, list, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
+	if err != nil || len(list) != 1 || list[0].ID != orderID {
+		t.Fatalf("the payer's payment: %v, %d orders", err, len(list))
+	}
+	stored := ordPayment(t, e, payID)
+	if stored.ProviderRef != p.ProviderRef || stored.ClientSecret != p.ClientSecret {
+		t.Errorf("stored ref %q, secret %q; returned %q, %q", stored.ProviderRef, stored.ClientSecret, p.ProviderRef, p.ClientSecret)
+	}
+	opened(payID, stored)
+	// Coming back changes nothing.
+	again, _, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
+	if err != nil || again.ProviderRef != stored.ProviderRef {
+		t.Errorf("the second visit: %v, ref %q (was %q)", err, again.ProviderRef, stored.ProviderRef)
+	}
+	return orderID
+}

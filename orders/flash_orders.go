@@ -3,7 +3,6 @@ package orders
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -142,58 +141,14 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	if err != nil {
 		return err
 	}
-	// The provider's side of each payment follows the commit, a few at a
-	// time; then the windows' ends are scheduled, one pair of tasks for the
-	// payments closing together.
-	var wg sync.WaitGroup
-	work := make(chan *Payment)
-	for range min(8, len(payments)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// The references are stored a hundred at a time, or as soon as
-			// one has waited a tenth of a second behind a slow provider (the
-			// payer needs them to pay); the sweep and the payer's retry cope
-			// with a payment left without one.
-			var pending []*Payment
-			var since time.Time
-			store := func() {
-				if len(pending) > 0 {
-					// The ids again as a list, so the rows are found by the
-					// primary key even before the table has statistics.
-					ids := make([]string, len(pending))
-					for i, p := range pending {
-						ids[i] = p.ID
-					}
-					_, _ = s.db.NewUpdate().Model(&pending).Column("provider_ref", "client_secret").Bulk().
-						Where("?TableAlias.id IN (?)", bun.In(ids)).Exec(ctx)
-					pending = pending[:0]
-				}
-			}
-			for p := range work {
-				ref, secret, err := s.provider.Start(ctx, p)
-				if err != nil {
-					continue // the order stays unpaid; the payer retries or the window closes it
-				}
-				p.ProviderRef, p.ClientSecret = ref, secret
-				if len(pending) == 0 {
-					since = time.Now()
-				}
-				pending = append(pending, p)
-				if len(pending) >= 100 || time.Since(since) > 100*time.Millisecond {
-					store()
-				}
-			}
-			store()
-		}()
-	}
+	// The payments are opened at the provider when their payers come to pay
+	// (Payment): not ten thousand provider calls for a sale's winners at
+	// once, many of whom never pay. The windows' ends are scheduled, one
+	// pair of tasks for the payments closing together.
 	closing := map[time.Time][]string{}
 	for _, p := range payments {
-		work <- p
 		closing[p.ExpiresAt] = append(closing[p.ExpiresAt], p.ID)
 	}
-	close(work)
-	wg.Wait()
 	for at, ids := range closing {
 		_ = s.events.PaymentsOpened(ctx, ids, at) // the sweep closes them on time all the same
 	}

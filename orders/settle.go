@@ -46,11 +46,17 @@ func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error
 	return p, nil
 }
 
-// Payment returns a payment to its payer.
+// Payment returns a payment to its payer. A payment not yet opened at the
+// provider (a flash sale's orders are written without) is opened now, when
+// its payer comes to pay; if the provider fails, the payment comes back
+// without its client secret and the payer tries again.
 func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Payment, []Order, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
 		return nil, nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	}
+	if p.ProviderRef == "" && (p.Status == PaymentPending || p.Status == PaymentFailed) && s.now().Before(p.ExpiresAt) {
+		_ = s.openAtProvider(ctx, p)
 	}
 	var orders []Order
 	if err := s.db.NewSelect().Model(&orders).Where("payment_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
@@ -60,6 +66,24 @@ func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Pay
 		return nil, nil, err
 	}
 	return p, orders, nil
+}
+
+// openAtProvider opens a payment at the provider and stores its reference.
+// Two payers' pages opening it at once get the same reference: the provider
+// is asked with an idempotency key from the payment id (the sandbox's
+// reference is the id's).
+func (s *Service) openAtProvider(ctx context.Context, p *Payment) error {
+	ref, secret, err := s.provider.Start(ctx, p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).
+		Where("id = ? AND provider_ref = ''", p.ID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	p.ProviderRef, p.ClientSecret = ref, secret
+	return nil
 }
 
 // MarkPaid records that a payment's money was captured. Its pending orders
