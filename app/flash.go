@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -29,23 +30,45 @@ const purchaseRoute = "/api/v1/flash-sales/:id/purchase"
 const revokedChannel = "fair:sessions:revoked"
 
 // revocations is this process's list of signed-out sessions that have not
-// expired, kept from the database at start and from Redis after.
-type revocations struct{ m sync.Map } // session id → expiry (time.Time)
+// expired, kept from the database at start and from Redis after. It is read
+// with the request's bytes, and not at all while it is empty.
+type revocations struct {
+	mu sync.RWMutex
+	m  map[string]time.Time // session id → expiry
+	n  atomic.Int64
+}
 
-func (r *revocations) add(id string, exp time.Time) { r.m.Store(id, exp) }
+func (r *revocations) add(id string, exp time.Time) {
+	r.mu.Lock()
+	if r.m == nil {
+		r.m = map[string]time.Time{}
+	}
+	if _, ok := r.m[id]; !ok {
+		r.n.Add(1)
+	}
+	r.m[id] = exp
+	r.mu.Unlock()
+}
 
-func (r *revocations) has(id string) bool {
-	_, ok := r.m.Load(id)
+func (r *revocations) has(id []byte) bool {
+	if r.n.Load() == 0 {
+		return false
+	}
+	r.mu.RLock()
+	_, ok := r.m[string(id)]
+	r.mu.RUnlock()
 	return ok
 }
 
 func (r *revocations) sweep(now time.Time) {
-	r.m.Range(func(k, v any) bool {
-		if now.After(v.(time.Time)) {
-			r.m.Delete(k)
+	r.mu.Lock()
+	for id, exp := range r.m {
+		if now.After(exp) {
+			delete(r.m, id)
+			r.n.Add(-1)
 		}
-		return true
-	})
+	}
+	r.mu.Unlock()
 }
 
 // limiters hands out one token bucket per key, forgetting idle ones.
@@ -104,13 +127,14 @@ var cannedProblems = func() map[error]cannedProblem {
 	return out
 }()
 
-// verifiedTokens remembers tokens whose signature was checked, so a buyer
-// pressing again costs a map lookup; revocation is still checked each time.
-// A token is found by the tail of its signature (random to anyone without
-// the key), a key the map holds inline, and then compared whole: one short
-// hash and no pointer to follow before the match. Plain maps in shards are
-// read with the request's bytes without copying them.
+// verifiedTokens remembers the tokens whose signature was checked, so that a
+// buyer pressing again costs a lookup in a compact set instead of an HMAC. A
+// token is found by the tail of its signature (random to anyone without the
+// key) and must match the whole token's seeded hash; its claims are read
+// from the token itself, which carries them. Plain maps in shards are read
+// with the request's bytes without copying them.
 type verifiedTokens struct {
+	seed   maphash.Seed
 	shards [16]struct {
 		mu sync.RWMutex
 		m  map[tokenKey]verifiedToken
@@ -120,12 +144,14 @@ type verifiedTokens struct {
 type tokenKey [16]byte
 
 type verifiedToken struct {
-	token  string
-	claims tokenClaims
+	sum uint64 // the whole token's hash
+	exp int64  // its expiry, in Unix seconds
 }
 
+func newVerifiedTokens() *verifiedTokens { return &verifiedTokens{seed: maphash.MakeSeed()} }
+
 // keyOf is a token's last bytes, or false for a token too short to be one.
-func keyOf(token []byte) (k tokenKey, ok bool) {
+func keyOf[T string | []byte](token T) (k tokenKey, ok bool) {
 	if len(token) < len(k) {
 		return k, false
 	}
@@ -135,21 +161,26 @@ func keyOf(token []byte) (k tokenKey, ok bool) {
 
 func (v *verifiedTokens) shard(k tokenKey) int { return int(k[len(k)-1]) % len(v.shards) }
 
-// get returns the claims of a token checked before and not yet expired.
-func (v *verifiedTokens) get(token []byte, now time.Time) (tokenClaims, bool) {
+// get returns the fields of a token verified before and not yet expired:
+// slices of the token.
+func (v *verifiedTokens) get(token []byte, now time.Time) (tokenFields[[]byte], bool) {
 	k, ok := keyOf(token)
 	if !ok {
-		return tokenClaims{}, false
+		return tokenFields[[]byte]{}, false
 	}
 	sh := &v.shards[v.shard(k)]
 	sh.mu.RLock()
 	e, ok := sh.m[k]
 	sh.mu.RUnlock()
-	return e.claims, ok && e.token == string(token) && now.Before(e.claims.ExpiresAt)
+	if !ok || now.Unix() >= e.exp || e.sum != maphash.Bytes(v.seed, token) {
+		return tokenFields[[]byte]{}, false
+	}
+	return splitToken(token)
 }
 
-func (v *verifiedTokens) put(token string, c tokenClaims) {
-	k, ok := keyOf([]byte(token))
+// put remembers a token whose signature was checked.
+func (v *verifiedTokens) put(token string, exp time.Time) {
+	k, ok := keyOf(token)
 	if !ok {
 		return
 	}
@@ -158,7 +189,7 @@ func (v *verifiedTokens) put(token string, c tokenClaims) {
 	if sh.m == nil {
 		sh.m = make(map[tokenKey]verifiedToken, 1024) // room for a sale's first burst
 	}
-	sh.m[k] = verifiedToken{token, c}
+	sh.m[k] = verifiedToken{sum: maphash.String(v.seed, token), exp: exp.Unix()}
 	sh.mu.Unlock()
 }
 
@@ -167,7 +198,7 @@ func (v *verifiedTokens) sweep(now time.Time) {
 		sh := &v.shards[i]
 		sh.mu.Lock()
 		for k, e := range sh.m {
-			if !now.Before(e.claims.ExpiresAt) {
+			if now.Unix() >= e.exp {
 				delete(sh.m, k)
 			}
 		}
@@ -251,11 +282,11 @@ func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 			return catalog.Actor{}, catalog.ErrUnauthorized
 		}
 		bearer = bytes.TrimSpace(rest)
-		if claims, hit := s.verified.get(bearer, now); hit {
-			if s.revoked.has(claims.SessionID) {
+		if f, hit := s.verified.get(bearer, now); hit {
+			if s.revoked.has(f.session) {
 				return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
 			}
-			return catalog.Actor{UserID: claims.UserID, Role: claims.Role}, nil
+			return catalog.Actor{UserID: string(f.user), Role: roleOf(f.role)}, nil
 		}
 	}
 	// A new bearer token, or a session cookie: checked by its signature,
@@ -272,25 +303,48 @@ func (s *Server) flashUser(c *fiber.Ctx) (catalog.Actor, error) {
 	if token == "" {
 		return catalog.Actor{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
 	}
-	var claims tokenClaims
-	hit := false
 	if fromCookie { // a bearer token was looked up above
-		claims, hit = s.verified.get([]byte(token), now)
-	}
-	if !hit {
-		var ok bool
-		if claims, ok = s.accounts.signer.verify(token, now); !ok {
-			return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+		if f, hit := s.verified.get([]byte(token), now); hit {
+			return s.cookieActor(c, string(f.session), string(f.user), roleOf(f.role))
 		}
-		s.verified.put(token, claims)
 	}
-	if s.revoked.has(claims.SessionID) {
+	claims, ok := s.accounts.signer.verify(token, now)
+	if !ok {
 		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
 	}
-	if fromCookie && !validCSRF(c, s.accounts.signer.csrf(claims.SessionID)) {
-		return catalog.Actor{}, ErrCSRF
+	s.verified.put(token, claims.ExpiresAt)
+	if fromCookie {
+		return s.cookieActor(c, claims.SessionID, claims.UserID, claims.Role)
+	}
+	if s.revoked.has([]byte(claims.SessionID)) {
+		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
 	}
 	return catalog.Actor{UserID: claims.UserID, Role: claims.Role}, nil
+}
+
+// cookieActor is the user of a verified session cookie, if the session is
+// not revoked and the request carries its CSRF token.
+func (s *Server) cookieActor(c *fiber.Ctx, sessionID, userID string, role catalog.Role) (catalog.Actor, error) {
+	if s.revoked.has([]byte(sessionID)) {
+		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+	}
+	if !validCSRF(c, s.accounts.signer.csrf(sessionID)) {
+		return catalog.Actor{}, ErrCSRF
+	}
+	return catalog.Actor{UserID: userID, Role: role}, nil
+}
+
+// roleOf is the role a token names, without copying it for the known ones.
+func roleOf(b []byte) catalog.Role {
+	switch string(b) {
+	case string(catalog.RoleShopper):
+		return catalog.RoleShopper
+	case string(catalog.RoleMerchant):
+		return catalog.RoleMerchant
+	case string(catalog.RoleOrganizer):
+		return catalog.RoleOrganizer
+	}
+	return catalog.Role(b)
 }
 
 // writeProblem answers err as problem+json (the fast path has no error handler).

@@ -82,7 +82,13 @@ func NewServer(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	enqueue := jobs.NewEnqueuer(d.Redis, d.Logger)
+	// Tasks are queued over the client's autopipeliner: a flash sale's
+	// winners, queued together once its burst is over, share round trips.
+	var queueRedis redis.UniversalClient = d.Redis
+	if ap, err := d.Redis.AutoPipeline(); err == nil {
+		queueRedis = ap
+	}
+	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
 	events := jobs.NewOrderEvents(enqueue, d.DB)
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events)
 	s := &Server{
@@ -99,7 +105,7 @@ func NewServer(d Deps) (*Server, error) {
 		enqueue:    enqueue,
 		limiter:    &RateLimiter{rdb: d.Redis},
 		revoked:    &revocations{},
-		verified:   &verifiedTokens{},
+		verified:   newVerifiedTokens(),
 		userLimits: &limiters{rps: d.Config.FlashUserRPS},
 		ipLimits:   &limiters{rps: d.Config.FlashIPRPS},
 		stop:       make(chan struct{}),

@@ -115,23 +115,39 @@ func (s *signer) verify(token string, now time.Time) (tokenClaims, bool) {
 	if diff != 0 {
 		return tokenClaims{}, false
 	}
-	var parts [5]string
-	rest := token[:dot]
-	for i := range parts {
-		var found bool
-		parts[i], rest, found = strings.Cut(rest, ".")
-		if found != (i < len(parts)-1) {
-			return tokenClaims{}, false
-		}
-	}
-	if parts[0] != tokenPrefix {
+	f, ok := splitToken(token)
+	if !ok {
 		return tokenClaims{}, false
 	}
-	exp, err := strconv.ParseInt(parts[4], 10, 64)
+	exp, err := strconv.ParseInt(f.exp, 10, 64)
 	if err != nil || now.Unix() >= exp {
 		return tokenClaims{}, false
 	}
-	return tokenClaims{SessionID: parts[1], UserID: parts[2], Role: catalog.Role(parts[3]), ExpiresAt: time.Unix(exp, 0)}, true
+	return tokenClaims{SessionID: f.session, UserID: f.user, Role: catalog.Role(f.role), ExpiresAt: time.Unix(exp, 0)}, true
+}
+
+// tokenFields are the parts of a token, as slices of it.
+type tokenFields[T string | []byte] struct {
+	session, user, role, exp, mac T
+}
+
+// splitToken cuts a token at its dots into its fields, checking its prefix.
+func splitToken[T string | []byte](token T) (f tokenFields[T], ok bool) {
+	var parts [6]T
+	n, start := 0, 0
+	for i := 0; i <= len(token); i++ {
+		if i < len(token) && token[i] != '.' {
+			continue
+		}
+		if n == len(parts) {
+			return f, false
+		}
+		parts[n], n, start = token[start:i], n+1, i+1
+	}
+	if n != len(parts) || string(parts[0]) != tokenPrefix {
+		return f, false
+	}
+	return tokenFields[T]{session: parts[1], user: parts[2], role: parts[3], exp: parts[4], mac: parts[5]}, true
 }
 
 // csrf is a session's CSRF token, derived from its id so any process can check it.

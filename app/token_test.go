@@ -55,18 +55,19 @@ func TestVerifiedTokens(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	a := tokenClaims{SessionID: "s-a", UserID: "u-a", Role: catalog.RoleShopper, ExpiresAt: now.Add(time.Hour)}
 	ta := s.issue(a)
-	var v verifiedTokens
+	v := newVerifiedTokens()
 	if _, ok := v.get([]byte(ta), now); ok {
 		t.Fatal("a token never put is found")
 	}
-	v.put(ta, a)
-	if got, ok := v.get([]byte(ta), now); !ok || got != a {
-		t.Fatalf("get = %+v, %v", got, ok)
+	v.put(ta, a.ExpiresAt)
+	f, ok := v.get([]byte(ta), now)
+	if !ok || string(f.session) != a.SessionID || string(f.user) != a.UserID || roleOf(f.role) != a.Role {
+		t.Fatalf("get = %q %q %q, %v", f.session, f.user, f.role, ok)
 	}
-	// A token with the same tail is another token: not found under the first's claims.
-	same := "m1.s-b.u-b.organizer.1800003600." + ta[len(ta)-20:]
+	// A token with the same tail is another token: not taken for the first.
+	same := "m1.s-b.u-b.organizer.1800003600." + ta[len(ta)-43:]
 	if _, ok := v.get([]byte(same), now); ok {
-		t.Error("a token sharing the tail of a verified one is taken for it")
+		t.Error("a token sharing the signature of a verified one is taken for it")
 	}
 	if _, ok := v.get([]byte("short"), now); ok {
 		t.Error("a short token is found")
@@ -77,5 +78,35 @@ func TestVerifiedTokens(t *testing.T) {
 	v.sweep(a.ExpiresAt)
 	if _, ok := v.get([]byte(ta), now); ok {
 		t.Error("an expired token is kept by the sweep")
+	}
+}
+
+func TestSplitToken(t *testing.T) {
+	f, ok := splitToken("m1.s.u.shopper.123.mac")
+	if !ok || f.session != "s" || f.user != "u" || f.role != "shopper" || f.exp != "123" || f.mac != "mac" {
+		t.Errorf("split: %+v, %v", f, ok)
+	}
+	for _, bad := range []string{"", "m1", "m1.s.u.shopper.123", "m1.s.u.shopper.123.mac.more", "m2.s.u.shopper.123.mac", "..........."} {
+		if f, ok := splitToken([]byte(bad)); ok {
+			t.Errorf("%q split into %+v", bad, f)
+		}
+	}
+}
+
+func TestRevocations(t *testing.T) {
+	var r revocations
+	now := time.Unix(1_800_000_000, 0)
+	if r.has([]byte("s-1")) {
+		t.Error("an empty list has a session")
+	}
+	r.add("s-1", now.Add(time.Minute))
+	r.add("s-1", now.Add(time.Minute))
+	r.add("s-2", now.Add(time.Hour))
+	if !r.has([]byte("s-1")) || !r.has([]byte("s-2")) || r.has([]byte("s-3")) {
+		t.Error("the list does not have what was added")
+	}
+	r.sweep(now.Add(2 * time.Minute))
+	if r.has([]byte("s-1")) || !r.has([]byte("s-2")) || r.n.Load() != 1 {
+		t.Errorf("after the sweep: s-1 %v, s-2 %v, %d kept", r.has([]byte("s-1")), r.has([]byte("s-2")), r.n.Load())
 	}
 }

@@ -176,7 +176,7 @@ func (a *Admission) queueWinners() {
 		}
 		work := make(chan Ticket)
 		var wg sync.WaitGroup
-		for range 8 {
+		for range 32 { // the queue's client pipelines what they send together
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -225,8 +225,7 @@ const (
 	soldOutHold = time.Second
 )
 
-func (a *Admission) meta(ctx context.Context, id string) (*saleMeta, error) {
-	now := a.now()
+func (a *Admission) meta(ctx context.Context, id string, now time.Time) (*saleMeta, error) {
 	a.mu.RLock()
 	m := a.sales[id]
 	a.mu.RUnlock()
@@ -284,11 +283,11 @@ func (a *Admission) remember(f *catalog.FlashSale) {
 // Purchase tries to win quantity units of a sale for a user and returns the
 // ticket. Winners are handed to the workers; nobody else is queued.
 func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantity int) (*Ticket, error) {
-	m, err := a.meta(ctx, saleID)
+	now := a.now()
+	m, err := a.meta(ctx, saleID, now)
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
 	switch {
 	case now.Before(m.startsAt):
 		return nil, ErrNotStarted
