@@ -52,6 +52,7 @@ func OpenPlatform(ctx context.Context, cfg Config, log *slog.Logger) (*Platform,
 		// A flash sale starts with every phone pressing at once: keep
 		// connections open for the burst rather than dial them in it.
 		opt.PoolSize, opt.MinIdleConns = 64, 32
+		opt.AutoPipelineOptions = autoPipelining()
 		p.Redis = redis.NewClient(opt)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -63,6 +64,16 @@ func OpenPlatform(ctx context.Context, cfg Config, log *slog.Logger) (*Platform,
 	return p, nil
 }
 
+// autoPipelining is how the client batches the commands many requests send
+// at once (flash-sale admissions, the winners' tasks): up to 300 a batch and
+// four batches in flight, so that Redis works on one while the replies of
+// another are read. The commands batched are independent of one another, so
+// their order across callers does not matter (each caller waits for its
+// own).
+func autoPipelining() *redis.AutoPipelineOptions {
+	return &redis.AutoPipelineOptions{MaxBatchSize: 300, MaxConcurrentBatches: 4, Unordered: true}
+}
+
 // startMiniRedis runs Redis inside the process for one-machine use. Its clock
 // only moves when told, so a ticker moves it with the wall clock and keys
 // with a TTL (rate-limit windows, task leases) expire as on a real server.
@@ -72,7 +83,7 @@ func (p *Platform) startMiniRedis() error {
 		return fmt.Errorf("in-process redis: %w", err)
 	}
 	p.mini = mr
-	p.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 64})
+	p.Redis = redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 64, AutoPipelineOptions: autoPipelining()})
 	stop := make(chan struct{})
 	var once sync.Once
 	p.stopTick = func() { once.Do(func() { close(stop) }) }
