@@ -147,10 +147,8 @@ type Admission struct {
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
 	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536)}
-	if c, ok := rdb.(*redis.Client); ok {
-		if ap, err := c.AutoPipeline(); err == nil {
-			a.admit = ap
-		}
+	if ap, err := rdb.AutoPipeline(); err == nil {
+		a.admit = ap
 	}
 	go a.queueWinners()
 	return a
