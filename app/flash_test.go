@@ -1377,3 +1377,46 @@ func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(
 	}
 	return orderID
 }
+
+// Redis restarts mid-sale without its data or its scripts, dropping every
+// connection: the pipelined admission reconnects, loads its script again
+// and rebuilds the sale from the database before admitting anyone.
+func TestFlashRedisRestarted(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, func(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 0 })
+	if e.redis.Mini == nil {
+		t.Skip("restarts the in-process Redis; a shared Redis is not restarted by tests")
+	}
+	const units = 6
+	w := newFlWorld(t, e, "flash-restart")
+	buyers := flBuyers(t, e, "restart", 8)
+	id := w.liveSale(t, 1500, units, 1)
+	e.runWorkers()
+	for _, b := range buyers[:2] {
+		w.win(t, b.Token, id, 1)
+	}
+	flWaitTickets(t, e, id, 2)
+
+	mr := e.redis.Mini
+	mr.Close()
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	mr.FlushAll()
+	if err := e.redis.Client.ScriptFlush(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	wantProblem(t, w.purchase(buyers[0].Token, id, 1), http.StatusConflict, "limit_reached")
+	for _, b := range buyers[2:6] {
+		w.win(t, b.Token, id, 1)
+	}
+	wantProblem(t, w.purchase(buyers[6].Token, id, 1), http.StatusConflict, "sold_out")
+	flWaitTickets(t, e, id, units)
+	if live, _ := flOrders(t, e, id); live != units {
+		t.Errorf("%d orders, want %d", live, units)
+	}
+	if r := flRow(t, e, id); r.Sold != units {
+		t.Errorf("sold %d, want %d", r.Sold, units)
+	}
+}
