@@ -197,6 +197,9 @@ func (b *bench) run(ctx context.Context) error {
 	// Phones waiting for a sale already hold their connections (they poll
 	// its page): open them all before the start.
 	client := b.warm(u.Host, "/api/v1/flash-sales/"+b.saleID, startsAt.Add(-time.Second))
+	// And they keep polling up to the start: the sale page asks every 15 s,
+	// so 100,000 phones ask thousands of times a second; a few a second here.
+	b.poll(client, "/api/v1/flash-sales/"+b.saleID, 200*time.Millisecond, startsAt)
 	time.Sleep(time.Until(startsAt.Add(20 * time.Millisecond)))
 	watch := b.watchOrders(ctx)
 	res := b.load(client, "/api/v1/flash-sales/"+b.saleID+"/purchase", b.o.maxRun, true)
@@ -472,6 +475,14 @@ func (b *bench) warm(host, path string, deadline time.Time) *fasthttp.HostClient
 	}
 	wg.Wait()
 	return client
+}
+
+// poll gets path every period until the deadline.
+func (b *bench) poll(client *fasthttp.HostClient, path string, period time.Duration, deadline time.Time) {
+	for time.Until(deadline) > period {
+		_, _, _ = client.Get(nil, "http://"+client.Addr+path)
+		time.Sleep(period)
+	}
 }
 
 // orderWatch reads how many of the sale's units are ordered every 20 ms
