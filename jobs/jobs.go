@@ -99,8 +99,11 @@ func (w *Worker) NewServer(client redis.UniversalClient, logger *slog.Logger, co
 		ShutdownTimeout: 20 * time.Second,
 		RetryDelayFunc:  w.deps.RetryDelay,
 		// Scheduled tasks (payment expiries, retries) are moved to their
-		// queue within a second of their time.
+		// queue within a second of their time; an idle worker looks for new
+		// tasks ten times a second (a sale's tickets become orders within
+		// seconds of its sell-out; the default waits a whole second).
 		DelayedTaskCheckInterval: time.Second,
+		TaskCheckInterval:        100 * time.Millisecond,
 		GroupGracePeriod:         ticketGrace,
 		GroupMaxDelay:            ticketMaxDelay,
 		GroupMaxSize:             ticketMaxBatch,
