@@ -69,9 +69,9 @@ func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Pay
 }
 
 // openAtProvider opens a payment at the provider and stores its reference.
-// Two payers' pages opening it at once get the same reference: the provider
-// is asked with an idempotency key from the payment id (the sandbox's
-// reference is the id's).
+// Two pages opening it at once get the same reference: the provider is asked
+// with an idempotency key from the payment id (the sandbox's reference is
+// made from the id).
 func (s *Service) openAtProvider(ctx context.Context, p *Payment) error {
 	ref, secret, err := s.provider.Start(ctx, p)
 	if err != nil {
