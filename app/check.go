@@ -13,7 +13,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"miaohui/catalog"
-	"miaohui/migrations"
 	"miaohui/orders"
 )
 
@@ -45,14 +44,11 @@ func checkCommand(ctx context.Context, cfg Config, out io.Writer, args []string)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := migrations.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrateUp(ctx, db); err != nil {
-		return err
-	}
 	return checkTotals(ctx, db, cfg.DataDir, *slug, out)
 }
 

@@ -227,14 +227,11 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 	if *name == "" {
 		*name, _, _ = strings.Cut(*email, "@")
 	}
-	db, err := migrations.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrateUp(ctx, db); err != nil {
-		return err
-	}
 	accounts, err := NewAccounts(ctx, db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
 	if err != nil {
 		return err
@@ -246,6 +243,20 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 	log.Info("user created", "id", u.ID, "email", u.Email, "role", u.Role)
 	fmt.Fprintf(out, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	return nil
+}
+
+// openMigrated opens the configured database with every migration applied,
+// for the commands that work on it directly.
+func openMigrated(ctx context.Context, cfg Config) (*bun.DB, error) {
+	db, err := migrations.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrateUp(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // migrateUp applies pending migrations. When the rollups' migration is among
