@@ -86,14 +86,11 @@ func seedCommand(ctx context.Context, cfg Config, out io.Writer, args []string) 
 	o.days = 30
 	o.start = time.Date(2026, 2, 10, 0, 0, 0, 0, utc8)
 
-	db, err := migrations.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrateUp(ctx, db); err != nil {
-		return err
-	}
 	mem, iter := cfg.PasswordMemoryKiB, cfg.PasswordIterations
 	res, err := seedFair(ctx, db, o, mem, iter, out)
 	if err != nil {
@@ -141,14 +138,6 @@ const seedBatch = 1000
 
 var seedStallWords = []string{"老北京", "天津卫", "泰州", "成都", "西安", "苏州", "景德镇", "潍坊", "佛山", "扬州", "绍兴", "桂林", "福州", "宜兴", "南京", "杭州"}
 var seedStallKinds = []string{"糖葫芦", "臭干", "剪纸", "风筝", "面人", "兔儿爷", "绒花", "泥塑", "糖画", "灯笼", "年画", "茶叶", "刺绣", "瓷器", "铜器", "香囊"}
-var seedCategories = [][3]string{
-	{"food", "美食小吃", "Food & snacks"},
-	{"crafts", "非遗手作", "Crafts & heritage"},
-	{"clothing", "服饰", "Clothing"},
-	{"home", "家居", "Home"},
-	{"produce", "农副特产", "Local produce"},
-	{"culture", "文创", "Culture & gifts"},
-}
 
 type seedProduct struct {
 	id, stallID, title string
@@ -192,9 +181,9 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		OrganizerID: org.ID, Published: true, CreatedAt: created, UpdatedAt: created,
 	}
 	res.FairID = fair.ID
-	cats := make([]catalog.Category, len(seedCategories))
-	for i, c := range seedCategories {
-		cats[i] = catalog.Category{ID: ids.at(created), FairID: fair.ID, Slug: c[0], Name: c[1], NameEN: c[2], Position: i}
+	cats := catalog.DefaultCategories(&fair)
+	for i := range cats {
+		cats[i].ID = ids.at(created)
 	}
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&org).Exec(ctx); err != nil {
@@ -250,7 +239,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		}
 		t := st.CreatedAt.Add(time.Duration(1+r.IntN(7*24*60)) * time.Minute)
 		p := catalog.Product{
-			ID: ids.at(t), FairID: fair.ID, StallID: st.ID, Category: seedCategories[r.IntN(len(seedCategories))][0],
+			ID: ids.at(t), FairID: fair.ID, StallID: st.ID, Category: cats[r.IntN(len(cats))].Slug,
 			Title:       fmt.Sprintf("%s%s 第%d号", seedStallWords[r.IntN(len(seedStallWords))], seedStallKinds[r.IntN(len(seedStallKinds))], i+1),
 			Description: "庙会好物", Price: int64(20+r.IntN(431)) * 100, Currency: catalog.CurrencyCNY,
 			Stock: int64(r.IntN(500)), Kind: catalog.KindGoods, Fulfillment: "pickup", Active: true, CreatedAt: t, UpdatedAt: t,

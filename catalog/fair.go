@@ -180,7 +180,7 @@ func (s *Service) CreateFair(ctx context.Context, a Actor, in FairInput) (*Fair,
 			}
 			return err
 		}
-		cats := defaultCategories(f)
+		cats := DefaultCategories(f)
 		_, err := tx.NewInsert().Model(&cats).Exec(ctx)
 		return err
 	})
@@ -217,7 +217,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 			if _, err := tx.NewDelete().Model((*Category)(nil)).Where("fair_id = ?", f.ID).Exec(ctx); err != nil {
 				return err
 			}
-			cats := defaultCategories(f)
+			cats := DefaultCategories(f)
 			if _, err := tx.NewInsert().Model(&cats).Exec(ctx); err != nil {
 				return err
 			}
@@ -359,7 +359,8 @@ var categorySets = map[string][][3]string{
 	},
 }
 
-func defaultCategories(f *Fair) []Category {
+// DefaultCategories are the categories a new fair of f's kind starts with.
+func DefaultCategories(f *Fair) []Category {
 	set := categorySets[f.Kind]
 	out := make([]Category, len(set))
 	for i, c := range set {
