@@ -126,12 +126,13 @@ func (s *signer) verify(token string, now time.Time) (tokenClaims, bool) {
 	return tokenClaims{SessionID: f.session, UserID: f.user, Role: catalog.Role(f.role), ExpiresAt: time.Unix(exp, 0)}, true
 }
 
-// tokenFields are the parts of a token, as slices of it.
+// tokenFields are the claims of a token, as slices of it.
 type tokenFields[T string | []byte] struct {
-	session, user, role, exp, mac T
+	session, user, role, exp T
 }
 
-// splitToken cuts a token at its dots into its fields, checking its prefix.
+// splitToken cuts a token at its dots into its claims, checking its prefix
+// and that a MAC follows them.
 func splitToken[T string | []byte](token T) (f tokenFields[T], ok bool) {
 	var parts [6]T
 	n, start := 0, 0
@@ -147,7 +148,7 @@ func splitToken[T string | []byte](token T) (f tokenFields[T], ok bool) {
 	if n != len(parts) || string(parts[0]) != tokenPrefix {
 		return f, false
 	}
-	return tokenFields[T]{session: parts[1], user: parts[2], role: parts[3], exp: parts[4], mac: parts[5]}, true
+	return tokenFields[T]{session: parts[1], user: parts[2], role: parts[3], exp: parts[4]}, true
 }
 
 // csrf is a session's CSRF token, derived from its id so any process can check it.
