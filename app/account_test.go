@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,12 +12,13 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 )
 
 func countUsers(t testing.TB, e *testEnv) int {
 	t.Helper()
-	n, err := e.srv.db.NewSelect().Model((*User)(nil)).Count(context.Background())
+	n, err := e.srv.DB.NewSelect().Model((*account.User)(nil)).Count(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +119,8 @@ func TestPasswordHashCost(t *testing.T) {
 		c.PasswordMemoryKiB, c.PasswordIterations = d.PasswordMemoryKiB, d.PasswordIterations
 	})
 	r := e.register("cost@example.com", catalog.RoleShopper)
-	var u User
-	if err := e.srv.db.NewSelect().Model(&u).Where("id = ?", r.ID).Scan(context.Background()); err != nil {
+	var u account.User
+	if err := e.srv.DB.NewSelect().Model(&u).Where("id = ?", r.ID).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
@@ -152,7 +155,7 @@ func TestLogin(t *testing.T) {
 		}
 		var ck *http.Cookie
 		for _, c := range res.Cookies() {
-			if c.Name == sessionCookie {
+			if c.Name == account.SessionCookie {
 				ck = c
 			}
 		}
@@ -174,7 +177,7 @@ func TestLogin(t *testing.T) {
 			Header: map[string]string{"X-Forwarded-Proto": "https"}})
 		wantStatus(t, res, http.StatusOK)
 		for _, c := range res.Cookies() {
-			if c.Name == sessionCookie && !c.Secure {
+			if c.Name == account.SessionCookie && !c.Secure {
 				t.Error("session cookie not Secure behind TLS")
 			}
 		}
@@ -195,7 +198,7 @@ func TestLogin(t *testing.T) {
 		first := login("wang@example.com", testPassword)
 		var old *http.Cookie
 		for _, c := range first.Cookies() {
-			if c.Name == sessionCookie {
+			if c.Name == account.SessionCookie {
 				old = c
 			}
 		}
@@ -236,24 +239,24 @@ func TestTokens(t *testing.T) {
 		wantProblem(t, res, http.StatusUnauthorized, "unauthenticated")
 	})
 	t.Run("StoredHashed", func(t *testing.T) {
-		var sessions []Session
-		if err := e.srv.db.NewSelect().Model(&sessions).Scan(context.Background()); err != nil {
+		var sessions []account.Session
+		if err := e.srv.DB.NewSelect().Model(&sessions).Scan(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range sessions {
-			if s.TokenHash == r.Token || strings.Contains(s.TokenHash, r.Token) || s.TokenHash != hashToken(s.TokenHash) && s.TokenHash == r.Token {
+			if s.TokenHash == r.Token || strings.Contains(s.TokenHash, r.Token) || s.TokenHash != sha256Hex(s.TokenHash) && s.TokenHash == r.Token {
 				t.Fatal("token stored in clear")
 			}
 		}
-		if _, _, err := e.srv.accounts.Authenticate(context.Background(), hashToken(r.Token)); err == nil {
+		if _, _, err := e.srv.Accounts.Authenticate(context.Background(), sha256Hex(r.Token)); err == nil {
 			t.Fatal("the stored hash works as a token")
 		}
 	})
 	t.Run("Expired", func(t *testing.T) {
 		other := e.register("expiring@example.com", catalog.RoleShopper)
 		wantStatus(t, me(other.Token), http.StatusOK)
-		e.clock.Advance(SessionTTL + time.Minute)
-		defer e.clock.Advance(-(SessionTTL + time.Minute))
+		e.clock.Advance(account.SessionTTL + time.Minute)
+		defer e.clock.Advance(-(account.SessionTTL + time.Minute))
 		wantProblem(t, me(other.Token), http.StatusUnauthorized, "unauthenticated")
 	})
 	t.Run("RevokedAtLogout", func(t *testing.T) {
@@ -415,13 +418,13 @@ func TestNotifications(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				e.srv.register(context.Background(), NewUser{}) //nolint:errcheck // invalid on purpose: no user, no task
+				e.srv.auth.SignUp(context.Background(), account.NewUser{}) //nolint:errcheck // invalid on purpose: no user, no task
 			}()
 		}
 		wg.Wait()
 		task := map[string]string{"Name": "测试用户"}
 		for range 3 {
-			if _, _, err := e.srv.inbox.Deliver(context.Background(), notifyPayload(a.ID, task)); err != nil {
+			if _, _, err := e.srv.Inbox.Deliver(context.Background(), notifyPayload(a.ID, task)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -433,7 +436,7 @@ func TestNotifications(t *testing.T) {
 		for i := range 3 {
 			p := notifyPayload(b.ID, map[string]string{"Name": "x"})
 			p.EventKey = "test-" + itoa(i)
-			if _, _, err := e.srv.inbox.Deliver(context.Background(), p); err != nil {
+			if _, _, err := e.srv.Inbox.Deliver(context.Background(), p); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -465,4 +468,10 @@ func TestNotifications(t *testing.T) {
 			t.Fatalf("saw %d notifications, want 4", len(seen))
 		}
 	})
+}
+
+// sha256Hex is how sessions store their tokens.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"miaohui/app/account"
+	"miaohui/app/web"
 	"miaohui/catalog"
 )
 
@@ -124,10 +126,10 @@ func bcPNG(t testing.TB, dir string) string {
 }
 
 // bcUser reads a user from the database by email.
-func bcUser(t testing.TB, env *testEnv, email string) User {
+func bcUser(t testing.TB, env *testEnv, email string) account.User {
 	t.Helper()
-	var u User
-	if err := env.srv.db.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
+	var u account.User
+	if err := env.srv.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
 		t.Fatalf("user %s: %v", email, err)
 	}
 	return u
@@ -138,7 +140,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	base := serveForBrowser(t, env)
 	browser := newBrowser(t)
 	ctx := context.Background()
-	cat := env.srv.Catalog()
+	cat := env.srv.Catalog
 
 	const (
 		slug          = "taizhou-spring-2026"
@@ -161,8 +163,8 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(newFair+`input[name=slug]`), slug),
 		chromedp.SendKeys(chromedp.CSS(newFair+`input[name=name]`), fairName),
 		chromedp.SetValue(chromedp.CSS(newFair+`select[name=kind]`), catalog.KindTempleFair),
-		chromedp.SetValue(chromedp.CSS(newFair+`input[name=starts_at]`), inputTime(now.Add(-time.Hour))),
-		chromedp.SetValue(chromedp.CSS(newFair+`input[name=ends_at]`), inputTime(now.Add(30*24*time.Hour))),
+		chromedp.SetValue(chromedp.CSS(newFair+`input[name=starts_at]`), web.InputTime(now.Add(-time.Hour))),
+		chromedp.SetValue(chromedp.CSS(newFair+`input[name=ends_at]`), web.InputTime(now.Add(30*24*time.Hour))),
 	)
 	if published := browserRun(t, org, "read the published box", chromedp.JavascriptAttribute[bool](chromedp.CSS(newFair+`input[name=published]`), "checked")); !published {
 		browserDo(t, org, "tick the published box", chromedp.Click(chromedp.CSS(newFair+`input[name=published]`)))
@@ -319,7 +321,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	if img := pr.Images[0]; img.ContentType != "image/png" || img.Width != 24 || img.Height != 16 {
 		t.Fatalf("image is %s %dx%d, want image/png 24x16", img.ContentType, img.Width, img.Height)
 	}
-	n, err := env.srv.db.NewSelect().Model((*catalog.Image)(nil)).Where("product_id = ?", productID).Count(ctx)
+	n, err := env.srv.DB.NewSelect().Model((*catalog.Image)(nil)).Where("product_id = ?", productID).Count(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("%d image rows (%v), want 1", n, err)
 	}
@@ -328,7 +330,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 func TestBrowserBookViewing(t *testing.T) {
 	env := newTestEnv(t)
 	ctx := context.Background()
-	cat := env.srv.Catalog()
+	cat := env.srv.Catalog
 
 	// A property season open for a month, with one approved development
 	// receiving one visitor tomorrow.
@@ -413,14 +415,14 @@ func TestBrowserBookViewing(t *testing.T) {
 	// 4. The database holds one booking, the first shopper's, and the slot
 	// one place taken.
 	var bookings []catalog.Booking
-	if err := env.srv.db.NewSelect().Model(&bookings).Where("slot_id = ?", slot.ID).Scan(ctx); err != nil {
+	if err := env.srv.DB.NewSelect().Model(&bookings).Where("slot_id = ?", slot.ID).Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(bookings) != 1 || bookings[0].UserID != first.ID || bookings[0].Status != catalog.BookingBooked {
 		t.Fatalf("bookings %+v, want one booked by %s", bookings, first.ID)
 	}
 	var stored catalog.ViewingSlot
-	if err := env.srv.db.NewSelect().Model(&stored).Where("id = ?", slot.ID).Scan(ctx); err != nil {
+	if err := env.srv.DB.NewSelect().Model(&stored).Where("id = ?", slot.ID).Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if stored.Booked != 1 || stored.Capacity != 1 {

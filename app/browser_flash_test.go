@@ -57,7 +57,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	env.clock.Advance(time.Hour)
 	bfRealTime(t, env.clock)
 	ctx := context.Background()
-	cat := env.srv.Catalog()
+	cat := env.srv.Catalog
 
 	// An open temple fair with a merchant's approved stall selling 臭干.
 	const (
@@ -160,7 +160,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	// 6. The pay link leads to the sandbox payment of the order; paying
 	// leads to the orders, where it shows paid.
 	var order orders.Order
-	if err := env.srv.db.NewSelect().Model(&order).Where("flash_sale_id = ?", sale.ID).Scan(ctx); err != nil {
+	if err := env.srv.DB.NewSelect().Model(&order).Where("flash_sale_id = ?", sale.ID).Scan(ctx); err != nil {
 		t.Fatalf("the sale's order: %v", err)
 	}
 	res = browserNavigate(t, shop, "follow the pay link", chromedp.Click(chromedp.CSS("[data-testid=pay-link]")))
@@ -177,7 +177,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	// 7. The database holds one order for the sale: the shopper's, paid, at
 	// the flash price; the sale counts it sold.
 	var list []orders.Order
-	if err := env.srv.db.NewSelect().Model(&list).Where("flash_sale_id = ?", sale.ID).Scan(ctx); err != nil {
+	if err := env.srv.DB.NewSelect().Model(&list).Where("flash_sale_id = ?", sale.ID).Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 {
@@ -186,7 +186,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	if o := list[0]; o.BuyerID != shopper.ID || o.Status != orders.StatusPaid || o.Total != flashPrice || o.PaidAt == nil {
 		t.Fatalf("the sale's order is %s's, %s, total %d, paid at %v; want %s's, paid, 990", o.BuyerID, o.Status, o.Total, o.PaidAt, shopper.ID)
 	}
-	f, err := cat.FlashSaleByID(ctx, env.srv.db, catalog.Actor{}, sale.ID, true)
+	f, err := cat.FlashSaleByID(ctx, env.srv.DB, catalog.Actor{}, sale.ID, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 
 	// The checkout made one order per stall.
 	var list []orders.Order
-	if err := env.srv.db.NewSelect().Model(&list).Where("payment_id = ?", paymentID).Scan(ctx); err != nil {
+	if err := env.srv.DB.NewSelect().Model(&list).Where("payment_id = ?", paymentID).Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orderOf := map[string]string{}

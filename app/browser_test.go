@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 )
 
@@ -353,8 +354,8 @@ func TestBrowserRegisterAndLogin(t *testing.T) {
 
 	// 7. The database holds exactly one such user, a merchant, whose
 	// language followed the switch.
-	var users []User
-	if err := env.srv.db.NewSelect().Model(&users).Where("email = ?", email).Scan(context.Background()); err != nil {
+	var users []account.User
+	if err := env.srv.DB.NewSelect().Model(&users).Where("email = ?", email).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(users) != 1 {

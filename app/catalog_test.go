@@ -100,7 +100,7 @@ func (e *testEnv) catCreateProduct(t testing.TB, token, stallID string, body map
 // catCount counts the rows of table.
 func catCount(t testing.TB, e *testEnv, table string) int {
 	t.Helper()
-	n, err := e.srv.db.NewSelect().Table(table).Count(context.Background())
+	n, err := e.srv.DB.NewSelect().Table(table).Count(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func catPost(path, token string) *http.Request {
 func catMediaFiles(t testing.TB, e *testEnv) int {
 	t.Helper()
 	n := 0
-	err := filepath.WalkDir(e.srv.Catalog().MediaDir(), func(_ string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(e.srv.Catalog.MediaDir(), func(_ string, d os.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) {
 				return nil
@@ -667,7 +667,7 @@ func TestCatalogEnrolment(t *testing.T) {
 	appStatus := func(t *testing.T, id string) (status, reason string) {
 		t.Helper()
 		var a catalog.Application
-		if err := e.srv.db.NewSelect().Model(&a).Where("id = ?", id).Scan(context.Background()); err != nil {
+		if err := e.srv.DB.NewSelect().Model(&a).Where("id = ?", id).Scan(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return a.Status, a.Reason
@@ -1125,7 +1125,7 @@ func TestCatalogProducts(t *testing.T) {
 	})
 
 	t.Run("StockConstraint", func(t *testing.T) {
-		_, err := e.srv.db.ExecContext(context.Background(), "UPDATE products SET stock = -1 WHERE id = ?", pID)
+		_, err := e.srv.DB.ExecContext(context.Background(), "UPDATE products SET stock = -1 WHERE id = ?", pID)
 		if err == nil {
 			t.Fatal("the database let stock go below zero")
 		}
@@ -1793,10 +1793,10 @@ func TestCatalogBookingConcurrency(t *testing.T) {
 	slotState := func(t *testing.T, id string) (booked, capacity, live int) {
 		t.Helper()
 		var v catalog.ViewingSlot
-		if err := e.srv.db.NewSelect().Model(&v).Where("id = ?", id).Scan(context.Background()); err != nil {
+		if err := e.srv.DB.NewSelect().Model(&v).Where("id = ?", id).Scan(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		n, err := e.srv.db.NewSelect().Model((*catalog.Booking)(nil)).Where("slot_id = ? AND status = ?", id, catalog.BookingBooked).Count(context.Background())
+		n, err := e.srv.DB.NewSelect().Model((*catalog.Booking)(nil)).Where("slot_id = ? AND status = ?", id, catalog.BookingBooked).Count(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

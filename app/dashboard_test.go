@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/orders"
 )
@@ -155,7 +156,7 @@ func TestDashboardQueues(t *testing.T) {
 	csrf, _ := login.JSON(t)["csrf_token"].(string)
 	var cookie *http.Cookie
 	for _, c := range login.Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == account.SessionCookie {
 			cookie = c
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"miaohui/app/account"
+	"miaohui/app/ops"
 	"miaohui/catalog"
 )
 
@@ -15,10 +17,10 @@ func TestDemoSeed(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := seedDemo(ctx, e.srv, &out); err != nil {
+	if err := ops.SeedDemo(ctx, e.srv.Demo(), e.cfg.HTTPAddr, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range demoAccounts {
+	for _, a := range ops.DemoAccounts() {
 		if !strings.Contains(out.String(), a.Email) {
 			t.Errorf("demo output lacks %s", a.Email)
 		}
@@ -33,10 +35,11 @@ func TestDemoSeed(t *testing.T) {
 	if got := count("/api/v1/fairs"); got != 2 {
 		t.Fatalf("%d fairs, want 2", got)
 	}
-	if got, want := count("/api/v1/fairs/taizhou-temple-fair/stalls?limit=100"), len(templeStalls); got != want {
+	templeStalls, developments := ops.DemoSize()
+	if got, want := count("/api/v1/fairs/taizhou-temple-fair/stalls?limit=100"), templeStalls; got != want {
 		t.Errorf("%d temple stalls, want %d", got, want)
 	}
-	if got, want := count("/api/v1/fairs/taizhou-property-season/stalls?limit=100"), len(developments); got != want {
+	if got, want := count("/api/v1/fairs/taizhou-property-season/stalls?limit=100"), developments; got != want {
 		t.Errorf("%d developments, want %d", got, want)
 	}
 	if got := count("/api/v1/fairs/taizhou-temple-fair/products?q=" + url.QueryEscape("臭干")); got != 2 {
@@ -45,22 +48,22 @@ func TestDemoSeed(t *testing.T) {
 	if got := count("/api/v1/fairs/taizhou-temple-fair/flash-sales"); got != 2 {
 		t.Errorf("%d flash sales, want 2", got)
 	}
-	if got := count("/api/v1/fairs/taizhou-property-season/products?kind=voucher&limit=100"); got != len(developments) {
-		t.Errorf("%d vouchers, want %d", got, len(developments))
+	if got := count("/api/v1/fairs/taizhou-property-season/products?kind=voucher&limit=100"); got != developments {
+		t.Errorf("%d vouchers, want %d", got, developments)
 	}
 
 	// The demo accounts sign in with the printed password.
-	for _, a := range demoAccounts {
-		res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": a.Email, "password": DemoPassword}})
+	for _, a := range ops.DemoAccounts() {
+		res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": a.Email, "password": ops.DemoPassword}})
 		wantStatus(t, res, http.StatusOK)
 	}
-	stalls, err := e.srv.catalog.MyStalls(ctx, catalog.Actor{UserID: mustUser(t, e, "merchant@demo.miaohui.cn").ID, Role: catalog.RoleMerchant})
+	stalls, err := e.srv.Catalog.MyStalls(ctx, catalog.Actor{UserID: mustUser(t, e, "merchant@demo.miaohui.cn").ID, Role: catalog.RoleMerchant})
 	if err != nil || len(stalls) != 1 {
 		t.Fatalf("the demo merchant has %d stalls (%v), want 1", len(stalls), err)
 	}
 
 	// A second start changes nothing.
-	if err := seedDemo(ctx, e.srv, &out); err != nil {
+	if err := ops.SeedDemo(ctx, e.srv.Demo(), e.cfg.HTTPAddr, &out); err != nil {
 		t.Fatal(err)
 	}
 	if got := count("/api/v1/fairs"); got != 2 {
@@ -68,10 +71,10 @@ func TestDemoSeed(t *testing.T) {
 	}
 }
 
-func mustUser(t testing.TB, e *testEnv, email string) User {
+func mustUser(t testing.TB, e *testEnv, email string) account.User {
 	t.Helper()
-	var u User
-	if err := e.srv.db.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
+	var u account.User
+	if err := e.srv.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return u

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
+	"miaohui/app/ops"
 	"miaohui/catalog"
 )
 
@@ -29,7 +30,7 @@ func benchTokens(e *testEnv, n int) []string {
 	exp := e.clock.Now().Add(24 * time.Hour)
 	tokens := make([]string, n)
 	for i := range tokens {
-		tokens[i] = e.srv.accounts.signer.issue(tokenClaims{SessionID: catalog.NewID(), UserID: catalog.NewID(), Role: catalog.RoleShopper, ExpiresAt: exp})
+		_, tokens[i] = e.srv.Accounts.NewSession(catalog.NewID(), catalog.NewID(), catalog.RoleShopper, e.clock.Now(), exp)
 	}
 	return tokens
 }
@@ -133,7 +134,7 @@ func BenchmarkFlashReference(b *testing.B) {
 	for _, ref := range []struct {
 		name    string
 		handler fiber.Handler
-	}{{"bare", bareHandler()}, {"evalsha", evalHandler(e.redis.Client)}} {
+	}{{"bare", ops.BareHandler()}, {"evalsha", ops.EvalHandler(e.redis.Client)}} {
 		app := fiber.New(fiber.Config{DisableStartupMessage: true})
 		app.Post("/ref", ref.handler)
 		b.Run(ref.name, func(b *testing.B) {

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/orders"
@@ -183,7 +184,7 @@ type flSaleRow struct {
 func flRow(t testing.TB, e *testEnv, id string) flSaleRow {
 	t.Helper()
 	var r flSaleRow
-	err := e.srv.db.NewSelect().Table("flash_sales").Column("quantity", "sold", "settled", "withdrawn").Where("id = ?", id).
+	err := e.srv.DB.NewSelect().Table("flash_sales").Column("quantity", "sold", "settled", "withdrawn").Where("id = ?", id).
 		Scan(context.Background(), &r.Quantity, &r.Sold, &r.Settled, &r.Withdrawn)
 	if err != nil {
 		t.Fatalf("flash sale %s: %v", id, err)
@@ -215,12 +216,12 @@ func flBuyers(t testing.TB, e *testEnv, prefix string, n int) []flBuyer {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			u, err := e.srv.Accounts().CreateUser(ctx, NewUser{Email: fmt.Sprintf("%s%03d@example.com", prefix, i), Password: testPassword, Name: "抢购", Role: catalog.RoleShopper})
+			u, err := e.srv.Accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("%s%03d@example.com", prefix, i), Password: testPassword, Name: "抢购", Role: catalog.RoleShopper})
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			_, tok, err := e.srv.Accounts().StartSession(ctx, u.ID)
+			_, tok, err := e.srv.Accounts.StartSession(ctx, u.ID)
 			out[i], errs[i] = flBuyer{ID: u.ID, Token: tok}, err
 		}(i)
 	}
@@ -338,7 +339,7 @@ func flOverLimit(t testing.TB, e *testEnv, saleID string, limit int) []string {
 		BuyerID string
 		Units   int
 	}
-	err := e.srv.db.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
+	err := e.srv.DB.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
 		ColumnExpr("o.buyer_id, SUM(i.quantity) AS units").
 		Where("o.flash_sale_id = ? AND o.status <> ?", saleID, orders.StatusCancelled).
 		GroupExpr("o.buyer_id").Scan(context.Background(), &rows)
@@ -626,11 +627,11 @@ func TestFlashSoldOut(t *testing.T) {
 	}
 
 	// Sold out is answered from memory: a burst costs Redis nothing.
-	calls := e.srv.Flash().Calls.Load()
+	calls := e.srv.Admission.Calls.Load()
 	for i := 4; i < len(buyers); i++ {
 		wantProblem(t, w.purchase(buyers[i].Token, id, 1), http.StatusConflict, "sold_out")
 	}
-	if got := e.srv.Flash().Calls.Load(); got != calls {
+	if got := e.srv.Admission.Calls.Load(); got != calls {
 		t.Errorf("%d sold-out attempts made %d Redis calls, want none", len(buyers)-4, got-calls)
 	}
 
@@ -829,7 +830,7 @@ func TestFlashRedisFlushed(t *testing.T) {
 		t.Errorf("buyers above the limit after the rebuild: %v", over)
 	}
 	var winners []string
-	if err := e.srv.db.NewSelect().Table("orders").Column("buyer_id").Where("flash_sale_id = ?", id).Scan(ctx, &winners); err != nil {
+	if err := e.srv.DB.NewSelect().Table("orders").Column("buyer_id").Where("flash_sale_id = ?", id).Scan(ctx, &winners); err != nil {
 		t.Fatal(err)
 	}
 	again := 0
@@ -864,7 +865,7 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 	}
 
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
-	n, err := e.srv.Orders().SweepExpired(ctx, 100)
+	n, err := e.srv.Orders.SweepExpired(ctx, 100)
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1 payment closed", n, err)
 	}
@@ -887,10 +888,10 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 	wantProblem(t, w.purchase(late.Token, id, 1), http.StatusConflict, "sold_out")
 
 	// Nothing is returned twice.
-	if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+	if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 0 {
 		t.Errorf("second sweep: %d, %v; want 0", n, err)
 	}
-	if err := e.srv.Flash().Restock(ctx, id, unpaidOrder, dawdler.ID, 1); err != nil {
+	if err := e.srv.Admission.Restock(ctx, id, unpaidOrder, dawdler.ID, 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.remaining(t, id); got != 0 {
@@ -913,7 +914,7 @@ func TestFlashSettlement(t *testing.T) {
 	a, b, c := w.shopper(t), w.shopper(t), w.shopper(t)
 	id := w.liveSale(t, 1200, 10, 2)
 	ctx := context.Background()
-	settle := func() error { return e.srv.Orders().SettleFlashSale(ctx, e.srv.Flash(), id) }
+	settle := func() error { return e.srv.Orders.SettleFlashSale(ctx, e.srv.Admission, id) }
 
 	ta, tb, tc := w.win(t, a.Token, id, 2), w.win(t, b.Token, id, 1), w.win(t, c.Token, id, 1)
 	ordWantStock(t, e, w.product, flProductStock-10)
@@ -963,7 +964,7 @@ func TestFlashSettlement(t *testing.T) {
 
 	// An order of a settled sale that goes unpaid returns its unit to stock.
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
-	if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 1 {
+	if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1", n, err)
 	}
 	ordWantStatus(t, e, orders.StatusCancelled, ob)
@@ -971,7 +972,7 @@ func TestFlashSettlement(t *testing.T) {
 	if r := flRow(t, e, id); r.Quantity != 3 || r.Sold != 3 {
 		t.Errorf("sale row %+v after the cancellation, want quantity = sold = 3", r)
 	}
-	if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+	if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 0 {
 		t.Errorf("second sweep: %d, %v", n, err)
 	}
 	if err := settle(); err != nil {
@@ -1070,11 +1071,7 @@ func TestFlashReminders(t *testing.T) {
 // deployment runs several behind a load balancer.
 func flOtherServer(t testing.TB, e *testEnv) *testEnv {
 	t.Helper()
-	srv, err := NewServer(Deps{Config: e.cfg, Logger: slog.New(slog.NewJSONHandler(e.logBuf, nil)), DB: e.srv.db, Redis: e.redis.Client, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := newTestServer(t, Deps{Config: e.cfg, Logger: slog.New(slog.NewJSONHandler(e.logBuf, nil)), DB: e.srv.DB, Redis: e.redis.Client, Now: e.clock.Now})
 	return &testEnv{t: t, srv: srv, redis: e.redis, clock: e.clock, cfg: e.cfg, logBuf: e.logBuf}
 }
 
@@ -1153,13 +1150,13 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 	// Three winners turned into orders in one batch, as a worker does.
 	var batch []orders.Ticket
 	for _, b := range buyers {
-		tk, err := e.srv.Flash().Purchase(ctx, b.ID, id, 1)
+		tk, err := e.srv.Admission.Purchase(ctx, b.ID, id, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		batch = append(batch, *tk)
 	}
-	if err := e.srv.Orders().ProcessTickets(ctx, batch); err != nil {
+	if err := e.srv.Orders.ProcessTickets(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
 	payments := map[string]string{} // payment → order
@@ -1267,7 +1264,7 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 func flTicketOrder(t testing.TB, e *testEnv, ticket string) string {
 	t.Helper()
 	var id string
-	if err := e.srv.db.NewSelect().TableExpr("orders").Column("id").Where("ticket_id = ?", ticket).Scan(context.Background(), &id); err != nil {
+	if err := e.srv.DB.NewSelect().TableExpr("orders").Column("id").Where("ticket_id = ?", ticket).Scan(context.Background(), &id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -1355,13 +1352,13 @@ func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(
 		t.Fatalf("the payment is opened at the provider before its payer came: ref %q", p.ProviderRef)
 	}
 	ctx := context.Background()
-	if _, _, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: other.ID, Role: catalog.RoleShopper}, payID); err == nil {
+	if _, _, err := e.srv.Orders.Payment(ctx, catalog.Actor{UserID: other.ID, Role: catalog.RoleShopper}, payID); err == nil {
 		t.Error("another shopper sees the payment")
 	}
 	if p := ordPayment(t, e, payID); p.ProviderRef != "" {
 		t.Fatalf("another shopper's look opened the payment: ref %q", p.ProviderRef)
 	}
-	p, list, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
+	p, list, err := e.srv.Orders.Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
 	if err != nil || len(list) != 1 || list[0].ID != orderID {
 		t.Fatalf("the payer's payment: %v, %d orders", err, len(list))
 	}
@@ -1371,7 +1368,7 @@ func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(
 	}
 	opened(payID, stored)
 	// Coming back changes nothing.
-	again, _, err := e.srv.Orders().Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
+	again, _, err := e.srv.Orders.Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
 	if err != nil || again.ProviderRef != stored.ProviderRef {
 		t.Errorf("the second visit: %v, ref %q (was %q)", err, again.ProviderRef, stored.ProviderRef)
 	}

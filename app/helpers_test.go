@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/migrations/testdb"
@@ -92,12 +93,24 @@ func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 	clock := newTestClock()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := NewServer(Deps{Config: cfg, Logger: log, DB: db, Redis: r.Client, Now: clock.Now})
+	srv := newTestServer(t, Deps{Config: cfg, Logger: log, DB: db, Redis: r.Client, Now: clock.Now})
+	return &testEnv{t: t, srv: srv, redis: r, clock: clock, cfg: cfg, logBuf: logs}
+}
+
+// newTestServer builds the services and the server over d, closed when t ends.
+func newTestServer(t testing.TB, d Deps) *Server {
+	t.Helper()
+	svc, err := NewServices(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	srv, err := NewServer(svc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &testEnv{t: t, srv: srv, redis: r, clock: clock, cfg: cfg, logBuf: logs}
+	return srv
 }
 
 // response is a finished test request.
@@ -207,7 +220,7 @@ func (e *testEnv) register(email string, role catalog.Role) registered {
 	u := m["user"].(map[string]any)
 	out := registered{ID: u["id"].(string), Email: u["email"].(string), Token: m["token"].(string), CSRF: m["csrf_token"].(string)}
 	for _, c := range res.Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == account.SessionCookie {
 			out.Cookie = c
 		}
 	}
@@ -215,9 +228,9 @@ func (e *testEnv) register(email string, role catalog.Role) registered {
 }
 
 // createUser makes a user directly through the service (organizers, say).
-func (e *testEnv) createUser(email string, role catalog.Role) User {
+func (e *testEnv) createUser(email string, role catalog.Role) account.User {
 	e.t.Helper()
-	u, err := e.srv.Accounts().CreateUser(context.Background(), NewUser{Email: email, Password: testPassword, Name: string(role), Role: role})
+	u, err := e.srv.Accounts.CreateUser(context.Background(), account.NewUser{Email: email, Password: testPassword, Name: string(role), Role: role})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -227,14 +240,14 @@ func (e *testEnv) createUser(email string, role catalog.Role) User {
 // runWorkers processes the queues in-process until the test ends.
 func (e *testEnv) runWorkers() {
 	e.t.Helper()
-	deps, err := e.srv.workerDeps()
+	deps, err := e.srv.WorkerDeps()
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	w := jobs.NewWorker(deps)
 	mux := asynq.NewServeMux()
 	w.Register(mux)
-	srv := w.NewServer(e.redis.Client, e.srv.log, 4)
+	srv := w.NewServer(e.redis.Client, e.srv.Logger, 4)
 	if err := srv.Start(mux); err != nil {
 		e.t.Fatal(err)
 	}

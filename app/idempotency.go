@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 )
 
@@ -46,7 +47,7 @@ func (s *Server) idempotency(c *fiber.Ctx) error {
 	if c.Method() != http.MethodPost || key == "" || !idempotentPath(c.Path()) {
 		return c.Next()
 	}
-	a, ok := authFrom(c.UserContext())
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return c.Next() // the handler answers 401
 	}
@@ -56,14 +57,14 @@ func (s *Server) idempotency(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	sum := sha256.Sum256(append([]byte(c.Method()+" "+strings.TrimSuffix(c.Path(), "/")+"\n"), c.Body()...))
 	hash := hex.EncodeToString(sum[:])
-	rec := &idempotencyRecord{UserID: a.User.ID, Key: key, RequestHash: hash, CreatedAt: s.now()}
-	res, err := s.db.NewInsert().Model(rec).On("CONFLICT (user_id, key) DO NOTHING").Exec(ctx)
+	rec := &idempotencyRecord{UserID: a.User.ID, Key: key, RequestHash: hash, CreatedAt: s.Now()}
+	res, err := s.DB.NewInsert().Model(rec).On("CONFLICT (user_id, key) DO NOTHING").Exec(ctx)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		prev := new(idempotencyRecord)
-		if err := s.db.NewSelect().Model(prev).Where("user_id = ? AND key = ?", a.User.ID, key).Scan(ctx); err != nil {
+		if err := s.DB.NewSelect().Model(prev).Where("user_id = ? AND key = ?", a.User.ID, key).Scan(ctx); err != nil {
 			return err
 		}
 		switch {
@@ -89,10 +90,10 @@ func (s *Server) idempotency(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	bg := context.WithoutCancel(ctx)
 	if status >= 500 {
-		_, derr := s.db.NewDelete().Model(rec).WherePK().Exec(bg)
+		_, derr := s.DB.NewDelete().Model(rec).WherePK().Exec(bg)
 		return derr
 	}
 	rec.Status, rec.Response = status, string(c.Response().Body())
-	_, uerr := s.db.NewUpdate().Model(rec).Column("status", "response").WherePK().Exec(bg)
+	_, uerr := s.DB.NewUpdate().Model(rec).Column("status", "response").WherePK().Exec(bg)
 	return uerr
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 
+	"miaohui/app/web"
 	"miaohui/catalog"
 	"miaohui/jobs"
 )
@@ -111,7 +112,7 @@ func (b *mailbox) to(addr string) []mailMsg {
 // runWorkersFast processes the queues with retries a few milliseconds apart.
 func (e *testEnv) runWorkersFast() {
 	e.t.Helper()
-	deps, err := e.srv.workerDeps()
+	deps, err := e.srv.WorkerDeps()
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func (e *testEnv) runWorkersFast() {
 	w := jobs.NewWorker(deps)
 	mux := asynq.NewServeMux()
 	w.Register(mux)
-	srv := w.NewServer(e.redis.Client, e.srv.log, 4)
+	srv := w.NewServer(e.redis.Client, e.srv.Logger, 4)
 	if err := srv.Start(mux); err != nil {
 		e.t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func (e *testEnv) runWorkersFast() {
 func inboxOf(t testing.TB, e *testEnv, userID string) map[string]int {
 	t.Helper()
 	var kinds []string
-	if err := e.srv.db.NewSelect().Table("notifications").Column("kind").Where("user_id = ?", userID).Scan(context.Background(), &kinds); err != nil {
+	if err := e.srv.DB.NewSelect().Table("notifications").Column("kind").Where("user_id = ?", userID).Scan(context.Background(), &kinds); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int{}
@@ -146,7 +147,7 @@ func TestNotificationEmail(t *testing.T) {
 	e.runWorkersFast()
 
 	zh := e.register("zh.buyer@example.com", catalog.RoleShopper)
-	res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"Cookie": langCookie + "=en"},
+	res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"Cookie": web.LangCookie + "=en"},
 		Body: map[string]any{"email": "en.buyer@example.com", "password": testPassword, "name": "Lin"}})
 	wantStatus(t, res, http.StatusCreated)
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/jobs"
 )
@@ -143,7 +144,7 @@ func TestPanicIsA500WithoutDetails(t *testing.T) {
 func TestUnknownErrorIsA500WithoutDetails(t *testing.T) {
 	e := newTestEnv(t)
 	r := e.register("db@example.com", catalog.RoleShopper)
-	e.srv.db.Close()
+	e.srv.DB.Close()
 	res := e.do(req{Method: "GET", Path: "/api/v1/me", Token: r.Token})
 	wantProblem(t, res, http.StatusInternalServerError, "internal_error")
 	if strings.Contains(strings.ToLower(string(res.Body)), "closed") || strings.Contains(string(res.Body), "sql") {
@@ -175,11 +176,11 @@ func TestProblemTable(t *testing.T) {
 	}{
 		{catalog.ErrNotFound, 404, "not_found"},
 		{fmt.Errorf("stall 7: %w", catalog.ErrForbidden), 403, "forbidden"},
-		{ErrEmailTaken, 409, "conflict"},
-		{ErrBadCredentials, 401, "unauthenticated"},
-		{ErrCSRF, 403, "forbidden"},
+		{account.ErrEmailTaken, 409, "conflict"},
+		{account.ErrBadCredentials, 401, "unauthenticated"},
+		{account.ErrCSRF, 403, "forbidden"},
 		{catalog.Invalid("price", "must not be negative"), 422, "validation_failed"},
-		{&RateLimitedError{RetryAfter: 3}, 429, "rate_limited"},
+		{&account.RateLimitedError{RetryAfter: 3}, 429, "rate_limited"},
 		{errors.New("boom"), 500, "internal_error"},
 	}
 	for _, c := range cases {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"miaohui/app/account"
+	"miaohui/app/ops"
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/orders"
@@ -132,7 +134,7 @@ func ordDecodeCheckout(t testing.TB, res response) orders.Checkout {
 func ordStock(t testing.TB, e *testEnv, productID string) int64 {
 	t.Helper()
 	var n int64
-	if err := e.srv.db.NewSelect().Table("products").Column("stock").Where("id = ?", productID).Scan(context.Background(), &n); err != nil {
+	if err := e.srv.DB.NewSelect().Table("products").Column("stock").Where("id = ?", productID).Scan(context.Background(), &n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -143,10 +145,10 @@ func ordOrder(t testing.TB, e *testEnv, id string) orders.Order {
 	t.Helper()
 	var o orders.Order
 	ctx := context.Background()
-	if err := e.srv.db.NewSelect().Model(&o).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := e.srv.DB.NewSelect().Model(&o).Where("id = ?", id).Scan(ctx); err != nil {
 		t.Fatalf("order %s: %v", id, err)
 	}
-	if err := e.srv.db.NewSelect().Model(&o.Items).Where("order_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
+	if err := e.srv.DB.NewSelect().Model(&o.Items).Where("order_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -156,7 +158,7 @@ func ordOrder(t testing.TB, e *testEnv, id string) orders.Order {
 func ordPayment(t testing.TB, e *testEnv, id string) orders.Payment {
 	t.Helper()
 	var p orders.Payment
-	if err := e.srv.db.NewSelect().Model(&p).Where("id = ?", id).Scan(context.Background()); err != nil {
+	if err := e.srv.DB.NewSelect().Model(&p).Where("id = ?", id).Scan(context.Background()); err != nil {
 		t.Fatalf("payment %s: %v", id, err)
 	}
 	return p
@@ -165,7 +167,7 @@ func ordPayment(t testing.TB, e *testEnv, id string) orders.Payment {
 // ordCount counts the rows of table matching where.
 func ordCount(t testing.TB, e *testEnv, table, where string, args ...any) int {
 	t.Helper()
-	n, err := e.srv.db.NewSelect().Table(table).Where(where, args...).Count(context.Background())
+	n, err := e.srv.DB.NewSelect().Table(table).Where(where, args...).Count(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,11 +720,11 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 	tokens := make([]string, buyers)
 	ids := make([]string, buyers)
 	for i := range tokens {
-		u, err := e.srv.Accounts().CreateUser(ctx, NewUser{Email: fmt.Sprintf("rush%03d@example.com", i), Password: testPassword, Name: "抢灯", Role: catalog.RoleShopper})
+		u, err := e.srv.Accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("rush%03d@example.com", i), Password: testPassword, Name: "抢灯", Role: catalog.RoleShopper})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, tok, err := e.srv.Accounts().StartSession(ctx, u.ID)
+		_, tok, err := e.srv.Accounts.StartSession(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -744,7 +746,7 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 			default:
 			}
 			var n int64
-			if err := e.srv.db.NewSelect().Table("products").Column("stock").Where("id = ?", product).Scan(ctx, &n); err == nil && n < lowest {
+			if err := e.srv.DB.NewSelect().Table("products").Column("stock").Where("id = ?", product).Scan(ctx, &n); err == nil && n < lowest {
 				lowest = n
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -785,7 +787,7 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 		t.Errorf("stock went down to %d during the rush", lowest)
 	}
 	var sold int64
-	if err := e.srv.db.NewSelect().TableExpr("order_items").ColumnExpr("COALESCE(SUM(quantity), 0)").Where("product_id = ?", product).Scan(ctx, &sold); err != nil {
+	if err := e.srv.DB.NewSelect().TableExpr("order_items").ColumnExpr("COALESCE(SUM(quantity), 0)").Where("product_id = ?", product).Scan(ctx, &sold); err != nil {
 		t.Fatal(err)
 	}
 	if sold != stock {
@@ -917,7 +919,7 @@ func TestPaymentSandboxOffUnderStripe(t *testing.T) {
 	now := e.clock.Now()
 	p := &orders.Payment{ID: catalog.NewID(), BuyerID: buyer.ID, FairID: f["id"].(string), Provider: "sandbox", Status: orders.PaymentPending,
 		Amount: 100, Currency: "CNY", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
-	if _, err := e.srv.db.NewInsert().Model(p).Exec(context.Background()); err != nil {
+	if _, err := e.srv.DB.NewInsert().Model(p).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	res := e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + p.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
@@ -1020,7 +1022,7 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 			t.Errorf("payment expires at %v, want %v", c.Payment.ExpiresAt, want)
 		}
 		// Before the window closes nothing happens.
-		if err := e.srv.Orders().ExpirePayment(ctx, c.Payment.ID); err != nil {
+		if err := e.srv.Orders.ExpirePayment(ctx, c.Payment.ID); err != nil {
 			t.Fatal(err)
 		}
 		ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
@@ -1034,11 +1036,11 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 		w.cart(t, buyer.Token, w.paperCut, 1)
 		c := w.checkout(t, buyer.Token, nil)
 		e.clock.Advance(e.cfg.PaymentWindow - time.Second)
-		if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+		if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 0 {
 			t.Fatalf("sweep before the window closed: %d, %v", n, err)
 		}
 		e.clock.Advance(2 * time.Second)
-		n, err := e.srv.Orders().SweepExpired(ctx, 100)
+		n, err := e.srv.Orders.SweepExpired(ctx, 100)
 		if err != nil || n != 1 {
 			t.Fatalf("sweep: closed %d, %v; want 1", n, err)
 		}
@@ -1050,11 +1052,11 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 		ordWantStock(t, e, w.lantern, lanterns)
 		ordWantStock(t, e, w.paperCut, cuts)
 		// Again, and the expiry task arriving late: nothing more.
-		if n, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil || n != 0 {
+		if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 0 {
 			t.Errorf("second sweep: %d, %v", n, err)
 		}
 		for i := 0; i < 2; i++ {
-			if err := e.srv.Orders().ExpirePayment(ctx, c.Payment.ID); err != nil {
+			if err := e.srv.Orders.ExpirePayment(ctx, c.Payment.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -1074,9 +1076,9 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				if i%2 == 0 {
-					errs[i] = e.srv.Orders().ExpirePayment(ctx, c.Payment.ID)
+					errs[i] = e.srv.Orders.ExpirePayment(ctx, c.Payment.ID)
 				} else {
-					_, errs[i] = e.srv.Orders().SweepExpired(ctx, 100)
+					_, errs[i] = e.srv.Orders.SweepExpired(ctx, 100)
 				}
 			}(i)
 		}
@@ -1114,7 +1116,7 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 		e.runWorkers()
-		if err := e.srv.enqueue.Enqueue(ctx, asynq.NewTask(jobs.TypePaymentSweep, nil), asynq.Queue(jobs.QueueDefault)); err != nil {
+		if err := e.srv.Enqueuer.Enqueue(ctx, asynq.NewTask(jobs.TypePaymentSweep, nil), asynq.Queue(jobs.QueueDefault)); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 20*time.Second, func() error {
@@ -1438,7 +1440,7 @@ func TestRefunds(t *testing.T) {
 			t.Errorf("refund of a refunded order: status %d, want 409 or 422", res.StatusCode)
 		}
 		var sum int64
-		if err := e.srv.db.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", o.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
+		if err := e.srv.DB.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", o.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
 			t.Fatal(err)
 		}
 		if sum != o.Total {
@@ -1491,14 +1493,14 @@ func TestRefunds(t *testing.T) {
 			paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
 			res := refund(w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
 			wantStatus(t, res, http.StatusCreated)
-			if err := e.srv.Orders().ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
+			if err := e.srv.Orders.ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.srv.Orders().Payout(ctx, paid.ID); err != nil {
+			if err := e.srv.Orders.Payout(ctx, paid.ID); err != nil {
 				t.Fatal(err)
 			}
 			var tr orders.Transfer
-			if err := e.srv.db.NewSelect().Model(&tr).Where("order_id = ?", paid.ID).Scan(ctx); err != nil {
+			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", paid.ID).Scan(ctx); err != nil {
 				t.Fatal(err)
 			}
 			want := paid.MerchantShare - orders.Split(amount, []int64{paid.MerchantShare, paid.PlatformFee})[0]
@@ -1534,7 +1536,7 @@ func TestRefunds(t *testing.T) {
 		}
 		got := ordOrder(t, e, paid.ID)
 		var sum int64
-		if err := e.srv.db.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", paid.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
+		if err := e.srv.DB.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", paid.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
 			t.Fatal(err)
 		}
 		if ok != 2 || sum != 2*part || got.Refunded != sum || got.RefundPending != 0 || got.Status != orders.StatusPartiallyRefunded {
@@ -1579,14 +1581,13 @@ func TestOrderTotals(t *testing.T) {
 
 	// Recompute from the orders.
 	var all []orders.Order
-	if err := e.srv.db.NewSelect().Model(&all).Where("fair_id = (SELECT id FROM fairs WHERE slug = ?)", w.slug).Scan(context.Background()); err != nil {
+	if err := e.srv.DB.NewSelect().Model(&all).Where("fair_id = (SELECT id FROM fairs WHERE slug = ?)", w.slug).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	paidStatus := map[string]bool{}
 	for _, s := range orders.PaidStatuses {
 		paidStatus[s] = true
 	}
-	shanghai := time.FixedZone("CST", 8*3600)
 	var gmv, refunded, paidOrders int64
 	buyers := map[string]bool{}
 	stallGMV, stallOrders := map[string]int64{}, map[string]int64{}
@@ -1601,7 +1602,7 @@ func TestOrderTotals(t *testing.T) {
 		buyers[o.BuyerID] = true
 		stallGMV[o.StallID] += o.Total - o.Refunded
 		stallOrders[o.StallID]++
-		day := o.PaidAt.In(shanghai).Format("2006-01-02")
+		day := o.PaidAt.In(catalog.FairZone).Format("2006-01-02")
 		dayGMV[day] += o.Total - o.Refunded
 		dayOrders[day]++
 	}
@@ -1812,7 +1813,7 @@ func TestOrderTotals(t *testing.T) {
 		wg.Wait()
 		ctx := context.Background()
 		var out bytes.Buffer
-		if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err != nil {
+		if err := ops.CheckTotals(ctx, e.srv.DB, e.cfg.DataDir, w.slug, &out); err != nil {
 			t.Fatalf("check totals: %v\n%s", err, out.String())
 		}
 		// Lantern and dumplings make one order; paper cut and dumplings two.
@@ -1820,7 +1821,7 @@ func TestOrderTotals(t *testing.T) {
 			t.Fatalf("check totals:\n%s", out.String())
 		}
 		before := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org}).Body
-		if err := orders.RebuildRollups(ctx, e.srv.db, ""); err != nil {
+		if err := orders.RebuildRollups(ctx, e.srv.DB, ""); err != nil {
 			t.Fatal(err)
 		}
 		after := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org}).Body
@@ -1833,11 +1834,11 @@ func TestOrderTotals(t *testing.T) {
 			{"rollup_hours", "scope_id = (SELECT id FROM fairs WHERE slug = '" + w.slug + "')", "DIFF gmv"},
 			{"rollup_stalls", "stall_id = '" + w.stallA + "'", "DIFF by_stall"},
 		} {
-			if _, err := e.srv.db.NewUpdate().TableExpr(drift.table).Set("paid = paid + 1").Where(drift.where).Exec(ctx); err != nil {
+			if _, err := e.srv.DB.NewUpdate().TableExpr(drift.table).Set("paid = paid + 1").Where(drift.where).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
 			out.Reset()
-			if err := checkTotals(ctx, e.srv.db, e.cfg.DataDir, w.slug, &out); err == nil || !strings.Contains(out.String(), drift.want) {
+			if err := ops.CheckTotals(ctx, e.srv.DB, e.cfg.DataDir, w.slug, &out); err == nil || !strings.Contains(out.String(), drift.want) {
 				t.Fatalf("check totals missed a drifted %s: %v\n%s", drift.table, err, out.String())
 			}
 		}

@@ -143,8 +143,8 @@ type Workers struct {
 }
 
 // StartWorkers starts processing every queue and the periodic work.
-func StartWorkers(p *Platform, server *Server, concurrency int) (*Workers, error) {
-	deps, err := server.workerDeps()
+func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error) {
+	deps, err := svc.WorkerDeps()
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gofiber/fiber/v2"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/orders"
 )
@@ -46,19 +47,6 @@ func newProblem(status int, code, detail string) *Problem {
 	return &Problem{Type: "urn:miaohui:problem:" + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }
 
-// RateLimitedError is a request refused by a rate limit.
-type RateLimitedError struct{ RetryAfter int }
-
-func (e *RateLimitedError) Error() string { return "too many requests" }
-
-// GetHeaders lets huma set Retry-After from the handler's error.
-func (e *RateLimitedError) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {strconv.Itoa(e.RetryAfter)}}
-}
-
-// ErrCSRF is a cookie-authenticated unsafe request without the session's CSRF token.
-var ErrCSRF = errors.New("missing or wrong CSRF token: send the X-CSRF-Token header (or the _csrf form field) given with your session")
-
 // errorTable maps domain errors to HTTP: the one place where that is decided.
 // Errors are matched with errors.Is, in order.
 var errorTable = []struct {
@@ -66,7 +54,7 @@ var errorTable = []struct {
 	status int
 	code   string
 }{
-	{ErrCSRF, http.StatusForbidden, "forbidden"},
+	{account.ErrCSRF, http.StatusForbidden, "forbidden"},
 	{catalog.ErrUnauthorized, http.StatusUnauthorized, "unauthenticated"},
 	{catalog.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{catalog.ErrNotFound, http.StatusNotFound, "not_found"},
@@ -89,7 +77,7 @@ func problemFor(ctx context.Context, err error) *Problem {
 		p.Errors = ve.Fields
 		return p
 	}
-	var rl *RateLimitedError
+	var rl *account.RateLimitedError
 	if errors.As(err, &rl) {
 		p := newProblem(http.StatusTooManyRequests, "rate_limited", "too many attempts; retry later")
 		p.retryAfter = rl.RetryAfter
@@ -109,7 +97,7 @@ func problemFor(ctx context.Context, err error) *Problem {
 	if errors.As(err, &fe) {
 		return statusProblem(fe.Code, fe.Message)
 	}
-	logFrom(ctx).Error("unhandled error", "err", err)
+	account.Log(ctx).Error("unhandled error", "err", err)
 	return newProblem(http.StatusInternalServerError, "internal_error", "an unexpected error occurred")
 }
 

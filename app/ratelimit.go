@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"miaohui/app/account"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,7 +42,7 @@ func (r *RateLimiter) Allow(ctx context.Context, limit int, window time.Duration
 		}
 	}
 	if worst > 0 {
-		return &RateLimitedError{RetryAfter: worst}
+		return &account.RateLimitedError{RetryAfter: worst}
 	}
 	return nil
 }

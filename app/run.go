@@ -15,6 +15,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"miaohui/app/account"
+	"miaohui/app/ops"
 	"miaohui/catalog"
 	"miaohui/migrations"
 	"miaohui/orders"
@@ -75,14 +77,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, out io.
 	case "users":
 		return users(ctx, cfg, newLogger(out, "text"), out, rest)
 	case "seed":
-		return seedCommand(ctx, cfg, out, rest)
+		return ops.Seed(ctx, opsEnv(cfg, newLogger(out, "text")), out, rest)
 	case "check":
-		return checkCommand(ctx, cfg, out, rest)
+		return ops.Check(ctx, opsEnv(cfg, newLogger(out, "text")), out, rest)
 	case "bench":
-		if len(rest) > 0 && rest[0] == "totals" {
-			return benchTotalsCommand(ctx, out, rest[1:])
-		}
-		return benchCommand(ctx, cfg, newLogger(os.Stderr, "text"), out, rest)
+		return ops.Bench(ctx, opsEnv(cfg, newLogger(os.Stderr, "text")), out, rest)
 	}
 	fmt.Fprint(out, usage)
 	return fmt.Errorf("unknown command %q", cmd)
@@ -107,19 +106,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 	if err := p.Migrate(ctx); err != nil {
 		return err
 	}
-	srv, err := NewServer(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
+	svc, err := NewServices(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	srv, err := NewServer(svc)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	if demo {
-		if err := seedDemo(ctx, srv, out); err != nil {
+		if err := ops.SeedDemo(ctx, svc.Demo(), cfg.HTTPAddr, out); err != nil {
 			return fmt.Errorf("seed demo: %w", err)
 		}
 	}
 	var workers *Workers
 	if withWorkers {
-		if workers, err = StartWorkers(p, srv, 10); err != nil {
+		if workers, err = StartWorkers(p, svc, 10); err != nil {
 			return err
 		}
 	}
@@ -148,13 +152,12 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := p.Migrate(ctx); err != nil {
 		return err
 	}
-	// The worker needs the same services as the server, without listening.
-	srv, err := NewServer(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
+	svc, err := NewServices(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	workers, err := StartWorkers(p, srv, 20)
+	defer svc.Close()
+	workers, err := StartWorkers(p, svc, 20)
 	if err != nil {
 		return err
 	}
@@ -232,11 +235,11 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 		return err
 	}
 	defer db.Close()
-	accounts, err := NewAccounts(ctx, db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
+	accounts, err := account.NewAccounts(ctx, db, catalog.SystemClock, cfg.PasswordMemoryKiB, cfg.PasswordIterations)
 	if err != nil {
 		return err
 	}
-	u, err := accounts.CreateUser(ctx, NewUser{Email: *email, Password: *password, Name: *name, Role: catalog.Role(*role)})
+	u, err := accounts.CreateUser(ctx, account.NewUser{Email: *email, Password: *password, Name: *name, Role: catalog.Role(*role)})
 	if err != nil {
 		return err
 	}
@@ -272,4 +275,24 @@ func migrateUp(ctx context.Context, db *bun.DB) ([]string, error) {
 		}
 	}
 	return applied, nil
+}
+
+// opsEnv is what the operator tools get of the configuration.
+func opsEnv(cfg Config, log *slog.Logger) ops.Env {
+	return ops.Env{
+		Log: log, DataDir: cfg.DataDir,
+		PasswordMemoryKiB: cfg.PasswordMemoryKiB, PasswordIterations: cfg.PasswordIterations,
+		OpenDB: func(ctx context.Context) (*bun.DB, error) { return openMigrated(ctx, cfg) },
+		OpenPlatform: func(ctx context.Context) (*ops.Platform, error) {
+			p, err := OpenPlatform(ctx, cfg, log)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.Migrate(ctx); err != nil {
+				p.Close()
+				return nil, err
+			}
+			return &ops.Platform{DB: p.DB, Redis: p.Redis, Embedded: p.Embedded(), Close: p.Close}, nil
+		},
+	}
 }

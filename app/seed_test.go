@@ -123,7 +123,7 @@ func TestSeedTiny(t *testing.T) {
 	}
 
 	cat := catalog.NewService(db, catalog.SystemClock, dir, catalog.NoEvents{})
-	svc := orders.NewService(db, cat, orders.Sandbox{}, noEvents{}, catalog.SystemClock, 15*time.Minute)
+	svc := orders.NewService(db, cat, orders.Sandbox{}, orders.NoEvents{}, catalog.SystemClock, 15*time.Minute)
 	got, err := svc.FairTotals(ctx, catalog.Actor{UserID: f.OrganizerID, Role: catalog.RoleOrganizer}, "tiny")
 	if err != nil {
 		t.Fatal(err)
@@ -148,8 +148,8 @@ func TestSeedTiny(t *testing.T) {
 		}
 	}
 	// What the seed printed is what is there.
-	if !strings.Contains(seedOut, "GMV ¥"+fenYuan(gmv)+" ") {
-		t.Fatalf("seed printed other totals than GMV ¥%s:\n%s", fenYuan(gmv), seedOut)
+	if !strings.Contains(seedOut, "GMV "+orders.Yuan(gmv)+" ") {
+		t.Fatalf("seed printed other totals than GMV %s:\n%s", orders.Yuan(gmv), seedOut)
 	}
 
 	// The data are a function of the flags: a second database gets the same totals.

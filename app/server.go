@@ -5,10 +5,7 @@ package app
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,97 +17,57 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
-	"github.com/uptrace/bun"
 
+	"miaohui/app/account"
+	"miaohui/app/web"
 	"miaohui/catalog"
-	"miaohui/jobs"
 	"miaohui/orders"
 )
-
-// Deps are the parts a Server is built from.
-type Deps struct {
-	Config Config
-	Logger *slog.Logger
-	DB     *bun.DB
-	Redis  redis.UniversalClient
-	Now    catalog.Clock
-}
 
 // Server is the HTTP face of Miaohui: the JSON API under /api/v1 (described
 // at /openapi.json), the web pages, and the operational endpoints.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	db       *bun.DB
-	rdb      redis.UniversalClient
-	now      catalog.Clock
-	accounts *Accounts
-	catalog  *catalog.Service
-	orders   *orders.Service
-	events   *jobs.OrderEvents
-	flash    *orders.Admission
-	inbox    *jobs.Inbox
-	enqueue  *jobs.Enqueuer
-	limiter  *RateLimiter
-	metrics  *Metrics
-	web      *Web
-	app      *fiber.App
-	api      huma.API
+	*Services
+	gate    *account.Gate
+	auth    *account.Handler
+	site    *web.Site
+	limiter *RateLimiter
+	metrics *Metrics
+	app     *fiber.App
+	api     huma.API
 
-	revoked    *revocations
-	verified   *verifiedTokens
 	userLimits *limiters
 	ipLimits   *limiters
 	stop       chan struct{}
 }
 
-// NewServer builds the server and mounts every route.
-func NewServer(d Deps) (*Server, error) {
-	if d.Now == nil {
-		d.Now = catalog.SystemClock
-	}
-	accounts, err := NewAccounts(context.Background(), d.DB, d.Now, d.Config.PasswordMemoryKiB, d.Config.PasswordIterations)
+// NewServer builds the server over svc and mounts every route.
+func NewServer(svc *Services) (*Server, error) {
+	d := svc.Deps
+	stop := make(chan struct{})
+	gate, err := account.NewGate(context.Background(), svc.Accounts, d.Redis, stop)
 	if err != nil {
 		return nil, err
 	}
-	web, err := NewWeb()
+	limiter := &RateLimiter{rdb: d.Redis}
+	auth := account.NewHandler(svc.Accounts, svc.Inbox, svc.Enqueuer, limiter, d.Config.AuthAttemptsPerMinute)
+	site, err := web.New(web.Deps{
+		Logger: d.Logger, DB: d.DB, Redis: d.Redis, Now: d.Now, Accounts: svc.Accounts, Auth: auth,
+		Catalog: svc.Catalog, Orders: svc.Orders, Admission: svc.Admission, Events: svc.Events, Inbox: svc.Inbox,
+	})
 	if err != nil {
 		return nil, err
 	}
-	provider, err := NewProvider(d.Config)
-	if err != nil {
-		return nil, err
-	}
-	// Tasks are queued over the client's autopipeliner: a flash sale's
-	// winners, queued together once its burst is over, share round trips.
-	var queueRedis redis.UniversalClient = d.Redis
-	if ap, err := d.Redis.AutoPipeline(); err == nil {
-		queueRedis = ap
-	}
-	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
-	events := jobs.NewOrderEvents(enqueue, d.DB)
-	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events)
 	s := &Server{
-		cfg:        d.Config,
-		log:        d.Logger,
-		db:         d.DB,
-		rdb:        d.Redis,
-		now:        d.Now,
-		accounts:   accounts,
-		catalog:    cat,
-		orders:     orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow),
-		events:     events,
-		inbox:      jobs.NewInbox(d.DB, d.Now),
-		enqueue:    enqueue,
-		limiter:    &RateLimiter{rdb: d.Redis},
-		revoked:    &revocations{},
-		verified:   newVerifiedTokens(),
+		Services:   svc,
+		gate:       gate,
+		auth:       auth,
+		site:       site,
+		limiter:    limiter,
 		userLimits: &limiters{rps: d.Config.FlashUserRPS},
 		ipLimits:   &limiters{rps: d.Config.FlashIPRPS},
-		stop:       make(chan struct{}),
+		stop:       stop,
 		metrics:    NewMetrics(asynq.NewInspectorFromRedisClient(d.Redis)),
-		web:        web,
 	}
 	fcfg := fiber.Config{
 		AppName:               "miaohui",
@@ -134,10 +91,6 @@ func NewServer(d Deps) (*Server, error) {
 		fcfg.TrustedProxies = d.Config.TrustedProxies
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
-	s.flash = orders.NewAdmission(d.Redis, s.orders, d.Now)
-	if err := s.watchRevocations(); err != nil {
-		return nil, err
-	}
 	s.app = fiber.New(fcfg)
 	// The purchase path comes first, before the general middleware.
 	s.app.Post(purchaseRoute, s.flashPurchase)
@@ -147,11 +100,11 @@ func NewServer(d Deps) (*Server, error) {
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
-	s.app.Use("/static", filesystem.New(filesystem.Config{Root: staticFS(), MaxAge: 3600}))
+	s.app.Use("/static", filesystem.New(filesystem.Config{Root: web.StaticFS(), MaxAge: 3600}))
 	// Uploaded images never change: each upload gets a new name.
-	s.app.Static("/media", s.catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
+	s.app.Static("/media", s.Catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
-	s.app.Use(s.authenticate, s.idempotency)
+	s.app.Use(s.gate.Authenticate, s.idempotency)
 
 	installHumaErrors()
 	hc := huma.DefaultConfig("Miaohui API", "1.0.0")
@@ -162,16 +115,16 @@ func NewServer(d Deps) (*Server, error) {
 	hc.AllowAdditionalPropertiesByDefault = true
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "the token from POST /api/v1/auth/login"},
-		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "browser session; unsafe methods also need the X-CSRF-Token header"},
+		"cookie": {Type: "apiKey", In: "cookie", Name: account.SessionCookie, Description: "browser session; unsafe methods also need the X-CSRF-Token header"},
 	}
 	s.api = humafiber.New(s.app, hc)
 
-	s.accountRoutes(s.api)
-	catalog.NewHandler(s.catalog, actorOf).Routes(s.api)
-	orders.NewHandler(s.orders, actorOf).Routes(s.api)
-	orders.NewWebhookHandler(s.orders, d.Config.StripeWebhookSecret).Routes(s.api)
-	orders.NewFlashHandler(s.orders, s.flash, actorOf).Routes(s.api)
-	s.pageRoutes(s.app)
+	auth.Routes(s.api)
+	catalog.NewHandler(svc.Catalog, account.ActorOf).Routes(s.api)
+	orders.NewHandler(svc.Orders, account.ActorOf).Routes(s.api)
+	orders.NewWebhookHandler(svc.Orders, d.Config.StripeWebhookSecret).Routes(s.api)
+	orders.NewFlashHandler(svc.Orders, svc.Admission, account.ActorOf).Routes(s.api)
+	site.Routes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
 }
@@ -181,15 +134,6 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // API is the huma API (its OpenAPI document).
 func (s *Server) API() huma.API { return s.api }
-
-// Catalog is the catalog service.
-func (s *Server) Catalog() *catalog.Service { return s.catalog }
-
-// Orders is the orders service.
-func (s *Server) Orders() *orders.Service { return s.orders }
-
-// Accounts is the account service.
-func (s *Server) Accounts() *Accounts { return s.accounts }
 
 // Listen serves on the configured address until ctx ends, then drains
 // in-flight requests for up to timeout.
@@ -206,51 +150,12 @@ func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration)
 	return s.app.ShutdownWithContext(sctx)
 }
 
-// Flash is the flash-sale admission engine.
-func (s *Server) Flash() *orders.Admission { return s.flash }
-
-// Close releases what the server opened itself.
+// Close stops what the server started itself (the services stay open).
 func (s *Server) Close() error {
 	select {
 	case <-s.stop:
 	default:
 		close(s.stop)
-	}
-	return s.enqueue.Close()
-}
-
-// watchRevocations fills the list of revoked sessions from the database and
-// keeps it current from Redis; signing out publishes there.
-func (s *Server) watchRevocations() error {
-	ctx := context.Background()
-	known, err := s.accounts.RevokedSessions(ctx)
-	if err != nil {
-		return err
-	}
-	for id, exp := range known {
-		s.revoked.add(id, exp)
-	}
-	sub := s.rdb.Subscribe(ctx, revokedChannel)
-	go func() {
-		<-s.stop
-		sub.Close()
-	}()
-	go func() {
-		for msg := range sub.Channel() {
-			id, exp, ok := strings.Cut(msg.Payload, " ")
-			if !ok {
-				continue
-			}
-			if unix, err := strconv.ParseInt(exp, 10, 64); err == nil {
-				s.revoked.add(id, time.Unix(unix, 0))
-			}
-		}
-	}()
-	s.accounts.revoked = func(ctx context.Context, id string, exp time.Time) {
-		s.revoked.add(id, exp)
-		if err := s.rdb.Publish(ctx, revokedChannel, id+" "+strconv.FormatInt(exp.Unix(), 10)).Err(); err != nil {
-			logFrom(ctx).Warn("revocation not published", "session_id", id, "err", err)
-		}
 	}
 	return nil
 }
@@ -265,8 +170,7 @@ func (s *Server) sweepLimiters() {
 		case now := <-t.C:
 			s.userLimits.sweep(now)
 			s.ipLimits.sweep(now)
-			s.revoked.sweep(now)
-			s.verified.sweep(now)
+			s.gate.Sweep(now)
 		}
 	}
 }
@@ -276,10 +180,10 @@ func (s *Server) ready(c *fiber.Ctx) error {
 	defer cancel()
 	checks := fiber.Map{"database": "ok", "queue": "ok"}
 	status := http.StatusOK
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.DB.PingContext(ctx); err != nil {
 		checks["database"], status = err.Error(), http.StatusServiceUnavailable
 	}
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
 		checks["queue"], status = err.Error(), http.StatusServiceUnavailable
 	}
 	return c.Status(status).JSON(checks)
@@ -293,20 +197,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, itoa(p.retryAfter))
 	}
 	if wantsHTML(c) {
-		page := s.newPage(c, "error.title")
-		switch {
-		case p.Status == http.StatusNotFound:
-			page.Error = page.T("error.not_found")
-		case p.Status == http.StatusForbidden && errors.Is(err, ErrCSRF):
-			page.Error = page.T("err.csrf")
-		case p.Status == http.StatusForbidden:
-			page.Error = page.T("error.forbidden")
-		case p.Status >= 500:
-			page.Error = page.T("error.internal")
-		default:
-			page.Error = p.Detail
-		}
-		return s.render(c, p.Status, "error", page)
+		return s.site.Error(c, p.Status, err, p.Detail)
 	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
@@ -320,23 +211,3 @@ func wantsHTML(c *fiber.Ctx) bool {
 	}
 	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Method() == http.MethodPost && strings.HasPrefix(c.Get(fiber.HeaderContentType), "application/x-www-form-urlencoded")
 }
-
-// workerDeps are what the background handlers need, from the same services
-// the server uses.
-func (s *Server) workerDeps() (jobs.Deps, error) {
-	d := jobs.Deps{
-		DB: s.db, Now: s.now, Logger: s.log, PurgeSessions: s.accounts.PurgeSessions,
-		Orders: s.orders, Admission: s.flash, Catalog: s.catalog, Enqueuer: s.enqueue,
-	}
-	if s.cfg.SMTPURL != "" {
-		m, err := jobs.NewSMTPMailer(s.cfg.SMTPURL, mailFrom)
-		if err != nil {
-			return d, err
-		}
-		d.Mailer = m
-	}
-	return d, nil
-}
-
-// mailFrom is the sender of notification emails.
-const mailFrom = "庙会 Miaohui <no-reply@miaohui.cn>"

@@ -134,7 +134,7 @@ func stripeRefundObject(refundID string, amount int64, status string) map[string
 func stripeUniqueRef(t testing.TB, e *testEnv, paymentID string) string {
 	t.Helper()
 	ref := "pi_test_" + strings.ToLower(paymentID)
-	if _, err := e.srv.db.NewUpdate().Table("payments").Set("provider_ref = ?", ref).Where("id = ?", paymentID).Exec(context.Background()); err != nil {
+	if _, err := e.srv.DB.NewUpdate().Table("payments").Set("provider_ref = ?", ref).Where("id = ?", paymentID).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return ref
@@ -149,7 +149,7 @@ func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64)
 	now := e.clock.Now()
 	r := &orders.Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amount, Reason: "退款",
 		Status: orders.RefundPending, CreatedBy: "test", CreatedAt: now, UpdatedAt: now}
-	err := e.srv.db.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
+	err := e.srv.DB.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func TestStripeCheckout(t *testing.T) {
 	wantProblem(t, res, http.StatusNotFound, "not_found")
 	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 	// Reconciliation asks Stripe (stripe-mock's intent is never paid): nothing settles.
-	if n, err := e.srv.Orders().Reconcile(context.Background(), 0); err != nil || n != 0 {
+	if n, err := e.srv.Orders.Reconcile(context.Background(), 0); err != nil || n != 0 {
 		t.Errorf("reconcile: settled %d, %v; want 0", n, err)
 	}
 	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
@@ -384,7 +384,7 @@ func TestStripeRefundEvents(t *testing.T) {
 	res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderA + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": 500, "reason": "破损"}})
 	wantStatus(t, res, http.StatusCreated)
 	apiRefund := res.JSON(t)["id"].(string)
-	if r, err := e.srv.Orders().RefundByID(context.Background(), apiRefund); err != nil || r.Status != orders.RefundSucceeded || !strings.HasPrefix(r.ProviderRef, "re_") {
+	if r, err := e.srv.Orders.RefundByID(context.Background(), apiRefund); err != nil || r.Status != orders.RefundSucceeded || !strings.HasPrefix(r.ProviderRef, "re_") {
 		t.Fatalf("refund %+v %v, want succeeded with Stripe's reference", r, err)
 	}
 
@@ -397,7 +397,7 @@ func TestStripeRefundEvents(t *testing.T) {
 		stripeRefundObject(catalog.NewID(), 100, "succeeded"), // not ours
 	))
 	wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-	if r, _ := e.srv.Orders().RefundByID(context.Background(), pending.ID); r == nil || r.Status != orders.RefundSucceeded {
+	if r, _ := e.srv.Orders.RefundByID(context.Background(), pending.ID); r == nil || r.Status != orders.RefundSucceeded {
 		t.Errorf("pending refund %+v, want succeeded", r)
 	}
 	b := ordOrder(t, e, orderB)
@@ -418,7 +418,7 @@ func TestStripeRefundEvents(t *testing.T) {
 		r := stripePendingRefund(t, e, orderA, 300)
 		ev := stripeEvent("evt_refund_failed_"+r.ID, "charge.refunded", stripeCharge(ref, stripeRefundObject(r.ID, 300, "failed")))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		if got, _ := e.srv.Orders().RefundByID(context.Background(), r.ID); got == nil || got.Status == orders.RefundSucceeded {
+		if got, _ := e.srv.Orders.RefundByID(context.Background(), r.ID); got == nil || got.Status == orders.RefundSucceeded {
 			t.Errorf("refund Stripe reports failed is %+v", got)
 		}
 		if a := ordOrder(t, e, orderA); a.Refunded != 500 {
@@ -474,7 +474,7 @@ func TestStripeEventOrderings(t *testing.T) {
 				t.Errorf("order B %s refunded %d (pending %d) paid at %v; want refunded %d", b.Status, b.Refunded, b.RefundPending, b.PaidAt, totalB)
 			}
 			for _, r := range []*orders.Refund{partial, full} {
-				if got, _ := e.srv.Orders().RefundByID(context.Background(), r.ID); got == nil || got.Status != orders.RefundSucceeded {
+				if got, _ := e.srv.Orders.RefundByID(context.Background(), r.ID); got == nil || got.Status != orders.RefundSucceeded {
 					t.Errorf("refund %s: %+v, want succeeded", r.ID, got)
 				}
 			}
@@ -497,7 +497,7 @@ func TestStripeLateCapture(t *testing.T) {
 	lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
-	if _, err := e.srv.Orders().SweepExpired(context.Background(), 100); err != nil {
+	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
 	ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
@@ -515,7 +515,7 @@ func TestStripeLateCapture(t *testing.T) {
 		}
 	}
 	var refunds []orders.Refund
-	if err := e.srv.db.NewSelect().Model(&refunds).Where("payment_id = ?", c.Payment.ID).Scan(context.Background()); err != nil {
+	if err := e.srv.DB.NewSelect().Model(&refunds).Where("payment_id = ?", c.Payment.ID).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(refunds) != 2 {
@@ -570,13 +570,13 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 	failing.Store("POST /v1/payment_intents/"+ref+"/cancel", true)
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 
-	n, err := e.srv.Orders().SweepExpired(context.Background(), 100)
+	n, err := e.srv.Orders.SweepExpired(context.Background(), 100)
 	t.Logf("sweep closed %d: %v", n, err)
 	ordWantStatus(t, e, orders.StatusPendingPayment, stuckA)
 	ordWantStatus(t, e, orders.StatusCancelled, dueA, dueB)
 	// Once Stripe lets go, the next sweep closes the other one.
 	failing.Delete("POST /v1/payment_intents/" + ref + "/cancel")
-	if _, err := e.srv.Orders().SweepExpired(context.Background(), 100); err != nil {
+	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
 	ordWantStatus(t, e, orders.StatusCancelled, stuckA)
@@ -589,7 +589,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	e := newStripeEnv(t)
 	w := newOrdWorld(t, e, "stripe-calls")
 	ctx := context.Background()
-	if _, err := e.srv.db.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
+	if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.runWorkers()
@@ -601,7 +601,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	t.Run("Payout", func(t *testing.T) {
 		eventually(t, 20*time.Second, func() error {
 			var tr orders.Transfer
-			if err := e.srv.db.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
+			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
 				return err
 			}
 			if !strings.HasPrefix(tr.ProviderRef, "tr_") || tr.Amount != a.MerchantShare || tr.StallID != w.stallA {
@@ -610,7 +610,7 @@ func TestStripeProviderCalls(t *testing.T) {
 			return nil
 		})
 		// Stall B has no connected account yet: nothing is paid out.
-		if err := e.srv.Orders().Payout(ctx, orderB); err != nil {
+		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
 			t.Fatal(err)
 		}
 		if n := ordCount(t, e, "transfers", "order_id = ?", orderB); n != 0 {
@@ -621,14 +621,14 @@ func TestStripeProviderCalls(t *testing.T) {
 	t.Run("RefundAndReversal", func(t *testing.T) {
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderA + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": 1000, "reason": "破损"}})
 		wantStatus(t, res, http.StatusCreated)
-		r, err := e.srv.Orders().RefundByID(ctx, res.JSON(t)["id"].(string))
+		r, err := e.srv.Orders.RefundByID(ctx, res.JSON(t)["id"].(string))
 		if err != nil || r.Status != orders.RefundSucceeded || !strings.HasPrefix(r.ProviderRef, "re_") {
 			t.Fatalf("refund %+v %v", r, err)
 		}
 		want := orders.Split(1000, []int64{a.MerchantShare, a.PlatformFee})[0]
 		eventually(t, 20*time.Second, func() error {
 			var tr orders.Transfer
-			if err := e.srv.db.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
+			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
 				return err
 			}
 			if tr.Reversed != want {
@@ -640,12 +640,12 @@ func TestStripeProviderCalls(t *testing.T) {
 
 	t.Run("OnboardingLink", func(t *testing.T) {
 		merchB := catalog.Actor{UserID: w.merchB.ID, Role: catalog.RoleMerchant}
-		url, err := e.srv.Orders().PayoutAccountLink(ctx, merchB, w.stallB, "https://miaohui.example/merchant")
+		url, err := e.srv.Orders.PayoutAccountLink(ctx, merchB, w.stallB, "https://miaohui.example/merchant")
 		if err != nil || url == "" {
 			t.Fatalf("onboarding link %q, %v", url, err)
 		}
 		var acct string
-		if err := e.srv.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", w.stallB).Scan(ctx, &acct); err != nil {
+		if err := e.srv.DB.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", w.stallB).Scan(ctx, &acct); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(acct, "acct_") {
@@ -658,7 +658,7 @@ func TestStripeProviderCalls(t *testing.T) {
 			t.Errorf("no url: %s", res.Body)
 		}
 		var again string
-		if err := e.srv.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", w.stallB).Scan(ctx, &again); err != nil {
+		if err := e.srv.DB.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", w.stallB).Scan(ctx, &again); err != nil {
 			t.Fatal(err)
 		}
 		if again != acct {
@@ -667,11 +667,11 @@ func TestStripeProviderCalls(t *testing.T) {
 		res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallB + "/payout-account", Token: w.merchA.Token, Body: map[string]any{"return_url": "https://miaohui.example/merchant"}})
 		wantProblem(t, res, http.StatusForbidden, "forbidden")
 		// Now stall B's order can be paid out.
-		if err := e.srv.Orders().Payout(ctx, orderB); err != nil {
+		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
 			t.Fatal(err)
 		}
 		var tr orders.Transfer
-		if err := e.srv.db.NewSelect().Model(&tr).Where("order_id = ?", orderB).Scan(ctx); err != nil || !strings.HasPrefix(tr.ProviderRef, "tr_") {
+		if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderB).Scan(ctx); err != nil || !strings.HasPrefix(tr.ProviderRef, "tr_") {
 			t.Errorf("transfer to stall B %+v %v", tr, err)
 		}
 	})
@@ -693,7 +693,7 @@ func TestStripeProviderCalls(t *testing.T) {
 		lanterns := ordStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
-		if _, err := e.srv.Orders().SweepExpired(ctx, 100); err != nil {
+		if _, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil {
 			t.Fatal(err)
 		}
 		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {

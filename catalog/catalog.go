@@ -42,6 +42,10 @@ func NewID() string { return ulid.Make().String() }
 // Clock tells the time; services take one so tests can move it.
 type Clock func() time.Time
 
+// FairZone is the fairs' time zone, Asia/Shanghai: UTC+8 all year, so its
+// days are whole hours (the totals' SQL relies on it).
+var FairZone = time.FixedZone("Asia/Shanghai", 8*3600)
+
 // SystemClock is the wall clock in UTC, to the microsecond both databases keep.
 func SystemClock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 

@@ -159,7 +159,7 @@ func (t *tally) add(o *recomputeRow, lines []rollupLine) {
 	t.buyers[o.BuyerID] = true
 	h := unixHour(*o.PaidAt)
 	if t.hours[h] == nil {
-		t.hours[h] = &HourTotal{Hour: time.Unix(h*3600, 0).In(shanghai)}
+		t.hours[h] = &HourTotal{Hour: time.Unix(h*3600, 0).In(catalog.FairZone)}
 	}
 	t.hours[h].GMV += net
 	t.hours[h].Orders++

@@ -58,6 +58,17 @@ type Events interface {
 	FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error
 }
 
+// NoEvents is Events that does nothing, for tools that only read.
+type NoEvents struct{}
+
+func (NoEvents) PaymentsOpened(context.Context, []string, time.Time) error             { return nil }
+func (NoEvents) OrdersPaid(context.Context, []string) error                            { return nil }
+func (NoEvents) Refunded(context.Context, string) error                                { return nil }
+func (NoEvents) OrderChanged(context.Context, string, string) error                    { return nil }
+func (NoEvents) TicketAdmitted(context.Context, Ticket) error                          { return nil }
+func (NoEvents) FlashUnitsReturned(context.Context, string, string, string, int) error { return nil }
+func (NoEvents) FlashSaleScheduled(context.Context, string, time.Time) error           { return nil }
+
 // Service runs carts, checkout, payments, fulfilment, refunds and totals.
 type Service struct {
 	db       *bun.DB

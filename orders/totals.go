@@ -119,9 +119,6 @@ type StallTotals struct {
 	Breakdown
 }
 
-// shanghai is Asia/Shanghai: UTC+8 all year, so its days are whole hours.
-var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
-
 // scope is what a totals query sums: a fair or one stall.
 type scope struct {
 	fairID, stallID string
@@ -217,7 +214,7 @@ func (s *Service) sums(ctx context.Context, sc scope) (*scopeSums, error) {
 		sm.refunded += h.Refunded
 		sm.paidOrders += h.Orders
 		sm.participants += h.Participants
-		at := time.Unix(h.Hour*3600, 0).In(shanghai)
+		at := time.Unix(h.Hour*3600, 0).In(catalog.FairZone)
 		b.ByHour = append(b.ByHour, HourTotal{Hour: at, GMV: h.Paid - h.Refunded, Orders: h.Orders})
 		date := at.Format(time.DateOnly)
 		if n := len(sm.byDay); n == 0 || sm.byDay[n-1].Date != date {

@@ -3,6 +3,7 @@ package orders
 import (
 	"bytes"
 	"encoding/csv"
+	"miaohui/catalog"
 	"strconv"
 	"time"
 )
@@ -57,7 +58,7 @@ func breakdownCSV(table string, days []DayTotal, b Breakdown) []byte {
 	case "flash_sale":
 		for _, f := range b.FlashSales {
 			rows = append(rows, []string{f.FlashSaleID, f.StallID, f.Title, i64(f.Price), i64(f.Quantity), i64(f.Ordered), i64(f.PaidOrders), i64(f.GMV),
-				f.StartsAt.In(shanghai).Format(time.RFC3339), f.EndsAt.In(shanghai).Format(time.RFC3339), strconv.FormatBool(f.Withdrawn)})
+				f.StartsAt.In(catalog.FairZone).Format(time.RFC3339), f.EndsAt.In(catalog.FairZone).Format(time.RFC3339), strconv.FormatBool(f.Withdrawn)})
 		}
 		return csvOf([]string{"flash_sale_id", "stall_id", "title", "price_fen", "quantity", "ordered", "paid_orders", "gmv_fen", "starts_at", "ends_at", "withdrawn"}, rows)
 	case "development":

@@ -1,4 +1,4 @@
-package app
+package account
 
 import (
 	"context"
@@ -207,13 +207,18 @@ func (a *Accounts) StartSession(ctx context.Context, userID string) (Session, st
 		return Session{}, "", err
 	}
 	now := a.now()
-	s := Session{ID: catalog.NewID(), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL).Truncate(time.Second)}
-	token := a.signer.issue(tokenClaims{SessionID: s.ID, UserID: userID, Role: role, ExpiresAt: s.ExpiresAt})
-	s.TokenHash, s.CSRFToken = hashToken(token), a.signer.csrf(s.ID)
+	s, token := a.NewSession(catalog.NewID(), userID, role, now, now.Add(SessionTTL).Truncate(time.Second))
 	if _, err := a.db.NewInsert().Model(&s).Exec(ctx); err != nil {
 		return Session{}, "", err
 	}
 	return s, token, nil
+}
+
+// NewSession returns the session id of userID, created at now and ending at
+// exp, with its token, without storing it (tools insert many at once).
+func (a *Accounts) NewSession(id, userID string, role catalog.Role, now, exp time.Time) (Session, string) {
+	token := a.signer.issue(tokenClaims{SessionID: id, UserID: userID, Role: role, ExpiresAt: exp})
+	return Session{ID: id, UserID: userID, TokenHash: hashToken(token), CSRFToken: a.signer.csrf(id), CreatedAt: now, ExpiresAt: exp}, token
 }
 
 // RevokedSessions lists the sessions signed out that have not expired yet,

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/orders"
 )
@@ -24,7 +25,7 @@ import (
 // redirect (303) carrying a flash message, or with the page again.
 
 // orderPageRoutes mounts the orders' pages.
-func (s *Server) orderPageRoutes(r fiber.Router) {
+func (s *Site) orderPageRoutes(r fiber.Router) {
 	r.Post("/cart/items/:product_id", s.cartItemSubmit)
 	r.Get("/cart", s.cartPage)
 	r.Get("/checkout", s.checkoutPage)
@@ -73,7 +74,7 @@ type cartLineView struct {
 // cartItemSubmit puts a product in the cart. From a product page (add=1)
 // the quantity is added to what the cart holds; from the cart it replaces
 // it, and 0 removes the line.
-func (s *Server) cartItemSubmit(c *fiber.Ctx) error {
+func (s *Site) cartItemSubmit(c *fiber.Ctx) error {
 	ctx, id := c.UserContext(), c.Params("product_id")
 	back := "/cart"
 	if c.FormValue("add") != "" {
@@ -129,7 +130,7 @@ func (s *Server) cartItemSubmit(c *fiber.Ctx) error {
 
 // cartConflict tells why a product could not go in the cart: the cart holds
 // another fair's products, or the product is not on sale.
-func (s *Server) cartConflict(ctx context.Context, a catalog.Actor, productID string) string {
+func (s *Site) cartConflict(ctx context.Context, a catalog.Actor, productID string) string {
 	cart, err := s.orders.Cart(ctx, a)
 	if err == nil && cart.FairID != "" {
 		if p, _, err := s.catalog.Product(ctx, a, productID); err == nil && p.FairID != cart.FairID {
@@ -139,7 +140,7 @@ func (s *Server) cartConflict(ctx context.Context, a catalog.Actor, productID st
 	return "err.not_on_sale"
 }
 
-func (s *Server) cartPage(c *fiber.Ctx) error {
+func (s *Site) cartPage(c *fiber.Ctx) error {
 	a, ok, err := s.shopper(c, "/cart")
 	if !ok {
 		return err
@@ -156,7 +157,7 @@ func (s *Server) cartPage(c *fiber.Ctx) error {
 
 // cartViewOf prices the actor's cart and groups its lines by stall, in the
 // order the stalls first appear.
-func (s *Server) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartView, error) {
+func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartView, error) {
 	cart, err := s.orders.Cart(ctx, a)
 	if err != nil {
 		return cartView{}, err
@@ -217,7 +218,7 @@ func (s *Server) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cart
 
 // ---- Checkout ----
 
-func (s *Server) checkoutPage(c *fiber.Ctx) error {
+func (s *Site) checkoutPage(c *fiber.Ctx) error {
 	a, ok, err := s.shopper(c, "/checkout")
 	if !ok {
 		return err
@@ -225,7 +226,7 @@ func (s *Server) checkoutPage(c *fiber.Ctx) error {
 	return s.showCheckout(c, s.page(c, "checkout.title"), a, http.StatusOK)
 }
 
-func (s *Server) showCheckout(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
+func (s *Site) showCheckout(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
 	v, err := s.cartViewOf(c.UserContext(), p, a)
 	if err != nil {
 		return err
@@ -246,7 +247,7 @@ func (s *Server) showCheckout(c *fiber.Ctx, p *Page, a catalog.Actor, status int
 // checkoutSubmit turns the cart into orders and opens their payment. The
 // page's script disables the button once the form is sent, so a double tap
 // does not check out twice (the second would find the cart empty).
-func (s *Server) checkoutSubmit(c *fiber.Ctx) error {
+func (s *Site) checkoutSubmit(c *fiber.Ctx) error {
 	a, ok, err := s.shopper(c, "/checkout")
 	if !ok {
 		return err
@@ -291,7 +292,7 @@ type payView struct {
 	Orders                                                  []orderCard
 }
 
-func (s *Server) payPage(c *fiber.Ctx) error {
+func (s *Site) payPage(c *fiber.Ctx) error {
 	id := c.Params("payment_id")
 	a, ok, err := s.shopper(c, "/pay/"+id)
 	if !ok {
@@ -323,7 +324,7 @@ func (s *Server) payPage(c *fiber.Ctx) error {
 }
 
 // paySubmit settles a sandbox payment as the payer chose.
-func (s *Server) paySubmit(c *fiber.Ctx) error {
+func (s *Site) paySubmit(c *fiber.Ctx) error {
 	id := c.Params("payment_id")
 	back := "/pay/" + url.PathEscape(id)
 	a, ok, err := s.shopper(c, back)
@@ -407,7 +408,7 @@ func orderCardOf(p *Page, o *orders.Order, stall string, buyer bool) orderCard {
 	return oc
 }
 
-func (s *Server) ordersPage(c *fiber.Ctx) error {
+func (s *Site) ordersPage(c *fiber.Ctx) error {
 	a, ok, err := s.shopper(c, "/orders")
 	if !ok {
 		return err
@@ -435,8 +436,8 @@ func (s *Server) ordersPage(c *fiber.Ctx) error {
 }
 
 // orderQR is the pickup code of an order as a QR code, for its buyer only.
-func (s *Server) orderQR(c *fiber.Ctx) error {
-	a, ok := authFrom(c.UserContext())
+func (s *Site) orderQR(c *fiber.Ctx) error {
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return fiber.ErrNotFound
 	}
@@ -458,7 +459,7 @@ func (s *Server) orderQR(c *fiber.Ctx) error {
 
 // cancelOrderSubmit cancels an unpaid order, and with it the other orders
 // of its checkout (they share one payment).
-func (s *Server) cancelOrderSubmit(c *fiber.Ctx) error {
+func (s *Site) cancelOrderSubmit(c *fiber.Ctx) error {
 	a, ok, err := s.shopper(c, "/orders")
 	if !ok {
 		return err
@@ -497,7 +498,7 @@ var orderStatuses = []string{
 	orders.StatusPartiallyRefunded, orders.StatusRefunded, orders.StatusCancelled,
 }
 
-func (s *Server) stallOrdersPage(c *fiber.Ctx) error {
+func (s *Site) stallOrdersPage(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
 	if !ok {
@@ -573,7 +574,7 @@ func voucherExpired(o *orders.Order, now time.Time) bool {
 // merchantOrder starts a merchant's form on an order: it loads the order
 // (the service decides who may see it) and the page to return to, its
 // stall's order list as the form was sent from.
-func (s *Server) merchantOrder(c *fiber.Ctx) (catalog.Actor, *orders.Order, string, bool, error) {
+func (s *Site) merchantOrder(c *fiber.Ctx) (catalog.Actor, *orders.Order, string, bool, error) {
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
 	if !ok {
 		return a, nil, "", false, err
@@ -590,7 +591,7 @@ func (s *Server) merchantOrder(c *fiber.Ctx) (catalog.Actor, *orders.Order, stri
 	return a, o, back, true, nil
 }
 
-func (s *Server) shipSubmit(c *fiber.Ctx) error {
+func (s *Site) shipSubmit(c *fiber.Ctx) error {
 	a, o, back, ok, err := s.merchantOrder(c)
 	if !ok {
 		return err
@@ -611,7 +612,7 @@ func (s *Server) shipSubmit(c *fiber.Ctx) error {
 }
 
 // redeemSubmit checks the code the buyer shows and marks the order redeemed.
-func (s *Server) redeemSubmit(c *fiber.Ctx) error {
+func (s *Site) redeemSubmit(c *fiber.Ctx) error {
 	a, o, back, ok, err := s.merchantOrder(c)
 	if !ok {
 		return err
@@ -636,7 +637,7 @@ func (s *Server) redeemSubmit(c *fiber.Ctx) error {
 
 // refundSubmit refunds all that is left of an order, or the amount given in
 // yuan (read without floating point).
-func (s *Server) refundSubmit(c *fiber.Ctx) error {
+func (s *Site) refundSubmit(c *fiber.Ctx) error {
 	a, o, back, ok, err := s.merchantOrder(c)
 	if !ok {
 		return err
@@ -697,7 +698,7 @@ func dayRows(p *Page, days []orders.DayTotal) []dayRow {
 	out := make([]dayRow, len(days))
 	for i, d := range days {
 		date := d.Date
-		if t, err := time.ParseInLocation("2006-01-02", d.Date, shanghai); err == nil {
+		if t, err := time.ParseInLocation("2006-01-02", d.Date, catalog.FairZone); err == nil {
 			date = dateText(t, p.Lang)
 		}
 		out[i] = dayRow{Date: date, GMV: orders.Yuan(d.GMV), Orders: d.Orders}
@@ -712,7 +713,7 @@ type fairTotalsView struct {
 	CSV    string
 }
 
-func (s *Server) fairTotalsPage(c *fiber.Ctx) error {
+func (s *Site) fairTotalsPage(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
 	if !ok {
@@ -747,8 +748,8 @@ func (s *Server) fairTotalsPage(c *fiber.Ctx) error {
 
 // shopper lets signed-in users through (any role may buy); a visitor is sent
 // to sign in and come back to next (ok false, the redirect written).
-func (s *Server) shopper(c *fiber.Ctx, next string) (catalog.Actor, bool, error) {
-	a, ok := authFrom(c.UserContext())
+func (s *Site) shopper(c *fiber.Ctx, next string) (catalog.Actor, bool, error) {
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return catalog.Actor{}, false, c.Redirect("/login?next="+url.QueryEscape(safeNext(next)), http.StatusSeeOther)
 	}
@@ -757,7 +758,7 @@ func (s *Server) shopper(c *fiber.Ctx, next string) (catalog.Actor, bool, error)
 
 // cartBadge puts the number of items in the actor's cart on the page, for
 // the cart link of the header (Form["_cart"], empty when the cart is).
-func (s *Server) cartBadge(ctx context.Context, p *Page, a catalog.Actor) {
+func (s *Site) cartBadge(ctx context.Context, p *Page, a catalog.Actor) {
 	if cart, err := s.orders.Cart(ctx, a); err == nil {
 		n := 0
 		for _, l := range cart.Items {
@@ -776,7 +777,7 @@ func countText(n int) string {
 
 // stallNames returns a lookup of stall names that remembers what it found;
 // a stall the actor can no longer see is shown without a name.
-func (s *Server) stallNames(ctx context.Context, a catalog.Actor) func(id string) string {
+func (s *Site) stallNames(ctx context.Context, a catalog.Actor) func(id string) string {
 	names := map[string]string{}
 	return func(id string) string {
 		if n, ok := names[id]; ok {

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"crypto/subtle"
@@ -10,12 +10,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 )
 
-// pageRoutes mounts the server-rendered pages. Forms post back to these
+// Routes mounts the server-rendered pages. Forms post back to these
 // routes and call the same services as the API.
-func (s *Server) pageRoutes(r fiber.Router) {
+func (s *Site) Routes(r fiber.Router) {
 	s.catalogPageRoutes(r)
 	s.orderPageRoutes(r)
 	s.flashPageRoutes(r)
@@ -30,15 +31,15 @@ func (s *Server) pageRoutes(r fiber.Router) {
 	s.dashboardPageRoutes(r)
 }
 
-func (s *Server) loginPage(c *fiber.Ctx) error {
+func (s *Site) loginPage(c *fiber.Ctx) error {
 	p := s.newPage(c, "login.title")
 	p.Form["next"] = safeNext(c.Query("next"))
 	return s.render(c, http.StatusOK, "login", p)
 }
 
-func (s *Server) loginSubmit(c *fiber.Ctx) error {
+func (s *Site) loginSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	_, sess, token, err := s.login(ctx, c.FormValue("email"), c.FormValue("password"))
+	_, sess, token, err := s.auth.SignIn(ctx, c.FormValue("email"), c.FormValue("password"))
 	if err != nil {
 		p := s.newPage(c, "login.title")
 		p.Form["email"] = c.FormValue("email")
@@ -46,7 +47,7 @@ func (s *Server) loginSubmit(c *fiber.Ctx) error {
 		status := s.formError(p, err)
 		return s.render(c, status, "login", p)
 	}
-	setCookie(c, newSessionCookie(token, sess.ExpiresAt, reqFrom(ctx).Secure))
+	setCookie(c, account.NewSessionCookie(token, sess.ExpiresAt, account.RequestFrom(ctx).Secure))
 	next := safeNext(c.FormValue("next"))
 	if next == "/" {
 		next = "/account"
@@ -54,29 +55,29 @@ func (s *Server) loginSubmit(c *fiber.Ctx) error {
 	return c.Redirect(next, http.StatusSeeOther)
 }
 
-func (s *Server) registerPage(c *fiber.Ctx) error {
+func (s *Site) registerPage(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "register", s.newPage(c, "register.title"))
 }
 
-func (s *Server) registerSubmit(c *fiber.Ctx) error {
+func (s *Site) registerSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	in := NewUser{Email: c.FormValue("email"), Password: c.FormValue("password"), Name: c.FormValue("name"), Role: catalog.Role(c.FormValue("role"))}
-	_, sess, token, err := s.register(ctx, in)
+	in := account.NewUser{Email: c.FormValue("email"), Password: c.FormValue("password"), Name: c.FormValue("name"), Role: catalog.Role(c.FormValue("role"))}
+	_, sess, token, err := s.auth.SignUp(ctx, in)
 	if err != nil {
 		p := s.newPage(c, "register.title")
 		p.Form["email"], p.Form["name"], p.Form["role"] = in.Email, in.Name, string(in.Role)
 		status := s.formError(p, err)
 		return s.render(c, status, "register", p)
 	}
-	setCookie(c, newSessionCookie(token, sess.ExpiresAt, reqFrom(ctx).Secure))
+	setCookie(c, account.NewSessionCookie(token, sess.ExpiresAt, account.RequestFrom(ctx).Secure))
 	return c.Redirect("/account", http.StatusSeeOther)
 }
 
 // formError puts a localised message for err on the page and returns the
 // status to answer with; unknown errors go to the error handler's log.
-func (s *Server) formError(p *Page, err error) int {
+func (s *Site) formError(p *Page, err error) int {
 	var ve *catalog.ValidationError
-	var rl *RateLimitedError
+	var rl *account.RateLimitedError
 	switch {
 	case errors.As(err, &ve):
 		for _, f := range ve.Fields {
@@ -87,10 +88,10 @@ func (s *Server) formError(p *Page, err error) int {
 	case errors.As(err, &rl):
 		p.Error = p.T("err.rate_limited", "Seconds", rl.RetryAfter)
 		return http.StatusTooManyRequests
-	case errors.Is(err, ErrEmailTaken):
+	case errors.Is(err, account.ErrEmailTaken):
 		p.Error = p.T("err.email_taken")
 		return http.StatusConflict
-	case errors.Is(err, ErrBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		p.Error = p.T("err.bad_credentials")
 		return http.StatusUnauthorized
 	}
@@ -99,18 +100,18 @@ func (s *Server) formError(p *Page, err error) int {
 	return http.StatusInternalServerError
 }
 
-func (s *Server) logoutSubmit(c *fiber.Ctx) error {
-	if a, ok := authFrom(c.UserContext()); ok {
+func (s *Site) logoutSubmit(c *fiber.Ctx) error {
+	if a, ok := account.From(c.UserContext()); ok {
 		if err := s.accounts.Logout(c.UserContext(), a.Session.ID); err != nil {
 			return err
 		}
 	}
-	setCookie(c, clearedSessionCookie(reqFrom(c.UserContext()).Secure))
+	setCookie(c, account.ClearedSessionCookie(account.RequestFrom(c.UserContext()).Secure))
 	return c.Redirect("/", http.StatusSeeOther)
 }
 
-func (s *Server) accountPage(c *fiber.Ctx) error {
-	a, ok := authFrom(c.UserContext())
+func (s *Site) accountPage(c *fiber.Ctx) error {
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 	}
@@ -123,8 +124,8 @@ func (s *Server) accountPage(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "account", p)
 }
 
-func (s *Server) readNotificationSubmit(c *fiber.Ctx) error {
-	a, ok := authFrom(c.UserContext())
+func (s *Site) readNotificationSubmit(c *fiber.Ctx) error {
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return c.Redirect("/login", http.StatusSeeOther)
 	}
@@ -136,13 +137,13 @@ func (s *Server) readNotificationSubmit(c *fiber.Ctx) error {
 
 // switchLang remembers the chosen language in a cookie (and on the account,
 // for emails) and goes back to the page it came from.
-func (s *Server) switchLang(c *fiber.Ctx) error {
+func (s *Site) switchLang(c *fiber.Ctx) error {
 	code := c.Params("code")
 	if code != "en" && code != "zh-CN" {
 		return fiber.NewError(http.StatusNotFound, "unknown language")
 	}
-	setCookie(c, http.Cookie{Name: langCookie, Value: code, Path: "/", Expires: time.Now().AddDate(1, 0, 0), SameSite: http.SameSiteLaxMode, Secure: reqFrom(c.UserContext()).Secure})
-	if a, ok := authFrom(c.UserContext()); ok {
+	setCookie(c, http.Cookie{Name: LangCookie, Value: code, Path: "/", Expires: time.Now().AddDate(1, 0, 0), SameSite: http.SameSiteLaxMode, Secure: account.RequestFrom(c.UserContext()).Secure})
+	if a, ok := account.From(c.UserContext()); ok {
 		if err := s.accounts.SetLang(c.UserContext(), a.User.ID, code); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"errors"
@@ -28,7 +28,7 @@ const dashboardTopStalls = 20
 const dashboardArchivedLimit = 50
 
 // dashboardPageRoutes mounts the dashboards.
-func (s *Server) dashboardPageRoutes(r fiber.Router) {
+func (s *Site) dashboardPageRoutes(r fiber.Router) {
 	r.Get("/organizer/fairs/:slug/dashboard", s.fairDashboardPage)
 	r.Get("/merchant/stalls/:id/dashboard", s.stallDashboardPage)
 	r.Get("/organizer/queues", s.queuesPage)
@@ -95,7 +95,7 @@ func dashCharts(p *Page, csvURL string, fair bool, b orders.Breakdown, property 
 	return cs
 }
 
-func (s *Server) fairDashboardPage(c *fiber.Ctx) error {
+func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
 	if !ok {
@@ -139,7 +139,7 @@ func topStalls(all []orders.StallTotal) []orders.StallTotal {
 	return all
 }
 
-func (s *Server) stallDashboardPage(c *fiber.Ctx) error {
+func (s *Site) stallDashboardPage(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
 	if !ok {
@@ -199,7 +199,7 @@ type queuesView struct {
 // queueNames are the queues, highest priority first.
 var queueNames = []string{jobs.QueueCritical, jobs.QueueDefault, jobs.QueueLow}
 
-func (s *Server) queuesPage(c *fiber.Ctx) error {
+func (s *Site) queuesPage(c *fiber.Ctx) error {
 	if _, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL()); !ok {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *Server) queuesPage(c *fiber.Ctx) error {
 }
 
 // runArchivedSubmit puts an archived task back in its queue to run now.
-func (s *Server) runArchivedSubmit(c *fiber.Ctx) error {
+func (s *Site) runArchivedSubmit(c *fiber.Ctx) error {
 	if _, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/queues"); !ok {
 		return err
 	}

@@ -1,4 +1,4 @@
-package app
+package ops
 
 import (
 	"bufio"
@@ -28,6 +28,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/valyala/fasthttp"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/migrations"
 	"miaohui/orders"
@@ -55,9 +56,14 @@ type benchOpts struct {
 	persistMax time.Duration
 }
 
-func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, args []string) error {
+// Bench is `fair bench flash|references|totals`.
+func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
+	log := env.Log
 	if len(args) > 0 && args[0] == "references" {
-		return benchReferencesCommand(ctx, cfg, log, out, args[1:])
+		return benchReferencesCommand(ctx, env, out, args[1:])
+	}
+	if len(args) > 0 && args[0] == "totals" {
+		return benchTotalsCommand(ctx, out, args[1:])
 	}
 	if len(args) == 0 || args[0] != "flash" {
 		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256]")
@@ -83,29 +89,27 @@ func benchCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 	if o.stock < 1 || o.limit < 1 || o.buyers < 1 || o.conns < 1 || o.greedy < 0 || o.greedy > 1 {
 		return errors.New("bench: stock, limit, buyers and conns must be positive, greedy within 0..1")
 	}
-	p, err := OpenPlatform(ctx, cfg, log)
+	p, err := env.OpenPlatform(ctx)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	if p.Embedded() {
+	if p.Embedded {
 		return errors.New("bench: set FAIR_REDIS_URL (and FAIR_DATABASE_URL) to the deployment's Redis and database")
 	}
-	if err := p.Migrate(ctx); err != nil {
-		return err
-	}
-	b := &bench{o: o, p: p, out: out, log: log}
+	b := &bench{o: o, db: p.DB, dataDir: env.DataDir, out: out, log: log}
 	return b.run(ctx)
 }
 
 type bench struct {
-	o      benchOpts
-	p      *Platform
-	out    io.Writer
-	log    *slog.Logger
-	tokens []string
-	saleID string
-	prodID string
+	o       benchOpts
+	db      *bun.DB
+	dataDir string
+	out     io.Writer
+	log     *slog.Logger
+	tokens  []string
+	saleID  string
+	prodID  string
 }
 
 // loadResult is what one load run measured.
@@ -275,19 +279,19 @@ func sinceOr(t, from time.Time) string {
 // sessions, straight in the database (argon2 for 100,000 sign-ins would take
 // longer than the sale).
 func (b *bench) setup(ctx context.Context) (time.Time, error) {
-	db := b.p.DB
+	db := b.db
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	cat := catalog.NewService(db, catalog.SystemClock, b.p.Config.DataDir, catalog.NoEvents{})
-	acc, err := NewAccounts(ctx, db, catalog.SystemClock, 1024, 1)
+	cat := catalog.NewService(db, catalog.SystemClock, b.dataDir, catalog.NoEvents{})
+	acc, err := account.NewAccounts(ctx, db, catalog.SystemClock, 1024, 1)
 	if err != nil {
 		return time.Time{}, err
 	}
 	run := randHex(4)
-	org, err := acc.CreateUser(ctx, NewUser{Email: "bench-" + run + "-org@bench.miaohui.cn", Password: "bench organizer " + run, Name: "bench", Role: catalog.RoleOrganizer})
+	org, err := acc.CreateUser(ctx, account.NewUser{Email: "bench-" + run + "-org@bench.miaohui.cn", Password: "bench organizer " + run, Name: "bench", Role: catalog.RoleOrganizer})
 	if err != nil {
 		return time.Time{}, err
 	}
-	mer, err := acc.CreateUser(ctx, NewUser{Email: "bench-" + run + "-merchant@bench.miaohui.cn", Password: "bench merchant " + run, Name: "bench", Role: catalog.RoleMerchant})
+	mer, err := acc.CreateUser(ctx, account.NewUser{Email: "bench-" + run + "-merchant@bench.miaohui.cn", Password: "bench merchant " + run, Name: "bench", Role: catalog.RoleMerchant})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -328,15 +332,15 @@ func (b *bench) setup(ctx context.Context) (time.Time, error) {
 	const batch = 1000
 	for i := 0; i < b.o.buyers; i += batch {
 		n := min(batch, b.o.buyers-i)
-		users := make([]User, n)
-		sessions := make([]Session, n)
+		users := make([]account.User, n)
+		sessions := make([]account.Session, n)
 		for j := range n {
 			id, sid := catalog.NewID(), catalog.NewID()
 			exp := now.Add(24 * time.Hour).Truncate(time.Second)
-			tok := acc.signer.issue(tokenClaims{SessionID: sid, UserID: id, Role: catalog.RoleShopper, ExpiresAt: exp})
+			sess, tok := acc.NewSession(sid, id, catalog.RoleShopper, now, exp)
 			b.tokens[i+j] = tok
-			users[j] = User{ID: id, Email: fmt.Sprintf("bench-%s-%d@bench.miaohui.cn", run, i+j), Name: "buyer", Role: catalog.RoleShopper, PasswordHash: hash, Lang: "zh-CN", CreatedAt: now}
-			sessions[j] = Session{ID: sid, UserID: id, TokenHash: hashToken(tok), CSRFToken: acc.signer.csrf(sid), CreatedAt: now, ExpiresAt: exp}
+			users[j] = account.User{ID: id, Email: fmt.Sprintf("bench-%s-%d@bench.miaohui.cn", run, i+j), Name: "buyer", Role: catalog.RoleShopper, PasswordHash: hash, Lang: "zh-CN", CreatedAt: now}
+			sessions[j] = sess
 		}
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
@@ -509,7 +513,7 @@ func (b *bench) watchOrders(ctx context.Context) *orderWatch {
 			// The sale's count of units ordered grows in the transaction
 			// that writes the orders: one row to read, not the orders.
 			var n int64
-			err := b.p.DB.NewSelect().TableExpr("flash_sales").Column("sold").Where("id = ?", b.saleID).Scan(ctx, &n)
+			err := b.db.NewSelect().TableExpr("flash_sales").Column("sold").Where("id = ?", b.saleID).Scan(ctx, &n)
 			if err != nil {
 				continue
 			}
@@ -550,7 +554,7 @@ type benchCheck struct {
 func (b *bench) verify(ctx context.Context) (benchCheck, error) {
 	var c benchCheck
 	var per []int64
-	err := b.p.DB.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
+	err := b.db.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
 		ColumnExpr("SUM(i.quantity)").Where("o.flash_sale_id = ? AND o.status <> 'cancelled'", b.saleID).
 		GroupExpr("o.buyer_id").Scan(ctx, &per)
 	if err != nil {
@@ -607,7 +611,7 @@ func (b *bench) references(ctx context.Context) (bare, eval, naive *loadResult, 
 	if eval, err = run("evalsha"); err != nil {
 		return nil, nil, nil, err
 	}
-	if migrations.IsPostgres(b.p.DB) {
+	if migrations.IsPostgres(b.db) {
 		if naive, err = run("for-update"); err != nil {
 			return nil, nil, nil, err
 		}
@@ -618,22 +622,22 @@ func (b *bench) references(ctx context.Context) (bare, eval, naive *loadResult, 
 // benchReferencesCommand is `fair bench references --product ID`: it serves
 // the three references on a loopback port, says "listening on ADDR" and
 // runs until it is stopped.
-func benchReferencesCommand(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, args []string) error {
+func benchReferencesCommand(ctx context.Context, env Env, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("bench references", flag.ContinueOnError)
 	fs.SetOutput(out)
 	product := fs.String("product", "", "the product the naive purchase takes stock from")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	p, err := OpenPlatform(ctx, cfg, log)
+	p, err := env.OpenPlatform(ctx)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Post("/bare", bareHandler())
-	app.Post("/evalsha", evalHandler(p.Redis))
+	app.Post("/bare", BareHandler())
+	app.Post("/evalsha", EvalHandler(p.Redis))
 	app.Post("/for-update", naiveHandler(p.DB, *product))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -647,7 +651,9 @@ func benchReferencesCommand(ctx context.Context, cfg Config, log *slog.Logger, o
 	return app.Listener(ln)
 }
 
-func bareHandler() fiber.Handler {
+// BareHandler is the bare reference: a Fiber handler answering as an
+// admitted purchase does, with no work.
+func BareHandler() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Status(fiber.StatusAccepted)
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -655,9 +661,9 @@ func bareHandler() fiber.Handler {
 	}
 }
 
-// evalHandler makes exactly one EVALSHA of the admission script against the
+// EvalHandler makes exactly one EVALSHA of the admission script against the
 // deployment's Redis, on a scratch sale with room for everyone.
-func evalHandler(rdb redis.UniversalClient) fiber.Handler {
+func EvalHandler(rdb redis.UniversalClient) fiber.Handler {
 	scratch := "bench-" + randHex(4)
 	rdb.Set(context.Background(), "fs:{"+scratch+"}:stock", 1<<40, time.Hour)
 	script := redis.NewScript(orders.AdmitLua)

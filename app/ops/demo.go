@@ -1,13 +1,18 @@
-package app
+package ops
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
+	"miaohui/orders"
+
+	"github.com/uptrace/bun"
 )
 
 // DemoPassword is the password of every seeded demo account.
@@ -15,11 +20,18 @@ const DemoPassword = "miaohui-demo-2026"
 
 // demoAccounts are the accounts `fair demo` prints; the other merchants of the
 // seeded stalls sign in with merchant02… and the same password.
-var demoAccounts = []NewUser{
+var demoAccounts = []account.NewUser{
 	{Email: "organizer@demo.miaohui.cn", Name: "泰州庙会组委会", Role: catalog.RoleOrganizer},
 	{Email: "merchant@demo.miaohui.cn", Name: "老街臭干坊", Role: catalog.RoleMerchant},
 	{Email: "shopper@demo.miaohui.cn", Name: "小王", Role: catalog.RoleShopper},
 }
+
+// DemoAccounts are the accounts SeedDemo prints.
+func DemoAccounts() []account.NewUser { return slices.Clone(demoAccounts) }
+
+// DemoSize is how many stalls the demo's temple fair has and how many
+// developments its property season lists.
+func DemoSize() (stalls, developmentCount int) { return len(templeStalls), len(developments) }
 
 type demoProduct struct {
 	title, description, category, fulfillment string
@@ -105,11 +117,21 @@ var developments = []demoDevelopment{
 	}},
 }
 
-// seedDemo fills an empty database with the demo: the accounts, a temple fair
+// Demo is what the demo data is made with: the services the server uses.
+type Demo struct {
+	DB        *bun.DB
+	Now       catalog.Clock
+	Accounts  *account.Accounts
+	Catalog   *catalog.Service
+	Events    orders.Events
+	Admission *orders.Admission
+}
+
+// SeedDemo fills an empty database with the demo: the accounts, a temple fair
 // with a dozen stalls, and a property season with developments, deposit
-// vouchers and viewing slots. It prints how to sign in.
-func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
-	n, err := s.db.NewSelect().Model((*User)(nil)).Count(ctx)
+// vouchers and viewing slots. It prints how to sign in at addr.
+func SeedDemo(ctx context.Context, s Demo, addr string, out io.Writer) error {
+	n, err := s.DB.NewSelect().Model((*account.User)(nil)).Count(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,7 +140,6 @@ func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
 			return err
 		}
 	}
-	addr := s.cfg.HTTPAddr
 	if strings.HasPrefix(addr, ":") {
 		addr = "localhost" + addr
 	}
@@ -130,18 +151,18 @@ func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
 	return nil
 }
 
-func seedDemoData(ctx context.Context, s *Server) error {
-	users := map[string]User{}
+func seedDemoData(ctx context.Context, s Demo) error {
+	users := map[string]account.User{}
 	for _, a := range demoAccounts {
 		a.Password = DemoPassword
-		u, err := s.accounts.CreateUser(ctx, a)
+		u, err := s.Accounts.CreateUser(ctx, a)
 		if err != nil {
 			return err
 		}
 		users[a.Email] = u
 	}
 	organizer := users["organizer@demo.miaohui.cn"].Actor()
-	now := s.now()
+	now := s.Now()
 	day := 24 * time.Hour
 	start, end := now.Add(-day).Truncate(time.Hour), now.Add(30*day).Truncate(time.Hour)
 	str := func(v string) *string { return &v }
@@ -151,19 +172,19 @@ func seedDemoData(ctx context.Context, s *Server) error {
 		if i == 0 {
 			return users["merchant@demo.miaohui.cn"].Actor(), nil
 		}
-		u, err := s.accounts.CreateUser(ctx, NewUser{Email: fmt.Sprintf("merchant%02d@demo.miaohui.cn", i+1), Password: DemoPassword, Name: fmt.Sprintf("商户%02d", i+1), Role: catalog.RoleMerchant})
+		u, err := s.Accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("merchant%02d@demo.miaohui.cn", i+1), Password: DemoPassword, Name: fmt.Sprintf("商户%02d", i+1), Role: catalog.RoleMerchant})
 		return u.Actor(), err
 	}
 	openStall := func(m catalog.Actor, slug, name, description string) (*catalog.Stall, error) {
-		app, err := s.catalog.Apply(ctx, m, slug, name, description)
+		app, err := s.Catalog.Apply(ctx, m, slug, name, description)
 		if err != nil {
 			return nil, err
 		}
-		_, st, err := s.catalog.Approve(ctx, organizer, app.ID)
+		_, st, err := s.Catalog.Approve(ctx, organizer, app.ID)
 		return st, err
 	}
 
-	temple, err := s.catalog.CreateFair(ctx, organizer, catalog.FairInput{
+	temple, err := s.Catalog.CreateFair(ctx, organizer, catalog.FairInput{
 		Slug: str("taizhou-temple-fair"), Name: str("泰州网络庙会"), NameEN: str("Taizhou Online Temple Fair"),
 		Description:   str("商家入驻开摊，线上抢购泰州臭干、黄桥烧饼、靖江蟹黄汤包，线下庙会同步参展。"),
 		DescriptionEN: str("Merchants open stalls online; shoppers grab Taizhou's local favourites and pick them up at the offline fair."),
@@ -185,7 +206,7 @@ func seedDemoData(ctx context.Context, s *Server) error {
 		for j, p := range ds.products {
 			p := p
 			kind := catalog.KindGoods
-			prod, err := s.catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
+			prod, err := s.Catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
 				Title: &p.title, Description: &p.description, Category: &p.category, Fulfillment: &p.fulfillment,
 				Price: &p.price, Stock: &p.stock, Kind: &kind,
 			})
@@ -203,18 +224,18 @@ func seedDemoData(ctx context.Context, s *Server) error {
 		price, quantity, limit := f.product.Price/2, 20, 2
 		at := now.Add(time.Minute + time.Duration(k)*time.Hour).Truncate(time.Second)
 		until := at.Add(24 * time.Hour)
-		sale, err := s.catalog.CreateFlashSale(ctx, f.merchant, catalog.FlashInput{ProductID: f.product.ID, Price: &price,
+		sale, err := s.Catalog.CreateFlashSale(ctx, f.merchant, catalog.FlashInput{ProductID: f.product.ID, Price: &price,
 			Quantity: &quantity, PerUserLimit: &limit, StartsAt: &at, EndsAt: &until})
 		if err != nil {
 			return fmt.Errorf("flash sale: %w", err)
 		}
-		_ = s.events.FlashSaleScheduled(ctx, sale.ID, sale.StartsAt)
-		if err := s.flash.Reset(ctx, sale.ID); err != nil {
+		_ = s.Events.FlashSaleScheduled(ctx, sale.ID, sale.StartsAt)
+		if err := s.Admission.Reset(ctx, sale.ID); err != nil {
 			return err
 		}
 	}
 
-	season, err := s.catalog.CreateFair(ctx, organizer, catalog.FairInput{
+	season, err := s.Catalog.CreateFair(ctx, organizer, catalog.FairInput{
 		Slug: str("taizhou-property-season"), Name: str("太灵通房产电商购房季"), NameEN: str("Tailingtong Online Home-Buying Season"),
 		Description:   str("22个楼盘集中线上展销：在线购买优惠认筹券，到售楼处签约时抵扣房款。"),
 		DescriptionEN: str("Housing developments sell discount deposit vouchers online, redeemed at the sales office when you sign."),
@@ -233,27 +254,27 @@ func seedDemoData(ctx context.Context, s *Server) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.catalog.UpdateStall(ctx, m, st.ID, catalog.StallInput{Address: &d.address, District: &d.district}); err != nil {
+		if _, err := s.Catalog.UpdateStall(ctx, m, st.ID, catalog.StallInput{Address: &d.address, District: &d.district}); err != nil {
 			return err
 		}
 		for _, u := range d.units {
-			if _, err := s.catalog.AddUnitType(ctx, m, st.ID, u); err != nil {
+			if _, err := s.Catalog.AddUnitType(ctx, m, st.ID, u); err != nil {
 				return err
 			}
 		}
 		title := d.name + " 认筹券：付1万抵5万"
 		desc := "在线支付10,000元认筹金，签约时抵扣50,000元房款；每位买家每个楼盘限购一张，核销前可退。"
 		price, offset, stock, kind, category := int64(1_000_000), int64(5_000_000), int64(100), catalog.KindVoucher, "residential"
-		if _, err := s.catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
+		if _, err := s.Catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
 			Title: &title, Description: &desc, Price: &price, OffsetValue: &offset, ValidUntil: &validUntil,
 			Stock: &stock, Kind: &kind, Category: &category,
 		}); err != nil {
 			return err
 		}
 		for k := 1; k <= 3; k++ {
-			day0 := now.In(shanghai).AddDate(0, 0, k)
-			at := time.Date(day0.Year(), day0.Month(), day0.Day(), 10, 0, 0, 0, shanghai)
-			if _, err := s.catalog.AddSlot(ctx, m, st.ID, catalog.SlotInput{StartsAt: at, EndsAt: at.Add(time.Hour), Capacity: 10}); err != nil {
+			day0 := now.In(catalog.FairZone).AddDate(0, 0, k)
+			at := time.Date(day0.Year(), day0.Month(), day0.Day(), 10, 0, 0, 0, catalog.FairZone)
+			if _, err := s.Catalog.AddSlot(ctx, m, st.ID, catalog.SlotInput{StartsAt: at, EndsAt: at.Add(time.Hour), Capacity: 10}); err != nil {
 				return err
 			}
 		}

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"errors"
@@ -13,7 +13,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
+	"miaohui/orders"
 )
 
 // The catalog's pages: the storefront shoppers browse (fairs, stalls,
@@ -28,7 +30,7 @@ import (
 
 // catalogPageRoutes mounts the catalog's pages. It is mounted before the
 // other pages: its "/" (the list of fairs) is the home page.
-func (s *Server) catalogPageRoutes(r fiber.Router) {
+func (s *Site) catalogPageRoutes(r fiber.Router) {
 	r.Get("/", s.fairsPage)
 	r.Get("/fairs/:slug", s.fairPage)
 	r.Get("/fairs/:slug/search", s.searchPage)
@@ -67,7 +69,7 @@ type fairsView struct {
 	NextURL string
 }
 
-func (s *Server) fairsPage(c *fiber.Ctx) error {
+func (s *Site) fairsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := s.page(c, "home.title")
 	// As anybody sees it: an organizer's drafts belong in the console.
@@ -101,8 +103,8 @@ type fairView struct {
 	Kinds             []option
 }
 
-func (s *Server) fairPage(c *fiber.Ctx) error {
-	ctx, a, slug := c.UserContext(), actorOf(c.UserContext()), c.Params("slug")
+func (s *Site) fairPage(c *fiber.Ctx) error {
+	ctx, a, slug := c.UserContext(), account.ActorOf(c.UserContext()), c.Params("slug")
 	p := s.page(c, "fair.title")
 	v, f, err := s.fairViewOf(c, p, slug)
 	if err != nil {
@@ -132,8 +134,8 @@ func (s *Server) fairPage(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "fair", p)
 }
 
-func (s *Server) searchPage(c *fiber.Ctx) error {
-	ctx, a, slug := c.UserContext(), actorOf(c.UserContext()), c.Params("slug")
+func (s *Site) searchPage(c *fiber.Ctx) error {
+	ctx, a, slug := c.UserContext(), account.ActorOf(c.UserContext()), c.Params("slug")
 	p := s.page(c, "search.title")
 	v, f, err := s.fairViewOf(c, p, slug)
 	if err != nil {
@@ -160,9 +162,9 @@ func (s *Server) searchPage(c *fiber.Ctx) error {
 }
 
 // fairViewOf loads what the fair page and the search page share.
-func (s *Server) fairViewOf(c *fiber.Ctx, p *Page, slug string) (fairView, *catalog.Fair, error) {
+func (s *Site) fairViewOf(c *fiber.Ctx, p *Page, slug string) (fairView, *catalog.Fair, error) {
 	ctx := c.UserContext()
-	f, err := s.catalog.Fair(ctx, actorOf(ctx), slug)
+	f, err := s.catalog.Fair(ctx, account.ActorOf(ctx), slug)
 	if err != nil {
 		return fairView{}, nil, err
 	}
@@ -195,8 +197,8 @@ type stallView struct {
 	Back        string
 }
 
-func (s *Server) stallPage(c *fiber.Ctx) error {
-	ctx, a, id := c.UserContext(), actorOf(c.UserContext()), c.Params("id")
+func (s *Site) stallPage(c *fiber.Ctx) error {
+	ctx, a, id := c.UserContext(), account.ActorOf(c.UserContext()), c.Params("id")
 	p := s.page(c, "stall.title")
 	sa, err := s.catalog.Stall(ctx, a, id)
 	if err != nil {
@@ -252,15 +254,15 @@ type productView struct {
 	Images      []imageView
 }
 
-func (s *Server) productPage(c *fiber.Ctx) error {
+func (s *Site) productPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := s.page(c, "product.title")
-	pr, sa, err := s.catalog.Product(ctx, actorOf(ctx), c.Params("id"))
+	pr, sa, err := s.catalog.Product(ctx, account.ActorOf(ctx), c.Params("id"))
 	if err != nil {
 		return err
 	}
 	v := productView{
-		Product: pr, Price: yuan(pr.Price), Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair),
+		Product: pr, Price: orders.Yuan(pr.Price), Stall: sa.Stall, Fair: fairCardOf(p, sa.Fair),
 		Fulfillment: p.T("product.fulfillment." + pr.Fulfillment), Hidden: !pr.Active || !sa.Public(), Owner: sa.Merchant, Images: imageViews(pr.Images),
 	}
 	if pr.Kind == catalog.KindVoucher {
@@ -268,7 +270,7 @@ func (s *Server) productPage(c *fiber.Ctx) error {
 		if pr.ValidUntil != nil {
 			until = dateTimeText(*pr.ValidUntil, p.Lang)
 		}
-		v.Voucher = p.T("product.voucher_terms", "Price", yuan(pr.Price), "Offset", yuan(pr.OffsetValue), "Until", until)
+		v.Voucher = p.T("product.voucher_terms", "Price", orders.Yuan(pr.Price), "Offset", orders.Yuan(pr.OffsetValue), "Until", until)
 	}
 	p.Title = pr.Title
 	p.Data = v
@@ -276,13 +278,13 @@ func (s *Server) productPage(c *fiber.Ctx) error {
 }
 
 // bookSubmit books a viewing slot for the signed-in visitor.
-func (s *Server) bookSubmit(c *fiber.Ctx) error {
+func (s *Site) bookSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	back := safeNext(c.FormValue("back"))
-	if _, ok := authFrom(ctx); !ok {
+	if _, ok := account.From(ctx); !ok {
 		return c.Redirect("/login?next="+url.QueryEscape(back), http.StatusSeeOther)
 	}
-	b, err := s.catalog.Book(ctx, actorOf(ctx), c.Params("id"))
+	b, err := s.catalog.Book(ctx, account.ActorOf(ctx), c.Params("id"))
 	switch {
 	case err == nil:
 		flash(c, "flash.booked")
@@ -298,13 +300,13 @@ func (s *Server) bookSubmit(c *fiber.Ctx) error {
 }
 
 // cancelBookingSubmit cancels the visitor's own booking.
-func (s *Server) cancelBookingSubmit(c *fiber.Ctx) error {
+func (s *Site) cancelBookingSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	back := safeNext(c.FormValue("back"))
-	if _, ok := authFrom(ctx); !ok {
+	if _, ok := account.From(ctx); !ok {
 		return c.Redirect("/login?next="+url.QueryEscape(back), http.StatusSeeOther)
 	}
-	b, err := s.catalog.CancelBooking(ctx, actorOf(ctx), c.Params("id"))
+	b, err := s.catalog.CancelBooking(ctx, account.ActorOf(ctx), c.Params("id"))
 	switch {
 	case err == nil:
 		flash(c, "flash.booking_cancelled")
@@ -326,7 +328,7 @@ type merchantView struct {
 	Fairs        []option // fairs the merchant may still apply to
 }
 
-func (s *Server) merchantPage(c *fiber.Ctx) error {
+func (s *Site) merchantPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
 	if !ok {
 		return err
@@ -334,7 +336,7 @@ func (s *Server) merchantPage(c *fiber.Ctx) error {
 	return s.showMerchant(c, s.page(c, "merchant.title"), a, http.StatusOK)
 }
 
-func (s *Server) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
+func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
 	ctx := c.UserContext()
 	apps, err := s.catalog.MyApplications(ctx, a)
 	if err != nil {
@@ -388,7 +390,7 @@ func (s *Server) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int
 	return s.render(c, status, "merchant", p)
 }
 
-func (s *Server) applySubmit(c *fiber.Ctx) error {
+func (s *Site) applySubmit(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
 	if !ok {
 		return err
@@ -430,7 +432,7 @@ type merchantStallView struct {
 	ProductFormOpen bool
 }
 
-func (s *Server) merchantStallPage(c *fiber.Ctx) error {
+func (s *Site) merchantStallPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
 	if !ok {
 		return err
@@ -438,7 +440,7 @@ func (s *Server) merchantStallPage(c *fiber.Ctx) error {
 	return s.showMerchantStall(c, s.page(c, "mstall.title"), a, c.Params("id"), http.StatusOK)
 }
 
-func (s *Server) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
+func (s *Site) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
 	ctx := c.UserContext()
 	sa, err := s.catalog.Stall(ctx, a, id)
 	if err != nil {
@@ -499,7 +501,7 @@ func (s *Server) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id st
 	return s.render(c, status, "merchant_stall", p)
 }
 
-func (s *Server) stallProfileSubmit(c *fiber.Ctx) error {
+func (s *Site) stallProfileSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
 	if !ok {
@@ -520,7 +522,7 @@ func (s *Server) stallProfileSubmit(c *fiber.Ctx) error {
 	return s.showMerchantStall(c, p, a, id, status)
 }
 
-func (s *Server) newProductSubmit(c *fiber.Ctx) error {
+func (s *Site) newProductSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
 	if !ok {
@@ -544,7 +546,7 @@ func (s *Server) newProductSubmit(c *fiber.Ctx) error {
 	return s.showMerchantStall(c, p, a, id, status)
 }
 
-func (s *Server) addUnitTypeSubmit(c *fiber.Ctx) error {
+func (s *Site) addUnitTypeSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
 	if !ok {
@@ -576,7 +578,7 @@ func (s *Server) addUnitTypeSubmit(c *fiber.Ctx) error {
 	return s.showMerchantStall(c, p, a, id, status)
 }
 
-func (s *Server) removeUnitTypeSubmit(c *fiber.Ctx) error {
+func (s *Site) removeUnitTypeSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
 	if !ok {
@@ -589,7 +591,7 @@ func (s *Server) removeUnitTypeSubmit(c *fiber.Ctx) error {
 	return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#units", http.StatusSeeOther)
 }
 
-func (s *Server) addSlotSubmit(c *fiber.Ctx) error {
+func (s *Site) addSlotSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
 	if !ok {
@@ -632,7 +634,7 @@ type productEditorView struct {
 	MaxBytes    int
 }
 
-func (s *Server) productEditorPage(c *fiber.Ctx) error {
+func (s *Site) productEditorPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
 	if !ok {
 		return err
@@ -640,7 +642,7 @@ func (s *Server) productEditorPage(c *fiber.Ctx) error {
 	return s.showProductEditor(c, s.page(c, "mproduct.title"), a, c.Params("id"), http.StatusOK)
 }
 
-func (s *Server) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
+func (s *Site) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id string, status int) error {
 	ctx := c.UserContext()
 	pr, sa, err := s.catalog.Product(ctx, a, id)
 	if err != nil {
@@ -666,7 +668,7 @@ func (s *Server) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id st
 		f["offset_value"] = cents(pr.OffsetValue)
 	}
 	if pr.ValidUntil != nil {
-		f["valid_until"] = inputTime(*pr.ValidUntil)
+		f["valid_until"] = InputTime(*pr.ValidUntil)
 	}
 	if pr.Active {
 		f["active"] = "on"
@@ -677,7 +679,7 @@ func (s *Server) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id st
 	return s.render(c, status, "merchant_product", p)
 }
 
-func (s *Server) productSubmit(c *fiber.Ctx) error {
+func (s *Site) productSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
 	if !ok {
@@ -701,7 +703,7 @@ func (s *Server) productSubmit(c *fiber.Ctx) error {
 }
 
 // imageSubmit stores a photo uploaded as multipart/form-data (field image).
-func (s *Server) imageSubmit(c *fiber.Ctx) error {
+func (s *Site) imageSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
 	if !ok {
@@ -733,7 +735,7 @@ func (s *Server) imageSubmit(c *fiber.Ctx) error {
 	return s.showProductEditor(c, p, a, id, status)
 }
 
-func (s *Server) removeImageSubmit(c *fiber.Ctx) error {
+func (s *Site) removeImageSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
 	if !ok {
@@ -754,7 +756,7 @@ type organizerView struct {
 	Kinds []option
 }
 
-func (s *Server) organizerPage(c *fiber.Ctx) error {
+func (s *Site) organizerPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer")
 	if !ok {
 		return err
@@ -762,7 +764,7 @@ func (s *Server) organizerPage(c *fiber.Ctx) error {
 	return s.showOrganizer(c, s.page(c, "organizer.title"), a, http.StatusOK)
 }
 
-func (s *Server) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
+func (s *Site) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status int) error {
 	fairs, err := s.catalog.OrganizedFairs(c.UserContext(), a)
 	if err != nil {
 		return err
@@ -776,7 +778,7 @@ func (s *Server) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status in
 	return s.render(c, status, "organizer", p)
 }
 
-func (s *Server) newFairSubmit(c *fiber.Ctx) error {
+func (s *Site) newFairSubmit(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer")
 	if !ok {
 		return err
@@ -812,7 +814,7 @@ type organizerFairView struct {
 	Stalls       []stallRow
 }
 
-func (s *Server) organizerFairPage(c *fiber.Ctx) error {
+func (s *Site) organizerFairPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
 	if !ok {
 		return err
@@ -820,7 +822,7 @@ func (s *Server) organizerFairPage(c *fiber.Ctx) error {
 	return s.showOrganizerFair(c, s.page(c, "ofair.title"), a, c.Params("slug"), http.StatusOK)
 }
 
-func (s *Server) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug string, status int) error {
+func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug string, status int) error {
 	ctx := c.UserContext()
 	f, err := s.catalog.Fair(ctx, a, slug)
 	if err != nil {
@@ -858,14 +860,14 @@ func (s *Server) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug 
 	}
 	defaults(p, "fair", map[string]string{
 		"slug": f.Slug, "name": f.Name, "name_en": f.NameEN, "description": f.Description, "description_en": f.DescriptionEN,
-		"kind": f.Kind, "starts_at": inputTime(f.StartsAt), "ends_at": inputTime(f.EndsAt), "commission": cents(int64(f.CommissionBPS)), "published": published,
+		"kind": f.Kind, "starts_at": InputTime(f.StartsAt), "ends_at": InputTime(f.EndsAt), "commission": cents(int64(f.CommissionBPS)), "published": published,
 	})
 	p.Title = p.T("ofair.title_of", "Name", f.LocalName(p.Lang))
 	p.Data = v
 	return s.render(c, status, "organizer_fair", p)
 }
 
-func (s *Server) fairSubmit(c *fiber.Ctx) error {
+func (s *Site) fairSubmit(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/fairs/"+slug)
 	if !ok {
@@ -900,7 +902,7 @@ func (s *Server) fairSubmit(c *fiber.Ctx) error {
 	return s.showOrganizerFair(c, p, a, slug, status)
 }
 
-func (s *Server) approveSubmit(c *fiber.Ctx) error {
+func (s *Site) approveSubmit(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	back := "/organizer/fairs/" + url.PathEscape(slug)
 	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
@@ -919,7 +921,7 @@ func (s *Server) approveSubmit(c *fiber.Ctx) error {
 	return c.Redirect(back+"#applications", http.StatusSeeOther)
 }
 
-func (s *Server) rejectSubmit(c *fiber.Ctx) error {
+func (s *Site) rejectSubmit(c *fiber.Ctx) error {
 	slug, id := c.Params("slug"), c.Params("id")
 	back := "/organizer/fairs/" + url.PathEscape(slug)
 	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
@@ -946,7 +948,7 @@ func (s *Server) rejectSubmit(c *fiber.Ctx) error {
 }
 
 // stallStatusSubmit suspends or reinstates a stall of the organizer's fair.
-func (s *Server) stallStatusSubmit(c *fiber.Ctx) error {
+func (s *Site) stallStatusSubmit(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	back := "/organizer/fairs/" + url.PathEscape(slug)
 	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
@@ -974,8 +976,8 @@ func (s *Server) stallStatusSubmit(c *fiber.Ctx) error {
 // console lets only signed-in users of role through to a console: a visitor
 // who is not signed in is sent to sign in (ok false, the redirect written);
 // a user of another role gets ErrForbidden.
-func (s *Server) console(c *fiber.Ctx, role catalog.Role, next string) (catalog.Actor, bool, error) {
-	a, ok := authFrom(c.UserContext())
+func (s *Site) console(c *fiber.Ctx, role catalog.Role, next string) (catalog.Actor, bool, error) {
+	a, ok := account.From(c.UserContext())
 	if !ok {
 		return catalog.Actor{}, false, c.Redirect("/login?next="+url.QueryEscape(safeNext(next)), http.StatusSeeOther)
 	}
@@ -991,19 +993,19 @@ const flashCookie = "fair_flash"
 // flash leaves the message id for the next page the visitor opens: "flash.*"
 // ids report success, "err.*" ids failure.
 func flash(c *fiber.Ctx, id string) {
-	setCookie(c, http.Cookie{Name: flashCookie, Value: id, Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: reqFrom(c.UserContext()).Secure})
+	setCookie(c, http.Cookie{Name: flashCookie, Value: id, Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: account.RequestFrom(c.UserContext()).Secure})
 }
 
 // page starts a catalog page and takes the flash message left for it, if
 // any, into Form["_flash"] (its kind, ok or error, in Form["_flash_kind"]),
 // where the layout shows it.
-func (s *Server) page(c *fiber.Ctx, titleID string) *Page {
+func (s *Site) page(c *fiber.Ctx, titleID string) *Page {
 	p := s.newPage(c, titleID)
 	id := c.Cookies(flashCookie)
 	if id == "" {
 		return p
 	}
-	setCookie(c, http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: reqFrom(c.UserContext()).Secure})
+	setCookie(c, http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: account.RequestFrom(c.UserContext()).Secure})
 	kind := ""
 	switch {
 	case strings.HasPrefix(id, "flash."):
@@ -1022,7 +1024,7 @@ func (s *Server) page(c *fiber.Ctx, titleID string) *Page {
 // (message "err.<form>.<field>", or a generic one naming the field); a
 // conflict gets the message conflictID when one is given. Any other error is
 // returned, for the error handler. A nil err gives status 0.
-func (s *Server) formFailed(p *Page, form string, err error, conflictID string) (int, error) {
+func (s *Site) formFailed(p *Page, form string, err error, conflictID string) (int, error) {
 	var ve *catalog.ValidationError
 	switch {
 	case err == nil:
@@ -1184,47 +1186,22 @@ func cents(n int64) string {
 	return fmt.Sprintf("%d.%02d", n/100, n%100)
 }
 
-// yuan writes an amount in fen as shoppers read it: ¥12.50.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
-}
-
-// yuanGrouped is yuan with thousands separators, for the large sums of
-// property listings: ¥3,560,000.00.
-func yuanGrouped(fen int64) string {
-	s := yuan(fen)
-	i := strings.Index(s, "¥") + len("¥")
-	whole, frac, _ := strings.Cut(s[i:], ".")
-	var b strings.Builder
-	for j, r := range whole {
-		if j > 0 && (len(whole)-j)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return s[:i] + b.String() + "." + frac
-}
-
 // inputLayout is how <input type=datetime-local> sends a time.
 const inputLayout = "2006-01-02T15:04"
 
-// inputTime is a time as a datetime-local value in Shanghai time.
-func inputTime(t time.Time) string {
+// InputTime is a time as a datetime-local value in Shanghai time.
+func InputTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(shanghai).Format(inputLayout)
+	return t.In(catalog.FairZone).Format(inputLayout)
 }
 
 // parseInputTime reads a datetime-local value as Shanghai time.
 func parseInputTime(v string) (time.Time, bool) {
 	v = strings.TrimSpace(v)
 	for _, layout := range []string{inputLayout, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, v, shanghai); err == nil {
+		if t, err := time.ParseInLocation(layout, v, catalog.FairZone); err == nil {
 			return t, true
 		}
 	}
@@ -1232,7 +1209,7 @@ func parseInputTime(v string) (time.Time, bool) {
 }
 
 func dateText(t time.Time, lang string) string {
-	t = t.In(shanghai)
+	t = t.In(catalog.FairZone)
 	if lang == "en" {
 		return t.Format("2 Jan 2006")
 	}
@@ -1240,7 +1217,7 @@ func dateText(t time.Time, lang string) string {
 }
 
 func dateTimeText(t time.Time, lang string) string {
-	t = t.In(shanghai)
+	t = t.In(catalog.FairZone)
 	if lang == "en" {
 		return t.Format("2 Jan 2006 15:04")
 	}
@@ -1249,7 +1226,7 @@ func dateTimeText(t time.Time, lang string) string {
 
 // slotTimeText is a viewing's time: its day, its start and its end.
 func slotTimeText(start, end time.Time, lang string) string {
-	start, end = start.In(shanghai), end.In(shanghai)
+	start, end = start.In(catalog.FairZone), end.In(catalog.FairZone)
 	day := start.Format("Mon 2 Jan")
 	if lang != "en" {
 		day = start.Format("1月2日") + " 周" + string([]rune("日一二三四五六")[start.Weekday()])
@@ -1303,7 +1280,7 @@ type productCard struct {
 func productCards(p *Page, rows []catalog.Product, stallNames map[string]string) []productCard {
 	out := make([]productCard, 0, len(rows))
 	for _, pr := range rows {
-		card := productCard{ID: pr.ID, Title: pr.Title, Price: yuan(pr.Price), Stall: stallNames[pr.StallID]}
+		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stall: stallNames[pr.StallID]}
 		if len(pr.Images) > 0 {
 			card.Image = pr.Images[0].URL
 		}
@@ -1342,7 +1319,7 @@ type productRow struct {
 }
 
 func productRowOf(pr catalog.Product) productRow {
-	r := productRow{ID: pr.ID, Title: pr.Title, Price: yuan(pr.Price), Stock: pr.Stock, Active: pr.Active}
+	r := productRow{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stock: pr.Stock, Active: pr.Active}
 	if len(pr.Images) > 0 {
 		r.Image = pr.Images[0].URL
 	}
@@ -1392,7 +1369,7 @@ func unitRows(units []catalog.UnitType) []unitRow {
 		area := int64(math.Round(u.AreaM2 * 100))
 		out[i] = unitRow{
 			ID: u.ID, Name: u.Name, Area: strings.TrimSuffix(strings.TrimRight(cents(area), "0"), "."),
-			PricePerM2: yuanGrouped(u.PricePerM2), Total: yuanGrouped((area*u.PricePerM2 + 50) / 100), Units: u.UnitsAvailable,
+			PricePerM2: orders.Yuan(u.PricePerM2), Total: orders.Yuan((area*u.PricePerM2 + 50) / 100), Units: u.UnitsAvailable,
 		}
 	}
 	return out
@@ -1407,7 +1384,7 @@ type slotRow struct {
 	Bookable            bool // the viewer may book it now
 }
 
-func (s *Server) slotRows(p *Page, slots []catalog.ViewingSlot, mine *bookingRow) []slotRow {
+func (s *Site) slotRows(p *Page, slots []catalog.ViewingSlot, mine *bookingRow) []slotRow {
 	now := s.now()
 	out := make([]slotRow, len(slots))
 	for i, v := range slots {

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/orders"
 )
@@ -28,7 +29,7 @@ import (
 // JavaScript those pages link to the lists instead.
 
 // flashPageRoutes mounts the flash sales' pages.
-func (s *Server) flashPageRoutes(r fiber.Router) {
+func (s *Site) flashPageRoutes(r fiber.Router) {
 	r.Get("/flash-sales/:id", s.flashSalePage)
 	r.Post("/flash-sales/:id/remind", s.flashRemindSubmit)
 	r.Get("/fairs/:slug/flash-sales", s.fairFlashPage)
@@ -61,7 +62,7 @@ type flashCard struct {
 // flashCardOf describes a sale as of now; remaining is what is left to win.
 func flashCardOf(p *Page, f *catalog.FlashSale, remaining int) flashCard {
 	fc := flashCard{
-		ID: f.ID, ProductID: f.ProductID, Title: f.Title, Price: yuan(f.Price),
+		ID: f.ID, ProductID: f.ProductID, Title: f.Title, Price: orders.Yuan(f.Price),
 		Status: f.Status, StatusLabel: p.T("fs.status." + f.Status), StallID: f.StallID,
 		Starts: dateTimeText(f.StartsAt, p.Lang), Ends: dateTimeText(f.EndsAt, p.Lang),
 		StartsMS: f.StartsAt.UnixMilli(), EndsMS: f.EndsAt.UnixMilli(),
@@ -117,9 +118,9 @@ type flashOrderRow struct {
 	Unpaid                                       bool
 }
 
-func (s *Server) flashSalePage(c *fiber.Ctx) error {
+func (s *Site) flashSalePage(c *fiber.Ctx) error {
 	ctx, id := c.UserContext(), c.Params("id")
-	a := actorOf(ctx)
+	a := account.ActorOf(ctx)
 	p := s.page(c, "fs.title")
 	f, err := s.catalog.FlashSaleByID(ctx, s.db, a, id, false)
 	if err != nil {
@@ -136,7 +137,7 @@ func (s *Server) flashSalePage(c *fiber.Ctx) error {
 	}
 	// The product may since have been hidden; the sale still shows.
 	if pr, _, err := s.catalog.Product(ctx, a, f.ProductID); err == nil {
-		v.Sale.NormalPrice, v.Images, v.Description = yuan(pr.Price), imageViews(pr.Images), pr.Description
+		v.Sale.NormalPrice, v.Images, v.Description = orders.Yuan(pr.Price), imageViews(pr.Images), pr.Description
 		if len(pr.Images) > 0 {
 			v.Sale.Image = pr.Images[0].URL
 		}
@@ -176,13 +177,13 @@ func flashScriptTexts(p *Page) map[string]string {
 }
 
 // flashReminded reports whether the user asked to be told of the start.
-func (s *Server) flashReminded(ctx context.Context, saleID, userID string) (bool, error) {
+func (s *Site) flashReminded(ctx context.Context, saleID, userID string) (bool, error) {
 	return s.catalog.IsReminded(ctx, saleID, userID)
 }
 
 // flashOrdersOf lists the user's live orders won in the sale, newest first,
 // and the units they hold.
-func (s *Server) flashOrdersOf(ctx context.Context, p *Page, saleID, userID string) ([]flashOrderRow, int, error) {
+func (s *Site) flashOrdersOf(ctx context.Context, p *Page, saleID, userID string) ([]flashOrderRow, int, error) {
 	list, err := s.orders.FlashOrders(ctx, catalog.Actor{UserID: userID}, saleID, 20)
 	if err != nil {
 		return nil, 0, err
@@ -203,7 +204,7 @@ func (s *Server) flashOrdersOf(ctx context.Context, p *Page, saleID, userID stri
 
 // flashRemindSubmit subscribes the visitor to the sale's start: the remind
 // button's form when the script does not send it to the API itself.
-func (s *Server) flashRemindSubmit(c *fiber.Ctx) error {
+func (s *Site) flashRemindSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	back := "/flash-sales/" + url.PathEscape(id)
 	a, ok, err := s.shopper(c, back)
@@ -234,7 +235,7 @@ type flashListView struct {
 	Part     bool              // the list alone, for another page
 }
 
-func (s *Server) flashListViewOf(p *Page, fair *catalog.Fair) flashListView {
+func (s *Site) flashListViewOf(p *Page, fair *catalog.Fair) flashListView {
 	v := flashListView{Fair: fairCardOf(p, fair), NowMS: s.now().UnixMilli(), Texts: flashTextsOf(p), Statuses: map[string]string{}}
 	for _, st := range []string{catalog.FlashUpcoming, catalog.FlashLive, catalog.FlashEnded, catalog.FlashWithdrawn} {
 		v.Statuses[st] = p.T("fs.status." + st)
@@ -245,9 +246,9 @@ func (s *Server) flashListViewOf(p *Page, fair *catalog.Fair) flashListView {
 
 // fairFlashPage lists a fair's coming and live sales. Its part is empty
 // (204) when there are none, so the fair page leaves the section out.
-func (s *Server) fairFlashPage(c *fiber.Ctx) error {
+func (s *Site) fairFlashPage(c *fiber.Ctx) error {
 	ctx, slug := c.UserContext(), c.Params("slug")
-	a, part := actorOf(ctx), c.Query("part") != ""
+	a, part := account.ActorOf(ctx), c.Query("part") != ""
 	p := s.listPage(c, part, "fs.list_title")
 	fair, err := s.catalog.Fair(ctx, a, slug)
 	if err != nil {
@@ -267,7 +268,7 @@ func (s *Server) fairFlashPage(c *fiber.Ctx) error {
 		fc := flashCardOf(p, &sales[i], s.flash.Remaining(ctx, &sales[i]))
 		fc.Stall = names(fc.StallID)
 		if pr, _, err := s.catalog.Product(ctx, a, fc.ProductID); err == nil {
-			fc.NormalPrice = yuan(pr.Price)
+			fc.NormalPrice = orders.Yuan(pr.Price)
 			if len(pr.Images) > 0 {
 				fc.Image = pr.Images[0].URL
 			}
@@ -284,7 +285,7 @@ func (s *Server) fairFlashPage(c *fiber.Ctx) error {
 
 // ---- The merchant's sales ----
 
-func (s *Server) stallFlashPage(c *fiber.Ctx) error {
+func (s *Site) stallFlashPage(c *fiber.Ctx) error {
 	a, ok, err := s.console(c, catalog.RoleMerchant, c.OriginalURL())
 	if !ok {
 		return err
@@ -296,7 +297,7 @@ func (s *Server) stallFlashPage(c *fiber.Ctx) error {
 // showStallFlash shows the stall's sales to its merchant, newest start
 // first, withdrawn and ended ones too; the edit form of a sale posted back
 // with errors comes open with what was posted.
-func (s *Server) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID string, part bool, status int) error {
+func (s *Site) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID string, part bool, status int) error {
 	ctx := c.UserContext()
 	sa, err := s.catalog.Stall(ctx, a, stallID)
 	if err != nil {
@@ -323,7 +324,7 @@ func (s *Server) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID 
 		f := &sales[i]
 		fc := flashCardOf(p, f, s.flash.Remaining(ctx, f))
 		if pr := byID[f.ProductID]; pr != nil {
-			fc.NormalPrice = yuan(pr.Price)
+			fc.NormalPrice = orders.Yuan(pr.Price)
 			if len(pr.Images) > 0 {
 				fc.Image = pr.Images[0].URL
 			}
@@ -331,7 +332,7 @@ func (s *Server) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID 
 		fc.Editable = f.Status == catalog.FlashUpcoming
 		fc.Edit = map[string]string{
 			"price": cents(f.Price), "quantity": strconv.Itoa(f.Quantity), "per_user_limit": strconv.Itoa(f.PerUserLimit),
-			"starts_at": inputTime(f.StartsAt), "ends_at": inputTime(f.EndsAt),
+			"starts_at": InputTime(f.StartsAt), "ends_at": InputTime(f.EndsAt),
 		}
 		fc.EditErrors = map[string]string{}
 		if p.Form["fsale.sale_id"] == f.ID {
@@ -379,14 +380,14 @@ func keepFlash(c *fiber.Ctx, p *Page) {
 // flashScheduled does what follows a sale's creation or change, as the API
 // does: the reminder of its start is queued (best effort) and admission's
 // state in Redis is set again from the database.
-func (s *Server) flashScheduled(ctx context.Context, f *catalog.FlashSale) error {
+func (s *Site) flashScheduled(ctx context.Context, f *catalog.FlashSale) error {
 	_ = s.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt)
 	return s.flash.Reset(ctx, f.ID)
 }
 
 // flashFormFailed puts a failed sale form's errors on the page: the fields',
 // or a conflict (started, or not that much stock).
-func (s *Server) flashFormFailed(p *Page, err error) (int, error) {
+func (s *Site) flashFormFailed(p *Page, err error) (int, error) {
 	conflict := "err.fsale_stock"
 	if errors.Is(err, catalog.ErrFlashStarted) {
 		conflict = "err.fs_started"
@@ -396,7 +397,7 @@ func (s *Server) flashFormFailed(p *Page, err error) (int, error) {
 
 // newFlashSaleSubmit offers one of the stall's goods in a flash sale: the
 // stall console's form, one per product.
-func (s *Server) newFlashSaleSubmit(c *fiber.Ctx) error {
+func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 	stallID := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+stallID)
 	if !ok {
@@ -439,7 +440,7 @@ func (s *Server) newFlashSaleSubmit(c *fiber.Ctx) error {
 
 // merchantFlashSale starts a merchant's form on a sale: it loads the sale as
 // the merchant sees it (withdrawn ones too).
-func (s *Server) merchantFlashSale(c *fiber.Ctx) (catalog.Actor, *catalog.FlashSale, bool, error) {
+func (s *Site) merchantFlashSale(c *fiber.Ctx) (catalog.Actor, *catalog.FlashSale, bool, error) {
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
 	if !ok {
 		return a, nil, false, err
@@ -452,7 +453,7 @@ func (s *Server) merchantFlashSale(c *fiber.Ctx) (catalog.Actor, *catalog.FlashS
 }
 
 // flashSaleSubmit changes a sale that has not started.
-func (s *Server) flashSaleSubmit(c *fiber.Ctx) error {
+func (s *Site) flashSaleSubmit(c *fiber.Ctx) error {
 	a, f, ok, err := s.merchantFlashSale(c)
 	if !ok {
 		return err
@@ -487,7 +488,7 @@ func (s *Server) flashSaleSubmit(c *fiber.Ctx) error {
 
 // withdrawFlashSaleSubmit withdraws a sale before it starts; its units go
 // back to the product's stock.
-func (s *Server) withdrawFlashSaleSubmit(c *fiber.Ctx) error {
+func (s *Site) withdrawFlashSaleSubmit(c *fiber.Ctx) error {
 	a, f, ok, err := s.merchantFlashSale(c)
 	if !ok {
 		return err
@@ -508,7 +509,7 @@ func (s *Server) withdrawFlashSaleSubmit(c *fiber.Ctx) error {
 
 // organizerFlashPage shows the progress of each of the fair's sales, ended
 // ones too; the page's script keeps the live ones current.
-func (s *Server) organizerFlashPage(c *fiber.Ctx) error {
+func (s *Site) organizerFlashPage(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
 	if !ok {
@@ -560,7 +561,7 @@ func (s *Server) organizerFlashPage(c *fiber.Ctx) error {
 
 // listPage starts a list page, or the data of its part: a part leaves the
 // flash message for the page it is part of.
-func (s *Server) listPage(c *fiber.Ctx, part bool, titleID string) *Page {
+func (s *Site) listPage(c *fiber.Ctx, part bool, titleID string) *Page {
 	if part {
 		return s.newPage(c, titleID)
 	}
@@ -569,8 +570,8 @@ func (s *Server) listPage(c *fiber.Ctx, part bool, titleID string) *Page {
 
 // renderPart writes one template of a page alone (no layout), for a page
 // that pulls it in.
-func (s *Server) renderPart(c *fiber.Ctx, page, name string, p *Page) error {
-	t, ok := s.web.pages[page]
+func (s *Site) renderPart(c *fiber.Ctx, page, name string, p *Page) error {
+	t, ok := s.pages[page]
 	if !ok {
 		return fmt.Errorf("no page template %q", page)
 	}

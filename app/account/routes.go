@@ -1,4 +1,4 @@
-package app
+package account
 
 import (
 	"context"
@@ -6,12 +6,41 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/hibiken/asynq"
 
 	"miaohui/catalog"
 	"miaohui/jobs"
 )
 
-const sessionCookie = "fair_session"
+// SessionCookie is the browser session's cookie.
+const SessionCookie = "fair_session"
+
+// Limiter refuses keys that went over limit attempts within window, with a
+// *RateLimitedError.
+type Limiter interface {
+	Allow(ctx context.Context, limit int, window time.Duration, keys ...string) error
+}
+
+// Enqueuer queues background tasks after the work that causes them.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.Option) error
+}
+
+// Handler serves sign-up, sign-in and the signed-in user's account: the JSON
+// API and, through SignUp and SignIn, the pages' forms.
+type Handler struct {
+	accounts *Accounts
+	inbox    *jobs.Inbox
+	enqueue  Enqueuer
+	limiter  Limiter
+	attempts int
+}
+
+// NewHandler returns the handler; attempts is how many sign-ins and
+// registrations a minute one address and one account may make.
+func NewHandler(accounts *Accounts, inbox *jobs.Inbox, enqueue Enqueuer, limiter Limiter, attempts int) *Handler {
+	return &Handler{accounts: accounts, inbox: inbox, enqueue: enqueue, limiter: limiter, attempts: attempts}
+}
 
 type registerInput struct {
 	Body struct {
@@ -43,13 +72,14 @@ type authOutput struct {
 
 var bearer = catalog.Signed
 
-func (s *Server) accountRoutes(api huma.API) {
+// Routes registers the account operations on api.
+func (s *Handler) Routes(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "register", Method: http.MethodPost, Path: "/api/v1/auth/register",
 		Summary: "Register a shopper or merchant account", Tags: []string{"Accounts"},
 		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 429},
 	}, func(ctx context.Context, in *registerInput) (*authOutput, error) {
-		u, sess, token, err := s.register(ctx, NewUser{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, Role: in.Body.Role})
+		u, sess, token, err := s.SignUp(ctx, NewUser{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, Role: in.Body.Role})
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +91,7 @@ func (s *Server) accountRoutes(api huma.API) {
 		Summary: "Sign in: returns a bearer token and sets the session cookie", Tags: []string{"Accounts"},
 		Errors: []int{401, 422, 429},
 	}, func(ctx context.Context, in *loginInput) (*authOutput, error) {
-		u, sess, token, err := s.login(ctx, in.Body.Email, in.Body.Password)
+		u, sess, token, err := s.SignIn(ctx, in.Body.Email, in.Body.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +105,7 @@ func (s *Server) accountRoutes(api huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*struct {
 		SetCookie http.Cookie `header:"Set-Cookie"`
 	}, error) {
-		a, err := requireUser(ctx)
+		a, err := Require(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +114,7 @@ func (s *Server) accountRoutes(api huma.API) {
 		}
 		out := &struct {
 			SetCookie http.Cookie `header:"Set-Cookie"`
-		}{SetCookie: clearedSessionCookie(reqFrom(ctx).Secure)}
+		}{SetCookie: ClearedSessionCookie(RequestFrom(ctx).Secure)}
 		return out, nil
 	})
 
@@ -92,7 +122,7 @@ func (s *Server) accountRoutes(api huma.API) {
 		OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me",
 		Summary: "The signed-in user", Tags: []string{"Accounts"}, Security: bearer, Errors: []int{401},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body User }, error) {
-		a, err := requireUser(ctx)
+		a, err := Require(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +135,7 @@ func (s *Server) accountRoutes(api huma.API) {
 	}, func(ctx context.Context, in *catalog.PageQuery) (*struct {
 		Body catalog.List[jobs.Notification]
 	}, error) {
-		a, err := requireUser(ctx)
+		a, err := Require(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +154,7 @@ func (s *Server) accountRoutes(api huma.API) {
 	}, func(ctx context.Context, in *struct {
 		ID string `path:"id"`
 	}) (*struct{ Body jobs.Notification }, error) {
-		a, err := requireUser(ctx)
+		a, err := Require(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -136,9 +166,9 @@ func (s *Server) accountRoutes(api huma.API) {
 	})
 }
 
-func (s *Server) authOutput(ctx context.Context, u User, sess Session, token string) *authOutput {
+func (s *Handler) authOutput(ctx context.Context, u User, sess Session, token string) *authOutput {
 	return &authOutput{
-		SetCookie: newSessionCookie(token, sess.ExpiresAt, reqFrom(ctx).Secure),
+		SetCookie: NewSessionCookie(token, sess.ExpiresAt, RequestFrom(ctx).Secure),
 		Body:      authBody{User: u, Token: token, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt},
 	}
 }
@@ -146,39 +176,39 @@ func (s *Server) authOutput(ctx context.Context, u User, sess Session, token str
 // authWindow is the rate-limit window of logins and registrations.
 const authWindow = time.Minute
 
-// register rate-limits, creates the account, opens its first session and
+// SignUp rate-limits, creates the account, opens its first session and
 // queues the welcome notification.
-func (s *Server) register(ctx context.Context, in NewUser) (User, Session, string, error) {
+func (s *Handler) SignUp(ctx context.Context, in NewUser) (User, Session, string, error) {
 	email, _ := NormalizeEmail(in.Email)
-	if err := s.limiter.Allow(ctx, s.cfg.AuthAttemptsPerMinute, authWindow, "register:ip:"+reqFrom(ctx).IP, "register:acct:"+email); err != nil {
+	if err := s.limiter.Allow(ctx, s.attempts, authWindow, "register:ip:"+RequestFrom(ctx).IP, "register:acct:"+email); err != nil {
 		return User{}, Session{}, "", err
 	}
-	in.Lang = reqFrom(ctx).Lang
+	in.Lang = RequestFrom(ctx).Lang
 	u, err := s.accounts.Register(ctx, in)
 	if err != nil {
 		return User{}, Session{}, "", err
 	}
 	task, opts := jobs.NewNotifyTask(jobs.NotifyPayload{UserID: u.ID, EventKey: "welcome", Kind: "welcome", Params: map[string]string{"Name": u.Name}})
 	if err := s.enqueue.Enqueue(ctx, task, opts...); err != nil {
-		logFrom(ctx).Warn("welcome notification not queued", "user_id", u.ID, "err", err)
+		Log(ctx).Warn("welcome notification not queued", "user_id", u.ID, "err", err)
 	}
 	sess, token, err := s.accounts.StartSession(ctx, u.ID)
 	return u, sess, token, err
 }
 
-// login rate-limits per address and per account, checks the password and
+// SignIn rate-limits per address and per account, checks the password and
 // opens a session; the session the request came with, if any, is revoked so
 // a fixed cookie never survives a login.
-func (s *Server) login(ctx context.Context, email, password string) (User, Session, string, error) {
+func (s *Handler) SignIn(ctx context.Context, email, password string) (User, Session, string, error) {
 	norm, _ := NormalizeEmail(email)
-	if err := s.limiter.Allow(ctx, s.cfg.AuthAttemptsPerMinute, authWindow, "login:ip:"+reqFrom(ctx).IP, "login:acct:"+norm); err != nil {
+	if err := s.limiter.Allow(ctx, s.attempts, authWindow, "login:ip:"+RequestFrom(ctx).IP, "login:acct:"+norm); err != nil {
 		return User{}, Session{}, "", err
 	}
 	u, sess, token, err := s.accounts.Login(ctx, email, password)
 	if err != nil {
 		return User{}, Session{}, "", err
 	}
-	if old, ok := authFrom(ctx); ok && old.Cookie {
+	if old, ok := From(ctx); ok && old.Cookie {
 		if err := s.accounts.Logout(ctx, old.Session.ID); err != nil {
 			return User{}, Session{}, "", err
 		}
@@ -186,10 +216,12 @@ func (s *Server) login(ctx context.Context, email, password string) (User, Sessi
 	return u, sess, token, nil
 }
 
-func newSessionCookie(token string, expires time.Time, secure bool) http.Cookie {
-	return http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+// NewSessionCookie is the cookie that carries a session token.
+func NewSessionCookie(token string, expires time.Time, secure bool) http.Cookie {
+	return http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 
-func clearedSessionCookie(secure bool) http.Cookie {
-	return http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+// ClearedSessionCookie removes the session cookie.
+func ClearedSessionCookie(secure bool) http.Cookie {
+	return http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }

@@ -1,4 +1,4 @@
-package app
+package ops
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/uptrace/bun"
 
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/migrations"
 	"miaohui/orders"
@@ -54,16 +55,14 @@ type seedResult struct {
 	Elapsed                  time.Duration
 }
 
-// utc8 is Asia/Shanghai: UTC+8 all year, as the totals' SQL has it.
-var utc8 = time.FixedZone("Asia/Shanghai", 8*3600)
-
 // seedOrganizer returns the organizer's credentials of a seeded fair; `fair
 // bench totals` uses them by default.
 func seedOrganizer(slug string) (email, password string) {
 	return "organizer@" + slug + ".seed.miaohui.cn", "seed organizer " + slug
 }
 
-func seedCommand(ctx context.Context, cfg Config, out io.Writer, args []string) error {
+// Seed is `fair seed`: a fair of the article's size.
+func Seed(ctx context.Context, env Env, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(out)
 	o := seedOpts{}
@@ -84,14 +83,14 @@ func seedCommand(ctx context.Context, cfg Config, out io.Writer, args []string) 
 		return errors.New("fair seed: stalls, shoppers and orders must be positive, products at least one per stall")
 	}
 	o.days = 30
-	o.start = time.Date(2026, 2, 10, 0, 0, 0, 0, utc8)
+	o.start = time.Date(2026, 2, 10, 0, 0, 0, 0, catalog.FairZone)
 
-	db, err := openMigrated(ctx, cfg)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	mem, iter := cfg.PasswordMemoryKiB, cfg.PasswordIterations
+	mem, iter := env.PasswordMemoryKiB, env.PasswordIterations
 	res, err := seedFair(ctx, db, o, mem, iter, out)
 	if err != nil {
 		return err
@@ -105,16 +104,8 @@ func printSeedResult(out io.Writer, r *seedResult) {
 	fmt.Fprintf(out, "organizer: %s / password: %s\n", r.OrganizerEmail, r.Password)
 	fmt.Fprintf(out, "stalls %d (merchants %d), products %d, shoppers %d, orders %d (%d paid, %d refunded in whole or part, %d cancelled)\n",
 		r.Stalls, r.Stalls, r.Products, r.Shoppers, r.Orders, r.PaidOrders, r.RefundedOrders, r.Cancelled)
-	fmt.Fprintf(out, "totals: GMV ¥%s (paid ¥%s − refunded ¥%s), paid orders %d, participants %d, average paid order ¥%s\n",
-		fenYuan(r.GMV), fenYuan(r.Paid), fenYuan(r.Refunded), r.PaidOrders, r.Participants, fenYuan(r.Paid/orders.Money(max(r.PaidOrders, 1))))
-}
-
-func fenYuan(m orders.Money) string {
-	sign := ""
-	if m < 0 {
-		sign, m = "-", -m
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, m/100, m%100)
+	fmt.Fprintf(out, "totals: GMV %s (paid %s − refunded %s), paid orders %d, participants %d, average paid order %s\n",
+		orders.Yuan(r.GMV), orders.Yuan(r.Paid), orders.Yuan(r.Refunded), r.PaidOrders, r.Participants, orders.Yuan(r.Paid/orders.Money(max(r.PaidOrders, 1))))
 }
 
 // seedIDs makes ULIDs from the pseudo-random source: their time part is the
@@ -173,7 +164,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 	if err != nil {
 		return nil, err
 	}
-	org := User{ID: ids.at(created), Email: res.OrganizerEmail, Name: "庙会主办方", Role: catalog.RoleOrganizer, PasswordHash: orgHash, Lang: "zh-CN", CreatedAt: created}
+	org := account.User{ID: ids.at(created), Email: res.OrganizerEmail, Name: "庙会主办方", Role: catalog.RoleOrganizer, PasswordHash: orgHash, Lang: "zh-CN", CreatedAt: created}
 	fair := catalog.Fair{
 		ID: ids.at(created), Slug: o.slug, Name: "地坛庙会（压测）", NameEN: "Ditan Temple Fair (load test)",
 		Description: "按文章规模生成的庙会数据", DescriptionEN: "A temple fair of the article's size, generated",
@@ -200,13 +191,13 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 	}
 
 	// Merchants, their applications and stalls.
-	merchants := make([]User, o.stalls)
+	merchants := make([]account.User, o.stalls)
 	apps := make([]catalog.Application, o.stalls)
 	stalls := make([]catalog.Stall, o.stalls)
 	for i := range o.stalls {
 		t := created.Add(time.Duration(i) * time.Minute)
 		decided := t.Add(24 * time.Hour)
-		merchants[i] = User{ID: ids.at(t), Email: fmt.Sprintf("merchant-%d@%s.seed.miaohui.cn", i, o.slug), Name: fmt.Sprintf("摊主%d", i), Role: catalog.RoleMerchant, PasswordHash: shared, Lang: "zh-CN", CreatedAt: t}
+		merchants[i] = account.User{ID: ids.at(t), Email: fmt.Sprintf("merchant-%d@%s.seed.miaohui.cn", i, o.slug), Name: fmt.Sprintf("摊主%d", i), Role: catalog.RoleMerchant, PasswordHash: shared, Lang: "zh-CN", CreatedAt: t}
 		name := fmt.Sprintf("%s%s·%03d", seedStallWords[r.IntN(len(seedStallWords))], seedStallKinds[r.IntN(len(seedStallKinds))], i+1)
 		apps[i] = catalog.Application{ID: ids.at(t), FairID: fair.ID, MerchantID: merchants[i].ID, StallName: name, Status: "approved", CreatedAt: t, DecidedAt: &decided}
 		stalls[i] = catalog.Stall{ID: ids.at(decided), FairID: fair.ID, MerchantID: merchants[i].ID, ApplicationID: apps[i].ID, Name: name,
@@ -263,10 +254,10 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 
 	// Shoppers.
 	shoppers := make([]string, o.shoppers)
-	users := make([]User, 0, seedBatch)
+	users := make([]account.User, 0, seedBatch)
 	for i := range o.shoppers {
 		t := start.Add(-time.Duration(1+r.IntN(30*24*60)) * time.Minute)
-		u := User{ID: ids.at(t), Email: fmt.Sprintf("shopper-%d@%s.seed.miaohui.cn", i, o.slug), Name: fmt.Sprintf("游客%d", i), Role: catalog.RoleShopper, PasswordHash: shared, Lang: "zh-CN", CreatedAt: t}
+		u := account.User{ID: ids.at(t), Email: fmt.Sprintf("shopper-%d@%s.seed.miaohui.cn", i, o.slug), Name: fmt.Sprintf("游客%d", i), Role: catalog.RoleShopper, PasswordHash: shared, Lang: "zh-CN", CreatedAt: t}
 		shoppers[i] = u.ID
 		users = append(users, u)
 		if len(users) == seedBatch || i == o.shoppers-1 {

@@ -1,4 +1,4 @@
-package app
+package ops
 
 import (
 	"context"
@@ -21,20 +21,8 @@ import (
 // the API and the dashboards read from the rollups: the fair's totals and
 // every stall's. Any difference is printed and the command fails.
 
-// noEvents is orders.Events that does nothing: checking reads only.
-type noEvents struct{}
-
-func (noEvents) PaymentsOpened(context.Context, []string, time.Time) error             { return nil }
-func (noEvents) OrdersPaid(context.Context, []string) error                            { return nil }
-func (noEvents) Refunded(context.Context, string) error                                { return nil }
-func (noEvents) OrderChanged(context.Context, string, string) error                    { return nil }
-func (noEvents) TicketAdmitted(context.Context, orders.Ticket) error                   { return nil }
-func (noEvents) FlashUnitsReturned(context.Context, string, string, string, int) error { return nil }
-func (noEvents) FlashSaleScheduled(context.Context, string, time.Time) error           { return nil }
-
-var _ orders.Events = noEvents{}
-
-func checkCommand(ctx context.Context, cfg Config, out io.Writer, args []string) error {
+// Check is `fair check totals`.
+func Check(ctx context.Context, env Env, out io.Writer, args []string) error {
 	if len(args) == 0 || args[0] != "totals" {
 		return errors.New("usage: fair check totals [--fair SLUG]")
 	}
@@ -44,18 +32,18 @@ func checkCommand(ctx context.Context, cfg Config, out io.Writer, args []string)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, cfg)
+	db, err := env.OpenDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return checkTotals(ctx, db, cfg.DataDir, *slug, out)
+	return CheckTotals(ctx, db, env.DataDir, *slug, out)
 }
 
-// checkTotals checks one fair (slug) or every fair (slug == "").
-func checkTotals(ctx context.Context, db *bun.DB, dataDir, slug string, out io.Writer) error {
+// CheckTotals checks one fair (slug) or every fair (slug == "").
+func CheckTotals(ctx context.Context, db *bun.DB, dataDir, slug string, out io.Writer) error {
 	cat := catalog.NewService(db, catalog.SystemClock, dataDir, catalog.NoEvents{})
-	svc := orders.NewService(db, cat, orders.Sandbox{}, noEvents{}, catalog.SystemClock, 15*time.Minute)
+	svc := orders.NewService(db, cat, orders.Sandbox{}, orders.NoEvents{}, catalog.SystemClock, 15*time.Minute)
 	var fairs []catalog.Fair
 	q := db.NewSelect().Model(&fairs).OrderExpr("id ASC")
 	if slug != "" {
@@ -91,9 +79,9 @@ func checkTotals(ctx context.Context, db *bun.DB, dataDir, slug string, out io.W
 				diffs = append(diffs, "stall "+id+": "+d)
 			}
 		}
-		fmt.Fprintf(out, "fair %s: %d orders read in %s, FairTotals in %s, %d stalls' totals in %s; GMV ¥%s, paid orders %d, refunded ¥%s, participants %d, stalls %d, merchants %d, days %d, hours %d, categories %d\n",
+		fmt.Fprintf(out, "fair %s: %d orders read in %s, FairTotals in %s, %d stalls' totals in %s; GMV %s, paid orders %d, refunded %s, participants %d, stalls %d, merchants %d, days %d, hours %d, categories %d\n",
 			f.Slug, n, t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), len(stalls), time.Since(t2).Round(time.Millisecond),
-			fenYuan(want.GMV), want.PaidOrders, fenYuan(want.Refunded), want.Participants, want.Stalls, want.Merchants,
+			orders.Yuan(want.GMV), want.PaidOrders, orders.Yuan(want.Refunded), want.Participants, want.Stalls, want.Merchants,
 			len(want.ByDay), len(want.ByHour), len(want.ByCategory))
 		for i, d := range diffs {
 			if i == 40 {

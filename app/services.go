@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"miaohui/app/account"
+	"miaohui/app/ops"
+	"miaohui/catalog"
+	"miaohui/jobs"
+	"miaohui/orders"
+)
+
+// Deps are the parts the services are built from.
+type Deps struct {
+	Config Config
+	Logger *slog.Logger
+	DB     *bun.DB
+	Redis  redis.UniversalClient
+	Now    catalog.Clock
+}
+
+// Services are the domain services, built once per process from its
+// platform and shared by the HTTP server, the workers, the operator tools and
+// the tests.
+type Services struct {
+	Deps
+	Accounts  *account.Accounts
+	Catalog   *catalog.Service
+	Orders    *orders.Service
+	Admission *orders.Admission
+	Events    *jobs.OrderEvents
+	Inbox     *jobs.Inbox
+	Enqueuer  *jobs.Enqueuer
+}
+
+// NewServices builds the services over d.
+func NewServices(d Deps) (*Services, error) {
+	if d.Now == nil {
+		d.Now = catalog.SystemClock
+	}
+	accounts, err := account.NewAccounts(context.Background(), d.DB, d.Now, d.Config.PasswordMemoryKiB, d.Config.PasswordIterations)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := NewProvider(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	// Tasks are queued over the client's autopipeliner: a flash sale's
+	// winners, queued together once its burst is over, share round trips.
+	var queueRedis redis.UniversalClient = d.Redis
+	if ap, err := d.Redis.AutoPipeline(); err == nil {
+		queueRedis = ap
+	}
+	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
+	events := jobs.NewOrderEvents(enqueue, d.DB)
+	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events)
+	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow)
+	return &Services{
+		Deps:      d,
+		Accounts:  accounts,
+		Catalog:   cat,
+		Orders:    ord,
+		Admission: orders.NewAdmission(d.Redis, ord, d.Now),
+		Events:    events,
+		Inbox:     jobs.NewInbox(d.DB, d.Now),
+		Enqueuer:  enqueue,
+	}, nil
+}
+
+// Close releases what the services opened themselves.
+func (s *Services) Close() error { return s.Enqueuer.Close() }
+
+// WorkerDeps are what the background handlers need.
+func (s *Services) WorkerDeps() (jobs.Deps, error) {
+	d := jobs.Deps{
+		DB: s.DB, Now: s.Now, Logger: s.Logger, PurgeSessions: s.Accounts.PurgeSessions,
+		Orders: s.Orders, Admission: s.Admission, Catalog: s.Catalog, Enqueuer: s.Enqueuer,
+	}
+	if s.Config.SMTPURL != "" {
+		m, err := jobs.NewSMTPMailer(s.Config.SMTPURL, mailFrom)
+		if err != nil {
+			return d, err
+		}
+		d.Mailer = m
+	}
+	return d, nil
+}
+
+// mailFrom is the sender of notification emails.
+const mailFrom = "庙会 Miaohui <no-reply@miaohui.cn>"
+
+// Demo is what the demo data is made with.
+func (s *Services) Demo() ops.Demo {
+	return ops.Demo{DB: s.DB, Now: s.Now, Accounts: s.Accounts, Catalog: s.Catalog, Events: s.Events, Admission: s.Admission}
+}
