@@ -476,3 +476,54 @@ func (a *Admission) Forget(ctx context.Context, saleID string) error {
 	a.mu.Unlock()
 	return a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), ticketsKey(saleID), restockedKey(saleID)).Err()
 }
+
+// ScheduleSale offers a merchant's product in a flash sale, for the API,
+// the pages and the demo alike: the offer is created (its quantity leaves
+// the product's stock), the reminder of its start is queued (best effort:
+// reminders only) and admission's state in Redis is set from the database.
+// When the offer was created but its state could not be set, ScheduleSale
+// returns the offer and the error; the first purchase would build the state
+// anyway, so a caller may go on with a warning.
+func (a *Admission) ScheduleSale(ctx context.Context, actor catalog.Actor, in catalog.FlashInput) (*catalog.FlashSale, error) {
+	f, err := a.svc.catalog.CreateFlashSale(ctx, actor, in)
+	if err != nil {
+		return nil, err
+	}
+	return f, a.scheduled(ctx, f)
+}
+
+// RescheduleSale changes a flash sale before it starts and then, as
+// ScheduleSale, queues the reminder of its (maybe new) start and sets its
+// state in Redis again. When the change was saved but the state could not
+// be set, it returns the sale and the error.
+func (a *Admission) RescheduleSale(ctx context.Context, actor catalog.Actor, saleID string, in catalog.FlashInput) (*catalog.FlashSale, error) {
+	f, err := a.svc.catalog.UpdateFlashSale(ctx, actor, saleID, in)
+	if err != nil {
+		return nil, err
+	}
+	return f, a.scheduled(ctx, f)
+}
+
+// scheduled follows an offer's creation or change.
+func (a *Admission) scheduled(ctx context.Context, f *catalog.FlashSale) error {
+	_ = a.svc.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt) // best effort: reminders only
+	if err := a.Reset(ctx, f.ID); err != nil {
+		return fmt.Errorf("flash sale %s saved, its admission state not set: %w", f.ID, err)
+	}
+	return nil
+}
+
+// WithdrawSale withdraws a flash sale before it starts (its merchant): its
+// units go back to the product's stock and its state in Redis is dropped.
+// When the sale was withdrawn but its state could not be dropped, it returns
+// the sale and the error.
+func (a *Admission) WithdrawSale(ctx context.Context, actor catalog.Actor, saleID string) (*catalog.FlashSale, error) {
+	f, err := a.svc.catalog.WithdrawFlashSale(ctx, actor, saleID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Forget(ctx, f.ID); err != nil {
+		return f, fmt.Errorf("flash sale %s withdrawn, its admission state not dropped: %w", f.ID, err)
+	}
+	return f, nil
+}

@@ -67,186 +67,136 @@ func ptr[T any](v T) *T { return &v }
 
 // Routes registers the flash-sale operations.
 func (h *FlashHandler) Routes(api huma.API) {
+	const get, post, patch = http.MethodGet, http.MethodPost, http.MethodPatch
 	api.OpenAPI().AddOperation(PurchaseOperation())
-	tag := []string{"Flash sales"}
-	op := func(id, method, path, summary string, status int, signed bool, errs ...int) huma.Operation {
-		o := huma.Operation{OperationID: id, Method: method, Path: "/api/v1" + path, Summary: summary, Tags: tag, DefaultStatus: status, Errors: errs}
-		if signed {
-			o.Security = catalog.Signed
-		}
-		return o
+
+	flash := catalog.Tag("Flash sales")
+	huma.Register(api, flash.Signed("create-flash-sale", post, "/flash-sales", "Offer a product in a flash sale (the product's merchant); the quantity leaves its stock", http.StatusCreated, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.createFlashSale))
+	huma.Register(api, flash.Signed("update-flash-sale", patch, "/flash-sales/{id}", "Change a flash sale before it starts (its merchant)", 0, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.updateFlashSale))
+	huma.Register(api, flash.Signed("withdraw-flash-sale", post, "/flash-sales/{id}/withdraw", "Withdraw a flash sale before it starts (its merchant); the units go back to stock", 0, 403, 404, 409), catalog.SignedIn(h.actor, h.withdrawFlashSale))
+	huma.Register(api, flash.Public("list-flash-sales", get, "/fairs/{slug}/flash-sales", "A fair's flash sales, coming and running (ended too with ?ended=true)", 0, 404), catalog.Public(h.actor, h.listFlashSales))
+	huma.Register(api, flash.Public("get-flash-sale", get, "/flash-sales/{id}", "One flash sale with what is left", 0, 404), h.getFlashSale)
+	huma.Register(api, flash.Signed("remind-flash-sale", post, "/flash-sales/{id}/reminders", "Be notified when the sale starts", http.StatusCreated, 404, 409), catalog.SignedIn(h.actor, h.remindFlashSale))
+	huma.Register(api, flash.Signed("flash-ticket", get, "/flash-sales/{id}/tickets/{ticket}", "What became of a ticket (its owner)", 0, 404), catalog.SignedIn(h.actor, h.flashTicket))
+	huma.Register(api, flash.Signed("stall-flash-sales", get, "/stalls/{id}/flash-sales", "A stall's flash sales, withdrawn and ended too (its merchant)", 0, 403, 404), catalog.SignedIn(h.actor, h.stallFlashSales))
+}
+
+// withRemaining sets what is left of a sale to win.
+func (h *FlashHandler) withRemaining(ctx context.Context, f *catalog.FlashSale) *catalog.FlashSale {
+	f.Remaining = h.adm.Remaining(ctx, f)
+	return f
+}
+
+type createFlashSaleIn = struct {
+	Body struct {
+		ProductID    string    `json:"product_id"`
+		Price        int64     `json:"price" doc:"flash price in fen"`
+		Quantity     int       `json:"quantity"`
+		PerUserLimit int       `json:"per_user_limit"`
+		StartsAt     time.Time `json:"starts_at"`
+		EndsAt       time.Time `json:"ends_at"`
 	}
-	signedIn := func(ctx context.Context) (catalog.Actor, error) {
-		a := h.actor(ctx)
-		if a.UserID == "" {
-			return a, catalog.ErrUnauthorized
-		}
-		return a, nil
+}
+
+func (h *FlashHandler) createFlashSale(ctx context.Context, a catalog.Actor, in *createFlashSaleIn) (*catalog.FlashSale, error) {
+	b := in.Body
+	return h.adm.ScheduleSale(ctx, a, catalog.FlashInput{ProductID: b.ProductID, Price: &b.Price, Quantity: &b.Quantity,
+		PerUserLimit: &b.PerUserLimit, StartsAt: &b.StartsAt, EndsAt: &b.EndsAt})
+}
+
+type updateFlashSaleIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Price        *int64     `json:"price,omitempty"`
+		Quantity     *int       `json:"quantity,omitempty"`
+		PerUserLimit *int       `json:"per_user_limit,omitempty"`
+		StartsAt     *time.Time `json:"starts_at,omitempty"`
+		EndsAt       *time.Time `json:"ends_at,omitempty"`
 	}
-	view := func(ctx context.Context, f *catalog.FlashSale) *catalog.FlashSale {
-		f.Remaining = h.adm.Remaining(ctx, f)
-		return f
+}
+
+func (h *FlashHandler) updateFlashSale(ctx context.Context, a catalog.Actor, in *updateFlashSaleIn) (*catalog.FlashSale, error) {
+	b := in.Body
+	return h.adm.RescheduleSale(ctx, a, in.ID, catalog.FlashInput{Price: b.Price, Quantity: b.Quantity, PerUserLimit: b.PerUserLimit, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
+}
+
+func (h *FlashHandler) withdrawFlashSale(ctx context.Context, a catalog.Actor, in *idPath) (*catalog.FlashSale, error) {
+	return h.adm.WithdrawSale(ctx, a, in.ID)
+}
+
+type listFlashSalesIn = struct {
+	Slug  string `path:"slug"`
+	Ended bool   `query:"ended"`
+}
+
+func (h *FlashHandler) listFlashSales(ctx context.Context, a catalog.Actor, in *listFlashSalesIn) (catalog.List[catalog.FlashSale], error) {
+	rows, err := h.svc.catalog.FlashSales(ctx, a, in.Slug, in.Ended)
+	if err != nil {
+		return catalog.List[catalog.FlashSale]{}, err
 	}
+	for i := range rows {
+		h.withRemaining(ctx, &rows[i])
+	}
+	return catalog.NewList(rows, nil), nil
+}
 
-	huma.Register(api, op("create-flash-sale", http.MethodPost, "/flash-sales", "Offer a product in a flash sale (the product's merchant); the quantity leaves its stock", http.StatusCreated, true, 401, 403, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				ProductID    string    `json:"product_id"`
-				Price        int64     `json:"price" doc:"flash price in fen"`
-				Quantity     int       `json:"quantity"`
-				PerUserLimit int       `json:"per_user_limit"`
-				StartsAt     time.Time `json:"starts_at"`
-				EndsAt       time.Time `json:"ends_at"`
-			}
-		}) (*body[*catalog.FlashSale], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			f, err := h.svc.catalog.CreateFlashSale(ctx, a, catalog.FlashInput{ProductID: b.ProductID, Price: &b.Price, Quantity: &b.Quantity,
-				PerUserLimit: &b.PerUserLimit, StartsAt: &b.StartsAt, EndsAt: &b.EndsAt})
-			if err != nil {
-				return nil, err
-			}
-			_ = h.svc.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt) // best effort: reminders only
-			if err := h.adm.Reset(ctx, f.ID); err != nil {
-				return nil, err
-			}
-			return out(f), nil
-		})
+// flashSaleAnswer is one sale and the server's clock.
+type flashSaleAnswer = struct {
+	ServerTime string `header:"X-Server-Time" doc:"the server's clock, for countdowns"`
+	Body       *catalog.FlashSale
+}
 
-	huma.Register(api, op("update-flash-sale", http.MethodPatch, "/flash-sales/{id}", "Change a flash sale before it starts (its merchant)", 0, true, 401, 403, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id"`
-			Body struct {
-				Price        *int64     `json:"price,omitempty"`
-				Quantity     *int       `json:"quantity,omitempty"`
-				PerUserLimit *int       `json:"per_user_limit,omitempty"`
-				StartsAt     *time.Time `json:"starts_at,omitempty"`
-				EndsAt       *time.Time `json:"ends_at,omitempty"`
-			}
-		}) (*body[*catalog.FlashSale], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			b := in.Body
-			f, err := h.svc.catalog.UpdateFlashSale(ctx, a, in.ID, catalog.FlashInput{Price: b.Price, Quantity: b.Quantity, PerUserLimit: b.PerUserLimit, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
-			if err != nil {
-				return nil, err
-			}
-			_ = h.svc.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt)
-			if err := h.adm.Reset(ctx, f.ID); err != nil {
-				return nil, err
-			}
-			return out(f), nil
-		})
+// getFlashSale answers the phones polling a sale: a public offer comes
+// from this process's copy of it for a second at a time, and only an offer
+// the public cannot see asks who is asking.
+func (h *FlashHandler) getFlashSale(ctx context.Context, in *idPath) (*flashSaleAnswer, error) {
+	now := h.svc.now()
+	if v, ok := h.public.Load(in.ID); ok && time.Since(v.(publicView).at) < time.Second {
+		f := *v.(publicView).sale
+		f.Status = f.StatusAt(now)
+		return &flashSaleAnswer{now.Format(time.RFC3339Nano), h.withRemaining(ctx, &f)}, nil
+	}
+	// Read as anyone first: a public offer is the same for all.
+	f, err := h.svc.catalog.FlashSaleByID(ctx, h.svc.db, catalog.Actor{}, in.ID, false)
+	if err == nil {
+		cp := *f
+		h.public.Store(in.ID, publicView{&cp, time.Now()})
+		return &flashSaleAnswer{now.Format(time.RFC3339Nano), h.withRemaining(ctx, f)}, nil
+	}
+	if f, err = h.svc.catalog.FlashSaleByID(ctx, h.svc.db, h.actor(ctx), in.ID, false); err != nil {
+		return nil, err
+	}
+	return &flashSaleAnswer{now.Format(time.RFC3339Nano), h.withRemaining(ctx, f)}, nil
+}
 
-	huma.Register(api, op("withdraw-flash-sale", http.MethodPost, "/flash-sales/{id}/withdraw", "Withdraw a flash sale before it starts (its merchant); the units go back to stock", 0, true, 401, 403, 404, 409),
-		func(ctx context.Context, in *idPath) (*body[*catalog.FlashSale], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			f, err := h.svc.catalog.WithdrawFlashSale(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			if err := h.adm.Forget(ctx, f.ID); err != nil {
-				return nil, err
-			}
-			return out(f), nil
-		})
+type reminder = struct {
+	SaleID string `json:"sale_id"`
+}
 
-	huma.Register(api, op("list-flash-sales", http.MethodGet, "/fairs/{slug}/flash-sales", "A fair's flash sales, coming and running (ended too with ?ended=true)", 0, false, 404),
-		func(ctx context.Context, in *struct {
-			Slug  string `path:"slug"`
-			Ended bool   `query:"ended"`
-		}) (*body[catalog.List[catalog.FlashSale]], error) {
-			rows, err := h.svc.catalog.FlashSales(ctx, h.actor(ctx), in.Slug, in.Ended)
-			if err != nil {
-				return nil, err
-			}
-			for i := range rows {
-				view(ctx, &rows[i])
-			}
-			return out(catalog.NewList(rows, nil)), nil
-		})
+func (h *FlashHandler) remindFlashSale(ctx context.Context, a catalog.Actor, in *idPath) (reminder, error) {
+	return reminder{in.ID}, h.svc.catalog.Remind(ctx, a, in.ID)
+}
 
-	huma.Register(api, op("get-flash-sale", http.MethodGet, "/flash-sales/{id}", "One flash sale with what is left", 0, false, 404),
-		func(ctx context.Context, in *idPath) (*struct {
-			ServerTime string `header:"X-Server-Time" doc:"the server's clock, for countdowns"`
-			Body       *catalog.FlashSale
-		}, error) {
-			now := h.svc.now()
-			type answer = struct {
-				ServerTime string `header:"X-Server-Time" doc:"the server's clock, for countdowns"`
-				Body       *catalog.FlashSale
-			}
-			if v, ok := h.public.Load(in.ID); ok && time.Since(v.(publicView).at) < time.Second {
-				f := *v.(publicView).sale
-				f.Status = f.StatusAt(now)
-				return &answer{now.Format(time.RFC3339Nano), view(ctx, &f)}, nil
-			}
-			// Read as anyone first: a public offer is the same for all.
-			f, err := h.svc.catalog.FlashSaleByID(ctx, h.svc.db, catalog.Actor{}, in.ID, false)
-			if err == nil {
-				cp := *f
-				h.public.Store(in.ID, publicView{&cp, time.Now()})
-				return &answer{now.Format(time.RFC3339Nano), view(ctx, f)}, nil
-			}
-			if f, err = h.svc.catalog.FlashSaleByID(ctx, h.svc.db, h.actor(ctx), in.ID, false); err != nil {
-				return nil, err
-			}
-			return &answer{now.Format(time.RFC3339Nano), view(ctx, f)}, nil
-		})
+type flashTicketIn = struct {
+	ID     string `path:"id"`
+	Ticket string `path:"ticket"`
+}
 
-	huma.Register(api, op("remind-flash-sale", http.MethodPost, "/flash-sales/{id}/reminders", "Be notified when the sale starts", http.StatusCreated, true, 401, 404, 409),
-		func(ctx context.Context, in *idPath) (*body[struct {
-			SaleID string `json:"sale_id"`
-		}], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if err := h.svc.catalog.Remind(ctx, a, in.ID); err != nil {
-				return nil, err
-			}
-			return out(struct {
-				SaleID string `json:"sale_id"`
-			}{in.ID}), nil
-		})
+func (h *FlashHandler) flashTicket(ctx context.Context, a catalog.Actor, in *flashTicketIn) (TicketView, error) {
+	row, err := h.adm.TicketStatus(ctx, a.UserID, in.ID, in.Ticket)
+	if err != nil {
+		return TicketView{}, err
+	}
+	return TicketView{Ticket: row.ID, Status: row.Status, OrderID: row.OrderID, Reason: row.Reason}, nil
+}
 
-	huma.Register(api, op("flash-ticket", http.MethodGet, "/flash-sales/{id}/tickets/{ticket}", "What became of a ticket (its owner)", 0, true, 401, 404),
-		func(ctx context.Context, in *struct {
-			ID     string `path:"id"`
-			Ticket string `path:"ticket"`
-		}) (*body[TicketView], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			row, err := h.adm.TicketStatus(ctx, a.UserID, in.ID, in.Ticket)
-			if err != nil {
-				return nil, err
-			}
-			return out(TicketView{Ticket: row.ID, Status: row.Status, OrderID: row.OrderID, Reason: row.Reason}), nil
-		})
-
-	huma.Register(api, op("stall-flash-sales", http.MethodGet, "/stalls/{id}/flash-sales", "A stall's flash sales, withdrawn and ended too (its merchant)", 0, true, 401, 403, 404),
-		func(ctx context.Context, in *idPath) (*body[catalog.List[catalog.FlashSale]], error) {
-			a, err := signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			rows, err := h.svc.catalog.StallFlashSales(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			for i := range rows {
-				view(ctx, &rows[i])
-			}
-			return out(catalog.NewList(rows, nil)), nil
-		})
+func (h *FlashHandler) stallFlashSales(ctx context.Context, a catalog.Actor, in *idPath) (catalog.List[catalog.FlashSale], error) {
+	rows, err := h.svc.catalog.StallFlashSales(ctx, a, in.ID)
+	if err != nil {
+		return catalog.List[catalog.FlashSale]{}, err
+	}
+	for i := range rows {
+		h.withRemaining(ctx, &rows[i])
+	}
+	return catalog.NewList(rows, nil), nil
 }

@@ -20,322 +20,225 @@ func NewHandler(svc *Service, actor func(context.Context) catalog.Actor) *Handle
 	return &Handler{svc: svc, actor: actor}
 }
 
-func (h *Handler) signedIn(ctx context.Context) (catalog.Actor, error) {
-	a := h.actor(ctx)
-	if a.UserID == "" {
-		return a, catalog.ErrUnauthorized
-	}
-	return a, nil
+// idempotent documents the Idempotency-Key header of the operations that
+// move money.
+var idempotent = []*huma.Param{{Name: "Idempotency-Key", In: "header", Description: "the same key and body replay the first response; the same key with another body is 409", Schema: &huma.Schema{Type: "string"}}}
+
+// Routes registers every orders operation on api. Every one of them needs a
+// signed-in user.
+func (h *Handler) Routes(api huma.API) {
+	const get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	const created, none = http.StatusCreated, http.StatusNoContent
+	withParams := func(o huma.Operation, params ...*huma.Param) huma.Operation { o.Parameters = params; return o }
+
+	orders := catalog.Tag("Orders")
+	huma.Register(api, orders.Signed("set-cart-item", put, "/cart/items/{product_id}", "Set a product's quantity in the cart (0 removes it)", 0, 404, 409, 422), catalog.SignedIn(h.actor, h.setCartItem))
+	huma.Register(api, orders.Signed("get-cart", get, "/cart", "The cart, priced now", 0), catalog.SignedIn(h.actor, h.getCart))
+	huma.Register(api, orders.Signed("clear-cart", del, "/cart", "Empty the cart", none), catalog.SignedInRaw(h.actor, h.clearCart))
+	huma.Register(api, withParams(orders.Signed("checkout", post, "/checkout", "Check out the cart: one order per stall, one payment. Honours Idempotency-Key.", created, 409, 422, 502), idempotent...), catalog.SignedIn(h.actor, h.checkout))
+	huma.Register(api, orders.Signed("get-order", get, "/orders/{id}", "One order (its buyer, its stall's merchant, its fair's organizer)", 0, 404), catalog.Public(h.actor, h.getOrder))
+	huma.Register(api, orders.Signed("cancel-order", post, "/orders/{id}/cancel", "Cancel an unpaid order (its buyer); its checkout's stock is returned", 0, 403, 404, 409), catalog.SignedIn(h.actor, h.cancelOrder))
+	huma.Register(api, orders.Signed("my-orders", get, "/me/orders", "What the user bought, newest first", 0), catalog.SignedIn(h.actor, h.myOrders))
+	huma.Register(api, orders.Signed("stall-orders", get, "/stalls/{id}/orders", "A stall's orders (its merchant)", 0, 403, 404), catalog.SignedIn(h.actor, h.stallOrders))
+	huma.Register(api, orders.Signed("ship-order", post, "/orders/{id}/ship", "Mark a paid order shipped (the stall's merchant)", 0, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.shipOrder))
+	huma.Register(api, orders.Signed("redeem-order", post, "/orders/{id}/redeem", "Redeem the pickup or voucher code shown at the booth (the stall's merchant)", 0, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.redeemOrder))
+	huma.Register(api, withParams(orders.Signed("refund-order", post, "/orders/{id}/refunds", "Refund all or part of an order (the stall's merchant or the fair's organizer). Honours Idempotency-Key.", created, 403, 404, 409, 422, 502), idempotent...), catalog.SignedIn(h.actor, h.refundOrder))
+
+	payments := catalog.Tag("Payments")
+	huma.Register(api, payments.Signed("get-payment", get, "/payments/{id}", "A payment and its orders (the payer)", 0, 404), catalog.SignedIn(h.actor, h.getPayment))
+	huma.Register(api, payments.Signed("complete-sandbox-payment", post, "/payments/sandbox/{payment_id}/complete", "Choose the outcome of a sandbox payment (the payer; 404 when the sandbox is off)", 0, 404, 409, 422), catalog.SignedIn(h.actor, h.completeSandboxPayment))
+	huma.Register(api, payments.Signed("payout-account-link", post, "/stalls/{id}/payout-account", "Connect the stall's Stripe payout account: returns the onboarding link (its merchant)", 0, 403, 404, 409, 502), catalog.SignedIn(h.actor, h.payoutAccountLink))
+
+	totals := catalog.Tag("Totals")
+	huma.Register(api, totals.Signed("fair-totals", get, "/fairs/{slug}/totals", "A fair's sales totals (its organizer)", 0, 403, 404), catalog.SignedIn(h.actor, h.fairTotals))
+	huma.Register(api, totals.Signed("fair-totals-csv", get, "/fairs/{slug}/totals.csv", "A fair's totals per stall (or another of its tables), as CSV (its organizer)", 0, 403, 404), catalog.SignedInRaw(h.actor, h.fairTotalsCSV))
+	huma.Register(api, totals.Signed("stall-totals", get, "/stalls/{id}/totals", "A stall's own totals (its merchant)", 0, 403, 404), catalog.SignedIn(h.actor, h.stallTotals))
+	huma.Register(api, totals.Signed("stall-totals-csv", get, "/stalls/{id}/totals.csv", "One table of a stall's totals, as CSV (its merchant)", 0, 403, 404), catalog.SignedInRaw(h.actor, h.stallTotalsCSV))
 }
 
-type body[T any] struct{ Body T }
-
-func out[T any](v T) *body[T] { return &body[T]{Body: v} }
+// The inputs of the operations. Those that are aliases of unnamed structs
+// stay unnamed for huma, which names their bodies after the operation
+// ("checkoutRequest" and so on) in the OpenAPI document.
 
 type idPath struct {
 	ID string `path:"id"`
 }
 
-// Routes registers every orders operation on api.
-func (h *Handler) Routes(api huma.API) {
-	tag := []string{"Orders"}
-	op := func(id, method, path, summary string, status int, errs ...int) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: "/api/v1" + path, Summary: summary, Tags: tag,
-			DefaultStatus: status, Errors: append([]int{401}, errs...), Security: catalog.Signed}
+type slugPath struct {
+	Slug string `path:"slug"`
+}
+
+// ---- Cart and checkout ----
+
+type setCartItemIn = struct {
+	ProductID string `path:"product_id"`
+	Body      struct {
+		Quantity int `json:"quantity"`
 	}
+}
 
-	huma.Register(api, op("set-cart-item", http.MethodPut, "/cart/items/{product_id}", "Set a product's quantity in the cart (0 removes it)", 0, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			ProductID string `path:"product_id"`
-			Body      struct {
-				Quantity int `json:"quantity"`
-			}
-		}) (*body[*Cart], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c, err := h.svc.SetCartItem(ctx, a, in.ProductID, in.Body.Quantity)
-			if err != nil {
-				return nil, err
-			}
-			return out(c), nil
-		})
+func (h *Handler) setCartItem(ctx context.Context, a catalog.Actor, in *setCartItemIn) (*Cart, error) {
+	return h.svc.SetCartItem(ctx, a, in.ProductID, in.Body.Quantity)
+}
 
-	huma.Register(api, op("get-cart", http.MethodGet, "/cart", "The cart, priced now", 0),
-		func(ctx context.Context, _ *struct{}) (*body[*Cart], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c, err := h.svc.Cart(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			return out(c), nil
-		})
+func (h *Handler) getCart(ctx context.Context, a catalog.Actor, _ *struct{}) (*Cart, error) {
+	return h.svc.Cart(ctx, a)
+}
 
-	huma.Register(api, op("clear-cart", http.MethodDelete, "/cart", "Empty the cart", http.StatusNoContent),
-		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return nil, h.svc.ClearCart(ctx, a)
-		})
+func (h *Handler) clearCart(ctx context.Context, a catalog.Actor, _ *struct{}) (*struct{}, error) {
+	return nil, h.svc.ClearCart(ctx, a)
+}
 
-	o := op("checkout", http.MethodPost, "/checkout", "Check out the cart: one order per stall, one payment. Honours Idempotency-Key.", http.StatusCreated, 409, 422, 502)
-	o.Parameters = []*huma.Param{{Name: "Idempotency-Key", In: "header", Description: "the same key and body replay the first response; the same key with another body is 409", Schema: &huma.Schema{Type: "string"}}}
-	huma.Register(api, o, func(ctx context.Context, in *struct {
-		Body struct {
-			Fulfillment     string `json:"fulfillment,omitempty" enum:"ship,pickup" doc:"pickup: collect everything at the booths"`
-			ShippingAddress string `json:"shipping_address,omitempty"`
-		}
-	}) (*body[*Checkout], error) {
-		a, err := h.signedIn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := h.svc.Checkout(ctx, a, CheckoutInput{Fulfillment: in.Body.Fulfillment, ShippingAddress: in.Body.ShippingAddress})
-		if err != nil {
-			return nil, err
-		}
-		return out(c), nil
-	})
-
-	huma.Register(api, op("get-order", http.MethodGet, "/orders/{id}", "One order (its buyer, its stall's merchant, its fair's organizer)", 0, 404),
-		func(ctx context.Context, in *idPath) (*body[*Order], error) {
-			o, err := h.svc.Order(ctx, h.actor(ctx), in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return out(o), nil
-		})
-
-	huma.Register(api, op("cancel-order", http.MethodPost, "/orders/{id}/cancel", "Cancel an unpaid order (its buyer); its checkout's stock is returned", 0, 403, 404, 409),
-		func(ctx context.Context, in *idPath) (*body[*Order], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			o, err := h.svc.CancelOrder(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return out(o), nil
-		})
-
-	huma.Register(api, op("my-orders", http.MethodGet, "/me/orders", "What the user bought, newest first", 0),
-		func(ctx context.Context, in *catalog.PageQuery) (*body[catalog.List[Order]], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			rows, next, err := h.svc.BuyerOrders(ctx, a, in.Page())
-			if err != nil {
-				return nil, err
-			}
-			return out(catalog.NewList(rows, next)), nil
-		})
-
-	huma.Register(api, op("stall-orders", http.MethodGet, "/stalls/{id}/orders", "A stall's orders (its merchant)", 0, 403, 404),
-		func(ctx context.Context, in *struct {
-			ID     string `path:"id"`
-			Status string `query:"status" enum:"pending_payment,paid,shipped,redeemed,completed,cancelled,refunded,partially_refunded"`
-			catalog.PageQuery
-		}) (*body[catalog.List[Order]], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			rows, next, err := h.svc.StallOrders(ctx, a, in.ID, in.Status, in.Page())
-			if err != nil {
-				return nil, err
-			}
-			return out(catalog.NewList(rows, next)), nil
-		})
-
-	huma.Register(api, op("ship-order", http.MethodPost, "/orders/{id}/ship", "Mark a paid order shipped (the stall's merchant)", 0, 403, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id"`
-			Body struct {
-				Tracking string `json:"tracking,omitempty"`
-			}
-		}) (*body[*Order], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			o, err := h.svc.Ship(ctx, a, in.ID, in.Body.Tracking)
-			if err != nil {
-				return nil, err
-			}
-			return out(o), nil
-		})
-
-	huma.Register(api, op("redeem-order", http.MethodPost, "/orders/{id}/redeem", "Redeem the pickup or voucher code shown at the booth (the stall's merchant)", 0, 403, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id"`
-			Body struct {
-				Code string `json:"code"`
-			}
-		}) (*body[*Order], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			o, err := h.svc.Redeem(ctx, a, in.ID, in.Body.Code)
-			if err != nil {
-				return nil, err
-			}
-			return out(o), nil
-		})
-
-	ro := op("refund-order", http.MethodPost, "/orders/{id}/refunds", "Refund all or part of an order (the stall's merchant or the fair's organizer). Honours Idempotency-Key.", http.StatusCreated, 403, 404, 409, 422, 502)
-	ro.Parameters = o.Parameters
-	huma.Register(api, ro, func(ctx context.Context, in *struct {
-		ID   string `path:"id"`
-		Body struct {
-			Amount *int64 `json:"amount,omitempty" doc:"in fen; all that is left when absent"`
-			Reason string `json:"reason"`
-		}
-	}) (*body[*Refund], error) {
-		a, err := h.signedIn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r, err := h.svc.RefundOrder(ctx, a, in.ID, in.Body.Amount, in.Body.Reason)
-		if err != nil {
-			return nil, err
-		}
-		return out(r), nil
-	})
-
-	tag = []string{"Payments"}
-	type paymentView struct {
-		Payment *Payment `json:"payment"`
-		Orders  []Order  `json:"orders"`
+type checkoutIn = struct {
+	Body struct {
+		Fulfillment     string `json:"fulfillment,omitempty" enum:"ship,pickup" doc:"pickup: collect everything at the booths"`
+		ShippingAddress string `json:"shipping_address,omitempty"`
 	}
-	huma.Register(api, op("get-payment", http.MethodGet, "/payments/{id}", "A payment and its orders (the payer)", 0, 404),
-		func(ctx context.Context, in *idPath) (*body[paymentView], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			p, orders, err := h.svc.Payment(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return out(paymentView{p, orders}), nil
-		})
+}
 
-	huma.Register(api, op("complete-sandbox-payment", http.MethodPost, "/payments/sandbox/{payment_id}/complete", "Choose the outcome of a sandbox payment (the payer; 404 when the sandbox is off)", 0, 404, 409, 422),
-		func(ctx context.Context, in *struct {
-			PaymentID string `path:"payment_id"`
-			Body      struct {
-				Outcome string `json:"outcome" enum:"succeeded,failed"`
-			}
-		}) (*body[*Payment], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			p, err := h.svc.CompleteSandbox(ctx, a.UserID, in.PaymentID, in.Body.Outcome)
-			if err != nil {
-				return nil, err
-			}
-			return out(p), nil
-		})
+func (h *Handler) checkout(ctx context.Context, a catalog.Actor, in *checkoutIn) (*Checkout, error) {
+	return h.svc.Checkout(ctx, a, CheckoutInput{Fulfillment: in.Body.Fulfillment, ShippingAddress: in.Body.ShippingAddress})
+}
 
-	huma.Register(api, op("payout-account-link", http.MethodPost, "/stalls/{id}/payout-account", "Connect the stall's Stripe payout account: returns the onboarding link (its merchant)", 0, 403, 404, 409, 502),
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id"`
-			Body struct {
-				ReturnURL string `json:"return_url" format:"uri" doc:"where Stripe sends the merchant back"`
-			}
-		}) (*body[struct {
-			URL string `json:"url"`
-		}], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			url, err := h.svc.PayoutAccountLink(ctx, a, in.ID, in.Body.ReturnURL)
-			if err != nil {
-				return nil, err
-			}
-			return out(struct {
-				URL string `json:"url"`
-			}{url}), nil
-		})
+// ---- Orders ----
 
-	tag = []string{"Totals"}
-	type slugPath struct {
-		Slug string `path:"slug"`
+// getOrder lets the service answer whoever asks (404 for those who may not
+// see the order).
+func (h *Handler) getOrder(ctx context.Context, a catalog.Actor, in *idPath) (*Order, error) {
+	return h.svc.Order(ctx, a, in.ID)
+}
+
+func (h *Handler) cancelOrder(ctx context.Context, a catalog.Actor, in *idPath) (*Order, error) {
+	return h.svc.CancelOrder(ctx, a, in.ID)
+}
+
+func (h *Handler) myOrders(ctx context.Context, a catalog.Actor, in *catalog.PageQuery) (catalog.List[Order], error) {
+	rows, next, err := h.svc.BuyerOrders(ctx, a, in.Page())
+	return catalog.NewList(rows, next), err
+}
+
+type stallOrdersIn = struct {
+	ID     string `path:"id"`
+	Status string `query:"status" enum:"pending_payment,paid,shipped,redeemed,completed,cancelled,refunded,partially_refunded"`
+	catalog.PageQuery
+}
+
+func (h *Handler) stallOrders(ctx context.Context, a catalog.Actor, in *stallOrdersIn) (catalog.List[Order], error) {
+	rows, next, err := h.svc.StallOrders(ctx, a, in.ID, in.Status, in.Page())
+	return catalog.NewList(rows, next), err
+}
+
+type shipOrderIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Tracking string `json:"tracking,omitempty"`
 	}
-	huma.Register(api, op("fair-totals", http.MethodGet, "/fairs/{slug}/totals", "A fair's sales totals (its organizer)", 0, 403, 404),
-		func(ctx context.Context, in *slugPath) (*body[*Totals], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			t, err := h.svc.FairTotals(ctx, a, in.Slug)
-			if err != nil {
-				return nil, err
-			}
-			return out(t), nil
-		})
+}
 
-	type fairCSVIn struct {
-		Slug  string `path:"slug"`
-		Table string `query:"table" default:"stall" enum:"stall,day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+func (h *Handler) shipOrder(ctx context.Context, a catalog.Actor, in *shipOrderIn) (*Order, error) {
+	return h.svc.Ship(ctx, a, in.ID, in.Body.Tracking)
+}
+
+type redeemOrderIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Code string `json:"code"`
 	}
-	huma.Register(api, op("fair-totals-csv", http.MethodGet, "/fairs/{slug}/totals.csv", "A fair's totals per stall (or another of its tables), as CSV (its organizer)", 0, 403, 404),
-		func(ctx context.Context, in *fairCSVIn) (*csvOut, error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			t, err := h.svc.FairTotals(ctx, a, in.Slug)
-			if err != nil {
-				return nil, err
-			}
-			name := in.Slug + "-totals"
-			if in.Table != "stall" {
-				name += "-" + in.Table
-			}
-			return newCSVOut(name, t.CSV(in.Table)), nil
-		})
+}
 
-	huma.Register(api, op("stall-totals", http.MethodGet, "/stalls/{id}/totals", "A stall's own totals (its merchant)", 0, 403, 404),
-		func(ctx context.Context, in *idPath) (*body[*StallTotals], error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			t, err := h.svc.StallTotalsFor(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return out(t), nil
-		})
+func (h *Handler) redeemOrder(ctx context.Context, a catalog.Actor, in *redeemOrderIn) (*Order, error) {
+	return h.svc.Redeem(ctx, a, in.ID, in.Body.Code)
+}
 
-	type stallCSVIn struct {
-		ID    string `path:"id"`
-		Table string `query:"table" default:"day" enum:"day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+type refundOrderIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Amount *int64 `json:"amount,omitempty" doc:"in fen; all that is left when absent"`
+		Reason string `json:"reason"`
 	}
-	huma.Register(api, op("stall-totals-csv", http.MethodGet, "/stalls/{id}/totals.csv", "One table of a stall's totals, as CSV (its merchant)", 0, 403, 404),
-		func(ctx context.Context, in *stallCSVIn) (*csvOut, error) {
-			a, err := h.signedIn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			t, err := h.svc.StallTotalsFor(ctx, a, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return newCSVOut("stall-"+in.ID+"-totals-"+in.Table, t.CSV(in.Table)), nil
-		})
+}
+
+func (h *Handler) refundOrder(ctx context.Context, a catalog.Actor, in *refundOrderIn) (*Refund, error) {
+	return h.svc.RefundOrder(ctx, a, in.ID, in.Body.Amount, in.Body.Reason)
+}
+
+// ---- Payments ----
+
+type paymentView struct {
+	Payment *Payment `json:"payment"`
+	Orders  []Order  `json:"orders"`
+}
+
+func (h *Handler) getPayment(ctx context.Context, a catalog.Actor, in *idPath) (paymentView, error) {
+	p, orders, err := h.svc.Payment(ctx, a, in.ID)
+	return paymentView{p, orders}, err
+}
+
+type completeSandboxIn = struct {
+	PaymentID string `path:"payment_id"`
+	Body      struct {
+		Outcome string `json:"outcome" enum:"succeeded,failed"`
+	}
+}
+
+func (h *Handler) completeSandboxPayment(ctx context.Context, a catalog.Actor, in *completeSandboxIn) (*Payment, error) {
+	return h.svc.CompleteSandbox(ctx, a.UserID, in.PaymentID, in.Body.Outcome)
+}
+
+type payoutAccountLinkIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		ReturnURL string `json:"return_url" format:"uri" doc:"where Stripe sends the merchant back"`
+	}
+}
+
+type onboardingLink = struct {
+	URL string `json:"url"`
+}
+
+func (h *Handler) payoutAccountLink(ctx context.Context, a catalog.Actor, in *payoutAccountLinkIn) (onboardingLink, error) {
+	url, err := h.svc.PayoutAccountLink(ctx, a, in.ID, in.Body.ReturnURL)
+	return onboardingLink{url}, err
+}
+
+// ---- Totals ----
+
+func (h *Handler) fairTotals(ctx context.Context, a catalog.Actor, in *slugPath) (*Totals, error) {
+	return h.svc.FairTotals(ctx, a, in.Slug)
+}
+
+type fairCSVIn struct {
+	Slug  string `path:"slug"`
+	Table string `query:"table" default:"stall" enum:"stall,day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+}
+
+func (h *Handler) fairTotalsCSV(ctx context.Context, a catalog.Actor, in *fairCSVIn) (*csvOut, error) {
+	t, err := h.svc.FairTotals(ctx, a, in.Slug)
+	if err != nil {
+		return nil, err
+	}
+	name := in.Slug + "-totals"
+	if in.Table != "stall" {
+		name += "-" + in.Table
+	}
+	return newCSVOut(name, t.CSV(in.Table)), nil
+}
+
+func (h *Handler) stallTotals(ctx context.Context, a catalog.Actor, in *idPath) (*StallTotals, error) {
+	return h.svc.StallTotalsFor(ctx, a, in.ID)
+}
+
+type stallCSVIn struct {
+	ID    string `path:"id"`
+	Table string `query:"table" default:"day" enum:"day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+}
+
+func (h *Handler) stallTotalsCSV(ctx context.Context, a catalog.Actor, in *stallCSVIn) (*csvOut, error) {
+	t, err := h.svc.StallTotalsFor(ctx, a, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return newCSVOut("stall-"+in.ID+"-totals-"+in.Table, t.CSV(in.Table)), nil
 }
 
 // csvOut is a CSV download.
