@@ -53,7 +53,7 @@ func NewServer(svc *Services) (*Server, error) {
 	auth := account.NewHandler(svc.Accounts, svc.Inbox, svc.Enqueuer, limiter, d.Config.AuthAttemptsPerMinute)
 	site, err := web.New(web.Deps{
 		Logger: d.Logger, DB: d.DB, Redis: d.Redis, Now: d.Now, Accounts: svc.Accounts, Auth: auth,
-		Catalog: svc.Catalog, Orders: svc.Orders, Admission: svc.Admission, Events: svc.Events, Inbox: svc.Inbox,
+		Catalog: svc.Catalog, Orders: svc.Orders, Admission: svc.Admission, Inbox: svc.Inbox,
 	})
 	if err != nil {
 		return nil, err

@@ -96,5 +96,5 @@ const mailFrom = "庙会 Miaohui <no-reply@miaohui.cn>"
 
 // Demo is what the demo data is made with.
 func (s *Services) Demo() ops.Demo {
-	return ops.Demo{DB: s.DB, Now: s.Now, Accounts: s.Accounts, Catalog: s.Catalog, Events: s.Events, Admission: s.Admission}
+	return ops.Demo{DB: s.DB, Now: s.Now, Accounts: s.Accounts, Catalog: s.Catalog, Admission: s.Admission}
 }

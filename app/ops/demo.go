@@ -123,7 +123,6 @@ type Demo struct {
 	Now       catalog.Clock
 	Accounts  *account.Accounts
 	Catalog   *catalog.Service
-	Events    orders.Events
 	Admission *orders.Admission
 }
 
@@ -224,14 +223,9 @@ func seedDemoData(ctx context.Context, s Demo) error {
 		price, quantity, limit := f.product.Price/2, 20, 2
 		at := now.Add(time.Minute + time.Duration(k)*time.Hour).Truncate(time.Second)
 		until := at.Add(24 * time.Hour)
-		sale, err := s.Catalog.CreateFlashSale(ctx, f.merchant, catalog.FlashInput{ProductID: f.product.ID, Price: &price,
-			Quantity: &quantity, PerUserLimit: &limit, StartsAt: &at, EndsAt: &until})
-		if err != nil {
+		if _, err := s.Admission.ScheduleSale(ctx, f.merchant, catalog.FlashInput{ProductID: f.product.ID, Price: &price,
+			Quantity: &quantity, PerUserLimit: &limit, StartsAt: &at, EndsAt: &until}); err != nil {
 			return fmt.Errorf("flash sale: %w", err)
-		}
-		_ = s.Events.FlashSaleScheduled(ctx, sale.ID, sale.StartsAt)
-		if err := s.Admission.Reset(ctx, sale.ID); err != nil {
-			return err
 		}
 	}
 

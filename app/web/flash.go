@@ -377,14 +377,6 @@ func keepFlash(c *fiber.Ctx, p *Page) {
 	keep(c, p, "fsale", "product_id", "price", "quantity", "per_user_limit", "starts_at", "ends_at")
 }
 
-// flashScheduled does what follows a sale's creation or change, as the API
-// does: the reminder of its start is queued (best effort) and admission's
-// state in Redis is set again from the database.
-func (s *Site) flashScheduled(ctx context.Context, f *catalog.FlashSale) error {
-	_ = s.events.FlashSaleScheduled(ctx, f.ID, f.StartsAt)
-	return s.flash.Reset(ctx, f.ID)
-}
-
 // flashFormFailed puts a failed sale form's errors on the page: the fields',
 // or a conflict (started, or not that much stock).
 func (s *Site) flashFormFailed(p *Page, err error) (int, error) {
@@ -418,14 +410,15 @@ func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 	}
 	var f *catalog.FlashSale
 	if err == nil {
-		f, err = s.catalog.CreateFlashSale(ctx, a, in)
-	}
-	if err == nil {
-		if rerr := s.flashScheduled(ctx, f); rerr != nil {
+		f, err = s.flash.ScheduleSale(ctx, a, in)
+		if f != nil && err != nil {
 			// A new sale has no state in Redis yet: the first purchase
 			// builds it from the database.
-			s.log.Warn("flash sale created: admission state not set", "sale", f.ID, "err", rerr)
+			s.log.Warn("flash sale created: admission state not set", "sale", f.ID, "err", err)
+			err = nil
 		}
+	}
+	if err == nil {
 		flash(c, "flash.fs_created")
 		return c.Redirect("/merchant/stalls/"+url.PathEscape(stallID)+"/flash-sales#sale-"+f.ID, http.StatusSeeOther)
 	}
@@ -463,12 +456,12 @@ func (s *Site) flashSaleSubmit(c *fiber.Ctx) error {
 	in, err := flashInput(c)
 	var updated *catalog.FlashSale
 	if err == nil {
-		updated, err = s.catalog.UpdateFlashSale(ctx, a, f.ID, in)
-	}
-	if err == nil {
-		if err := s.flashScheduled(ctx, updated); err != nil {
+		updated, err = s.flash.RescheduleSale(ctx, a, f.ID, in)
+		if updated != nil && err != nil {
 			return err
 		}
+	}
+	if err == nil {
 		flash(c, "flash.fs_saved")
 		return c.Redirect(back+"#sale-"+f.ID, http.StatusSeeOther)
 	}
@@ -493,7 +486,7 @@ func (s *Site) withdrawFlashSaleSubmit(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	_, err = s.catalog.WithdrawFlashSale(c.UserContext(), a, f.ID)
+	_, err = s.flash.WithdrawSale(c.UserContext(), a, f.ID)
 	switch {
 	case err == nil:
 		flash(c, "flash.fs_withdrawn")

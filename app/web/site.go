@@ -49,7 +49,6 @@ type Deps struct {
 	Catalog   *catalog.Service
 	Orders    *orders.Service
 	Admission *orders.Admission
-	Events    *jobs.OrderEvents
 	Inbox     *jobs.Inbox
 }
 
@@ -66,7 +65,6 @@ type Site struct {
 	catalog  *catalog.Service
 	orders   *orders.Service
 	flash    *orders.Admission
-	events   *jobs.OrderEvents
 	inbox    *jobs.Inbox
 
 	bundle *i18n.Bundle
@@ -84,7 +82,7 @@ func New(d Deps) (*Site, error) {
 	}
 	w := &Site{
 		log: d.Logger, db: d.DB, rdb: d.Redis, now: d.Now, accounts: d.Accounts, auth: d.Auth,
-		catalog: d.Catalog, orders: d.Orders, flash: d.Admission, events: d.Events, inbox: d.Inbox,
+		catalog: d.Catalog, orders: d.Orders, flash: d.Admission, inbox: d.Inbox,
 		bundle: b, pages: map[string]*template.Template{},
 	}
 	files, err := fs.Glob(webFS, "templates/*.html")
