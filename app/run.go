@@ -98,18 +98,11 @@ func newLogger(out io.Writer, format string) *slog.Logger {
 // withWorkers; demo also seeds an empty database.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, withWorkers, demo bool) error {
 	log.Info("starting", append([]any{"command", map[bool]string{true: "demo", false: "serve"}[demo], "workers", withWorkers}, cfg.Masked()...)...)
-	p, err := OpenPlatform(ctx, cfg, log)
+	p, svc, err := openServices(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	if err := p.Migrate(ctx); err != nil {
-		return err
-	}
-	svc, err := NewServices(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
-	if err != nil {
-		return err
-	}
 	defer svc.Close()
 	srv, err := NewServer(svc)
 	if err != nil {
@@ -137,6 +130,25 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 	return err
 }
 
+// openServices opens the platform, applies pending migrations and builds the
+// services over it.
+func openServices(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, *Services, error) {
+	p, err := OpenPlatform(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.Migrate(ctx); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	svc, err := NewServices(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, svc, nil
+}
+
 // worker runs the background workers alone, for deployments that scale the
 // HTTP servers and the workers separately.
 func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -144,18 +156,11 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return errNeedRedis
 	}
 	log.Info("starting", append([]any{"command", "worker"}, cfg.Masked()...)...)
-	p, err := OpenPlatform(ctx, cfg, log)
+	p, svc, err := openServices(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	if err := p.Migrate(ctx); err != nil {
-		return err
-	}
-	svc, err := NewServices(Deps{Config: cfg, Logger: log, DB: p.DB, Redis: p.Redis, Now: p.Now})
-	if err != nil {
-		return err
-	}
 	defer svc.Close()
 	workers, err := StartWorkers(p, svc, 20)
 	if err != nil {
