@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -36,8 +35,8 @@ func idempotentPath(path string) bool {
 	return path == "/api/v1/checkout" || strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/refunds")
 }
 
-var errKeyReused = fmt.Errorf("this Idempotency-Key was used with another request: %w", catalog.ErrConflict)
-var errKeyBusy = fmt.Errorf("a request with this Idempotency-Key is still running: %w", catalog.ErrConflict)
+var errKeyReused = catalog.Fail(catalog.ErrConflict, "this Idempotency-Key was used with another request")
+var errKeyBusy = catalog.Fail(catalog.ErrConflict, "a request with this Idempotency-Key is still running")
 
 // idempotency claims the key before the handler runs (so two requests racing
 // with one key run once), stores the answer after, and replays it later.

@@ -16,6 +16,7 @@ import (
 	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/jobs"
+	"miaohui/orders"
 )
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
@@ -189,8 +190,22 @@ func TestProblemTable(t *testing.T) {
 			t.Errorf("%v → %d %s, want %d %s", c.err, p.Status, p.Code, c.status, c.code)
 		}
 	}
-	if p := problemFor(context.Background(), fmt.Errorf("stall 7: %w", catalog.ErrForbidden)); p.Detail != "stall 7" {
-		t.Errorf("detail %q", p.Detail)
+	// The detail is what the domain error carries for the client, never
+	// text sliced out of a wrapped error.
+	details := []struct {
+		err  error
+		want string
+	}{
+		{catalog.Fail(catalog.ErrForbidden, "stall 7"), "stall 7"},
+		{fmt.Errorf("loading: %w", catalog.Fail(catalog.ErrNotFound, "no such fair")), "no such fair"},
+		{catalog.Fail(catalog.ErrFairEnded, "fair x"), "fair x: the fair has ended"},
+		{fmt.Errorf("stall 7: %w", catalog.ErrForbidden), "you may not do this"},
+		{fmt.Errorf("%w: Post \"https://api.stripe.com/v1/refunds\": dial tcp: lookup api.stripe.com: no such host", orders.ErrProvider), "the payment provider could not be reached; try again in a moment"},
+	}
+	for _, d := range details {
+		if p := problemFor(context.Background(), d.err); p.Detail != d.want {
+			t.Errorf("%v → detail %q, want %q", d.err, p.Detail, d.want)
+		}
 	}
 }
 

@@ -53,15 +53,16 @@ var errorTable = []struct {
 	err    error
 	status int
 	code   string
+	detail string // when the error carries no public detail of its own
 }{
-	{account.ErrCSRF, http.StatusForbidden, "forbidden"},
-	{catalog.ErrUnauthorized, http.StatusUnauthorized, "unauthenticated"},
-	{catalog.ErrForbidden, http.StatusForbidden, "forbidden"},
-	{catalog.ErrNotFound, http.StatusNotFound, "not_found"},
-	{catalog.ErrConflict, http.StatusConflict, "conflict"},
-	{catalog.ErrGone, http.StatusGone, "ended"},
-	{catalog.ErrBadRequest, http.StatusBadRequest, "bad_request"},
-	{orders.ErrProvider, http.StatusBadGateway, "payment_provider_error"},
+	{account.ErrCSRF, http.StatusForbidden, "forbidden", "missing or wrong CSRF token: send the X-CSRF-Token header (or the _csrf form field) given with your session"},
+	{catalog.ErrUnauthorized, http.StatusUnauthorized, "unauthenticated", "sign in first"},
+	{catalog.ErrForbidden, http.StatusForbidden, "forbidden", "you may not do this"},
+	{catalog.ErrNotFound, http.StatusNotFound, "not_found", "not found"},
+	{catalog.ErrConflict, http.StatusConflict, "conflict", "this conflicts with the current state"},
+	{catalog.ErrGone, http.StatusGone, "ended", "this has ended"},
+	{catalog.ErrBadRequest, http.StatusBadRequest, "bad_request", "the request is not valid"},
+	{orders.ErrProvider, http.StatusBadGateway, "payment_provider_error", "the payment provider could not be reached; try again in a moment"},
 }
 
 // problemFor turns any error into the problem sent to the client. Unknown
@@ -85,7 +86,12 @@ func problemFor(ctx context.Context, err error) *Problem {
 	}
 	for _, row := range errorTable {
 		if errors.Is(err, row.err) {
-			p := newProblem(row.status, row.code, detailOf(err))
+			if row.status >= 500 {
+				// The provider's message, address and network errors are
+				// for the log only.
+				account.Log(ctx).Warn("payment provider failed", "err", err)
+			}
+			p := newProblem(row.status, row.code, publicDetail(err, row.detail))
 			var coded *catalog.CodedError
 			if errors.As(err, &coded) {
 				p.Code, p.Type = coded.Code(), "urn:miaohui:problem:"+coded.Code()
@@ -101,13 +107,14 @@ func problemFor(ctx context.Context, err error) *Problem {
 	return newProblem(http.StatusInternalServerError, "internal_error", "an unexpected error occurred")
 }
 
-// detailOf is the message of a wrapped sentinel, without the sentinel's own text.
-func detailOf(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i > 0 {
-		return msg[:i]
+// publicDetail is the detail a domain error carries for the client, or
+// fallback when it carries none.
+func publicDetail(err error, fallback string) string {
+	var d *catalog.DomainError
+	if errors.As(err, &d) {
+		return d.Detail
 	}
-	return msg
+	return fallback
 }
 
 // statusProblem is a problem for a bare HTTP status raised by the framework.

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -82,7 +81,7 @@ func SignedInRaw[I, O any](actor func(context.Context) Actor, fn func(ctx contex
 	return func(ctx context.Context, in *I) (*O, error) {
 		a := actor(ctx)
 		if a.UserID == "" {
-			return nil, fmt.Errorf("sign in first: %w", ErrUnauthorized)
+			return nil, Fail(ErrUnauthorized, "sign in first")
 		}
 		return fn(ctx, a, in)
 	}

@@ -59,14 +59,44 @@ var (
 	ErrBadRequest   = errors.New("bad request")
 )
 
+// DomainError is a domain failure with its public detail: what the client is
+// told (the problem's detail). It is its sentinel for errors.Is, so the HTTP
+// status still comes from the one table. A detail says nothing internal.
+type DomainError struct {
+	// Detail is the public explanation.
+	Detail string
+	err    error // the sentinel, or a DomainError it specialises
+	base   error // the sentinel at the bottom, for Error()
+}
+
+// Fail returns err (a sentinel such as ErrNotFound, or a more specific
+// domain error) with detail as its public explanation. Wrapping a domain
+// error keeps its detail after the new one: "fair x: the fair has ended".
+func Fail(err error, detail string) error {
+	d := &DomainError{Detail: detail, err: err, base: err}
+	var inner *DomainError
+	if errors.As(err, &inner) {
+		d.Detail, d.base = detail+": "+inner.Detail, inner.base
+	}
+	return d
+}
+
+// Failf is Fail with a formatted detail.
+func Failf(err error, format string, args ...any) error {
+	return Fail(err, fmt.Sprintf(format, args...))
+}
+
+func (e *DomainError) Error() string { return e.Detail + ": " + e.base.Error() }
+func (e *DomainError) Unwrap() error { return e.err }
+
 // Conflicts callers may want to tell apart; each is an ErrConflict (409).
 var (
-	ErrSlugTaken      = fmt.Errorf("this slug is taken: %w", ErrConflict)
-	ErrKindLocked     = fmt.Errorf("the kind of a fair with stalls cannot change: %w", ErrConflict)
-	ErrFairEnded      = fmt.Errorf("the fair has ended: %w", ErrConflict)
-	ErrAlreadyApplied = fmt.Errorf("you have already applied to this fair: %w", ErrConflict)
-	ErrAlreadyBooked  = fmt.Errorf("you already have a viewing booked at this development; cancel it first: %w", ErrConflict)
-	ErrSlotStarted    = fmt.Errorf("this viewing has already started: %w", ErrConflict)
+	ErrSlugTaken      = Fail(ErrConflict, "this slug is taken")
+	ErrKindLocked     = Fail(ErrConflict, "the kind of a fair with stalls cannot change")
+	ErrFairEnded      = Fail(ErrConflict, "the fair has ended")
+	ErrAlreadyApplied = Fail(ErrConflict, "you have already applied to this fair")
+	ErrAlreadyBooked  = Fail(ErrConflict, "you already have a viewing booked at this development; cancel it first")
+	ErrSlotStarted    = Fail(ErrConflict, "this viewing has already started")
 )
 
 // FieldError says what is wrong with one input field.

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -156,7 +155,7 @@ func (in FairInput) apply(f *Fair) error {
 // categories of its kind. It is published unless in.Published is false.
 func (s *Service) CreateFair(ctx context.Context, a Actor, in FairInput) (*Fair, error) {
 	if a.Role != RoleOrganizer {
-		return nil, fmt.Errorf("only organizers create fairs: %w", ErrForbidden)
+		return nil, Fail(ErrForbidden, "only organizers create fairs")
 	}
 	now := s.now()
 	f := &Fair{ID: NewID(), OrganizerID: a.UserID, Published: true, CreatedAt: now, UpdatedAt: now}
@@ -176,7 +175,7 @@ func (s *Service) CreateFair(ctx context.Context, a Actor, in FairInput) (*Fair,
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(f).Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
-				return fmt.Errorf("%q: %w", f.Slug, ErrSlugTaken)
+				return Failf(ErrSlugTaken, "%q", f.Slug)
 			}
 			return err
 		}
@@ -225,7 +224,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 		f.UpdatedAt = s.now()
 		if _, err := tx.NewUpdate().Model(f).WherePK().Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
-				return fmt.Errorf("%q: %w", f.Slug, ErrSlugTaken)
+				return Failf(ErrSlugTaken, "%q", f.Slug)
 			}
 			return err
 		}
@@ -247,9 +246,9 @@ func (s *Service) ownFair(ctx context.Context, db bun.IDB, a Actor, slug string)
 	}
 	if f.OrganizerID != a.UserID {
 		if !f.Published {
-			return nil, fmt.Errorf("fair %q: %w", slug, ErrNotFound)
+			return nil, Failf(ErrNotFound, "fair %q", slug)
 		}
-		return nil, fmt.Errorf("only the fair's organizer may do this: %w", ErrForbidden)
+		return nil, Fail(ErrForbidden, "only the fair's organizer may do this")
 	}
 	return f, nil
 }
@@ -280,7 +279,7 @@ func (s *Service) Fair(ctx context.Context, a Actor, slug string) (*Fair, error)
 		return nil, err
 	}
 	if !f.Published && f.OrganizerID != a.UserID {
-		return nil, fmt.Errorf("fair %q: %w", slug, ErrNotFound)
+		return nil, Failf(ErrNotFound, "fair %q", slug)
 	}
 	return f, nil
 }

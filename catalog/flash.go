@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -95,7 +94,7 @@ func (in FlashInput) apply(f *FlashSale, fair *Fair, now time.Time) error {
 }
 
 // ErrFlashStarted is a change to an offer that has already started.
-var ErrFlashStarted = fmt.Errorf("a flash sale cannot change once it has started: %w", ErrConflict)
+var ErrFlashStarted = Fail(ErrConflict, "a flash sale cannot change once it has started")
 
 // CreateFlashSale offers quantity units of the merchant's own product at a
 // flash price; the units leave the product's stock at once.
@@ -137,7 +136,7 @@ func (s *Service) CreateFlashSale(ctx context.Context, a Actor, in FlashInput) (
 }
 
 // ErrFlashStock is an offer larger than the product's stock.
-var ErrFlashStock = Coded("insufficient_stock", fmt.Errorf("the product has not that much stock: %w", ErrConflict))
+var ErrFlashStock = Coded("insufficient_stock", Fail(ErrConflict, "the product has not that much stock"))
 
 func takeStock(ctx context.Context, db bun.IDB, productID string, n int64) error {
 	res, err := db.NewUpdate().Table("products").Set("stock = stock - ?", n).Where("id = ? AND stock >= ?", productID, n).Exec(ctx)
@@ -158,10 +157,10 @@ func (s *Service) ownFlashSale(ctx context.Context, tx bun.Tx, a Actor, id strin
 	}
 	sa, err := s.stallAccess(ctx, tx, a, f.StallID)
 	if err != nil {
-		return nil, StallAccess{}, fmt.Errorf("flash sale: %w", ErrNotFound)
+		return nil, StallAccess{}, Fail(ErrNotFound, "flash sale")
 	}
 	if !sa.Merchant {
-		return nil, StallAccess{}, fmt.Errorf("only the stall's merchant changes its flash sales: %w", ErrForbidden)
+		return nil, StallAccess{}, Fail(ErrForbidden, "only the stall's merchant changes its flash sales")
 	}
 	return f, sa, nil
 }
@@ -244,7 +243,7 @@ func (s *Service) FlashSaleByID(ctx context.Context, db bun.IDB, a Actor, id str
 	if !internal {
 		sa, err := s.stallAccess(ctx, db, a, f.StallID)
 		if err != nil || (!sa.Public() || f.Withdrawn) && !sa.Merchant && !sa.Organizer {
-			return nil, fmt.Errorf("flash sale: %w", ErrNotFound)
+			return nil, Fail(ErrNotFound, "flash sale")
 		}
 	}
 	f.Status = f.StatusAt(s.now())
@@ -286,7 +285,7 @@ func (s *Service) StallFlashSales(ctx context.Context, a Actor, stallID string) 
 		return nil, err
 	}
 	if !sa.Merchant && !sa.Organizer {
-		return nil, fmt.Errorf("only the stall's merchant lists all its flash sales: %w", ErrForbidden)
+		return nil, Fail(ErrForbidden, "only the stall's merchant lists all its flash sales")
 	}
 	var rows []FlashSale
 	err = s.db.NewSelect().Model(&rows).ColumnExpr("flash_sale.*").
@@ -307,7 +306,7 @@ func (s *Service) Remind(ctx context.Context, a Actor, id string) error {
 		return err
 	}
 	if f.Status != FlashUpcoming {
-		return fmt.Errorf("the sale has already started: %w", ErrConflict)
+		return Fail(ErrConflict, "the sale has already started")
 	}
 	row := map[string]any{"sale_id": id, "user_id": a.UserID, "created_at": s.now()}
 	_, err = s.db.NewInsert().Model(&row).TableExpr("flash_reminders").On("CONFLICT (sale_id, user_id) DO NOTHING").Exec(ctx)

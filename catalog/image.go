@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	_ "image/gif"  // decoders for image.DecodeConfig
 	_ "image/jpeg" //
@@ -92,7 +91,7 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 			return err
 		}
 		if n >= MaxImagesPerItem {
-			return fmt.Errorf("a product holds at most %d images: %w", MaxImagesPerItem, ErrConflict)
+			return Failf(ErrConflict, "a product holds at most %d images", MaxImagesPerItem)
 		}
 		if _, err := tx.NewInsert().Model(img).Exec(ctx); err != nil {
 			return err

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -202,13 +201,13 @@ func (s *Service) ownProduct(ctx context.Context, db bun.IDB, a Actor, id string
 	}
 	sa, err := s.stallAccess(ctx, db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		return nil, StallAccess{}, Fail(ErrNotFound, "product")
 	}
 	if !sa.Merchant {
 		if !p.Active || !sa.Public() {
-			return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+			return nil, StallAccess{}, Fail(ErrNotFound, "product")
 		}
-		return nil, StallAccess{}, fmt.Errorf("only the stall's merchant may change its products: %w", ErrForbidden)
+		return nil, StallAccess{}, Fail(ErrForbidden, "only the stall's merchant may change its products")
 	}
 	return p, sa, nil
 }
@@ -233,10 +232,10 @@ func (s *Service) Product(ctx context.Context, a Actor, id string) (*Product, St
 	}
 	sa, err := s.stallAccess(ctx, s.db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		return nil, StallAccess{}, Fail(ErrNotFound, "product")
 	}
 	if (!p.Active || !sa.Public()) && !sa.Merchant && !sa.Organizer {
-		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		return nil, StallAccess{}, Fail(ErrNotFound, "product")
 	}
 	return p, sa, nil
 }

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -73,7 +72,7 @@ func (s *Service) ownDevelopment(ctx context.Context, db bun.IDB, a Actor, stall
 		return StallAccess{}, err
 	}
 	if sa.Fair.Kind != KindPropertySeason {
-		return StallAccess{}, fmt.Errorf("only developments of a property season have unit types and viewings: %w", ErrConflict)
+		return StallAccess{}, Fail(ErrConflict, "only developments of a property season have unit types and viewings")
 	}
 	return sa, nil
 }
@@ -120,7 +119,7 @@ func (s *Service) RemoveUnitType(ctx context.Context, a Actor, stallID, id strin
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("unit type: %w", ErrNotFound)
+			return Fail(ErrNotFound, "unit type")
 		}
 		return nil
 	})
@@ -176,7 +175,7 @@ func (s *Service) Slots(ctx context.Context, a Actor, stallID string) ([]Viewing
 }
 
 // ErrSlotFull is a booking of a slot with no place left.
-var ErrSlotFull = fmt.Errorf("this viewing slot is full: %w", ErrConflict)
+var ErrSlotFull = Fail(ErrConflict, "this viewing slot is full")
 
 // Book takes a place in a viewing slot for the signed-in user: one live
 // booking per development, never more bookings than the slot's capacity.
@@ -192,7 +191,7 @@ func (s *Service) Book(ctx context.Context, a Actor, slotID string) (*Booking, e
 		}
 		sa, err := s.stallAccess(ctx, tx, a, v.StallID)
 		if err != nil || !sa.Public() {
-			return fmt.Errorf("viewing slot: %w", ErrNotFound)
+			return Fail(ErrNotFound, "viewing slot")
 		}
 		if !v.StartsAt.After(s.now()) {
 			return ErrSlotStarted
@@ -229,7 +228,7 @@ func (s *Service) CancelBooking(ctx context.Context, a Actor, id string) (*Booki
 			return notFound(err, "booking")
 		}
 		if b.Status != BookingBooked {
-			return fmt.Errorf("the booking is already cancelled: %w", ErrConflict)
+			return Fail(ErrConflict, "the booking is already cancelled")
 		}
 		now := s.now()
 		b.Status, b.CancelledAt = BookingCancelled, &now
@@ -238,7 +237,7 @@ func (s *Service) CancelBooking(ctx context.Context, a Actor, id string) (*Booki
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("the booking is already cancelled: %w", ErrConflict)
+			return Fail(ErrConflict, "the booking is already cancelled")
 		}
 		_, err = tx.NewUpdate().Model((*ViewingSlot)(nil)).Set("booked = booked - 1").Where("id = ?", b.SlotID).Exec(ctx)
 		return err

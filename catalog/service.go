@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"github.com/uptrace/bun"
@@ -47,7 +46,7 @@ func (s *Service) MediaDir() string { return s.mediaDir }
 // notFound turns "no rows" into ErrNotFound naming what was missing.
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return Failf(ErrNotFound, "%s", what)
 	}
 	return err
 }

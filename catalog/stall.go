@@ -61,7 +61,7 @@ type Stall struct {
 // application to the same fair is ErrConflict.
 func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, description string) (*Application, error) {
 	if a.Role != RoleMerchant {
-		return nil, fmt.Errorf("only merchants apply for stalls: %w", ErrForbidden)
+		return nil, Fail(ErrForbidden, "only merchants apply for stalls")
 	}
 	stallName, description = strings.TrimSpace(stallName), strings.TrimSpace(description)
 	var c Check
@@ -128,10 +128,10 @@ func (s *Service) decidable(ctx context.Context, tx bun.Tx, a Actor, id string) 
 	}
 	if f.OrganizerID != a.UserID {
 		// Another organizer's applications are not theirs to see.
-		return nil, nil, fmt.Errorf("application: %w", ErrNotFound)
+		return nil, nil, Fail(ErrNotFound, "application")
 	}
 	if app.Status != ApplicationPending {
-		return nil, nil, fmt.Errorf("the application was already %s: %w", app.Status, ErrConflict)
+		return nil, nil, Failf(ErrConflict, "the application was already %s", app.Status)
 	}
 	return app, f, nil
 }
@@ -229,7 +229,7 @@ func (s *Service) stallAccess(ctx context.Context, db bun.IDB, a Actor, id strin
 	}
 	sa := StallAccess{Stall: st, Fair: f, Merchant: a.UserID != "" && st.MerchantID == a.UserID, Organizer: a.UserID != "" && f.OrganizerID == a.UserID}
 	if !sa.Public() && !sa.Merchant && !sa.Organizer {
-		return StallAccess{}, fmt.Errorf("stall: %w", ErrNotFound)
+		return StallAccess{}, Fail(ErrNotFound, "stall")
 	}
 	return sa, nil
 }
@@ -242,7 +242,7 @@ func (s *Service) ownStall(ctx context.Context, db bun.IDB, a Actor, id string) 
 		return StallAccess{}, err
 	}
 	if !sa.Merchant {
-		return StallAccess{}, fmt.Errorf("only the stall's merchant may do this: %w", ErrForbidden)
+		return StallAccess{}, Fail(ErrForbidden, "only the stall's merchant may do this")
 	}
 	return sa, nil
 }
@@ -342,7 +342,7 @@ func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status string
 			return err
 		}
 		if !sa.Organizer {
-			return fmt.Errorf("only the fair's organizer may suspend a stall: %w", ErrForbidden)
+			return Fail(ErrForbidden, "only the fair's organizer may suspend a stall")
 		}
 		st = sa.Stall
 		st.Status, st.UpdatedAt = status, s.now()

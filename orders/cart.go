@@ -66,10 +66,10 @@ func (s *Service) SetCartItem(ctx context.Context, a catalog.Actor, productID st
 		return nil, err
 	}
 	if !p.Active || !sa.Public() || sa.Fair.Status != catalog.FairOpen {
-		return nil, fmt.Errorf("this product is not on sale: %w", catalog.ErrConflict)
+		return nil, catalog.Fail(catalog.ErrConflict, "this product is not on sale")
 	}
 	if int64(quantity) > p.Stock {
-		return nil, fmt.Errorf("only %d left: %w", p.Stock, ErrInsufficientStock)
+		return nil, catalog.Failf(ErrInsufficientStock, "only %d left", p.Stock)
 	}
 	if p.Kind == catalog.KindVoucher && quantity > 1 {
 		return nil, catalog.Invalid("quantity", "one voucher per buyer per development")
@@ -78,7 +78,7 @@ func (s *Service) SetCartItem(ctx context.Context, a catalog.Actor, productID st
 		var other string
 		err = tx.NewSelect().Model((*CartItem)(nil)).Column("fair_id").Where("user_id = ? AND fair_id <> ?", a.UserID, p.FairID).Limit(1).Scan(ctx, &other)
 		if err == nil {
-			return fmt.Errorf("your cart holds another fair's products; check out or empty it first: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "your cart holds another fair's products; check out or empty it first")
 		}
 		item := &CartItem{UserID: a.UserID, ProductID: productID, FairID: p.FairID, Quantity: quantity, UpdatedAt: s.now()}
 		_, err = tx.NewInsert().Model(item).On("CONFLICT (user_id, product_id) DO UPDATE").Set("quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at").Exec(ctx)

@@ -33,7 +33,7 @@ type Checkout struct {
 var ErrEmptyCart = catalog.Invalid("cart", "is empty")
 
 // ErrVoucherHeld is a second deposit voucher of one development for one buyer.
-var ErrVoucherHeld = fmt.Errorf("you already hold a voucher of this development (one per buyer): %w", catalog.ErrConflict)
+var ErrVoucherHeld = catalog.Fail(catalog.ErrConflict, "you already hold a voucher of this development (one per buyer)")
 
 // Checkout turns the actor's cart into orders in one transaction: stock is
 // reserved by conditional updates (never below zero), every line copies the
@@ -65,7 +65,7 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 			return err
 		}
 		if fair.Status != catalog.FairOpen {
-			return fmt.Errorf("the fair is not open: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "the fair is not open")
 		}
 		now := s.now()
 		pay := &Payment{ID: catalog.NewID(), BuyerID: a.UserID, FairID: fair.ID, Provider: s.provider.Name(), Status: PaymentPending,
@@ -77,11 +77,11 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		for _, it := range items {
 			p := new(catalog.Product)
 			if err := tx.NewSelect().Model(p).Where("id = ?", it.ProductID).Scan(ctx); err != nil {
-				return fmt.Errorf("product: %w", catalog.ErrNotFound)
+				return catalog.Fail(catalog.ErrNotFound, "product")
 			}
 			sa, err := s.catalog.StallIn(ctx, tx, a, p.StallID)
 			if err != nil || !sa.Public() || !p.Active || p.FairID != fair.ID {
-				return fmt.Errorf("%s is no longer on sale: %w", p.Title, catalog.ErrConflict)
+				return catalog.Failf(catalog.ErrConflict, "%s is no longer on sale", p.Title)
 			}
 			if p.Kind == catalog.KindVoucher && it.Quantity != 1 {
 				return catalog.Invalid("quantity", "one voucher per buyer per development")

@@ -19,11 +19,11 @@ import (
 
 // Flash-sale admission errors, each with the contract's code.
 var (
-	ErrSoldOut      = catalog.Coded("sold_out", fmt.Errorf("sold out: %w", catalog.ErrConflict))
-	ErrLimitReached = catalog.Coded("limit_reached", fmt.Errorf("you have reached this sale's per-person limit: %w", catalog.ErrConflict))
-	ErrNotStarted   = catalog.Coded("not_started", fmt.Errorf("the sale has not started yet: %w", catalog.ErrConflict))
-	ErrEnded        = catalog.Coded("ended", fmt.Errorf("the sale has ended: %w", catalog.ErrGone))
-	ErrFlashShort   = catalog.Coded("insufficient_stock", fmt.Errorf("fewer units are left than you asked for: %w", catalog.ErrConflict))
+	ErrSoldOut      = catalog.Coded("sold_out", catalog.Fail(catalog.ErrConflict, "sold out"))
+	ErrLimitReached = catalog.Coded("limit_reached", catalog.Fail(catalog.ErrConflict, "you have reached this sale's per-person limit"))
+	ErrNotStarted   = catalog.Coded("not_started", catalog.Fail(catalog.ErrConflict, "the sale has not started yet"))
+	ErrEnded        = catalog.Coded("ended", catalog.Fail(catalog.ErrGone, "the sale has ended"))
+	ErrFlashShort   = catalog.Coded("insufficient_stock", catalog.Fail(catalog.ErrConflict, "fewer units are left than you asked for"))
 )
 
 // Ticket is a place won in a flash sale, admitted in Redis and turned into
@@ -232,7 +232,7 @@ func (a *Admission) meta(ctx context.Context, id string, now time.Time) (*saleMe
 	// offer may have moved or been withdrawn, on any server).
 	if m != nil && (now.Sub(m.loaded) < metaTTL || !m.loaded.Before(m.startsAt) && !m.missing) {
 		if m.missing {
-			return nil, fmt.Errorf("flash sale: %w", catalog.ErrNotFound)
+			return nil, catalog.Fail(catalog.ErrNotFound, "flash sale")
 		}
 		return m, nil
 	}
@@ -254,7 +254,7 @@ func (a *Admission) meta(ctx context.Context, id string, now time.Time) (*saleMe
 	a.sales[id] = m
 	a.mu.Unlock()
 	if m.missing {
-		return nil, fmt.Errorf("flash sale: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "flash sale")
 	}
 	return m, nil
 }
@@ -407,11 +407,11 @@ func (a *Admission) TicketStatus(ctx context.Context, userID, saleID, ticketID s
 	}
 	raw, rerr := a.rdb.HGet(ctx, ticketsKey(saleID), ticketID).Result()
 	if rerr != nil {
-		return nil, fmt.Errorf("ticket: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "ticket")
 	}
 	t, perr := parseTicket(saleID, ticketID, raw)
 	if perr != nil || t.UserID != userID {
-		return nil, fmt.Errorf("ticket: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "ticket")
 	}
 	return &TicketRow{ID: ticketID, SaleID: saleID, UserID: userID, Quantity: t.Quantity, Status: TicketQueued, AdmittedAt: t.AdmittedAt}, nil
 }

@@ -3,7 +3,6 @@ package orders
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -25,13 +24,13 @@ func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking s
 			return err
 		}
 		if !acc.merchant {
-			return fmt.Errorf("only the stall's merchant ships: %w", catalog.ErrForbidden)
+			return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant ships")
 		}
 		if o.Fulfillment != catalog.ShipDelivery {
-			return fmt.Errorf("this order is picked up, not shipped: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "this order is picked up, not shipped")
 		}
 		if o.Status != StatusPaid && !(o.Status == StatusPartiallyRefunded && o.ShippedAt == nil) {
-			return fmt.Errorf("a %s order cannot be shipped: %w", o.Status, catalog.ErrConflict)
+			return catalog.Failf(catalog.ErrConflict, "a %s order cannot be shipped", o.Status)
 		}
 		now := s.now()
 		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusShipped).Set("shipped_at = ?", now).Set("tracking = ?", tracking).
@@ -61,28 +60,28 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 			return err
 		}
 		if !acc.merchant {
-			return fmt.Errorf("only the stall's merchant redeems: %w", catalog.ErrForbidden)
+			return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant redeems")
 		}
 		if o.PickupCode == "" {
-			return fmt.Errorf("this order is shipped, not picked up: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "this order is shipped, not picked up")
 		}
 		if subtle.ConstantTimeCompare([]byte(code), []byte(o.PickupCode)) != 1 {
 			return ErrWrongCode
 		}
 		if o.RedeemedAt != nil {
-			return fmt.Errorf("this code was already redeemed: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "this code was already redeemed")
 		}
 		switch o.Status {
 		case StatusPaid, StatusPartiallyRefunded:
 		case StatusRedeemed:
-			return fmt.Errorf("this code was already redeemed: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "this code was already redeemed")
 		default:
-			return fmt.Errorf("a %s order cannot be redeemed: %w", o.Status, catalog.ErrConflict)
+			return catalog.Failf(catalog.ErrConflict, "a %s order cannot be redeemed", o.Status)
 		}
 		now := s.now()
 		for _, it := range o.Items {
 			if it.ValidUntil != nil && now.After(*it.ValidUntil) {
-				return fmt.Errorf("this voucher expired: %w", catalog.ErrConflict)
+				return catalog.Fail(catalog.ErrConflict, "this voucher expired")
 			}
 		}
 		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusRedeemed).Set("redeemed_at = ?", now).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -29,8 +28,8 @@ var PaidStatuses = []string{StatusPaid, StatusShipped, StatusRedeemed, StatusCom
 
 // Errors of the order domain.
 var (
-	ErrInsufficientStock = catalog.Coded("insufficient_stock", fmt.Errorf("not enough stock left: %w", catalog.ErrConflict))
-	ErrNotPayable        = fmt.Errorf("the payment is no longer pending: %w", catalog.ErrConflict)
+	ErrInsufficientStock = catalog.Coded("insufficient_stock", catalog.Fail(catalog.ErrConflict, "not enough stock left"))
+	ErrNotPayable        = catalog.Fail(catalog.ErrConflict, "the payment is no longer pending")
 	ErrProvider          = errors.New("the payment provider did not answer")
 )
 
@@ -143,7 +142,7 @@ func (s *Service) loadOrder(ctx context.Context, db bun.IDB, a catalog.Actor, id
 		q = catalog.ForUpdate(q)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, orderAccess{}, fmt.Errorf("order: %w", catalog.ErrNotFound)
+		return nil, orderAccess{}, catalog.Fail(catalog.ErrNotFound, "order")
 	}
 	if err := db.NewSelect().Model(&o.Items).Where("order_id = ?", o.ID).OrderExpr("id ASC").Scan(ctx); err != nil {
 		return nil, orderAccess{}, err
@@ -159,7 +158,7 @@ func (s *Service) loadOrder(ctx context.Context, db bun.IDB, a catalog.Actor, id
 		acc.merchant, acc.organizer = merchantID == a.UserID, organizerID == a.UserID
 	}
 	if !acc.buyer && !acc.merchant && !acc.organizer {
-		return nil, orderAccess{}, fmt.Errorf("order: %w", catalog.ErrNotFound)
+		return nil, orderAccess{}, catalog.Fail(catalog.ErrNotFound, "order")
 	}
 	return o, acc, nil
 }
@@ -182,7 +181,7 @@ func (s *Service) StallOrders(ctx context.Context, a catalog.Actor, stallID stri
 		return nil, nil, err
 	}
 	if !sa.Merchant {
-		return nil, nil, fmt.Errorf("only the stall's merchant sees its orders: %w", catalog.ErrForbidden)
+		return nil, nil, catalog.Fail(catalog.ErrForbidden, "only the stall's merchant sees its orders")
 	}
 	q := s.db.NewSelect().Where("o.stall_id = ?", stallID)
 	if status != "" {
@@ -230,7 +229,7 @@ func (s *Service) attachItems(ctx context.Context, rows []Order) error {
 }
 
 var (
-	errSandboxOff      = fmt.Errorf("the sandbox payment provider is off: %w", catalog.ErrNotFound)
-	errPaymentNotFound = fmt.Errorf("payment: %w", catalog.ErrNotFound)
+	errSandboxOff      = catalog.Fail(catalog.ErrNotFound, "the sandbox payment provider is off")
+	errPaymentNotFound = catalog.Fail(catalog.ErrNotFound, "payment")
 	invalidOutcome     = catalog.Invalid("outcome", "must be succeeded or failed")
 )

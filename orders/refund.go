@@ -68,13 +68,13 @@ func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID stri
 			return err
 		}
 		if !acc.merchant && !acc.organizer {
-			return fmt.Errorf("only the stall's merchant or the fair's organizer refunds: %w", catalog.ErrForbidden)
+			return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant or the fair's organizer refunds")
 		}
 		if !refundableStatuses[o.Status] {
-			return fmt.Errorf("a %s order cannot be refunded: %w", o.Status, catalog.ErrConflict)
+			return catalog.Failf(catalog.ErrConflict, "a %s order cannot be refunded", o.Status)
 		}
 		if o.RedeemedAt != nil && hasVoucher(o) {
-			return fmt.Errorf("a redeemed voucher cannot be refunded: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "a redeemed voucher cannot be refunded")
 		}
 		amt := o.Refundable()
 		if amount != nil {
@@ -89,7 +89,7 @@ func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID stri
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("another refund took this money: %w", catalog.ErrConflict)
+			return catalog.Fail(catalog.ErrConflict, "another refund took this money")
 		}
 		now := s.now()
 		r = &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amt, Reason: reason, Status: RefundPending,
@@ -209,7 +209,7 @@ func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amo
 func (s *Service) RefundByID(ctx context.Context, id string) (*Refund, error) {
 	r := new(Refund)
 	if err := s.db.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("refund: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "refund")
 	}
 	return r, nil
 }

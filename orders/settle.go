@@ -32,7 +32,7 @@ func recordEvent(ctx context.Context, tx bun.Tx, id, typ string, now any) (bool,
 func (s *Service) lockPayment(ctx context.Context, tx bun.Tx, id string) (*Payment, error) {
 	p := new(Payment)
 	if err := catalog.ForUpdate(tx.NewSelect().Model(p).Where("id = ?", id)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "payment")
 	}
 	return p, nil
 }
@@ -41,7 +41,7 @@ func (s *Service) lockPayment(ctx context.Context, tx bun.Tx, id string) (*Payme
 func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("provider_ref = ?", ref).Limit(1).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+		return nil, catalog.Fail(catalog.ErrNotFound, "payment")
 	}
 	return p, nil
 }
@@ -53,7 +53,7 @@ func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error
 func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Payment, []Order, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
-		return nil, nil, fmt.Errorf("payment: %w", catalog.ErrNotFound)
+		return nil, nil, catalog.Fail(catalog.ErrNotFound, "payment")
 	}
 	if p.ProviderRef == "" && (p.Status == PaymentPending || p.Status == PaymentFailed) && s.now().Before(p.ExpiresAt) {
 		_ = s.openAtProvider(ctx, p)
@@ -259,7 +259,7 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 func (s *Service) ExpirePayment(ctx context.Context, paymentID string) error {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ?", paymentID).Scan(ctx); err != nil {
-		return fmt.Errorf("payment: %w", catalog.ErrNotFound)
+		return catalog.Fail(catalog.ErrNotFound, "payment")
 	}
 	if p.Status != PaymentPending && p.Status != PaymentFailed || s.now().Before(p.ExpiresAt) {
 		return nil
@@ -283,10 +283,10 @@ func (s *Service) CancelOrder(ctx context.Context, a catalog.Actor, orderID stri
 		return nil, err
 	}
 	if !acc.buyer {
-		return nil, fmt.Errorf("only the buyer cancels an unpaid order: %w", catalog.ErrForbidden)
+		return nil, catalog.Fail(catalog.ErrForbidden, "only the buyer cancels an unpaid order")
 	}
 	if o.Status != StatusPendingPayment {
-		return nil, fmt.Errorf("only unpaid orders can be cancelled; this one is %s: %w", o.Status, catalog.ErrConflict)
+		return nil, catalog.Failf(catalog.ErrConflict, "only unpaid orders can be cancelled; this one is %s", o.Status)
 	}
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ?", o.PaymentID).Scan(ctx); err != nil {
@@ -297,7 +297,7 @@ func (s *Service) CancelOrder(ctx context.Context, a catalog.Actor, orderID stri
 			if err := s.MarkPaid(ctx, p.ID, "", "reconcile"); err != nil {
 				return nil, err
 			}
-			return nil, fmt.Errorf("the order was paid meanwhile: %w", catalog.ErrConflict)
+			return nil, catalog.Fail(catalog.ErrConflict, "the order was paid meanwhile")
 		}
 		return nil, fmt.Errorf("%w: %v", ErrProvider, err)
 	}

@@ -174,14 +174,14 @@ func (s *Stripe) OnboardingLink(stallID, account, returnURL string) (acct, url s
 func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallID, returnURL string) (string, error) {
 	st, ok := s.provider.(*Stripe)
 	if !ok {
-		return "", fmt.Errorf("payouts need the stripe provider: %w", catalog.ErrConflict)
+		return "", catalog.Fail(catalog.ErrConflict, "payouts need the stripe provider")
 	}
 	sa, err := s.catalog.Stall(ctx, a, stallID)
 	if err != nil {
 		return "", err
 	}
 	if !sa.Merchant {
-		return "", fmt.Errorf("only the stall's merchant connects its payout account: %w", catalog.ErrForbidden)
+		return "", catalog.Fail(catalog.ErrForbidden, "only the stall's merchant connects its payout account")
 	}
 	var account string
 	if err := s.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", stallID).Scan(ctx, &account); err != nil {
@@ -200,7 +200,7 @@ func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallI
 }
 
 // ErrInvalidSignature is a webhook whose Stripe-Signature does not verify.
-var ErrInvalidSignature = catalog.Coded("invalid_signature", fmt.Errorf("the Stripe-Signature header does not verify: %w", catalog.ErrBadRequest))
+var ErrInvalidSignature = catalog.Coded("invalid_signature", catalog.Fail(catalog.ErrBadRequest, "the Stripe-Signature header does not verify"))
 
 // ApplyStripeEvent settles what a verified Stripe event says. Unknown event
 // types and events about payments we do not know are acknowledged and ignored.
@@ -329,7 +329,7 @@ func (h *WebhookHandler) Routes(api huma.API) {
 		}
 	}, error) {
 		if h.secret == "" {
-			return nil, fmt.Errorf("the stripe provider is off: %w", catalog.ErrNotFound)
+			return nil, catalog.Fail(catalog.ErrNotFound, "the stripe provider is off")
 		}
 		ev, err := webhook.ConstructEventWithOptions(in.RawBody, in.Signature, h.secret, webhook.ConstructEventOptions{Tolerance: 5 * time.Minute})
 		if err != nil {

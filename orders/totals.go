@@ -3,7 +3,6 @@ package orders
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -132,7 +131,7 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 		return nil, err
 	}
 	if f.OrganizerID != a.UserID {
-		return nil, fmt.Errorf("only the fair's organizer sees its totals: %w", catalog.ErrForbidden)
+		return nil, catalog.Fail(catalog.ErrForbidden, "only the fair's organizer sees its totals")
 	}
 	sm, err := s.sums(ctx, scope{fairID: f.ID, property: f.Kind == catalog.KindPropertySeason})
 	if err != nil {
@@ -163,7 +162,7 @@ func (s *Service) StallTotalsFor(ctx context.Context, a catalog.Actor, stallID s
 		return nil, err
 	}
 	if !sa.Merchant && !sa.Organizer {
-		return nil, fmt.Errorf("only the stall's merchant sees its totals: %w", catalog.ErrForbidden)
+		return nil, catalog.Fail(catalog.ErrForbidden, "only the stall's merchant sees its totals")
 	}
 	sm, err := s.sums(ctx, scope{fairID: sa.Fair.ID, stallID: stallID, property: sa.Fair.Kind == catalog.KindPropertySeason})
 	if err != nil {

@@ -55,9 +55,9 @@ type Session struct {
 var (
 	// ErrBadCredentials is a login with an unknown email or a wrong password;
 	// the two are not told apart.
-	ErrBadCredentials = fmt.Errorf("email or password is wrong: %w", catalog.ErrUnauthorized)
+	ErrBadCredentials = catalog.Fail(catalog.ErrUnauthorized, "email or password is wrong")
 	// ErrEmailTaken is a registration with an email already in use.
-	ErrEmailTaken = fmt.Errorf("this email is already registered: %w", catalog.ErrConflict)
+	ErrEmailTaken = catalog.Fail(catalog.ErrConflict, "this email is already registered")
 )
 
 // SessionTTL is how long a sign-in lasts.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"net/http"
 	"strconv"
@@ -83,7 +82,7 @@ func (g *Gate) Authenticate(c *fiber.Ctx) error {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, rest, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") || rest == "" {
-			return fmt.Errorf("the Authorization header must be \"Bearer <token>\": %w", catalog.ErrUnauthorized)
+			return catalog.Fail(catalog.ErrUnauthorized, "the Authorization header must be \"Bearer <token>\"")
 		}
 		token = strings.TrimSpace(rest)
 	} else if v := c.Cookies(SessionCookie); v != "" {
@@ -91,7 +90,7 @@ func (g *Gate) Authenticate(c *fiber.Ctx) error {
 	}
 	unsafe := !(c.Method() == http.MethodGet || c.Method() == http.MethodHead || c.Method() == http.MethodOptions)
 	if unsafe && !sameOrigin(c) {
-		return fmt.Errorf("cross-origin request refused: %w", ErrCSRF)
+		return catalog.Fail(ErrCSRF, "cross-origin request refused")
 	}
 	if token == "" {
 		return c.Next()
@@ -104,7 +103,7 @@ func (g *Gate) Authenticate(c *fiber.Ctx) error {
 			return c.Next()
 		}
 		if err == catalog.ErrUnauthorized {
-			return fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+			return catalog.Fail(catalog.ErrUnauthorized, "the token is unknown, expired or revoked")
 		}
 		return err
 	}
@@ -148,7 +147,7 @@ func (g *Gate) FlashActor(c *fiber.Ctx) (catalog.Actor, error) {
 		bearer = bytes.TrimSpace(rest)
 		if f, hit := g.verified.get(bearer, now); hit {
 			if g.revoked.has(f.session) {
-				return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+				return catalog.Actor{}, catalog.Fail(catalog.ErrUnauthorized, "the token is unknown, expired or revoked")
 			}
 			return catalog.Actor{UserID: string(f.user), Role: roleOf(f.role)}, nil
 		}
@@ -165,7 +164,7 @@ func (g *Gate) FlashActor(c *fiber.Ctx) (catalog.Actor, error) {
 		}
 	}
 	if token == "" {
-		return catalog.Actor{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
+		return catalog.Actor{}, catalog.Fail(catalog.ErrUnauthorized, "sign in first")
 	}
 	if fromCookie { // a bearer token was looked up above
 		if f, hit := g.verified.get([]byte(token), now); hit {
@@ -174,14 +173,14 @@ func (g *Gate) FlashActor(c *fiber.Ctx) (catalog.Actor, error) {
 	}
 	claims, ok := g.accounts.signer.verify(token, now)
 	if !ok {
-		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+		return catalog.Actor{}, catalog.Fail(catalog.ErrUnauthorized, "the token is unknown, expired or revoked")
 	}
 	g.verified.put(token, claims.ExpiresAt)
 	if fromCookie {
 		return g.cookieActor(c, claims.SessionID, claims.UserID, claims.Role)
 	}
 	if g.revoked.has([]byte(claims.SessionID)) {
-		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+		return catalog.Actor{}, catalog.Fail(catalog.ErrUnauthorized, "the token is unknown, expired or revoked")
 	}
 	return catalog.Actor{UserID: claims.UserID, Role: claims.Role}, nil
 }
@@ -190,7 +189,7 @@ func (g *Gate) FlashActor(c *fiber.Ctx) (catalog.Actor, error) {
 // not revoked and the request carries its CSRF token.
 func (g *Gate) cookieActor(c *fiber.Ctx, sessionID, userID string, role catalog.Role) (catalog.Actor, error) {
 	if g.revoked.has([]byte(sessionID)) {
-		return catalog.Actor{}, fmt.Errorf("the token is unknown, expired or revoked: %w", catalog.ErrUnauthorized)
+		return catalog.Actor{}, catalog.Fail(catalog.ErrUnauthorized, "the token is unknown, expired or revoked")
 	}
 	if !validCSRF(c, g.accounts.signer.csrf(sessionID)) {
 		return catalog.Actor{}, ErrCSRF

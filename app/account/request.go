@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"miaohui/catalog"
@@ -81,7 +80,7 @@ func ActorOf(ctx context.Context) catalog.Actor {
 func Require(ctx context.Context) (Auth, error) {
 	a, ok := From(ctx)
 	if !ok {
-		return Auth{}, fmt.Errorf("sign in first: %w", catalog.ErrUnauthorized)
+		return Auth{}, catalog.Fail(catalog.ErrUnauthorized, "sign in first")
 	}
 	return a, nil
 }

@@ -447,7 +447,7 @@ func (s *Site) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id stri
 		return err
 	}
 	if !sa.Merchant {
-		return fmt.Errorf("only the stall's merchant may manage it: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant may manage it")
 	}
 	products, err := s.catalog.StallProducts(ctx, a, id)
 	if err != nil {
@@ -649,7 +649,7 @@ func (s *Site) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id stri
 		return err
 	}
 	if !sa.Merchant {
-		return fmt.Errorf("only the stall's merchant may edit its products: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant may edit its products")
 	}
 	cats, err := s.catalog.Categories(ctx, sa.Fair.ID)
 	if err != nil {
@@ -829,7 +829,7 @@ func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug st
 		return err
 	}
 	if f.OrganizerID != a.UserID {
-		return fmt.Errorf("only the fair's organizer may manage it: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the fair's organizer may manage it")
 	}
 	apps, _, err := s.catalog.Applications(ctx, a, slug, "", catalog.Page{Limit: catalog.MaxLimit})
 	if err != nil {
@@ -982,7 +982,7 @@ func (s *Site) console(c *fiber.Ctx, role catalog.Role, next string) (catalog.Ac
 		return catalog.Actor{}, false, c.Redirect("/login?next="+url.QueryEscape(safeNext(next)), http.StatusSeeOther)
 	}
 	if a.User.Role != role {
-		return catalog.Actor{}, false, fmt.Errorf("this console is for the %s role: %w", role, catalog.ErrForbidden)
+		return catalog.Actor{}, false, catalog.Failf(catalog.ErrForbidden, "this console is for the %s role", role)
 	}
 	return a.User.Actor(), true, nil
 }

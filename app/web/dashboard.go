@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -152,7 +151,7 @@ func (s *Site) stallDashboardPage(c *fiber.Ctx) error {
 		return err
 	}
 	if !sa.Merchant {
-		return fmt.Errorf("only the stall's merchant sees its dashboard: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant sees its dashboard")
 	}
 	t, err := s.orders.StallTotalsFor(ctx, a, id)
 	if err != nil {

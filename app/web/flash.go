@@ -304,7 +304,7 @@ func (s *Site) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID st
 		return err
 	}
 	if !sa.Merchant {
-		return fmt.Errorf("only the stall's merchant manages its flash sales: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the stall's merchant manages its flash sales")
 	}
 	sales, err := s.catalog.StallFlashSales(ctx, a, stallID)
 	if err != nil {
@@ -515,7 +515,7 @@ func (s *Site) organizerFlashPage(c *fiber.Ctx) error {
 		return err
 	}
 	if fair.OrganizerID != a.UserID {
-		return fmt.Errorf("only the fair's organizer follows its flash sales: %w", catalog.ErrForbidden)
+		return catalog.Fail(catalog.ErrForbidden, "only the fair's organizer follows its flash sales")
 	}
 	sales, err := s.catalog.FlashSales(ctx, a, slug, true)
 	if err != nil {
