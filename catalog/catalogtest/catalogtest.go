@@ -73,7 +73,14 @@ var seq atomic.Int64
 // commission on db (a migrated database, see migrations/testdb).
 func NewWorld(t testing.TB, db *bun.DB) *World {
 	t.Helper()
-	clock := NewClock(Start)
+	return NewWorldAt(t, db, Start)
+}
+
+// NewWorldAt is NewWorld with the clock starting at start (tests of work
+// scheduled on a real queue start it at the wall clock's now).
+func NewWorldAt(t testing.TB, db *bun.DB, start time.Time) *World {
+	t.Helper()
+	clock := NewClock(start)
 	w := &World{DB: db, Clock: clock, Catalog: catalog.NewService(db, clock.Now, t.TempDir(), catalog.NoEvents{})}
 	w.Organizer = w.User(t, catalog.RoleOrganizer)
 	w.Fair = w.NewFair(t, FairInput{})
