@@ -202,7 +202,7 @@ func (s *Service) ownProduct(ctx context.Context, db bun.IDB, a Actor, id string
 	}
 	sa, err := s.stallAccess(ctx, db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		return nil, StallAccess{}, hidden(err, "product")
 	}
 	if !sa.Merchant {
 		if !p.Active || !sa.Public() {
@@ -233,7 +233,7 @@ func (s *Service) Product(ctx context.Context, a Actor, id string) (*Product, St
 	}
 	sa, err := s.stallAccess(ctx, s.db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
+		return nil, StallAccess{}, hidden(err, "product")
 	}
 	if (!p.Active || !sa.Public()) && !sa.Merchant && !sa.Organizer {
 		return nil, StallAccess{}, fmt.Errorf("product: %w", ErrNotFound)
