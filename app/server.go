@@ -101,7 +101,7 @@ func NewServer(d Deps) (*Server, error) {
 		catalog:    cat,
 		orders:     orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow),
 		events:     events,
-		inbox:      jobs.NewInbox(d.DB, d.Now),
+		inbox:      jobs.NewInbox(d.DB, d.Now).WithUsers(accounts),
 		enqueue:    enqueue,
 		limiter:    &RateLimiter{rdb: d.Redis},
 		revoked:    &revocations{},
@@ -325,7 +325,7 @@ func wantsHTML(c *fiber.Ctx) bool {
 // the server uses.
 func (s *Server) workerDeps() (jobs.Deps, error) {
 	d := jobs.Deps{
-		DB: s.db, Now: s.now, Logger: s.log, PurgeSessions: s.accounts.PurgeSessions,
+		DB: s.db, Now: s.now, Logger: s.log, PurgeSessions: s.accounts.PurgeSessions, Users: s.accounts,
 		Orders: s.orders, Admission: s.flash, Catalog: s.catalog, Enqueuer: s.enqueue,
 	}
 	if s.cfg.SMTPURL != "" {
