@@ -95,6 +95,9 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if n.EmailedAt != nil {
 		return nil // sent by an earlier run
 	}
+	if w.deps.Users == nil {
+		return fmt.Errorf("notification %s: %v: %w", id, errNoUsers, asynq.SkipRetry)
+	}
 	to, err := w.deps.Users.Recipient(ctx, n.UserID)
 	if err != nil {
 		return fmt.Errorf("notification %s: %v: %w", id, err, asynq.SkipRetry)

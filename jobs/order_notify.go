@@ -124,6 +124,10 @@ func (w *Worker) remindPayment(ctx context.Context, id string) error {
 
 // taskArchived tells the organizers that a task gave up after its last retry.
 func (w *Worker) taskArchived(ctx context.Context, task *asynq.Task, taskID string, cause error) {
+	if w.deps.Users == nil {
+		w.deps.Logger.Error("archived task: organizers unknown", "err", errNoUsers)
+		return
+	}
 	organizers, err := w.deps.Users.WithRole(ctx, catalog.RoleOrganizer)
 	if err != nil {
 		w.deps.Logger.Error("archived task: organizers unknown", "err", err)
