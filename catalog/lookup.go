@@ -8,8 +8,8 @@ import (
 )
 
 // Reads for the other domains, through their transaction (db) and whoever
-// asks: they check what they need themselves. The catalog's tables are read
-// only here and in the catalog's own services.
+// asks: they check what they need themselves. Other domains read the
+// catalog's tables through these rather than querying them.
 
 // ProductByID reads a product (without its images) through db, whoever asks:
 // for other domains, which check what they need themselves.
