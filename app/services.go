@@ -67,7 +67,7 @@ func NewServices(d Deps) (*Services, error) {
 		Orders:    ord,
 		Admission: orders.NewAdmission(d.Redis, ord, d.Now),
 		Events:    events,
-		Inbox:     jobs.NewInbox(d.DB, d.Now),
+		Inbox:     jobs.NewInbox(d.DB, d.Now).WithUsers(accounts),
 		Enqueuer:  enqueue,
 	}, nil
 }
@@ -78,7 +78,7 @@ func (s *Services) Close() error { return s.Enqueuer.Close() }
 // WorkerDeps are what the background handlers need.
 func (s *Services) WorkerDeps() (jobs.Deps, error) {
 	d := jobs.Deps{
-		DB: s.DB, Now: s.Now, Logger: s.Logger, PurgeSessions: s.Accounts.PurgeSessions,
+		DB: s.DB, Now: s.Now, Logger: s.Logger, PurgeSessions: s.Accounts.PurgeSessions, Users: s.Accounts,
 		Orders: s.Orders, Admission: s.Admission, Catalog: s.Catalog, Enqueuer: s.Enqueuer,
 	}
 	if s.Config.SMTPURL != "" {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -141,7 +142,7 @@ var ErrFlashStock = Coded("insufficient_stock", Fail(ErrConflict, "the product h
 func takeStock(ctx context.Context, db bun.IDB, productID string, n int64) error {
 	res, err := db.NewUpdate().Table("products").Set("stock = stock - ?", n).Where("id = ? AND stock >= ?", productID, n).Exec(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("take stock: %w", err)
 	}
 	if k, _ := res.RowsAffected(); k == 0 {
 		return ErrFlashStock
@@ -157,7 +158,7 @@ func (s *Service) ownFlashSale(ctx context.Context, tx bun.Tx, a Actor, id strin
 	}
 	sa, err := s.stallAccess(ctx, tx, a, f.StallID)
 	if err != nil {
-		return nil, StallAccess{}, Fail(ErrNotFound, "flash sale")
+		return nil, StallAccess{}, hidden(err, "flash sale")
 	}
 	if !sa.Merchant {
 		return nil, StallAccess{}, Fail(ErrForbidden, "only the stall's merchant changes its flash sales")
@@ -188,7 +189,7 @@ func (s *Service) UpdateFlashSale(ctx context.Context, a Actor, id string, in Fl
 				return err
 			}
 		} else if d < 0 {
-			if _, err := tx.NewUpdate().Table("products").Set("stock = stock + ?", -d).Where("id = ?", f.ProductID).Exec(ctx); err != nil {
+			if err := s.ReturnStock(ctx, tx, f.ProductID, int64(-d)); err != nil {
 				return err
 			}
 		}
@@ -215,7 +216,7 @@ func (s *Service) WithdrawFlashSale(ctx context.Context, a Actor, id string) (*F
 		if f.Withdrawn || !s.now().Before(f.StartsAt) {
 			return ErrFlashStarted
 		}
-		if _, err := tx.NewUpdate().Table("products").Set("stock = stock + ?", f.Quantity).Where("id = ?", f.ProductID).Exec(ctx); err != nil {
+		if err := s.ReturnStock(ctx, tx, f.ProductID, int64(f.Quantity)); err != nil {
 			return err
 		}
 		f.Withdrawn, f.Settled, f.UpdatedAt = true, true, s.now()
@@ -242,7 +243,10 @@ func (s *Service) FlashSaleByID(ctx context.Context, db bun.IDB, a Actor, id str
 	}
 	if !internal {
 		sa, err := s.stallAccess(ctx, db, a, f.StallID)
-		if err != nil || (!sa.Public() || f.Withdrawn) && !sa.Merchant && !sa.Organizer {
+		if err != nil {
+			return nil, hidden(err, "flash sale")
+		}
+		if (!sa.Public() || f.Withdrawn) && !sa.Merchant && !sa.Organizer {
 			return nil, Fail(ErrNotFound, "flash sale")
 		}
 	}

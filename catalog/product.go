@@ -201,7 +201,7 @@ func (s *Service) ownProduct(ctx context.Context, db bun.IDB, a Actor, id string
 	}
 	sa, err := s.stallAccess(ctx, db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, Fail(ErrNotFound, "product")
+		return nil, StallAccess{}, hidden(err, "product")
 	}
 	if !sa.Merchant {
 		if !p.Active || !sa.Public() {
@@ -232,7 +232,7 @@ func (s *Service) Product(ctx context.Context, a Actor, id string) (*Product, St
 	}
 	sa, err := s.stallAccess(ctx, s.db, a, p.StallID)
 	if err != nil {
-		return nil, StallAccess{}, Fail(ErrNotFound, "product")
+		return nil, StallAccess{}, hidden(err, "product")
 	}
 	if (!p.Active || !sa.Public()) && !sa.Merchant && !sa.Organizer {
 		return nil, StallAccess{}, Fail(ErrNotFound, "product")

@@ -190,7 +190,10 @@ func (s *Service) Book(ctx context.Context, a Actor, slotID string) (*Booking, e
 			return notFound(err, "viewing slot")
 		}
 		sa, err := s.stallAccess(ctx, tx, a, v.StallID)
-		if err != nil || !sa.Public() {
+		if err != nil {
+			return hidden(err, "viewing slot")
+		}
+		if !sa.Public() {
 			return Fail(ErrNotFound, "viewing slot")
 		}
 		if !v.StartsAt.After(s.now()) {

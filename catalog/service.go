@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 
@@ -43,9 +42,13 @@ func (s *Service) DB() *bun.DB { return s.db }
 // MediaDir is where uploaded images are stored.
 func (s *Service) MediaDir() string { return s.mediaDir }
 
-// notFound turns "no rows" into ErrNotFound naming what was missing.
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
+// notFound is NotFound.
+func notFound(err error, what string) error { return NotFound(err, what) }
+
+// hidden is the error of a lookup the actor may not see: ErrNotFound naming
+// what when err is one, any other error (the database's) passed on.
+func hidden(err error, what string) error {
+	if errors.Is(err, ErrNotFound) {
 		return Failf(ErrNotFound, "%s", what)
 	}
 	return err

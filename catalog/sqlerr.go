@@ -1,13 +1,25 @@
 package catalog
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 )
+
+// NotFound is the error of a lookup by id: "no rows" becomes ErrNotFound
+// naming what was missing (a 404); any other error is the database's and is
+// passed on wrapped, to be logged and answered with a bare 500.
+func NotFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return Failf(ErrNotFound, "%s", what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // IsUniqueViolation reports whether err is a unique-constraint violation on
 // either database.

@@ -88,22 +88,24 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if w.deps.Mailer == nil {
 		return nil
 	}
-	var row struct {
-		Title, Body, Email string
-		EmailedAt          *time.Time
+	var n Notification
+	if err := w.deps.DB.NewSelect().Model(&n).Where("id = ?", id).Scan(ctx); err != nil {
+		return fmt.Errorf("notification %s: %v: %w", id, err, asynq.SkipRetry)
 	}
-	err = w.deps.DB.NewSelect().TableExpr("notifications AS n").Join("JOIN users AS u ON u.id = n.user_id").
-		ColumnExpr("n.title, n.body, u.email, n.emailed_at").Where("n.id = ?", id).Scan(ctx, &row.Title, &row.Body, &row.Email, &row.EmailedAt)
+	if n.EmailedAt != nil {
+		return nil // sent by an earlier run
+	}
+	if w.deps.Users == nil {
+		return fmt.Errorf("notification %s: %v: %w", id, errNoUsers, asynq.SkipRetry)
+	}
+	to, err := w.deps.Users.Recipient(ctx, n.UserID)
 	if err != nil {
 		return fmt.Errorf("notification %s: %v: %w", id, err, asynq.SkipRetry)
 	}
-	if row.EmailedAt != nil {
-		return nil // sent by an earlier run
-	}
-	if err := w.deps.Mailer.Send(ctx, row.Email, row.Title, row.Body); err != nil {
+	if err := w.deps.Mailer.Send(ctx, to.Email, n.Title, n.Body); err != nil {
 		return err
 	}
-	_, err = w.deps.DB.NewUpdate().Table("notifications").Set("emailed_at = ?", w.deps.Now()).Where("id = ?", id).Exec(ctx)
+	_, err = w.deps.DB.NewUpdate().Model((*Notification)(nil)).Set("emailed_at = ?", w.deps.Now()).Where("id = ?", id).Exec(ctx)
 	return err
 }
 

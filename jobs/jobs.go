@@ -39,6 +39,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// PurgeSessions deletes stale sign-ins (owned by the accounts service).
 	PurgeSessions func(ctx context.Context) (int64, error)
+	// Users tells whom a notification goes to (the accounts implement it).
+	Users Users
 	// Orders settles payments, payouts and refunds.
 	Orders *orders.Service
 	// Admission is the flash sales' Redis side.
@@ -63,7 +65,25 @@ type Worker struct {
 
 // NewWorker returns the handlers over deps.
 func NewWorker(deps Deps) *Worker {
-	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now), enq: deps.Enqueuer}
+	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now).WithUsers(deps.Users), enq: deps.Enqueuer}
+}
+
+// Users is what the workers read of the accounts, which the app owns and
+// implements this port over: whom a notification goes to, in which
+// language, and who the organizers are.
+type Users interface {
+	// Recipient returns a user's address, name and language; an unknown
+	// user is an error wrapping catalog.ErrNotFound.
+	Recipient(ctx context.Context, userID string) (Recipient, error)
+	// WithRole lists the ids of the users of one role.
+	WithRole(ctx context.Context, role catalog.Role) ([]string, error)
+}
+
+// Recipient is the user a notification is written for.
+type Recipient struct {
+	Email string
+	Name  string
+	Lang  string
 }
 
 func catalogActor() catalog.Actor { return catalog.Actor{} }

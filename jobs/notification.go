@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,6 +52,8 @@ type Notification struct {
 	Body      string     `json:"body"`
 	CreatedAt time.Time  `json:"created_at"`
 	ReadAt    *time.Time `json:"read_at" nullable:"true"`
+	// EmailedAt is when it was also sent by email.
+	EmailedAt *time.Time `json:"-"`
 }
 
 //go:embed locales/*.json
@@ -82,25 +85,40 @@ func (m *messages) render(lang, kind string, params map[string]string) (title, b
 
 // Inbox stores and lists in-app notifications.
 type Inbox struct {
-	db  bun.IDB
-	now catalog.Clock
-	msg *messages
+	db    bun.IDB
+	now   catalog.Clock
+	msg   *messages
+	users Users
 }
 
-// NewInbox returns the inbox over db.
+// NewInbox returns the inbox over db. Delivering needs the users too
+// (WithUsers); listing and marking read do not.
 func NewInbox(db bun.IDB, now catalog.Clock) *Inbox {
 	return &Inbox{db: db, now: now, msg: newMessages()}
 }
 
+// WithUsers returns the inbox delivering in each recipient's language, read
+// from users.
+func (in *Inbox) WithUsers(users Users) *Inbox {
+	c := *in
+	c.users = users
+	return &c
+}
+
+// errNoUsers is a delivery by an inbox built without WithUsers.
+var errNoUsers = errors.New("the inbox has no users to deliver to")
+
 // Deliver stores p in its recipient's inbox once: a second delivery of the
 // same event changes nothing. It returns the entry and whether it was new.
 func (in *Inbox) Deliver(ctx context.Context, p NotifyPayload) (Notification, bool, error) {
-	var lang string
-	err := in.db.NewSelect().Table("users").Column("lang").Where("id = ?", p.UserID).Scan(ctx, &lang)
+	if in.users == nil {
+		return Notification{}, false, errNoUsers
+	}
+	to, err := in.users.Recipient(ctx, p.UserID)
 	if err != nil {
 		return Notification{}, false, fmt.Errorf("recipient %s: %w", p.UserID, err)
 	}
-	title, body, err := in.msg.render(lang, p.Kind, p.Params)
+	title, body, err := in.msg.render(to.Lang, p.Kind, p.Params)
 	if err != nil {
 		return Notification{}, false, fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}

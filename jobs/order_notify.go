@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,23 +56,21 @@ func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &n); err != nil || n.OrderID == "" {
 		return fmt.Errorf("bad notice: %w", asynq.SkipRetry)
 	}
-	var o struct {
-		BuyerID, StallID, MerchantID, StallName, Tracking string
-		Total                                             int64
-	}
-	err := w.deps.DB.NewSelect().TableExpr("orders AS o").Join("JOIN stalls AS st ON st.id = o.stall_id").
-		ColumnExpr("o.buyer_id, o.stall_id, st.merchant_id, st.name, o.tracking, o.total").Where("o.id = ?", n.OrderID).
-		Scan(ctx, &o.BuyerID, &o.StallID, &o.MerchantID, &o.StallName, &o.Tracking, &o.Total)
+	o, err := w.deps.Orders.OrderByID(ctx, n.OrderID)
 	if err != nil {
 		return fmt.Errorf("order %s: %v: %w", n.OrderID, err, asynq.SkipRetry)
 	}
-	params := map[string]string{"Stall": o.StallName, "Order": n.OrderID, "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
+	st, err := w.deps.Catalog.StallByID(ctx, w.deps.DB, o.StallID)
+	if err != nil {
+		return fmt.Errorf("order %s: %v: %w", n.OrderID, err, asynq.SkipRetry)
+	}
+	params := map[string]string{"Stall": st.Name, "Order": n.OrderID, "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
 	switch n.Event {
 	case "paid":
 		if err := w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_paid:" + n.OrderID, Kind: "order_paid", Params: params}); err != nil {
 			return err
 		}
-		return w.notify(ctx, NotifyPayload{UserID: o.MerchantID, EventKey: "new_order:" + n.OrderID, Kind: "new_order", Params: params})
+		return w.notify(ctx, NotifyPayload{UserID: st.MerchantID, EventKey: "new_order:" + n.OrderID, Kind: "new_order", Params: params})
 	case "shipped", "redeemed":
 		return w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_" + n.Event + ":" + n.OrderID, Kind: "order_" + n.Event, Params: params})
 	case "refunded":
@@ -109,9 +108,12 @@ func (w *Worker) handlePaymentsRemind(ctx context.Context, t *asynq.Task) error 
 // remindPayment tells a buyer their payment window is about to close, if
 // the payment is still open.
 func (w *Worker) remindPayment(ctx context.Context, id string) error {
-	var p orders.Payment
-	if err := w.deps.DB.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
+	p, err := w.deps.Orders.PaymentByID(ctx, id)
+	if errors.Is(err, catalog.ErrNotFound) {
 		return nil // gone
+	}
+	if err != nil {
+		return err
 	}
 	if p.Status != orders.PaymentPending && p.Status != orders.PaymentFailed || !w.deps.Now().Before(p.ExpiresAt) {
 		return nil // paid, cancelled or already closed
@@ -122,8 +124,12 @@ func (w *Worker) remindPayment(ctx context.Context, id string) error {
 
 // taskArchived tells the organizers that a task gave up after its last retry.
 func (w *Worker) taskArchived(ctx context.Context, task *asynq.Task, taskID string, cause error) {
-	var organizers []string
-	if err := w.deps.DB.NewSelect().Table("users").Column("id").Where("role = ?", catalog.RoleOrganizer).Scan(ctx, &organizers); err != nil {
+	if w.deps.Users == nil {
+		w.deps.Logger.Error("archived task: organizers unknown", "err", errNoUsers)
+		return
+	}
+	organizers, err := w.deps.Users.WithRole(ctx, catalog.RoleOrganizer)
+	if err != nil {
 		w.deps.Logger.Error("archived task: organizers unknown", "err", err)
 		return
 	}

@@ -132,11 +132,11 @@ func (e *OrderEvents) Refunded(ctx context.Context, refundID string) error {
 	if err := e.enq.Enqueue(ctx, idTask(TypeRefundReverse, refundID), asynq.TaskID("reverse:"+refundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
 		return err
 	}
-	var orderID string
-	if err := e.db.NewSelect().Table("refunds").Column("order_id").Where("id = ?", refundID).Scan(ctx, &orderID); err != nil {
+	r, err := orders.FindRefund(ctx, e.db, refundID)
+	if err != nil {
 		return err
 	}
-	return e.orderNotice(ctx, orderNotice{OrderID: orderID, Event: "refunded", RefundID: refundID})
+	return e.orderNotice(ctx, orderNotice{OrderID: r.OrderID, Event: "refunded", RefundID: refundID})
 }
 
 // OrderChanged tells the buyer their order was shipped or redeemed.

@@ -102,32 +102,40 @@ func (s *Service) Cart(ctx context.Context, a catalog.Actor) (*Cart, error) {
 }
 
 func (s *Service) cart(ctx context.Context, db bun.IDB, a catalog.Actor) (*Cart, error) {
-	var rows []struct {
-		ProductID string
-		FairID    string
-		Quantity  int
-		StallID   string
-		Title     string
-		Kind      string
-		Price     Money
-		Stock     int64
-		Active    bool
-		StallOK   bool
+	var items []CartItem
+	err := db.NewSelect().Model(&items).Where("user_id = ?", a.UserID).OrderExpr("updated_at ASC, product_id ASC").Scan(ctx)
+	if err != nil {
+		return nil, err
 	}
-	err := db.NewSelect().TableExpr("cart_items AS ci").
-		Join("JOIN products AS p ON p.id = ci.product_id").
-		Join("JOIN stalls AS st ON st.id = p.stall_id").
-		ColumnExpr("ci.product_id, ci.fair_id, ci.quantity, p.stall_id, p.title, p.kind, p.price, p.stock, p.active").
-		ColumnExpr("st.status = ? AS stall_ok", catalog.StallActive).
-		Where("ci.user_id = ?", a.UserID).OrderExpr("ci.updated_at ASC, ci.product_id ASC").Scan(ctx, &rows)
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
+	products, err := s.catalog.ProductsByID(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	var stallIDs []string
+	for _, p := range products {
+		stallIDs = append(stallIDs, p.StallID)
+	}
+	stalls, err := s.catalog.StallsByID(ctx, db, stallIDs)
 	if err != nil {
 		return nil, err
 	}
 	c := &Cart{Items: []CartLine{}, Currency: catalog.CurrencyCNY}
-	for _, r := range rows {
-		c.FairID = r.FairID
-		line := CartLine{ProductID: r.ProductID, StallID: r.StallID, Title: r.Title, Kind: r.Kind, Quantity: r.Quantity,
-			UnitPrice: r.Price, LineTotal: r.Price * int64(r.Quantity), Stock: r.Stock, Available: r.Active && r.StallOK && r.Stock >= int64(r.Quantity)}
+	for _, it := range items {
+		p, st := products[it.ProductID], (*catalog.Stall)(nil)
+		if p != nil {
+			st = stalls[p.StallID]
+		}
+		if st == nil {
+			continue // gone with its product (the cart line goes too)
+		}
+		c.FairID = it.FairID
+		line := CartLine{ProductID: it.ProductID, StallID: p.StallID, Title: p.Title, Kind: p.Kind, Quantity: it.Quantity,
+			UnitPrice: p.Price, LineTotal: p.Price * int64(it.Quantity), Stock: p.Stock,
+			Available: p.Active && st.Status == catalog.StallActive && p.Stock >= int64(it.Quantity)}
 		c.Items = append(c.Items, line)
 		c.Total += line.LineTotal
 	}

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -75,18 +76,21 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		byStall := map[string]*Order{}
 		var orders []*Order
 		for _, it := range items {
-			p := new(catalog.Product)
-			if err := tx.NewSelect().Model(p).Where("id = ?", it.ProductID).Scan(ctx); err != nil {
-				return catalog.Fail(catalog.ErrNotFound, "product")
+			p, err := s.catalog.ProductByID(ctx, tx, it.ProductID)
+			if err != nil {
+				return err
 			}
 			sa, err := s.catalog.StallIn(ctx, tx, a, p.StallID)
+			if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+				return err
+			}
 			if err != nil || !sa.Public() || !p.Active || p.FairID != fair.ID {
 				return catalog.Failf(catalog.ErrConflict, "%s is no longer on sale", p.Title)
 			}
 			if p.Kind == catalog.KindVoucher && it.Quantity != 1 {
 				return catalog.Invalid("quantity", "one voucher per buyer per development")
 			}
-			if err := reserveStock(ctx, tx, p.ID, int64(it.Quantity)); err != nil {
+			if err := s.catalog.ReserveStock(ctx, tx, p.ID, int64(it.Quantity)); err != nil {
 				return fmt.Errorf("%s: %w", p.Title, err)
 			}
 			o := byStall[p.StallID]
@@ -176,26 +180,4 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		_ = err
 	}
 	return out, nil
-}
-
-// reserveStock takes quantity units of a product if that many are left.
-func reserveStock(ctx context.Context, db bun.IDB, productID string, quantity int64) error {
-	res, err := db.NewUpdate().Table("products").Set("stock = stock - ?", quantity).
-		Where("id = ? AND stock >= ?", productID, quantity).Exec(ctx)
-	if err != nil {
-		if catalog.IsCheckViolation(err) {
-			return ErrInsufficientStock
-		}
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrInsufficientStock
-	}
-	return nil
-}
-
-// returnStock puts quantity units of a product back.
-func returnStock(ctx context.Context, db bun.IDB, productID string, quantity int64) error {
-	_, err := db.NewUpdate().Table("products").Set("stock = stock + ?", quantity).Where("id = ?", productID).Exec(ctx)
-	return err
 }

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -405,9 +406,15 @@ func (a *Admission) TicketStatus(ctx context.Context, userID, saleID, ticketID s
 	if err == nil {
 		return row, nil
 	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("ticket: %w", err)
+	}
 	raw, rerr := a.rdb.HGet(ctx, ticketsKey(saleID), ticketID).Result()
-	if rerr != nil {
+	if errors.Is(rerr, redis.Nil) {
 		return nil, catalog.Fail(catalog.ErrNotFound, "ticket")
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("ticket: %w", rerr)
 	}
 	t, perr := parseTicket(saleID, ticketID, raw)
 	if perr != nil || t.UserID != userID {

@@ -10,24 +10,6 @@ import (
 	"miaohui/catalog"
 )
 
-// returnFlashUnits gives a cancelled flash order's units back: to the sale
-// while it has not been settled (the caller then restocks Redis), or to the
-// product's stock once the sale has ended and been settled.
-func (s *Service) returnFlashUnits(ctx context.Context, tx bun.Tx, saleID string, units int) (onSale bool, err error) {
-	f := new(catalog.FlashSale)
-	if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", saleID)).Scan(ctx); err != nil {
-		return false, err
-	}
-	if f.Settled {
-		if _, err := tx.NewUpdate().Model(f).Set("sold = sold - ?, quantity = quantity - ?", units, units).WherePK().Exec(ctx); err != nil {
-			return false, err
-		}
-		return false, returnStock(ctx, tx, f.ProductID, int64(units))
-	}
-	_, err = tx.NewUpdate().Model(f).Set("sold = sold - ?", units).WherePK().Exec(ctx)
-	return err == nil, err
-}
-
 // ProcessTickets turns admitted tickets into pending_payment orders at the
 // flash price, many per transaction. A ticket makes at most one order (a
 // unique ticket_id), so a batch may run twice; the sale's `sold` count can
@@ -55,6 +37,7 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 		sales := map[string]*catalog.FlashSale{}
 		products := map[string]*catalog.Product{}
 		fairs := map[string]*catalog.Fair{}
+		soldBefore := map[string]int{}
 		var orders []*Order
 		var items []*Item
 		var rows []*TicketRow
@@ -66,13 +49,14 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			done[t.ID] = true
 			f := sales[t.SaleID]
 			if f == nil {
-				f = new(catalog.FlashSale)
-				if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", t.SaleID)).Scan(ctx); err != nil {
+				var err error
+				if f, err = s.catalog.LockFlashSale(ctx, tx, t.SaleID); err != nil {
 					return fmt.Errorf("flash sale %s: %w", t.SaleID, err)
 				}
 				sales[t.SaleID] = f
-				p := new(catalog.Product)
-				if err := tx.NewSelect().Model(p).Where("id = ?", f.ProductID).Scan(ctx); err != nil {
+				soldBefore[t.SaleID] = f.Sold
+				p, err := s.catalog.ProductByID(ctx, tx, f.ProductID)
+				if err != nil {
 					return err
 				}
 				products[f.ID] = p
@@ -131,9 +115,13 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				return err
 			}
 		}
+		// The sales are locked: adding what this batch sold is the count it saw
+		// plus its orders.
 		for _, f := range sales {
-			if _, err := tx.NewUpdate().Model(f).Column("sold").WherePK().Exec(ctx); err != nil {
-				return err
+			if n := f.Sold - soldBefore[f.ID]; n != 0 {
+				if err := s.catalog.AddFlashSold(ctx, tx, f.ID, n); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -175,18 +163,7 @@ func (s *Service) SettleFlashSale(ctx context.Context, adm *Admission, saleID st
 		return fmt.Errorf("%d tickets of flash sale %s still wait for their orders", len(waiting), saleID)
 	}
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		f := new(catalog.FlashSale)
-		if err := catalog.ForUpdate(tx.NewSelect().Model(f).Where("id = ?", saleID)).Scan(ctx); err != nil {
-			return err
-		}
-		if f.Settled {
-			return nil
-		}
-		unsold := f.Quantity - f.Sold
-		if _, err := tx.NewUpdate().Model(f).Set("quantity = sold, settled = TRUE, updated_at = ?", s.now()).WherePK().Exec(ctx); err != nil {
-			return err
-		}
-		return returnStock(ctx, tx, f.ProductID, int64(unsold))
+		return s.catalog.SettleFlashSaleIn(ctx, tx, saleID, s.now())
 	})
 	if err != nil {
 		return err
@@ -196,19 +173,13 @@ func (s *Service) SettleFlashSale(ctx context.Context, adm *Admission, saleID st
 
 // UnsettledFlashSales lists ended sales not yet settled.
 func (s *Service) UnsettledFlashSales(ctx context.Context) ([]string, error) {
-	var ids []string
-	err := s.db.NewSelect().Model((*catalog.FlashSale)(nil)).Column("id").
-		Where("NOT settled AND NOT withdrawn AND ends_at <= ?", s.now()).Limit(100).Scan(ctx, &ids)
-	return ids, err
+	return s.catalog.UnsettledFlashSaleIDs(ctx, s.db, s.now(), 100)
 }
 
 // LiveFlashSales lists sales running now or ended but not settled, for the
 // recovery sweep.
 func (s *Service) LiveFlashSales(ctx context.Context) ([]string, error) {
-	var ids []string
-	err := s.db.NewSelect().Model((*catalog.FlashSale)(nil)).Column("id").
-		Where("NOT settled AND NOT withdrawn AND starts_at <= ?", s.now()).Limit(500).Scan(ctx, &ids)
-	return ids, err
+	return s.catalog.StartedFlashSaleIDs(ctx, s.db, s.now(), 500)
 }
 
 // FlashOrders lists the actor's live orders won in a sale, newest first.

@@ -28,7 +28,7 @@ var PaidStatuses = []string{StatusPaid, StatusShipped, StatusRedeemed, StatusCom
 
 // Errors of the order domain.
 var (
-	ErrInsufficientStock = catalog.Coded("insufficient_stock", catalog.Fail(catalog.ErrConflict, "not enough stock left"))
+	ErrInsufficientStock = catalog.ErrInsufficientStock
 	ErrNotPayable        = catalog.Fail(catalog.ErrConflict, "the payment is no longer pending")
 	ErrProvider          = errors.New("the payment provider did not answer")
 )
@@ -142,25 +142,45 @@ func (s *Service) loadOrder(ctx context.Context, db bun.IDB, a catalog.Actor, id
 		q = catalog.ForUpdate(q)
 	}
 	if err := q.Scan(ctx); err != nil {
-		return nil, orderAccess{}, catalog.Fail(catalog.ErrNotFound, "order")
+		return nil, orderAccess{}, catalog.NotFound(err, "order")
 	}
 	if err := db.NewSelect().Model(&o.Items).Where("order_id = ?", o.ID).OrderExpr("id ASC").Scan(ctx); err != nil {
 		return nil, orderAccess{}, err
 	}
 	acc := orderAccess{buyer: a.UserID != "" && o.BuyerID == a.UserID}
 	if a.UserID != "" && !acc.buyer {
-		var merchantID, organizerID string
-		err := db.NewSelect().TableExpr("stalls AS st").Join("JOIN fairs AS f ON f.id = st.fair_id").
-			ColumnExpr("st.merchant_id, f.organizer_id").Where("st.id = ?", o.StallID).Scan(ctx, &merchantID, &organizerID)
+		st, err := s.catalog.StallByID(ctx, db, o.StallID)
 		if err != nil {
 			return nil, orderAccess{}, err
 		}
-		acc.merchant, acc.organizer = merchantID == a.UserID, organizerID == a.UserID
+		fair, err := s.catalog.FairByID(ctx, db, st.FairID)
+		if err != nil {
+			return nil, orderAccess{}, err
+		}
+		acc.merchant, acc.organizer = st.MerchantID == a.UserID, fair.OrganizerID == a.UserID
 	}
 	if !acc.buyer && !acc.merchant && !acc.organizer {
 		return nil, orderAccess{}, catalog.Fail(catalog.ErrNotFound, "order")
 	}
 	return o, acc, nil
+}
+
+// OrderByID reads an order without its items, whoever asks (for workers).
+func (s *Service) OrderByID(ctx context.Context, id string) (*Order, error) {
+	o := new(Order)
+	if err := s.db.NewSelect().Model(o).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, catalog.NotFound(err, "order")
+	}
+	return o, nil
+}
+
+// PaymentByID reads a payment, whoever asks (for workers).
+func (s *Service) PaymentByID(ctx context.Context, id string) (*Payment, error) {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, catalog.NotFound(err, "payment")
+	}
+	return p, nil
 }
 
 // Order returns one order to its buyer, its stall's merchant or its fair's organizer.

@@ -20,14 +20,12 @@ import (
 // vouchers are summed from the orders by the API already and are left out.
 // Orders that break the invariants of amounts are reported as an error.
 func Recompute(ctx context.Context, db *bun.DB, fairID string) (fair *Totals, stalls map[string]*StallTotals, orders int64, err error) {
-	var st []struct {
-		ID, MerchantID, Name string
-	}
-	if err := db.NewSelect().TableExpr("stalls").Column("id", "merchant_id", "name").Where("fair_id = ?", fairID).Scan(ctx, &st); err != nil {
+	st, err := catalog.StallsOfFair(ctx, db, fairID)
+	if err != nil {
 		return nil, nil, 0, err
 	}
-	var cats []catalog.Category
-	if err := db.NewSelect().Model(&cats).Where("fair_id = ?", fairID).Scan(ctx); err != nil {
+	cats, err := catalog.CategoriesOf(ctx, db, fairID)
+	if err != nil {
 		return nil, nil, 0, err
 	}
 	names := map[string]catalog.Category{}

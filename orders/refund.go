@@ -192,7 +192,7 @@ func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amo
 			return err
 		}
 		for _, it := range items {
-			if err := returnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
+			if err := s.catalog.ReturnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
 				return err
 			}
 		}
@@ -207,9 +207,15 @@ func (s *Service) bookRefund(ctx context.Context, tx bun.Tx, orderID string, amo
 
 // RefundByID returns a refund (for workers).
 func (s *Service) RefundByID(ctx context.Context, id string) (*Refund, error) {
+	return FindRefund(ctx, s.db, id)
+}
+
+// FindRefund reads a refund through db (for the workers' events, which have
+// no service).
+func FindRefund(ctx context.Context, db bun.IDB, id string) (*Refund, error) {
 	r := new(Refund)
-	if err := s.db.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, catalog.Fail(catalog.ErrNotFound, "refund")
+	if err := db.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, catalog.NotFound(err, "refund")
 	}
 	return r, nil
 }
@@ -224,8 +230,8 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	if o.PaidAt == nil || o.Status == StatusCancelled {
 		return nil
 	}
-	var account string
-	if err := s.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", o.StallID).Scan(ctx, &account); err != nil {
+	account, err := s.catalog.PayoutAccount(ctx, s.db, o.StallID)
+	if err != nil {
 		return err
 	}
 	if account == "" && s.provider.Name() != "sandbox" {

@@ -32,7 +32,7 @@ func recordEvent(ctx context.Context, tx bun.Tx, id, typ string, now any) (bool,
 func (s *Service) lockPayment(ctx context.Context, tx bun.Tx, id string) (*Payment, error) {
 	p := new(Payment)
 	if err := catalog.ForUpdate(tx.NewSelect().Model(p).Where("id = ?", id)).Scan(ctx); err != nil {
-		return nil, catalog.Fail(catalog.ErrNotFound, "payment")
+		return nil, catalog.NotFound(err, "payment")
 	}
 	return p, nil
 }
@@ -41,7 +41,7 @@ func (s *Service) lockPayment(ctx context.Context, tx bun.Tx, id string) (*Payme
 func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("provider_ref = ?", ref).Limit(1).Scan(ctx); err != nil {
-		return nil, catalog.Fail(catalog.ErrNotFound, "payment")
+		return nil, catalog.NotFound(err, "payment")
 	}
 	return p, nil
 }
@@ -53,7 +53,7 @@ func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error
 func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Payment, []Order, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
-		return nil, nil, catalog.Fail(catalog.ErrNotFound, "payment")
+		return nil, nil, catalog.NotFound(err, "payment")
 	}
 	if p.ProviderRef == "" && (p.Status == PaymentPending || p.Status == PaymentFailed) && s.now().Before(p.ExpiresAt) {
 		_ = s.openAtProvider(ctx, p)
@@ -221,7 +221,7 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 				for _, it := range items {
 					units += it.Quantity
 				}
-				onSale, err := s.returnFlashUnits(ctx, tx, *o.FlashSaleID, units)
+				onSale, err := s.catalog.ReturnFlashUnits(ctx, tx, *o.FlashSaleID, units)
 				if err != nil {
 					return err
 				}
@@ -231,7 +231,7 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 				continue
 			}
 			for _, it := range items {
-				if err := returnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
+				if err := s.catalog.ReturnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
 					return err
 				}
 			}
@@ -259,7 +259,7 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 func (s *Service) ExpirePayment(ctx context.Context, paymentID string) error {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ?", paymentID).Scan(ctx); err != nil {
-		return catalog.Fail(catalog.ErrNotFound, "payment")
+		return catalog.NotFound(err, "payment")
 	}
 	if p.Status != PaymentPending && p.Status != PaymentFailed || s.now().Before(p.ExpiresAt) {
 		return nil

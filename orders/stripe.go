@@ -183,8 +183,8 @@ func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallI
 	if !sa.Merchant {
 		return "", catalog.Fail(catalog.ErrForbidden, "only the stall's merchant connects its payout account")
 	}
-	var account string
-	if err := s.db.NewSelect().Table("stalls").Column("stripe_account_id").Where("id = ?", stallID).Scan(ctx, &account); err != nil {
+	account, err := s.catalog.PayoutAccount(ctx, s.db, stallID)
+	if err != nil {
 		return "", err
 	}
 	acct, url, err := st.OnboardingLink(stallID, account, returnURL)
@@ -192,7 +192,7 @@ func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallI
 		return "", fmt.Errorf("%w: %v", ErrProvider, err)
 	}
 	if acct != account {
-		if _, err := s.db.NewUpdate().Table("stalls").Set("stripe_account_id = ?", acct).Where("id = ?", stallID).Exec(ctx); err != nil {
+		if err := s.catalog.SetPayoutAccount(ctx, s.db, stallID, acct); err != nil {
 			return "", err
 		}
 	}

@@ -3,6 +3,7 @@ package orders
 import (
 	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -139,19 +140,30 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 	}
 	t := &Totals{Currency: catalog.CurrencyCNY, GMV: sm.gmv, PaidOrders: sm.paidOrders, Refunded: sm.refunded,
 		Participants: sm.participants, ByStall: []StallTotal{}, ByDay: sm.byDay, Breakdown: sm.Breakdown}
-	err = s.db.NewSelect().TableExpr("stalls").Where("fair_id = ?", f.ID).
-		ColumnExpr("COUNT(*), COUNT(DISTINCT merchant_id)").Scan(ctx, &t.Stalls, &t.Merchants)
+	stalls, err := catalog.StallsOfFair(ctx, s.db, f.ID)
 	if err != nil {
 		return nil, err
 	}
-	sums := s.db.NewSelect().TableExpr("rollup_stalls").ColumnExpr("stall_id, SUM(paid) - SUM(refunded) AS gmv, SUM(orders) AS orders").
-		Where("fair_id = ?", f.ID).GroupExpr("stall_id")
-	err = s.db.NewSelect().TableExpr("stalls AS st").Join("LEFT JOIN (?) AS r ON r.stall_id = st.id", sums).
-		ColumnExpr("st.id AS stall_id, st.name, COALESCE(r.gmv, 0) AS gmv, COALESCE(r.orders, 0) AS orders").
-		Where("st.fair_id = ?", f.ID).OrderExpr("gmv DESC, st.id ASC").Scan(ctx, &t.ByStall)
+	var sums []StallTotal
+	err = s.db.NewSelect().TableExpr("rollup_stalls").ColumnExpr("stall_id, SUM(paid) - SUM(refunded) AS gmv, SUM(orders) AS orders").
+		Where("fair_id = ?", f.ID).GroupExpr("stall_id").Scan(ctx, &sums)
 	if err != nil {
 		return nil, err
 	}
+	byStall := map[string]StallTotal{}
+	for _, r := range sums {
+		byStall[r.StallID] = r
+	}
+	merchants := map[string]bool{}
+	for _, st := range stalls {
+		merchants[st.MerchantID] = true
+		r := byStall[st.ID]
+		t.ByStall = append(t.ByStall, StallTotal{StallID: st.ID, Name: st.Name, GMV: r.GMV, Orders: r.Orders})
+	}
+	t.Stalls, t.Merchants = int64(len(stalls)), int64(len(merchants))
+	slices.SortStableFunc(t.ByStall, func(a, b StallTotal) int {
+		return cmp.Or(cmp.Compare(b.GMV, a.GMV), cmp.Compare(a.StallID, b.StallID))
+	})
 	return t, nil
 }
 
@@ -231,22 +243,26 @@ func (s *Service) sums(ctx context.Context, sc scope) (*scopeSums, error) {
 	}
 
 	err = sc.filter(s.db.NewSelect().TableExpr("rollup_categories AS r"), "r").
-		Join("LEFT JOIN categories AS c ON c.fair_id = r.fair_id AND c.slug = r.category").
-		ColumnExpr("r.category, COALESCE(MAX(c.name), '') AS name, COALESCE(MAX(c.name_en), '') AS name_en").
-		ColumnExpr("SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.units) AS units").
+		ColumnExpr("r.category, SUM(r.paid) - SUM(r.refunded) AS gmv, SUM(r.units) AS units").
 		GroupExpr("r.category").OrderExpr("gmv DESC, r.category ASC").Scan(ctx, &b.ByCategory)
 	if err != nil {
 		return nil, err
 	}
+	if len(b.ByCategory) > 0 {
+		cats, err := catalog.CategoriesOf(ctx, s.db, sc.fairID)
+		if err != nil {
+			return nil, err
+		}
+		for i := range b.ByCategory {
+			for _, c := range cats {
+				if c.Slug == b.ByCategory[i].Category {
+					b.ByCategory[i].Name, b.ByCategory[i].NameEN = c.Name, c.NameEN
+				}
+			}
+		}
+	}
 
-	err = sc.filter(s.db.NewSelect().TableExpr("flash_sales AS fs"), "fs").
-		Join("JOIN products AS p ON p.id = fs.product_id").
-		Join("LEFT JOIN orders AS o ON o.flash_sale_id = fs.id AND o.status IN (?)", bun.In(PaidStatuses)).
-		ColumnExpr("fs.id AS flash_sale_id, fs.stall_id, p.title, fs.price, fs.quantity, fs.sold AS ordered, fs.starts_at, fs.ends_at, fs.withdrawn").
-		ColumnExpr("COUNT(o.id) AS paid_orders, COALESCE(SUM(o.total - o.refunded), 0) AS gmv").
-		GroupExpr("fs.id, fs.stall_id, p.title, fs.price, fs.quantity, fs.sold, fs.starts_at, fs.ends_at, fs.withdrawn").
-		OrderExpr("fs.starts_at ASC, fs.id ASC").Scan(ctx, &b.FlashSales)
-	if err != nil {
+	if b.FlashSales, err = s.flashSaleTotals(ctx, sc); err != nil {
 		return nil, err
 	}
 	if sc.property {
@@ -260,19 +276,26 @@ func (s *Service) sums(ctx context.Context, sc scope) (*scopeSums, error) {
 // developments sums a property season's deposit vouchers and viewing
 // bookings per development (stall).
 func (s *Service) developments(ctx context.Context, sc scope) ([]DevelopmentTotal, error) {
-	rows := []DevelopmentTotal{}
-	q := s.db.NewSelect().TableExpr("stalls AS st").ColumnExpr("st.id AS stall_id, st.name").OrderExpr("st.id")
+	var stalls []catalog.Stall
 	if sc.stallID != "" {
-		q = q.Where("st.id = ?", sc.stallID)
+		st, err := s.catalog.StallByID(ctx, s.db, sc.stallID)
+		if err != nil {
+			return nil, err
+		}
+		stalls = append(stalls, *st)
 	} else {
-		q = q.Where("st.fair_id = ?", sc.fairID)
+		var err error
+		if stalls, err = catalog.StallsOfFair(ctx, s.db, sc.fairID); err != nil {
+			return nil, err
+		}
 	}
-	if err := q.Scan(ctx, &rows); err != nil {
-		return nil, err
-	}
+	rows := make([]DevelopmentTotal, len(stalls))
+	ids := make([]string, len(stalls))
 	at := map[string]*DevelopmentTotal{}
-	for i := range rows {
-		at[rows[i].StallID] = &rows[i]
+	for i, st := range stalls {
+		rows[i] = DevelopmentTotal{StallID: st.ID, Name: st.Name}
+		ids[i] = st.ID
+		at[st.ID] = &rows[i]
 	}
 	var vouchers []struct {
 		StallID                  string
@@ -293,24 +316,54 @@ func (s *Service) developments(ctx context.Context, sc scope) ([]DevelopmentTota
 			d.Sold, d.Redeemed, d.Refunded = v.Sold, v.Redeemed, v.Refunded
 		}
 	}
-	var bookings []struct {
-		StallID string
-		N       int64
-	}
-	bq := s.db.NewSelect().TableExpr("bookings AS b").ColumnExpr("b.stall_id, COUNT(*) AS n").
-		Where("b.status = ?", catalog.BookingBooked).GroupExpr("b.stall_id")
-	if sc.stallID != "" {
-		bq = bq.Where("b.stall_id = ?", sc.stallID)
-	} else {
-		bq = bq.Where("b.stall_id IN (?)", s.db.NewSelect().TableExpr("stalls").Column("id").Where("fair_id = ?", sc.fairID))
-	}
-	if err := bq.Scan(ctx, &bookings); err != nil {
+	bookings, err := catalog.LiveBookings(ctx, s.db, ids)
+	if err != nil {
 		return nil, err
 	}
-	for _, b := range bookings {
-		if d := at[b.StallID]; d != nil {
-			d.Bookings = b.N
+	for id, n := range bookings {
+		if d := at[id]; d != nil {
+			d.Bookings = n
 		}
 	}
 	return rows, nil
+}
+
+// flashSaleTotals reads the progress of a scope's flash sales: the offers
+// from the catalog, their paid orders from the orders.
+func (s *Service) flashSaleTotals(ctx context.Context, sc scope) ([]FlashSaleTotal, error) {
+	sales, err := catalog.FlashSalesOf(ctx, s.db, sc.fairID, sc.stallID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FlashSaleTotal, len(sales))
+	if len(sales) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(sales))
+	for i, f := range sales {
+		ids[i] = f.ID
+	}
+	var paid []struct {
+		FlashSaleID string
+		PaidOrders  int64
+		GMV         Money
+	}
+	err = s.db.NewSelect().Model((*Order)(nil)).
+		ColumnExpr("flash_sale_id, COUNT(*) AS paid_orders, COALESCE(SUM(total - refunded), 0) AS gmv").
+		Where("flash_sale_id IN (?) AND status IN (?)", bun.In(ids), bun.In(PaidStatuses)).
+		GroupExpr("flash_sale_id").Scan(ctx, &paid)
+	if err != nil {
+		return nil, err
+	}
+	bySale := map[string]int{}
+	for i, f := range sales {
+		bySale[f.ID] = i
+		out[i] = FlashSaleTotal{FlashSaleID: f.ID, StallID: f.StallID, Title: f.Title, Price: f.Price, Quantity: int64(f.Quantity),
+			Ordered: int64(f.Sold), StartsAt: f.StartsAt, EndsAt: f.EndsAt, Withdrawn: f.Withdrawn}
+	}
+	for _, p := range paid {
+		i := bySale[p.FlashSaleID]
+		out[i].PaidOrders, out[i].GMV = p.PaidOrders, p.GMV
+	}
+	return out, nil
 }
