@@ -373,18 +373,13 @@ func flashInput(c *fiber.Ctx) (catalog.FlashInput, error) {
 	return catalog.FlashInput{Price: &price, Quantity: &q, PerUserLimit: &l, StartsAt: &starts, EndsAt: &ends}, chk.Err()
 }
 
-func keepFlash(c *fiber.Ctx, p *Page) {
-	keep(c, p, "fsale", "product_id", "price", "quantity", "per_user_limit", "starts_at", "ends_at")
-}
-
-// flashFormFailed puts a failed sale form's errors on the page: the fields',
-// or a conflict (started, or not that much stock).
-func (s *Site) flashFormFailed(p *Page, err error) (int, error) {
-	conflict := "err.fsale_stock"
+// flashConflict is the message of a sale form's conflict: the sale has
+// started, or the product has not that much stock.
+func flashConflict(err error) string {
 	if errors.Is(err, catalog.ErrFlashStarted) {
-		conflict = "err.fs_started"
+		return "err.fs_started"
 	}
-	return s.formFailed(p, "fsale", err, conflict)
+	return "err.fsale_stock"
 }
 
 // newFlashSaleSubmit offers one of the stall's goods in a flash sale: the
@@ -408,8 +403,9 @@ func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 			return perr
 		}
 	}
-	var f *catalog.FlashSale
+	next := ""
 	if err == nil {
+		var f *catalog.FlashSale
 		f, err = s.flash.ScheduleSale(ctx, a, in)
 		if f != nil && err != nil {
 			// A new sale has no state in Redis yet: the first purchase
@@ -417,18 +413,13 @@ func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 			s.log.Warn("flash sale created: admission state not set", "sale", f.ID, "err", err)
 			err = nil
 		}
+		if err == nil {
+			next = "/merchant/stalls/" + url.PathEscape(stallID) + "/flash-sales#sale-" + f.ID
+		}
 	}
-	if err == nil {
-		flash(c, "flash.fs_created")
-		return c.Redirect("/merchant/stalls/"+url.PathEscape(stallID)+"/flash-sales#sale-"+f.ID, http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keepFlash(c, p)
-	status, err := s.flashFormFailed(p, err)
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, stallID, status)
+	fm := s.merchantStallForm(c, a, stallID, "fsale", flashInputs...)
+	fm.conflict = flashConflict(err)
+	return s.finish(c, err, "flash.fs_created", next, fm)
 }
 
 // merchantFlashSale starts a merchant's form on a sale: it loads the sale as
@@ -461,22 +452,14 @@ func (s *Site) flashSaleSubmit(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err == nil {
-		flash(c, "flash.fs_saved")
-		return c.Redirect(back+"#sale-"+f.ID, http.StatusSeeOther)
-	}
 	if errors.Is(err, catalog.ErrFlashStarted) {
 		flash(c, "err.fs_started")
 		return c.Redirect(back+"#sale-"+f.ID, http.StatusSeeOther)
 	}
-	p := s.page(c, "mfs.title")
-	keepFlash(c, p)
-	p.Form["fsale.sale_id"] = f.ID
-	status, err := s.flashFormFailed(p, err)
-	if err != nil {
-		return err
-	}
-	return s.showStallFlash(c, p, a, f.StallID, false, status)
+	return s.finish(c, err, "flash.fs_saved", back+"#sale-"+f.ID, form{
+		name: "fsale", inputs: flashInputs, values: map[string]string{"sale_id": f.ID}, conflict: flashConflict(err), title: "mfs.title",
+		show: func(p *Page, status int) error { return s.showStallFlash(c, p, a, f.StallID, false, status) },
+	})
 }
 
 // withdrawFlashSaleSubmit withdraws a sale before it starts; its units go
