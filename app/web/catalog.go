@@ -1151,10 +1151,7 @@ type productCard struct {
 func productCards(p *Page, rows []catalog.Product, stallNames map[string]string) []productCard {
 	out := make([]productCard, 0, len(rows))
 	for _, pr := range rows {
-		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stall: stallNames[pr.StallID]}
-		if len(pr.Images) > 0 {
-			card.Image = pr.Images[0].URL
-		}
+		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Image: coverURL(&pr), Stall: stallNames[pr.StallID]}
 		if pr.Kind == catalog.KindVoucher {
 			card.Badge = p.T("product.kind.voucher")
 		}
@@ -1182,6 +1179,15 @@ func imageViews(imgs []catalog.Image) []imageView {
 	return out
 }
 
+// coverURL is the address of a product's first photo, which the lists show;
+// "" when it has none.
+func coverURL(pr *catalog.Product) string {
+	if len(pr.Images) == 0 {
+		return ""
+	}
+	return pr.Images[0].URL
+}
+
 // productRow is a product in the merchant's list.
 type productRow struct {
 	ID, Title, Price, Image string
@@ -1190,11 +1196,7 @@ type productRow struct {
 }
 
 func productRowOf(pr catalog.Product) productRow {
-	r := productRow{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stock: pr.Stock, Active: pr.Active}
-	if len(pr.Images) > 0 {
-		r.Image = pr.Images[0].URL
-	}
-	return r
+	return productRow{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Image: coverURL(&pr), Stock: pr.Stock, Active: pr.Active}
 }
 
 // stallCard is a stall in a fair's list.

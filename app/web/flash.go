@@ -137,10 +137,7 @@ func (s *Site) flashSalePage(c *fiber.Ctx) error {
 	}
 	// The product may since have been hidden; the sale still shows.
 	if pr, _, err := s.catalog.Product(ctx, a, f.ProductID); err == nil {
-		v.Sale.NormalPrice, v.Images, v.Description = orders.Yuan(pr.Price), imageViews(pr.Images), pr.Description
-		if len(pr.Images) > 0 {
-			v.Sale.Image = pr.Images[0].URL
-		}
+		v.Sale.NormalPrice, v.Sale.Image, v.Images, v.Description = orders.Yuan(pr.Price), coverURL(pr), imageViews(pr.Images), pr.Description
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return err
 	}
@@ -268,10 +265,7 @@ func (s *Site) fairFlashPage(c *fiber.Ctx) error {
 		fc := flashCardOf(p, &sales[i], s.flash.Remaining(ctx, &sales[i]))
 		fc.Stall = names(fc.StallID)
 		if pr, _, err := s.catalog.Product(ctx, a, fc.ProductID); err == nil {
-			fc.NormalPrice = orders.Yuan(pr.Price)
-			if len(pr.Images) > 0 {
-				fc.Image = pr.Images[0].URL
-			}
+			fc.NormalPrice, fc.Image = orders.Yuan(pr.Price), coverURL(pr)
 		}
 		v.Sales = append(v.Sales, fc)
 	}
@@ -324,10 +318,7 @@ func (s *Site) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID st
 		f := &sales[i]
 		fc := flashCardOf(p, f, s.flash.Remaining(ctx, f))
 		if pr := byID[f.ProductID]; pr != nil {
-			fc.NormalPrice = orders.Yuan(pr.Price)
-			if len(pr.Images) > 0 {
-				fc.Image = pr.Images[0].URL
-			}
+			fc.NormalPrice, fc.Image = orders.Yuan(pr.Price), coverURL(pr)
 		}
 		fc.Editable = f.Status == catalog.FlashUpcoming
 		fc.Edit = map[string]string{
