@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -405,17 +406,10 @@ func (s *Site) applySubmit(c *fiber.Ctx) error {
 			err = catalog.Invalid("fair", "no such fair")
 		}
 	}
-	if err == nil {
-		flash(c, "flash.applied")
-		return c.Redirect("/merchant", http.StatusSeeOther)
-	}
-	p := s.page(c, "merchant.title")
-	keep(c, p, "apply", "fair", "stall_name", "description")
-	status, err := s.formFailed(p, "apply", err, "err.apply_conflict")
-	if err != nil {
-		return err
-	}
-	return s.showMerchant(c, p, a, status)
+	return s.finish(c, err, "flash.applied", "/merchant", form{
+		name: "apply", inputs: []string{"fair", "stall_name", "description"}, conflict: "err.apply_conflict", title: "merchant.title",
+		show: func(p *Page, status int) error { return s.showMerchant(c, p, a, status) },
+	})
 }
 
 // merchantStallView is the console page of one of the merchant's stalls.
@@ -501,6 +495,13 @@ func (s *Site) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id stri
 	return s.render(c, status, "merchant_stall", p)
 }
 
+// merchantStallForm is a form of a stall's console page.
+func (s *Site) merchantStallForm(c *fiber.Ctx, a catalog.Actor, id, name string, inputs ...string) form {
+	return form{name: name, inputs: inputs, title: "mstall.title", show: func(p *Page, status int) error {
+		return s.showMerchantStall(c, p, a, id, status)
+	}}
+}
+
 func (s *Site) stallProfileSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
@@ -509,17 +510,8 @@ func (s *Site) stallProfileSubmit(c *fiber.Ctx) error {
 	}
 	name, desc := c.FormValue("name"), c.FormValue("description")
 	_, err = s.catalog.UpdateStall(c.UserContext(), a, id, catalog.StallInput{Name: &name, Description: &desc, Address: formPtr(c, "address"), District: formPtr(c, "district")})
-	if err == nil {
-		flash(c, "flash.saved")
-		return c.Redirect("/merchant/stalls/"+url.PathEscape(id), http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keep(c, p, "stall", "name", "description", "address", "district")
-	status, err := s.formFailed(p, "stall", err, "")
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, id, status)
+	return s.finish(c, err, "flash.saved", "/merchant/stalls/"+url.PathEscape(id),
+		s.merchantStallForm(c, a, id, "stall", "name", "description", "address", "district"))
 }
 
 func (s *Site) newProductSubmit(c *fiber.Ctx) error {
@@ -529,21 +521,14 @@ func (s *Site) newProductSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	in, err := productInput(c)
-	var pr *catalog.Product
+	next := ""
 	if err == nil {
-		pr, err = s.catalog.CreateProduct(c.UserContext(), a, id, in)
+		var pr *catalog.Product
+		if pr, err = s.catalog.CreateProduct(c.UserContext(), a, id, in); err == nil {
+			next = "/merchant/products/" + url.PathEscape(pr.ID)
+		}
 	}
-	if err == nil {
-		flash(c, "flash.product_created")
-		return c.Redirect("/merchant/products/"+url.PathEscape(pr.ID), http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keepProduct(c, p)
-	status, err := s.formFailed(p, "product", err, "")
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, id, status)
+	return s.finish(c, err, "flash.product_created", next, s.merchantStallForm(c, a, id, "product", productInputs...))
 }
 
 func (s *Site) addUnitTypeSubmit(c *fiber.Ctx) error {
@@ -565,30 +550,12 @@ func (s *Site) addUnitTypeSubmit(c *fiber.Ctx) error {
 			Name: c.FormValue("name"), AreaM2: float64(area) / 100, PricePerM2: price, UnitsAvailable: int(units),
 		})
 	}
-	if err == nil {
-		flash(c, "flash.unit_added")
-		return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#units", http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keep(c, p, "unit", "name", "area_m2", "price_per_m2", "units_available")
-	status, err := s.formFailed(p, "unit", err, "")
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, id, status)
+	return s.finish(c, err, "flash.unit_added", "/merchant/stalls/"+url.PathEscape(id)+"#units",
+		s.merchantStallForm(c, a, id, "unit", "name", "area_m2", "price_per_m2", "units_available"))
 }
 
 func (s *Site) removeUnitTypeSubmit(c *fiber.Ctx) error {
-	id := c.Params("id")
-	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
-	if !ok {
-		return err
-	}
-	if err := s.catalog.RemoveUnitType(c.UserContext(), a, id, c.Params("unit")); err != nil {
-		return err
-	}
-	flash(c, "flash.unit_removed")
-	return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#units", http.StatusSeeOther)
+	return s.removeSubmit(c, "/merchant/stalls/", "unit", "#units", "flash.unit_removed", s.catalog.RemoveUnitType)
 }
 
 func (s *Site) addSlotSubmit(c *fiber.Ctx) error {
@@ -608,17 +575,8 @@ func (s *Site) addSlotSubmit(c *fiber.Ctx) error {
 	if err == nil {
 		_, err = s.catalog.AddSlot(c.UserContext(), a, id, catalog.SlotInput{StartsAt: starts, EndsAt: ends, Capacity: int(capacity)})
 	}
-	if err == nil {
-		flash(c, "flash.slot_added")
-		return c.Redirect("/merchant/stalls/"+url.PathEscape(id)+"#slots", http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keep(c, p, "slot", "starts_at", "ends_at", "capacity")
-	status, err := s.formFailed(p, "slot", err, "")
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, id, status)
+	return s.finish(c, err, "flash.slot_added", "/merchant/stalls/"+url.PathEscape(id)+"#slots",
+		s.merchantStallForm(c, a, id, "slot", "starts_at", "ends_at", "capacity"))
 }
 
 // productEditorView is the console page of one product.
@@ -679,6 +637,13 @@ func (s *Site) showProductEditor(c *fiber.Ctx, p *Page, a catalog.Actor, id stri
 	return s.render(c, status, "merchant_product", p)
 }
 
+// productEditorForm is a form of a product's console page.
+func (s *Site) productEditorForm(c *fiber.Ctx, a catalog.Actor, id, name string, inputs ...string) form {
+	return form{name: name, inputs: inputs, title: "mproduct.title", show: func(p *Page, status int) error {
+		return s.showProductEditor(c, p, a, id, status)
+	}}
+}
+
 func (s *Site) productSubmit(c *fiber.Ctx) error {
 	id := c.Params("id")
 	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
@@ -689,17 +654,7 @@ func (s *Site) productSubmit(c *fiber.Ctx) error {
 	if err == nil {
 		_, err = s.catalog.UpdateProduct(c.UserContext(), a, id, in)
 	}
-	if err == nil {
-		flash(c, "flash.saved")
-		return c.Redirect("/merchant/products/"+url.PathEscape(id), http.StatusSeeOther)
-	}
-	p := s.page(c, "mproduct.title")
-	keepProduct(c, p)
-	status, err := s.formFailed(p, "product", err, "")
-	if err != nil {
-		return err
-	}
-	return s.showProductEditor(c, p, a, id, status)
+	return s.finish(c, err, "flash.saved", "/merchant/products/"+url.PathEscape(id), s.productEditorForm(c, a, id, "product", productInputs...))
 }
 
 // imageSubmit stores a photo uploaded as multipart/form-data (field image).
@@ -723,29 +678,29 @@ func (s *Site) imageSubmit(c *fiber.Ctx) error {
 			_, err = s.catalog.AddImage(c.UserContext(), a, id, data)
 		}
 	}
-	if err == nil {
-		flash(c, "flash.image_added")
-		return c.Redirect("/merchant/products/"+url.PathEscape(id)+"#images", http.StatusSeeOther)
-	}
-	p := s.page(c, "mproduct.title")
-	status, err := s.formFailed(p, "image", err, "err.too_many_images")
-	if err != nil {
-		return err
-	}
-	return s.showProductEditor(c, p, a, id, status)
+	fm := s.productEditorForm(c, a, id, "image")
+	fm.conflict = "err.too_many_images"
+	return s.finish(c, err, "flash.image_added", "/merchant/products/"+url.PathEscape(id)+"#images", fm)
 }
 
 func (s *Site) removeImageSubmit(c *fiber.Ctx) error {
+	return s.removeSubmit(c, "/merchant/products/", "image", "#images", "flash.image_removed", s.catalog.RemoveImage)
+}
+
+// removeSubmit is a remove button of the merchant's console: it removes the
+// item named by the route's param from the stall or product ":id" whose page
+// is base+id, and goes back to the page's section fragment.
+func (s *Site) removeSubmit(c *fiber.Ctx, base, param, fragment, flashID string, remove func(ctx context.Context, a catalog.Actor, id, item string) error) error {
 	id := c.Params("id")
-	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/products/"+id)
+	a, ok, err := s.console(c, catalog.RoleMerchant, base+id)
 	if !ok {
 		return err
 	}
-	if err := s.catalog.RemoveImage(c.UserContext(), a, id, c.Params("image")); err != nil {
+	if err := remove(c.UserContext(), a, id, c.Params(param)); err != nil {
 		return err
 	}
-	flash(c, "flash.image_removed")
-	return c.Redirect("/merchant/products/"+url.PathEscape(id)+"#images", http.StatusSeeOther)
+	flash(c, flashID)
+	return c.Redirect(base+url.PathEscape(id)+fragment, http.StatusSeeOther)
 }
 
 // ---- Organizer console ----
@@ -784,24 +739,17 @@ func (s *Site) newFairSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	in, err := fairInput(c)
-	var f *catalog.Fair
+	next := ""
 	if err == nil {
-		f, err = s.catalog.CreateFair(c.UserContext(), a, in)
+		var f *catalog.Fair
+		if f, err = s.catalog.CreateFair(c.UserContext(), a, in); err == nil {
+			next = "/organizer/fairs/" + url.PathEscape(f.Slug)
+		}
 	}
-	if err == nil {
-		flash(c, "flash.fair_created")
-		return c.Redirect("/organizer/fairs/"+url.PathEscape(f.Slug), http.StatusSeeOther)
-	}
-	p := s.page(c, "organizer.title")
-	keepFair(c, p)
-	status, err := s.formFailed(p, "fair", err, "err.slug_taken")
-	if err != nil {
-		return err
-	}
-	if status == http.StatusConflict {
-		p.Errors["fair.slug"] = p.Error
-	}
-	return s.showOrganizer(c, p, a, status)
+	return s.finish(c, err, "flash.fair_created", next, form{
+		name: "fair", inputs: fairInputs, conflict: "err.slug_taken", field: "slug", title: "organizer.title",
+		show: func(p *Page, status int) error { return s.showOrganizer(c, p, a, status) },
+	})
 }
 
 // organizerFairView is the console page of one fair: its settings, the
@@ -867,6 +815,13 @@ func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug st
 	return s.render(c, status, "organizer_fair", p)
 }
 
+// organizerFairForm is a form of a fair's console page.
+func (s *Site) organizerFairForm(c *fiber.Ctx, a catalog.Actor, slug, name string, inputs ...string) form {
+	return form{name: name, inputs: inputs, title: "ofair.title", show: func(p *Page, status int) error {
+		return s.showOrganizerFair(c, p, a, slug, status)
+	}}
+}
+
 func (s *Site) fairSubmit(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/fairs/"+slug)
@@ -875,31 +830,22 @@ func (s *Site) fairSubmit(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	in, err := fairInput(c)
-	var f *catalog.Fair
+	next := ""
 	if err == nil {
-		f, err = s.catalog.UpdateFair(ctx, a, slug, in)
-	}
-	if err == nil {
-		flash(c, "flash.saved")
-		return c.Redirect("/organizer/fairs/"+url.PathEscape(f.Slug), http.StatusSeeOther)
-	}
-	// A conflict is a taken slug, or a change of kind once stalls exist.
-	conflict, field := "err.slug_taken", "fair.slug"
-	if errors.Is(err, catalog.ErrConflict) {
-		if cur, cerr := s.catalog.Fair(ctx, a, slug); cerr == nil && in.Kind != nil && *in.Kind != cur.Kind {
-			conflict, field = "err.kind_locked", "fair.kind"
+		var f *catalog.Fair
+		if f, err = s.catalog.UpdateFair(ctx, a, slug, in); err == nil {
+			next = "/organizer/fairs/" + url.PathEscape(f.Slug)
 		}
 	}
-	p := s.page(c, "ofair.title")
-	keepFair(c, p)
-	status, err := s.formFailed(p, "fair", err, conflict)
-	if err != nil {
-		return err
+	// A conflict is a taken slug, or a change of kind once stalls exist.
+	fm := s.organizerFairForm(c, a, slug, "fair", fairInputs...)
+	fm.conflict, fm.field = "err.slug_taken", "slug"
+	if errors.Is(err, catalog.ErrConflict) {
+		if cur, cerr := s.catalog.Fair(ctx, a, slug); cerr == nil && in.Kind != nil && *in.Kind != cur.Kind {
+			fm.conflict, fm.field = "err.kind_locked", "kind"
+		}
 	}
-	if status == http.StatusConflict {
-		p.Errors[field] = p.Error
-	}
-	return s.showOrganizerFair(c, p, a, slug, status)
+	return s.finish(c, err, "flash.saved", next, fm)
 }
 
 func (s *Site) approveSubmit(c *fiber.Ctx) error {
@@ -929,22 +875,13 @@ func (s *Site) rejectSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	_, err = s.catalog.Reject(c.UserContext(), a, id, c.FormValue("reason"))
-	switch {
-	case err == nil:
-		flash(c, "flash.rejected")
-	case errors.Is(err, catalog.ErrConflict):
+	if errors.Is(err, catalog.ErrConflict) {
 		flash(c, "err.already_decided")
-	default:
-		p := s.page(c, "ofair.title")
-		p.Form["reject.id"] = id
-		keep(c, p, "reject", "reason")
-		status, err := s.formFailed(p, "reject", err, "")
-		if err != nil {
-			return err
-		}
-		return s.showOrganizerFair(c, p, a, slug, status)
+		return c.Redirect(back+"#applications", http.StatusSeeOther)
 	}
-	return c.Redirect(back+"#applications", http.StatusSeeOther)
+	fm := s.organizerFairForm(c, a, slug, "reject", "reason")
+	fm.values = map[string]string{"id": id}
+	return s.finish(c, err, "flash.rejected", back+"#applications", fm)
 }
 
 // stallStatusSubmit suspends or reinstates a stall of the organizer's fair.
@@ -1017,72 +954,6 @@ func (s *Site) page(c *fiber.Ctx, titleID string) *Page {
 		p.Form["_flash"], p.Form["_flash_kind"] = msg, kind
 	}
 	return p
-}
-
-// formFailed puts a localised message for a failed form on the page and
-// returns the status to answer with. A validation error marks each field
-// (message "err.<form>.<field>", or a generic one naming the field); a
-// conflict gets the message conflictID when one is given. Any other error is
-// returned, for the error handler. A nil err gives status 0.
-func (s *Site) formFailed(p *Page, form string, err error, conflictID string) (int, error) {
-	var ve *catalog.ValidationError
-	switch {
-	case err == nil:
-		return 0, nil
-	case errors.As(err, &ve):
-		for _, f := range ve.Fields {
-			key := form + "." + f.Field
-			if _, dup := p.Errors[key]; dup {
-				continue
-			}
-			msg := p.T("err." + key)
-			if msg == "err."+key {
-				msg = p.T("err.invalid", "Field", f.Field)
-			}
-			p.Errors[key] = msg
-		}
-		p.Error = p.Errors[form+"."+ve.Fields[0].Field]
-		return http.StatusUnprocessableEntity, nil
-	case conflictID != "" && errors.Is(err, catalog.ErrConflict):
-		p.Error = p.T(conflictID)
-		return http.StatusConflict, nil
-	}
-	return 0, err
-}
-
-// keep puts the posted values of a form's inputs back on the page.
-func keep(c *fiber.Ctx, p *Page, form string, inputs ...string) {
-	for _, in := range inputs {
-		p.Form[form+"."+in] = c.FormValue(in)
-	}
-}
-
-func keepProduct(c *fiber.Ctx, p *Page) {
-	keep(c, p, "product", "title", "description", "price", "stock", "kind", "fulfillment", "category", "offset_value", "valid_until", "active")
-}
-
-func keepFair(c *fiber.Ctx, p *Page) {
-	keep(c, p, "fair", "slug", "name", "name_en", "description", "description_en", "kind", "starts_at", "ends_at", "commission", "published")
-}
-
-// defaults fills the form's values not already on the page (those posted
-// back after an error stay).
-func defaults(p *Page, form string, values map[string]string) {
-	for k, v := range values {
-		if _, ok := p.Form[form+"."+k]; !ok {
-			p.Form[form+"."+k] = v
-		}
-	}
-}
-
-// formPtr is a posted value, or nil when the form has no such input.
-func formPtr(c *fiber.Ctx, name string) *string {
-	args := c.Request().PostArgs()
-	if !args.Has(name) {
-		return nil
-	}
-	v := string(args.Peek(name))
-	return &v
 }
 
 // productInput reads the product form: price and offset in yuan with at most
@@ -1280,10 +1151,7 @@ type productCard struct {
 func productCards(p *Page, rows []catalog.Product, stallNames map[string]string) []productCard {
 	out := make([]productCard, 0, len(rows))
 	for _, pr := range rows {
-		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stall: stallNames[pr.StallID]}
-		if len(pr.Images) > 0 {
-			card.Image = pr.Images[0].URL
-		}
+		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Image: coverURL(&pr), Stall: stallNames[pr.StallID]}
 		if pr.Kind == catalog.KindVoucher {
 			card.Badge = p.T("product.kind.voucher")
 		}
@@ -1311,6 +1179,15 @@ func imageViews(imgs []catalog.Image) []imageView {
 	return out
 }
 
+// coverURL is the address of a product's first photo, which the lists show;
+// "" when it has none.
+func coverURL(pr *catalog.Product) string {
+	if len(pr.Images) == 0 {
+		return ""
+	}
+	return pr.Images[0].URL
+}
+
 // productRow is a product in the merchant's list.
 type productRow struct {
 	ID, Title, Price, Image string
@@ -1319,11 +1196,7 @@ type productRow struct {
 }
 
 func productRowOf(pr catalog.Product) productRow {
-	r := productRow{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Stock: pr.Stock, Active: pr.Active}
-	if len(pr.Images) > 0 {
-		r.Image = pr.Images[0].URL
-	}
-	return r
+	return productRow{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Image: coverURL(&pr), Stock: pr.Stock, Active: pr.Active}
 }
 
 // stallCard is a stall in a fair's list.

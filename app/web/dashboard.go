@@ -113,11 +113,7 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 	esc := url.PathEscape(f.Slug)
 	csvURL := "/api/v1/fairs/" + esc + "/totals.csv"
 	v := dashboardView{
-		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc,
-		Totals: totalsView{
-			GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders,
-			Participants: t.Participants, Merchants: t.Merchants, StallsCount: t.Stalls,
-		},
+		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc, Totals: fairTotalsOf(t),
 		Charts: dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
 	}
 	embedded := *t

@@ -137,10 +137,7 @@ func (s *Site) flashSalePage(c *fiber.Ctx) error {
 	}
 	// The product may since have been hidden; the sale still shows.
 	if pr, _, err := s.catalog.Product(ctx, a, f.ProductID); err == nil {
-		v.Sale.NormalPrice, v.Images, v.Description = orders.Yuan(pr.Price), imageViews(pr.Images), pr.Description
-		if len(pr.Images) > 0 {
-			v.Sale.Image = pr.Images[0].URL
-		}
+		v.Sale.NormalPrice, v.Sale.Image, v.Images, v.Description = orders.Yuan(pr.Price), coverURL(pr), imageViews(pr.Images), pr.Description
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return err
 	}
@@ -268,10 +265,7 @@ func (s *Site) fairFlashPage(c *fiber.Ctx) error {
 		fc := flashCardOf(p, &sales[i], s.flash.Remaining(ctx, &sales[i]))
 		fc.Stall = names(fc.StallID)
 		if pr, _, err := s.catalog.Product(ctx, a, fc.ProductID); err == nil {
-			fc.NormalPrice = orders.Yuan(pr.Price)
-			if len(pr.Images) > 0 {
-				fc.Image = pr.Images[0].URL
-			}
+			fc.NormalPrice, fc.Image = orders.Yuan(pr.Price), coverURL(pr)
 		}
 		v.Sales = append(v.Sales, fc)
 	}
@@ -324,10 +318,7 @@ func (s *Site) showStallFlash(c *fiber.Ctx, p *Page, a catalog.Actor, stallID st
 		f := &sales[i]
 		fc := flashCardOf(p, f, s.flash.Remaining(ctx, f))
 		if pr := byID[f.ProductID]; pr != nil {
-			fc.NormalPrice = orders.Yuan(pr.Price)
-			if len(pr.Images) > 0 {
-				fc.Image = pr.Images[0].URL
-			}
+			fc.NormalPrice, fc.Image = orders.Yuan(pr.Price), coverURL(pr)
 		}
 		fc.Editable = f.Status == catalog.FlashUpcoming
 		fc.Edit = map[string]string{
@@ -373,18 +364,13 @@ func flashInput(c *fiber.Ctx) (catalog.FlashInput, error) {
 	return catalog.FlashInput{Price: &price, Quantity: &q, PerUserLimit: &l, StartsAt: &starts, EndsAt: &ends}, chk.Err()
 }
 
-func keepFlash(c *fiber.Ctx, p *Page) {
-	keep(c, p, "fsale", "product_id", "price", "quantity", "per_user_limit", "starts_at", "ends_at")
-}
-
-// flashFormFailed puts a failed sale form's errors on the page: the fields',
-// or a conflict (started, or not that much stock).
-func (s *Site) flashFormFailed(p *Page, err error) (int, error) {
-	conflict := "err.fsale_stock"
+// flashConflict is the message of a sale form's conflict: the sale has
+// started, or the product has not that much stock.
+func flashConflict(err error) string {
 	if errors.Is(err, catalog.ErrFlashStarted) {
-		conflict = "err.fs_started"
+		return "err.fs_started"
 	}
-	return s.formFailed(p, "fsale", err, conflict)
+	return "err.fsale_stock"
 }
 
 // newFlashSaleSubmit offers one of the stall's goods in a flash sale: the
@@ -408,8 +394,9 @@ func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 			return perr
 		}
 	}
-	var f *catalog.FlashSale
+	next := ""
 	if err == nil {
+		var f *catalog.FlashSale
 		f, err = s.flash.ScheduleSale(ctx, a, in)
 		if f != nil && err != nil {
 			// A new sale has no state in Redis yet: the first purchase
@@ -417,18 +404,13 @@ func (s *Site) newFlashSaleSubmit(c *fiber.Ctx) error {
 			s.log.Warn("flash sale created: admission state not set", "sale", f.ID, "err", err)
 			err = nil
 		}
+		if err == nil {
+			next = "/merchant/stalls/" + url.PathEscape(stallID) + "/flash-sales#sale-" + f.ID
+		}
 	}
-	if err == nil {
-		flash(c, "flash.fs_created")
-		return c.Redirect("/merchant/stalls/"+url.PathEscape(stallID)+"/flash-sales#sale-"+f.ID, http.StatusSeeOther)
-	}
-	p := s.page(c, "mstall.title")
-	keepFlash(c, p)
-	status, err := s.flashFormFailed(p, err)
-	if err != nil {
-		return err
-	}
-	return s.showMerchantStall(c, p, a, stallID, status)
+	fm := s.merchantStallForm(c, a, stallID, "fsale", flashInputs...)
+	fm.conflict = flashConflict(err)
+	return s.finish(c, err, "flash.fs_created", next, fm)
 }
 
 // merchantFlashSale starts a merchant's form on a sale: it loads the sale as
@@ -461,22 +443,14 @@ func (s *Site) flashSaleSubmit(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err == nil {
-		flash(c, "flash.fs_saved")
-		return c.Redirect(back+"#sale-"+f.ID, http.StatusSeeOther)
-	}
 	if errors.Is(err, catalog.ErrFlashStarted) {
 		flash(c, "err.fs_started")
 		return c.Redirect(back+"#sale-"+f.ID, http.StatusSeeOther)
 	}
-	p := s.page(c, "mfs.title")
-	keepFlash(c, p)
-	p.Form["fsale.sale_id"] = f.ID
-	status, err := s.flashFormFailed(p, err)
-	if err != nil {
-		return err
-	}
-	return s.showStallFlash(c, p, a, f.StallID, false, status)
+	return s.finish(c, err, "flash.fs_saved", back+"#sale-"+f.ID, form{
+		name: "fsale", inputs: flashInputs, values: map[string]string{"sale_id": f.ID}, conflict: flashConflict(err), title: "mfs.title",
+		show: func(p *Page, status int) error { return s.showStallFlash(c, p, a, f.StallID, false, status) },
+	})
 }
 
 // withdrawFlashSaleSubmit withdraws a sale before it starts; its units go

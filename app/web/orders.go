@@ -179,9 +179,7 @@ func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartVi
 			line.Max = 1
 		}
 		if pr, _, err := s.catalog.Product(ctx, a, l.ProductID); err == nil {
-			if len(pr.Images) > 0 {
-				line.Image = pr.Images[0].URL
-			}
+			line.Image = coverURL(pr)
 			line.Ships = pr.Kind == catalog.KindGoods && pr.Fulfillment == catalog.ShipDelivery
 		}
 		switch {
@@ -684,6 +682,14 @@ type totalsView struct {
 	ByDay                                []dayRow
 }
 
+// fairTotalsOf is a fair's headline figures, for its totals and its dashboard.
+func fairTotalsOf(t *orders.Totals) totalsView {
+	return totalsView{
+		GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders,
+		Participants: t.Participants, Merchants: t.Merchants, StallsCount: t.Stalls,
+	}
+}
+
 type stallTotalRow struct {
 	StallID, Name, GMV string
 	Orders             int64
@@ -730,12 +736,9 @@ func (s *Site) fairTotalsPage(c *fiber.Ctx) error {
 		return err
 	}
 	v := fairTotalsView{
-		Fair: fairCardOf(p, f), CSV: "/api/v1/fairs/" + url.PathEscape(f.Slug) + "/totals.csv",
-		Totals: totalsView{
-			GMV: orders.Yuan(t.GMV), Refunded: orders.Yuan(t.Refunded), PaidOrders: t.PaidOrders,
-			Participants: t.Participants, Merchants: t.Merchants, StallsCount: t.Stalls, ByDay: dayRows(p, t.ByDay),
-		},
+		Fair: fairCardOf(p, f), CSV: "/api/v1/fairs/" + url.PathEscape(f.Slug) + "/totals.csv", Totals: fairTotalsOf(t),
 	}
+	v.Totals.ByDay = dayRows(p, t.ByDay)
 	for _, st := range t.ByStall {
 		v.Totals.ByStall = append(v.Totals.ByStall, stallTotalRow{StallID: st.StallID, Name: st.Name, GMV: orders.Yuan(st.GMV), Orders: st.Orders})
 	}
