@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 func TestFairs(t *testing.T) {
@@ -27,7 +28,7 @@ func TestFairs(t *testing.T) {
 	t.Run("OnlyOrganizers", func(t *testing.T) {
 		k := newKit(t)
 		_, err := k.svc.CreateFair(k.ctx, k.user(catalog.RoleMerchant), k.fairInput())
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 	t.Run("Validation", func(t *testing.T) {
 		// Subtest names are unique: the SQLite file's path is made from them.
@@ -49,7 +50,7 @@ func TestFairs(t *testing.T) {
 				in := k.fairInput()
 				c.edit(k, &in)
 				_, err := k.svc.CreateFair(k.ctx, k.user(catalog.RoleOrganizer), in)
-				wantInvalid(t, err, c.field)
+				catalogtest.WantInvalid(t, err, c.field)
 			})
 		}
 	})
@@ -62,12 +63,12 @@ func TestFairs(t *testing.T) {
 			in.Slug = ptr(f.Slug)
 			return in
 		}())
-		wantErr(t, err, catalog.ErrSlugTaken)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrSlugTaken)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		// Renaming another fair to the slug is taken too.
 		other := k.fair(org)
 		_, err = k.svc.UpdateFair(k.ctx, org, other.Slug, catalog.FairInput{Slug: ptr(f.Slug)})
-		wantErr(t, err, catalog.ErrSlugTaken)
+		catalogtest.WantErr(t, err, catalog.ErrSlugTaken)
 	})
 	t.Run("Update", func(t *testing.T) {
 		k := newKit(t)
@@ -82,7 +83,7 @@ func TestFairs(t *testing.T) {
 			t.Fatalf("stored name %q", stored.Name)
 		}
 		_, err = k.svc.UpdateFair(k.ctx, k.user(catalog.RoleOrganizer), f.Slug, catalog.FairInput{Name: ptr("x")})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 	t.Run("KindLockedOnceStalls", func(t *testing.T) {
 		k := newKit(t)
@@ -99,7 +100,7 @@ func TestFairs(t *testing.T) {
 		}
 		k.stall(org, f)
 		_, err = k.svc.UpdateFair(k.ctx, org, f.Slug, catalog.FairInput{Kind: ptr(catalog.KindTempleFair)})
-		wantErr(t, err, catalog.ErrKindLocked)
+		catalogtest.WantErr(t, err, catalog.ErrKindLocked)
 	})
 	t.Run("StatusByDates", func(t *testing.T) {
 		k := newKit(t)
@@ -128,12 +129,12 @@ func TestFairs(t *testing.T) {
 		pub := k.fair(org)
 		draft := k.fair(org, func(in *catalog.FairInput) { in.Published = ptr(false) })
 		_, err := k.svc.Fair(k.ctx, k.user(catalog.RoleShopper), draft.Slug)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		if _, err := k.svc.Fair(k.ctx, org, draft.Slug); err != nil {
 			t.Fatalf("organizer reads own draft: %v", err)
 		}
 		_, err = k.svc.Fair(k.ctx, catalog.Actor{}, "no-such-fair")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 
 		list, next, err := k.svc.Fairs(k.ctx, catalog.Actor{}, catalog.Page{})
 		if err != nil || next != nil || len(list) != 1 || list[0].ID != pub.ID {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 func TestFlashSales(t *testing.T) {
@@ -29,8 +30,8 @@ func TestFlashSales(t *testing.T) {
 		w := k.world()
 		p := k.product(w, goods("糖葫芦", 1000, 3))
 		_, err := k.svc.CreateFlashSale(k.ctx, w.merchant, k.flashInput(p, 4))
-		wantErr(t, err, catalog.ErrFlashStock)
-		wantCode(t, err, "insufficient_stock")
+		catalogtest.WantErr(t, err, catalog.ErrFlashStock)
+		catalogtest.WantCode(t, err, "insufficient_stock")
 		if got := k.stock(p.ID); got != 3 {
 			t.Fatalf("stock %d after a refused offer, want 3", got)
 		}
@@ -42,17 +43,17 @@ func TestFlashSales(t *testing.T) {
 		in := k.flashInput(p, 1)
 		in.StartsAt = ptr(start.Add(-time.Minute))
 		_, err := k.svc.CreateFlashSale(k.ctx, w.merchant, in)
-		wantInvalid(t, err, "starts_at")
+		catalogtest.WantInvalid(t, err, "starts_at")
 		in = k.flashInput(p, 1)
 		in.EndsAt = ptr(w.fair.EndsAt.Add(time.Hour))
 		_, err = k.svc.CreateFlashSale(k.ctx, w.merchant, in)
-		wantInvalid(t, err, "starts_at") // outside the fair's dates
+		catalogtest.WantInvalid(t, err, "starts_at") // outside the fair's dates
 		in = k.flashInput(p, 1)
 		in.Price = nil
 		_, err = k.svc.CreateFlashSale(k.ctx, w.merchant, in)
-		wantInvalid(t, err, "price")
+		catalogtest.WantInvalid(t, err, "price")
 		_, err = k.svc.CreateFlashSale(k.ctx, k.user(catalog.RoleMerchant), k.flashInput(p, 1))
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 	t.Run("NoVouchers", func(t *testing.T) {
 		k := newKit(t)
@@ -62,7 +63,7 @@ func TestFlashSales(t *testing.T) {
 		in.Kind, in.OffsetValue, in.ValidUntil = ptr(catalog.KindVoucher), ptr(int64(200)), &until
 		p := k.product(w, in)
 		_, err := k.svc.CreateFlashSale(k.ctx, w.merchant, k.flashInput(p, 1))
-		wantInvalid(t, err, "product_id")
+		catalogtest.WantInvalid(t, err, "product_id")
 	})
 	t.Run("UpdateMovesStock", func(t *testing.T) {
 		k := newKit(t)
@@ -80,10 +81,10 @@ func TestFlashSales(t *testing.T) {
 			t.Fatalf("lowering to 2: %+v, %v, stock %d; want stock 8", got, err, k.stock(p.ID))
 		}
 		_, err = k.svc.UpdateFlashSale(k.ctx, w.merchant, f.ID, catalog.FlashInput{Quantity: ptr(11)})
-		wantErr(t, err, catalog.ErrFlashStock)
+		catalogtest.WantErr(t, err, catalog.ErrFlashStock)
 		k.advance(time.Hour)
 		_, err = k.svc.UpdateFlashSale(k.ctx, w.merchant, f.ID, catalog.FlashInput{Price: ptr(int64(2))})
-		wantErr(t, err, catalog.ErrFlashStarted)
+		catalogtest.WantErr(t, err, catalog.ErrFlashStarted)
 	})
 	t.Run("WithdrawReturnsStock", func(t *testing.T) {
 		k := newKit(t)
@@ -95,9 +96,9 @@ func TestFlashSales(t *testing.T) {
 			t.Fatalf("WithdrawFlashSale = %+v, %v, stock %d", got, err, k.stock(p.ID))
 		}
 		_, err = k.svc.WithdrawFlashSale(k.ctx, w.merchant, f.ID)
-		wantErr(t, err, catalog.ErrFlashStarted)
+		catalogtest.WantErr(t, err, catalog.ErrFlashStarted)
 		_, err = k.svc.FlashSaleByID(k.ctx, k.db, k.user(catalog.RoleShopper), f.ID, false)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		if _, err := k.svc.FlashSaleByID(k.ctx, k.db, w.merchant, f.ID, false); err != nil {
 			t.Fatalf("the merchant still sees a withdrawn offer: %v", err)
 		}
@@ -127,7 +128,7 @@ func TestFlashSales(t *testing.T) {
 			t.Fatalf("StallFlashSales = %d, %v; want both", len(all), err)
 		}
 		_, err = k.svc.StallFlashSales(k.ctx, k.user(catalog.RoleShopper), w.stall.ID)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		report, err := catalog.FlashSalesOf(k.ctx, k.db, w.fair.ID, "")
 		if err != nil || len(report) != 2 || report[0].Title != "糖葫芦" {
 			t.Fatalf("FlashSalesOf = %+v, %v", report, err)
@@ -152,6 +153,6 @@ func TestFlashSales(t *testing.T) {
 			t.Fatalf("IsReminded = %v, %v", ok, err)
 		}
 		k.advance(time.Hour)
-		wantErr(t, k.svc.Remind(k.ctx, k.user(catalog.RoleShopper), f.ID), catalog.ErrConflict)
+		catalogtest.WantErr(t, k.svc.Remind(k.ctx, k.user(catalog.RoleShopper), f.ID), catalog.ErrConflict)
 	})
 }

@@ -3,7 +3,6 @@ package catalog_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 	"miaohui/migrations/testdb"
 )
 
@@ -41,8 +41,8 @@ type kit struct {
 	svc     *catalog.Service
 	dataDir string
 
+	clk     *catalogtest.Clock
 	mu      sync.Mutex
-	now     time.Time
 	decided []catalog.Application
 	n       int
 }
@@ -52,7 +52,7 @@ var start = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
 func newKit(t *testing.T) *kit {
 	t.Helper()
-	k := &kit{t: t, ctx: context.Background(), db: testdb.Open(t), dataDir: t.TempDir(), now: start}
+	k := &kit{t: t, ctx: context.Background(), db: testdb.Open(t), dataDir: t.TempDir(), clk: catalogtest.NewClock(start)}
 	events := fakeEvents{applicationDecided: func(_ context.Context, app *catalog.Application) error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
@@ -63,18 +63,11 @@ func newKit(t *testing.T) *kit {
 	return k
 }
 
-func (k *kit) clock() time.Time {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.now
-}
+// clock is the kit's time, which the test moves with advance.
+func (k *kit) clock() time.Time { return k.clk.Now() }
 
 // advance moves the kit's clock.
-func (k *kit) advance(d time.Duration) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.now = k.now.Add(d)
-}
+func (k *kit) advance(d time.Duration) { k.clk.Advance(d) }
 
 func (k *kit) seq() int {
 	k.mu.Lock()
@@ -87,14 +80,7 @@ func (k *kit) seq() int {
 // catalog's tables refer to it).
 func (k *kit) user(role catalog.Role) catalog.Actor {
 	k.t.Helper()
-	id := catalog.NewID()
-	n := k.seq()
-	row := map[string]any{"id": id, "email": fmt.Sprintf("u%d@example.cn", n), "name": fmt.Sprintf("用户%d", n),
-		"role": string(role), "password_hash": "x", "lang": "zh-CN", "created_at": k.clock()}
-	if _, err := k.db.NewInsert().Model(&row).TableExpr("users").Exec(k.ctx); err != nil {
-		k.t.Fatalf("user: %v", err)
-	}
-	return catalog.Actor{UserID: id, Role: role}
+	return catalogtest.NewUser(k.t, k.db, role, "zh-CN", k.clock())
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -211,36 +197,4 @@ func pngBytes(t *testing.T, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// wantErr fails unless err is want.
-func wantErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-}
-
-// wantInvalid fails unless err is a ValidationError naming field.
-func wantInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	var ve *catalog.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("err = %v, want a validation error on %s", err, field)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field {
-			return
-		}
-	}
-	t.Fatalf("err = %v, want a validation error on %s", err, field)
-}
-
-// wantCode fails unless err carries the machine code.
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	var ce *catalog.CodedError
-	if !errors.As(err, &ce) || ce.Code() != code {
-		t.Fatalf("err = %v, want code %s", err, code)
-	}
 }

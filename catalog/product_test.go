@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 func TestProducts(t *testing.T) {
@@ -46,7 +47,7 @@ func TestProducts(t *testing.T) {
 				k := newKit(t)
 				w := k.world()
 				_, err := k.svc.CreateProduct(k.ctx, w.merchant, w.stall.ID, c.in)
-				wantInvalid(t, err, c.field)
+				catalogtest.WantInvalid(t, err, c.field)
 			})
 		}
 	})
@@ -56,22 +57,22 @@ func TestProducts(t *testing.T) {
 		p := k.product(w, goods("灯笼", 3000, 5))
 		other := k.user(catalog.RoleMerchant)
 		_, err := k.svc.CreateProduct(k.ctx, other, w.stall.ID, goods("x", 1, 1))
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.svc.UpdateProduct(k.ctx, other, p.ID, catalog.ProductInput{Price: ptr(int64(1))})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		// A hidden product is not even there for others.
 		if _, err := k.svc.UpdateProduct(k.ctx, w.merchant, p.ID, catalog.ProductInput{Active: ptr(false)}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = k.svc.UpdateProduct(k.ctx, other, p.ID, catalog.ProductInput{Price: ptr(int64(1))})
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		_, _, err = k.svc.Product(k.ctx, other, p.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		if _, _, err := k.svc.Product(k.ctx, w.org, p.ID); err != nil {
 			t.Fatalf("the organizer sees hidden products: %v", err)
 		}
 		_, _, err = k.svc.Product(k.ctx, catalog.Actor{}, "no-such-product")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 	t.Run("Patch", func(t *testing.T) {
 		k := newKit(t)
@@ -99,7 +100,7 @@ func TestProducts(t *testing.T) {
 		st, m := k.stall(org, f)
 		in := goods("认筹金", 500000, 100)
 		_, err := k.svc.CreateProduct(k.ctx, m, st.ID, func() catalog.ProductInput { in := in; in.Kind = ptr(catalog.KindGoods); return in }())
-		wantInvalid(t, err, "kind")
+		catalogtest.WantInvalid(t, err, "kind")
 		until := start.Add(90 * 24 * time.Hour)
 		in.OffsetValue, in.ValidUntil = ptr(int64(1000000)), &until
 		p, err := k.svc.CreateProduct(k.ctx, m, st.ID, in)
@@ -108,7 +109,7 @@ func TestProducts(t *testing.T) {
 		}
 		in.OffsetValue = ptr(int64(1))
 		_, err = k.svc.CreateProduct(k.ctx, m, st.ID, in)
-		wantInvalid(t, err, "offset_value")
+		catalogtest.WantInvalid(t, err, "offset_value")
 	})
 	t.Run("Search", func(t *testing.T) {
 		k := newKit(t)
@@ -152,7 +153,7 @@ func TestProducts(t *testing.T) {
 			t.Fatalf("stall and kind filter: %v", list)
 		}
 		_, _, err := k.svc.Products(k.ctx, catalog.Actor{}, w.fair.Slug, catalog.ProductQuery{Kind: "service"})
-		wantInvalid(t, err, "kind")
+		catalogtest.WantInvalid(t, err, "kind")
 		mine, err := k.svc.StallProducts(k.ctx, w.merchant, w.stall.ID)
 		theirs, _ := k.svc.StallProducts(k.ctx, catalog.Actor{}, w.stall.ID)
 		if err != nil || len(mine) != 3 || len(theirs) != 2 {
@@ -214,11 +215,11 @@ func TestImages(t *testing.T) {
 		for name, data := range map[string][]byte{"empty": nil, "text": []byte("not an image at all"), "truncated": pngBytes(t, 2, 2)[:20]} {
 			t.Run(name, func(t *testing.T) {
 				_, err := k.svc.AddImage(k.ctx, w.merchant, p.ID, data)
-				wantInvalid(t, err, "image")
+				catalogtest.WantInvalid(t, err, "image")
 			})
 		}
 		_, err := k.svc.AddImage(k.ctx, k.user(catalog.RoleMerchant), p.ID, pngBytes(t, 1, 1))
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 	t.Run("AtMostSix", func(t *testing.T) {
 		k := newKit(t)
@@ -230,7 +231,7 @@ func TestImages(t *testing.T) {
 			}
 		}
 		_, err := k.svc.AddImage(k.ctx, w.merchant, p.ID, pngBytes(t, 1, 1))
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 	})
 	t.Run("Remove", func(t *testing.T) {
 		k := newKit(t)
@@ -251,6 +252,6 @@ func TestImages(t *testing.T) {
 		if len(got.Images) != 0 {
 			t.Fatalf("%d images left", len(got.Images))
 		}
-		wantErr(t, k.svc.RemoveImage(k.ctx, w.merchant, p.ID, img.ID), catalog.ErrNotFound)
+		catalogtest.WantErr(t, k.svc.RemoveImage(k.ctx, w.merchant, p.ID, img.ID), catalog.ErrNotFound)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 // development is a property season's open fair with one development (stall).
@@ -42,21 +43,21 @@ func TestPropertyListings(t *testing.T) {
 			t.Fatalf("UnitTypes = %+v, %v", list, err)
 		}
 		_, err = k.svc.AddUnitType(k.ctx, w.merchant, w.stall.ID, catalog.UnitTypeInput{Name: "x", AreaM2: 0})
-		wantInvalid(t, err, "area_m2")
+		catalogtest.WantInvalid(t, err, "area_m2")
 		_, err = k.svc.AddUnitType(k.ctx, k.user(catalog.RoleMerchant), w.stall.ID, catalog.UnitTypeInput{Name: "x", AreaM2: 1})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		if err := k.svc.RemoveUnitType(k.ctx, w.merchant, w.stall.ID, u.ID); err != nil {
 			t.Fatal(err)
 		}
-		wantErr(t, k.svc.RemoveUnitType(k.ctx, w.merchant, w.stall.ID, u.ID), catalog.ErrNotFound)
+		catalogtest.WantErr(t, k.svc.RemoveUnitType(k.ctx, w.merchant, w.stall.ID, u.ID), catalog.ErrNotFound)
 	})
 	t.Run("OnlyInPropertySeasons", func(t *testing.T) {
 		k := newKit(t)
 		w := k.world()
 		_, err := k.svc.AddUnitType(k.ctx, w.merchant, w.stall.ID, catalog.UnitTypeInput{Name: "x", AreaM2: 1})
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		_, err = k.svc.AddSlot(k.ctx, w.merchant, w.stall.ID, catalog.SlotInput{StartsAt: start.Add(time.Hour), EndsAt: start.Add(2 * time.Hour), Capacity: 1})
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 	})
 	t.Run("SlotValidation", func(t *testing.T) {
 		k := newKit(t)
@@ -71,7 +72,7 @@ func TestPropertyListings(t *testing.T) {
 		}
 		for _, c := range cases {
 			_, err := k.svc.AddSlot(k.ctx, w.merchant, w.stall.ID, c.in)
-			wantInvalid(t, err, c.field)
+			catalogtest.WantInvalid(t, err, c.field)
 		}
 	})
 	t.Run("BookAndCancel", func(t *testing.T) {
@@ -84,13 +85,13 @@ func TestPropertyListings(t *testing.T) {
 			t.Fatalf("Book = %+v, %v", b, err)
 		}
 		_, err = k.svc.Book(k.ctx, shopper, v.ID)
-		wantErr(t, err, catalog.ErrAlreadyBooked)
+		catalogtest.WantErr(t, err, catalog.ErrAlreadyBooked)
 		who, err := k.svc.SlotBookings(k.ctx, w.merchant, w.stall.ID)
 		if err != nil || len(who) != 1 || who[0].UserID != shopper.UserID || who[0].UserEmail == "" || who[0].UserName == "" {
 			t.Fatalf("SlotBookings = %+v, %v", who, err)
 		}
 		_, err = k.svc.SlotBookings(k.ctx, shopper, w.stall.ID)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		mine, _ := k.svc.MyBookings(k.ctx, shopper)
 		if len(mine) != 1 || mine[0].Slot == nil || mine[0].Slot.ID != v.ID {
 			t.Fatalf("MyBookings = %+v", mine)
@@ -100,9 +101,9 @@ func TestPropertyListings(t *testing.T) {
 			t.Fatalf("CancelBooking = %+v, %v", got, err)
 		}
 		_, err = k.svc.CancelBooking(k.ctx, shopper, b.ID)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		_, err = k.svc.CancelBooking(k.ctx, k.user(catalog.RoleShopper), b.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		slots, _ := k.svc.Slots(k.ctx, catalog.Actor{}, w.stall.ID)
 		if len(slots) != 1 || slots[0].Booked != 0 || slots[0].Full() {
 			t.Fatalf("slot after the cancellation: %+v", slots)
@@ -150,11 +151,11 @@ func TestPropertyListings(t *testing.T) {
 		v := k.slot(w, 1)
 		k.advance(25 * time.Hour)
 		_, err := k.svc.Book(k.ctx, k.user(catalog.RoleShopper), v.ID)
-		wantErr(t, err, catalog.ErrSlotStarted)
+		catalogtest.WantErr(t, err, catalog.ErrSlotStarted)
 		_, err = k.svc.Book(k.ctx, catalog.Actor{}, v.ID)
-		wantErr(t, err, catalog.ErrUnauthorized)
+		catalogtest.WantErr(t, err, catalog.ErrUnauthorized)
 		_, err = k.svc.Book(k.ctx, k.user(catalog.RoleShopper), "no-such-slot")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 	t.Run("LiveBookings", func(t *testing.T) {
 		k := newKit(t)

@@ -13,8 +13,11 @@ import (
 
 // NotFound is the error of a lookup by id: "no rows" becomes ErrNotFound
 // naming what was missing (a 404); any other error is the database's and is
-// passed on wrapped, to be logged and answered with a bare 500.
+// passed on wrapped, to be logged and answered with a bare 500; nil stays nil.
 func NotFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return Failf(ErrNotFound, "%s", what)
 	}

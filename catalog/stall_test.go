@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 func TestApplications(t *testing.T) {
@@ -28,9 +29,9 @@ func TestApplications(t *testing.T) {
 		org := k.user(catalog.RoleOrganizer)
 		f := k.fair(org)
 		_, err := k.svc.Apply(k.ctx, k.user(catalog.RoleShopper), f.Slug, "摊", "")
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.svc.Apply(k.ctx, k.user(catalog.RoleMerchant), f.Slug, "", "")
-		wantInvalid(t, err, "stall_name")
+		catalogtest.WantInvalid(t, err, "stall_name")
 	})
 	t.Run("AlreadyApplied", func(t *testing.T) {
 		k := newKit(t)
@@ -41,7 +42,7 @@ func TestApplications(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := k.svc.Apply(k.ctx, m, f.Slug, "二", "")
-		wantErr(t, err, catalog.ErrAlreadyApplied)
+		catalogtest.WantErr(t, err, catalog.ErrAlreadyApplied)
 	})
 	t.Run("FairEnded", func(t *testing.T) {
 		k := newKit(t)
@@ -49,7 +50,7 @@ func TestApplications(t *testing.T) {
 		f := k.fair(org)
 		k.advance(8 * 24 * time.Hour)
 		_, err := k.svc.Apply(k.ctx, k.user(catalog.RoleMerchant), f.Slug, "迟到", "")
-		wantErr(t, err, catalog.ErrFairEnded)
+		catalogtest.WantErr(t, err, catalog.ErrFairEnded)
 	})
 	t.Run("ApproveOpensStall", func(t *testing.T) {
 		k := newKit(t)
@@ -73,7 +74,7 @@ func TestApplications(t *testing.T) {
 			t.Fatalf("MyStalls = %+v, %v", mine, err)
 		}
 		_, _, err = k.svc.Approve(k.ctx, org, app.ID)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 	})
 	t.Run("PropertyBooths", func(t *testing.T) {
 		k := newKit(t)
@@ -90,7 +91,7 @@ func TestApplications(t *testing.T) {
 		f := k.fair(org)
 		app, _ := k.svc.Apply(k.ctx, k.user(catalog.RoleMerchant), f.Slug, "烟花", "")
 		_, err := k.svc.Reject(k.ctx, org, app.ID, " ")
-		wantInvalid(t, err, "reason")
+		catalogtest.WantInvalid(t, err, "reason")
 		got, err := k.svc.Reject(k.ctx, org, app.ID, "不安全")
 		if err != nil || got.Status != catalog.ApplicationRejected || got.Reason != "不安全" {
 			t.Fatalf("Reject = %+v, %v", got, err)
@@ -99,7 +100,7 @@ func TestApplications(t *testing.T) {
 			t.Fatalf("decisions told: %+v", k.decided)
 		}
 		_, _, err = k.svc.Approve(k.ctx, org, app.ID)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		stalls, _ := catalog.StallsOfFair(k.ctx, k.db, f.ID)
 		if len(stalls) != 0 {
 			t.Fatalf("a rejected application opened %d stalls", len(stalls))
@@ -111,9 +112,9 @@ func TestApplications(t *testing.T) {
 		f := k.fair(org)
 		app, _ := k.svc.Apply(k.ctx, k.user(catalog.RoleMerchant), f.Slug, "茶", "")
 		_, _, err := k.svc.Approve(k.ctx, k.user(catalog.RoleOrganizer), app.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		_, _, err = k.svc.Approve(k.ctx, org, "no-such-application")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 	t.Run("ListByStatus", func(t *testing.T) {
 		k := newKit(t)
@@ -138,7 +139,7 @@ func TestApplications(t *testing.T) {
 			t.Fatalf("%d applications in all, want 4", len(all))
 		}
 		_, _, err = k.svc.Applications(k.ctx, k.user(catalog.RoleOrganizer), f.Slug, "", catalog.Page{})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 }
 
@@ -152,7 +153,7 @@ func TestStalls(t *testing.T) {
 			t.Fatalf("SetStallStatus = %+v, %v", st, err)
 		}
 		_, err = k.svc.Stall(k.ctx, k.user(catalog.RoleShopper), w.stall.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		if sa, err := k.svc.Stall(k.ctx, w.merchant, w.stall.ID); err != nil || !sa.Merchant || sa.Public() {
 			t.Fatalf("merchant's view = %+v, %v", sa, err)
 		}
@@ -173,9 +174,9 @@ func TestStalls(t *testing.T) {
 		k := newKit(t)
 		w := k.world()
 		_, err := k.svc.SetStallStatus(k.ctx, w.merchant, w.stall.ID, catalog.StallSuspended)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, "closed")
-		wantInvalid(t, err, "status")
+		catalogtest.WantInvalid(t, err, "status")
 	})
 	t.Run("UpdateProfile", func(t *testing.T) {
 		k := newKit(t)
@@ -189,11 +190,11 @@ func TestStalls(t *testing.T) {
 			t.Fatalf("stored name %q", stored.Name)
 		}
 		_, err = k.svc.UpdateStall(k.ctx, w.merchant, w.stall.ID, catalog.StallInput{Name: ptr(strings.Repeat("长", 61))})
-		wantInvalid(t, err, "name")
+		catalogtest.WantInvalid(t, err, "name")
 		_, err = k.svc.UpdateStall(k.ctx, k.user(catalog.RoleMerchant), w.stall.ID, catalog.StallInput{Name: ptr("抢")})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.svc.UpdateStall(k.ctx, w.merchant, "no-such-stall", catalog.StallInput{})
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 	t.Run("HiddenWhileTheFairIsADraft", func(t *testing.T) {
 		k := newKit(t)
@@ -202,7 +203,7 @@ func TestStalls(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := k.svc.Stall(k.ctx, catalog.Actor{}, w.stall.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		if sa, err := k.svc.Stall(k.ctx, w.org, w.stall.ID); err != nil || !sa.Organizer {
 			t.Fatalf("organizer's view = %+v, %v", sa, err)
 		}

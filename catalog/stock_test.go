@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 )
 
 // The tx-taking methods other domains change the catalog's tables with.
@@ -34,14 +35,14 @@ func TestStock(t *testing.T) {
 		w := k.world()
 		p := k.product(w, goods("灯笼", 100, 2))
 		err := k.inTx(func(tx bun.Tx) error { return k.svc.ReserveStock(k.ctx, tx, p.ID, 3) })
-		wantErr(t, err, catalog.ErrInsufficientStock)
-		wantErr(t, err, catalog.ErrConflict)
-		wantCode(t, err, "insufficient_stock")
+		catalogtest.WantErr(t, err, catalog.ErrInsufficientStock)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantCode(t, err, "insufficient_stock")
 		if got := k.stock(p.ID); got != 2 {
 			t.Fatalf("stock %d after a refused reservation, want 2", got)
 		}
 		err = k.inTx(func(tx bun.Tx) error { return k.svc.ReserveStock(k.ctx, tx, "no-such-product", 1) })
-		wantErr(t, err, catalog.ErrInsufficientStock)
+		catalogtest.WantErr(t, err, catalog.ErrInsufficientStock)
 	})
 	t.Run("RolledBackWithTheCaller", func(t *testing.T) {
 		k := newKit(t)
@@ -54,7 +55,7 @@ func TestStock(t *testing.T) {
 			}
 			return boom
 		})
-		wantErr(t, err, boom)
+		catalogtest.WantErr(t, err, boom)
 		if got := k.stock(p.ID); got != 5 {
 			t.Fatalf("stock %d after the caller rolled back, want 5", got)
 		}
@@ -206,9 +207,9 @@ func TestFlashSold(t *testing.T) {
 	t.Run("UnknownSale", func(t *testing.T) {
 		k := newKit(t)
 		err := k.inTx(func(tx bun.Tx) error { _, err := k.svc.LockFlashSale(k.ctx, tx, "no-such-sale"); return err })
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		err = k.inTx(func(tx bun.Tx) error { return k.svc.SettleFlashSaleIn(k.ctx, tx, "no-such-sale", k.clock()) })
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 }
 
@@ -230,8 +231,8 @@ func TestPayoutAccount(t *testing.T) {
 	t.Run("UnknownStall", func(t *testing.T) {
 		k := newKit(t)
 		_, err := k.svc.PayoutAccount(k.ctx, k.db, "no-such-stall")
-		wantErr(t, err, catalog.ErrNotFound)
-		wantErr(t, k.svc.SetPayoutAccount(k.ctx, k.db, "no-such-stall", "acct_1"), catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, k.svc.SetPayoutAccount(k.ctx, k.db, "no-such-stall", "acct_1"), catalog.ErrNotFound)
 	})
 }
 
@@ -249,13 +250,13 @@ func TestLookups(t *testing.T) {
 			t.Fatalf("ProductsByID(nil) = %v, %v", ps, err)
 		}
 		_, err = k.svc.ProductByID(k.ctx, k.db, "gone")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		sts, err := k.svc.StallsByID(k.ctx, k.db, []string{w.stall.ID})
 		if err != nil || sts[w.stall.ID] == nil || sts[w.stall.ID].MerchantID != w.merchant.UserID {
 			t.Fatalf("StallsByID = %v, %v", sts, err)
 		}
 		_, err = k.svc.StallByID(k.ctx, k.db, "gone")
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		all, err := catalog.StallsOfFair(k.ctx, k.db, w.fair.ID)
 		if err != nil || len(all) != 1 || all[0].ID != w.stall.ID {
 			t.Fatalf("StallsOfFair = %v, %v", all, err)
@@ -266,7 +267,7 @@ func TestLookups(t *testing.T) {
 		}
 	})
 	t.Run("NotFoundOnlyForNoRows", func(t *testing.T) {
-		wantErr(t, catalog.NotFound(sql.ErrNoRows, "order"), catalog.ErrNotFound)
+		catalogtest.WantErr(t, catalog.NotFound(sql.ErrNoRows, "order"), catalog.ErrNotFound)
 		broken := errors.New("connection reset")
 		err := catalog.NotFound(fmt.Errorf("scan: %w", broken), "order")
 		if errors.Is(err, catalog.ErrNotFound) || !errors.Is(err, broken) {

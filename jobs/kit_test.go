@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/uptrace/bun"
 
 	"miaohui/catalog"
 	"miaohui/catalog/catalogtest"
@@ -53,8 +54,9 @@ func newKit(t *testing.T, withMailer bool) *kit {
 	k.Events = jobs.NewOrderEvents(enq, db)
 	k.Orders = orders.NewService(db, w.Catalog, k.Provider, k.Events, w.Clock.Now, window)
 	k.Admission = orders.NewAdmission(r.Client, k.Orders, w.Clock.Now)
-	k.Inbox = jobs.NewInbox(db, w.Clock.Now)
-	deps := jobs.Deps{DB: db, Now: w.Clock.Now, Logger: discard, Orders: k.Orders, Admission: k.Admission, Catalog: w.Catalog, Enqueuer: enq,
+	users := users{db}
+	k.Inbox = jobs.NewInbox(db, w.Clock.Now).WithUsers(users)
+	deps := jobs.Deps{DB: db, Now: w.Clock.Now, Logger: discard, Orders: k.Orders, Admission: k.Admission, Catalog: w.Catalog, Enqueuer: enq, Users: users,
 		PurgeSessions: func(context.Context) (int64, error) { return 0, nil }}
 	if withMailer {
 		k.Mailer = &mailer{}
@@ -62,6 +64,22 @@ func newKit(t *testing.T, withMailer bool) *kit {
 	}
 	jobs.NewWorker(deps).Register(k.mux)
 	return k
+}
+
+// users stands in for the accounts service (jobs.Users) over the users the
+// world made.
+type users struct{ db *bun.DB }
+
+func (u users) Recipient(ctx context.Context, id string) (jobs.Recipient, error) {
+	var r jobs.Recipient
+	err := u.db.NewSelect().TableExpr("users").Column("email", "name", "lang").Where("id = ?", id).Scan(ctx, &r.Email, &r.Name, &r.Lang)
+	return r, catalog.NotFound(err, "user")
+}
+
+func (u users) WithRole(ctx context.Context, role catalog.Role) ([]string, error) {
+	var ids []string
+	err := u.db.NewSelect().TableExpr("users").Column("id").Where("role = ?", role).OrderExpr("id ASC").Scan(ctx, &ids)
+	return ids, err
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -20,6 +20,9 @@ import (
 // queue instead of failing, and _txlock=immediate takes the write lock at
 // BEGIN so two transactions never deadlock upgrading a read lock.
 func SQLiteDSN(path string) string {
+	// A URI filename: '%', '?' and '#' in the path are escaped, or SQLite
+	// would read them as an escape, the start of the options or a fragment.
+	path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	neturl "net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -394,6 +395,33 @@ func TestMigrateConcurrentUp(t *testing.T) {
 				t.Errorf("%d lock rows left behind", locks)
 			}
 			useAccountTables(t, ctx, dbs[len(dbs)-1], "concurrent")
+		})
+	}
+}
+
+// A data directory whose name has URI characters in it still gets its own
+// database file (a '#' once cut the path short, so two such directories
+// shared one file).
+func TestSQLiteDSNEscapesPath(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"fair#01", "fair?x=1", "fair%20"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "fair.db")
+			db, err := migrations.OpenDB(migrations.SQLiteDSN(path), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(ctx, "CREATE TABLE probe (id INTEGER)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the database is not at %s: %v", path, err)
+			}
 		})
 	}
 }

@@ -86,7 +86,7 @@ func TestCart(t *testing.T) {
 		b := k.buyer()
 		for _, q := range []int{-1, orders.MaxLineQuantity + 1} {
 			_, err := k.Orders.SetCartItem(k.ctx, b, p.ID, q)
-			wantInvalid(t, err, "quantity")
+			catalogtest.WantInvalid(t, err, "quantity")
 		}
 	})
 
@@ -95,7 +95,7 @@ func TestCart(t *testing.T) {
 		p := k.goods(k.shop("春联"), catalogtest.Product{Stock: 2})
 		b := k.buyer()
 		_, err := k.Orders.SetCartItem(k.ctx, b, p.ID, 3)
-		wantErr(t, err, orders.ErrInsufficientStock)
+		catalogtest.WantErr(t, err, orders.ErrInsufficientStock)
 		c, err := k.Orders.Cart(k.ctx, b)
 		if err != nil {
 			t.Fatal(err)
@@ -114,7 +114,7 @@ func TestCart(t *testing.T) {
 		b := k.buyer()
 		k.put(b, p1.ID, 1)
 		_, err := k.Orders.SetCartItem(k.ctx, b, p2.ID, 1)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 
 		// Once the cart is empty, the other fair's products go in.
 		k.put(b, p1.ID, 0)
@@ -163,7 +163,7 @@ func TestCart(t *testing.T) {
 		s := k.shop("售楼处")
 		v := k.Voucher(t, s.Merchant, s.Stall.ID, catalogtest.Product{Price: 5000})
 		_, err := k.Orders.SetCartItem(k.ctx, k.buyer(), v.ID, 2)
-		wantInvalid(t, err, "quantity")
+		catalogtest.WantInvalid(t, err, "quantity")
 	})
 
 	t.Run("PriceFollowsProduct", func(t *testing.T) {

@@ -120,30 +120,30 @@ func TestCheckout(t *testing.T) {
 			check func(t *testing.T, err error)
 		}{
 			{"EmptyCart", func(*kit, catalog.Actor) orders.CheckoutInput { return orders.CheckoutInput{} },
-				func(t *testing.T, err error) { wantErr(t, err, orders.ErrEmptyCart) }},
+				func(t *testing.T, err error) { catalogtest.WantErr(t, err, orders.ErrEmptyCart) }},
 			{"BadFulfillment", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				k.put(b, k.goods(k.shop("灯"), catalogtest.Product{}).ID, 1)
 				return orders.CheckoutInput{Fulfillment: "drone"}
-			}, func(t *testing.T, err error) { wantInvalid(t, err, "fulfillment") }},
+			}, func(t *testing.T, err error) { catalogtest.WantInvalid(t, err, "fulfillment") }},
 			{"AddressTooLong", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				k.put(b, k.goods(k.shop("灯"), catalogtest.Product{}).ID, 1)
 				return orders.CheckoutInput{ShippingAddress: strings.Repeat("路", 301)}
-			}, func(t *testing.T, err error) { wantInvalid(t, err, "shipping_address") }},
+			}, func(t *testing.T, err error) { catalogtest.WantInvalid(t, err, "shipping_address") }},
 			{"ShippingAddressRequired", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				k.put(b, k.goods(k.shop("灯"), catalogtest.Product{Fulfillment: catalog.ShipDelivery}).ID, 1)
 				return orders.CheckoutInput{Fulfillment: catalog.ShipDelivery}
-			}, func(t *testing.T, err error) { wantInvalid(t, err, "shipping_address") }},
+			}, func(t *testing.T, err error) { catalogtest.WantInvalid(t, err, "shipping_address") }},
 			{"StockGoneSinceCart", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				p := k.goods(k.shop("灯"), catalogtest.Product{Stock: 2})
 				k.put(b, p.ID, 2)
 				k.buy(p, 1, false)
 				return orders.CheckoutInput{}
-			}, func(t *testing.T, err error) { wantErr(t, err, orders.ErrInsufficientStock) }},
+			}, func(t *testing.T, err error) { catalogtest.WantErr(t, err, orders.ErrInsufficientStock) }},
 			{"FairClosed", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				k.put(b, k.goods(k.shop("灯"), catalogtest.Product{}).ID, 1)
 				k.Clock.Advance(catalogtest.FairDuration)
 				return orders.CheckoutInput{}
-			}, func(t *testing.T, err error) { wantErr(t, err, catalog.ErrConflict) }},
+			}, func(t *testing.T, err error) { catalogtest.WantErr(t, err, catalog.ErrConflict) }},
 			{"StallSuspendedSinceCart", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				s := k.shop("灯")
 				k.put(b, k.goods(s, catalogtest.Product{}).ID, 1)
@@ -151,7 +151,7 @@ func TestCheckout(t *testing.T) {
 					k.t.Fatal(err)
 				}
 				return orders.CheckoutInput{}
-			}, func(t *testing.T, err error) { wantErr(t, err, catalog.ErrConflict) }},
+			}, func(t *testing.T, err error) { catalogtest.WantErr(t, err, catalog.ErrConflict) }},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestCheckout(t *testing.T) {
 	t.Run("Unauthorized", func(t *testing.T) {
 		k := newKit(t)
 		_, err := k.Orders.Checkout(k.ctx, catalog.Actor{}, orders.CheckoutInput{})
-		wantErr(t, err, catalog.ErrUnauthorized)
+		catalogtest.WantErr(t, err, catalog.ErrUnauthorized)
 	})
 
 	t.Run("StockKeptWhenRefused", func(t *testing.T) {
@@ -191,7 +191,7 @@ func TestCheckout(t *testing.T) {
 		k.put(buyer, scarce.ID, 1)
 		k.buy(scarce, 1, false)
 		_, err := k.Orders.Checkout(k.ctx, buyer, orders.CheckoutInput{})
-		wantErr(t, err, orders.ErrInsufficientStock)
+		catalogtest.WantErr(t, err, orders.ErrInsufficientStock)
 		if got, want := k.stock(plenty.ID), int64(10); got != want {
 			t.Errorf("stock = %d, want %d (the transaction rolled back)", got, want)
 		}
@@ -216,7 +216,7 @@ func TestCheckout(t *testing.T) {
 		}
 		k.put(buyer, v.ID, 1)
 		_, err := k.Orders.Checkout(k.ctx, buyer, orders.CheckoutInput{})
-		wantErr(t, err, orders.ErrVoucherHeld)
+		catalogtest.WantErr(t, err, orders.ErrVoucherHeld)
 
 		// Cancelling the first frees the buyer's place.
 		if _, err := k.Orders.CancelOrder(k.ctx, buyer, c.Orders[0].ID); err != nil {
@@ -234,7 +234,7 @@ func TestCheckout(t *testing.T) {
 		buyer := k.buyer()
 		k.put(buyer, p.ID, 2)
 		_, err := k.Orders.Checkout(k.ctx, buyer, orders.CheckoutInput{})
-		wantErr(t, err, orders.ErrProvider)
+		catalogtest.WantErr(t, err, orders.ErrProvider)
 		if got, want := k.stock(p.ID), int64(3); got != want {
 			t.Errorf("stock = %d, want %d", got, want)
 		}
@@ -280,7 +280,7 @@ func TestOrderAccess(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o, err := k.Orders.Order(k.ctx, c.actor, orderA)
 			if c.want != nil {
-				wantErr(t, err, c.want)
+				catalogtest.WantErr(t, err, c.want)
 				return
 			}
 			if err != nil {
@@ -308,6 +308,6 @@ func TestOrderAccess(t *testing.T) {
 			t.Errorf("stall orders = %+v, want %s with its item", stall, orderA)
 		}
 		_, _, err = k.Orders.StallOrders(k.ctx, b.Merchant, a.Stall.ID, "", catalog.Page{})
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 	})
 }

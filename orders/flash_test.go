@@ -66,7 +66,7 @@ func TestAdmission(t *testing.T) {
 		f := k.flashSale(catalogtest.FlashSale{})
 		adm, _ := k.admission()
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrNotStarted)
+		catalogtest.WantErr(t, err, orders.ErrNotStarted)
 		// The same admission serves the sale once it opens.
 		k.open(f)
 		k.admit(adm, f, 1)
@@ -78,15 +78,15 @@ func TestAdmission(t *testing.T) {
 		adm, _ := k.admission()
 		k.Clock.Set(f.EndsAt)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrEnded)
-		wantErr(t, err, catalog.ErrGone)
+		catalogtest.WantErr(t, err, orders.ErrEnded)
+		catalogtest.WantErr(t, err, catalog.ErrGone)
 	})
 
 	t.Run("UnknownSale", func(t *testing.T) {
 		k := newKit(t)
 		adm, _ := k.admission()
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, catalog.NewID(), 1)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 
 	t.Run("BadQuantity", func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestAdmission(t *testing.T) {
 		adm, _ := k.admission()
 		k.open(f)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 0)
-		wantInvalid(t, err, "quantity")
+		catalogtest.WantInvalid(t, err, "quantity")
 	})
 
 	t.Run("PerUserLimit", func(t *testing.T) {
@@ -108,10 +108,10 @@ func TestAdmission(t *testing.T) {
 			t.Fatalf("second unit: %v", err)
 		}
 		_, err := adm.Purchase(k.ctx, b.UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrLimitReached)
+		catalogtest.WantErr(t, err, orders.ErrLimitReached)
 		// More than the limit at once is refused before Redis.
 		_, err = adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 3)
-		wantErr(t, err, orders.ErrLimitReached)
+		catalogtest.WantErr(t, err, orders.ErrLimitReached)
 		if got, want := adm.Remaining(k.ctx, liveSale(k, f)), 3; got != want {
 			t.Errorf("remaining = %d, want %d", got, want)
 		}
@@ -125,7 +125,7 @@ func TestAdmission(t *testing.T) {
 		k.admit(adm, f, 1)
 		k.admit(adm, f, 1)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrSoldOut)
+		catalogtest.WantErr(t, err, orders.ErrSoldOut)
 		if got, want := adm.Remaining(k.ctx, liveSale(k, f)), 0; got != want {
 			t.Errorf("remaining = %d, want %d", got, want)
 		}
@@ -138,7 +138,7 @@ func TestAdmission(t *testing.T) {
 		k.open(f)
 		k.admit(adm, f, 2)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 2)
-		wantErr(t, err, orders.ErrFlashShort)
+		catalogtest.WantErr(t, err, orders.ErrFlashShort)
 		k.admit(adm, f, 1)
 	})
 
@@ -181,7 +181,7 @@ func TestAdmission(t *testing.T) {
 		}
 		// Another user cannot read it.
 		_, err = adm.TicketStatus(k.ctx, k.buyer().UserID, f.ID, tk.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 
 		k.process(*tk)
 		row, err = adm.TicketStatus(k.ctx, b.UserID, f.ID, tk.ID)
@@ -208,7 +208,7 @@ func TestAdmission(t *testing.T) {
 		}
 		// The database still knows who bought what.
 		_, err := adm.Purchase(k.ctx, b.UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrLimitReached)
+		catalogtest.WantErr(t, err, orders.ErrLimitReached)
 		k.admit(adm, f, 1)
 		if got, want := adm.Remaining(k.ctx, liveSale(k, f)), 1; got != want {
 			t.Errorf("remaining = %d, want %d", got, want)
@@ -239,7 +239,7 @@ func TestAdmission(t *testing.T) {
 		b, tk := k.admit(adm, f, 1)
 		k.process(*tk)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 1)
-		wantErr(t, err, orders.ErrSoldOut)
+		catalogtest.WantErr(t, err, orders.ErrSoldOut)
 
 		o := k.flashOrders(b, f.ID)[0]
 		if _, err := k.Orders.CancelOrder(k.ctx, b, o.ID); err != nil {
@@ -420,7 +420,7 @@ func TestFlashTickets(t *testing.T) {
 		adm, _ := k.admission()
 		k.open(f)
 		_, err := adm.Purchase(k.ctx, k.buyer().UserID, f.ID, 1)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 		b := k.buyer()
 		tk := orders.Ticket{ID: catalog.NewID(), SaleID: f.ID, UserID: b.UserID, Quantity: 1, AdmittedAt: k.Clock.Now()}
 		k.process(tk)

@@ -71,9 +71,9 @@ func TestShip(t *testing.T) {
 			a, id, tracking := c.setup(k, k.shop("甲"))
 			_, err := k.Orders.Ship(k.ctx, a, id, tracking)
 			if c.field != "" {
-				wantInvalid(t, err, c.field)
+				catalogtest.WantInvalid(t, err, c.field)
 			} else {
-				wantErr(t, err, c.want)
+				catalogtest.WantErr(t, err, c.want)
 			}
 		})
 	}
@@ -152,7 +152,7 @@ func TestRedeem(t *testing.T) {
 			s := k.shop("甲")
 			a, id, code := c.setup(k, s)
 			_, err := k.Orders.Redeem(k.ctx, a, id, code)
-			wantErr(t, err, c.want)
+			catalogtest.WantErr(t, err, c.want)
 			if c.name != "Twice" {
 				if got := k.order(s.Merchant, id).RedeemedAt; got != nil {
 					t.Errorf("redeemed at %v after a refusal", got)

@@ -2,7 +2,6 @@ package orders_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -143,29 +142,6 @@ func (k *kit) totals() *orders.Totals {
 func (k *kit) stock(productID string) int64 {
 	k.t.Helper()
 	return k.Stock(k.t, productID)
-}
-
-// wantErr fails the test unless errors.Is(err, want).
-func wantErr(t *testing.T, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-}
-
-// wantInvalid fails the test unless err is a validation error naming field.
-func wantInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	var ve *catalog.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("err = %v, want a validation error on %s", err, field)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field {
-			return
-		}
-	}
-	t.Fatalf("err = %v, want a validation error on %s", err, field)
 }
 
 // events records what the orders service asks the workers to do.

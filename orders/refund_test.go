@@ -60,7 +60,7 @@ func TestRefund(t *testing.T) {
 		}
 		// Nothing is left.
 		_, err = k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, nil, "again")
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 	})
 
 	t.Run("OrganizerRefunds", func(t *testing.T) {
@@ -98,9 +98,9 @@ func TestRefund(t *testing.T) {
 			b, o := k.buy(k.goods(s, catalogtest.Product{Price: 1000}), 2, c.paid)
 			_, err := k.Orders.RefundOrder(k.ctx, c.actor(k, s, b), o.ID, c.amount, c.reason)
 			if c.field != "" {
-				wantInvalid(t, err, c.field)
+				catalogtest.WantInvalid(t, err, c.field)
 			} else {
-				wantErr(t, err, c.want)
+				catalogtest.WantErr(t, err, c.want)
 			}
 			if got := k.order(b, o.ID); got.Refunded != 0 || got.Refundable() != got.Total {
 				t.Errorf("order refunded %d, refundable %d after a refusal", got.Refunded, got.Refundable())
@@ -116,7 +116,7 @@ func TestRefund(t *testing.T) {
 			return "", errors.New("card network down")
 		}
 		_, err := k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, money(400), "x")
-		wantErr(t, err, orders.ErrProvider)
+		catalogtest.WantErr(t, err, orders.ErrProvider)
 		got := k.order(b, o.ID)
 		if got.Status != orders.StatusPaid || got.Refunded != 0 || got.Refundable() != 1000 {
 			t.Errorf("order = %s, refunded %d, refundable %d; want paid, 0, 1000", got.Status, got.Refunded, got.Refundable())
@@ -157,7 +157,7 @@ func TestRefund(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, nil, "x")
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 	})
 }
 

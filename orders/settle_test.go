@@ -57,7 +57,7 @@ func TestCancelOrder(t *testing.T) {
 		}
 		// A cancelled payment cannot be paid any more.
 		_, err = k.Orders.CompleteSandbox(k.ctx, b.UserID, c.Payment.ID, orders.PaymentSucceeded)
-		wantErr(t, err, orders.ErrNotPayable)
+		catalogtest.WantErr(t, err, orders.ErrNotPayable)
 	})
 
 	t.Run("PaidRefused", func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestCancelOrder(t *testing.T) {
 		b, c, ps := twoStallCheckout(k)
 		k.pay(b, c)
 		_, err := k.Orders.CancelOrder(k.ctx, b, c.Orders[0].ID)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		if got, want := k.stock(ps[0].ID), int64(3); got != want {
 			t.Errorf("stock = %d, want %d", got, want)
 		}
@@ -76,9 +76,9 @@ func TestCancelOrder(t *testing.T) {
 		s := k.shop("甲")
 		_, o := k.buy(k.goods(s, catalogtest.Product{}), 1, false)
 		_, err := k.Orders.CancelOrder(k.ctx, s.Merchant, o.ID)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.Orders.CancelOrder(k.ctx, k.buyer(), o.ID)
-		wantErr(t, err, catalog.ErrNotFound)
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 
 	t.Run("PaidMeanwhileAtProvider", func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestCancelOrder(t *testing.T) {
 		b, c, _ := twoStallCheckout(k)
 		k.Provider.CancelFunc = func(context.Context, *orders.Payment) error { return orders.ErrAlreadyPaid }
 		_, err := k.Orders.CancelOrder(k.ctx, b, c.Orders[0].ID)
-		wantErr(t, err, catalog.ErrConflict)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
 		if got, want := k.order(b, c.Orders[0].ID).Status, orders.StatusPaid; got != want {
 			t.Errorf("status = %s, want %s", got, want)
 		}
@@ -154,7 +154,7 @@ func TestSandboxPayment(t *testing.T) {
 			}
 		}
 		_, err := k.Orders.CompleteSandbox(k.ctx, b.UserID, c.Payment.ID, orders.PaymentSucceeded)
-		wantErr(t, err, orders.ErrNotPayable)
+		catalogtest.WantErr(t, err, orders.ErrNotPayable)
 		if got, want := len(k.Events.Paid()), 2; got != want {
 			t.Errorf("orders announced paid = %d, want %d", got, want)
 		}
@@ -172,9 +172,9 @@ func TestSandboxPayment(t *testing.T) {
 			want    func(t *testing.T, err error)
 		}{
 			{"OtherBuyer", func(k *kit, _ catalog.Actor) string { return k.buyer().UserID }, orders.PaymentSucceeded,
-				func(t *testing.T, err error) { wantErr(t, err, catalog.ErrNotFound) }},
+				func(t *testing.T, err error) { catalogtest.WantErr(t, err, catalog.ErrNotFound) }},
 			{"BadOutcome", func(_ *kit, b catalog.Actor) string { return b.UserID }, "maybe",
-				func(t *testing.T, err error) { wantInvalid(t, err, "outcome") }},
+				func(t *testing.T, err error) { catalogtest.WantInvalid(t, err, "outcome") }},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestSandboxPayment(t *testing.T) {
 		b, c, ps := twoStallCheckout(k)
 		k.Clock.Advance(window)
 		_, err := k.Orders.CompleteSandbox(k.ctx, b.UserID, c.Payment.ID, orders.PaymentSucceeded)
-		wantErr(t, err, orders.ErrNotPayable)
+		catalogtest.WantErr(t, err, orders.ErrNotPayable)
 		if got, want := k.order(b, c.Orders[0].ID).Status, orders.StatusCancelled; got != want {
 			t.Errorf("order = %s, want %s", got, want)
 		}

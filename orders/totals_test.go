@@ -112,9 +112,9 @@ func TestTotals(t *testing.T) {
 		k := newKit(t)
 		a, b := k.shop("甲"), k.shop("乙")
 		_, err := k.Orders.FairTotals(k.ctx, a.Merchant, k.Fair.Slug)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		_, err = k.Orders.StallTotalsFor(k.ctx, b.Merchant, a.Stall.ID)
-		wantErr(t, err, catalog.ErrForbidden)
+		catalogtest.WantErr(t, err, catalog.ErrForbidden)
 		if _, err := k.Orders.StallTotalsFor(k.ctx, k.Organizer, a.Stall.ID); err != nil {
 			t.Errorf("the organizer: %v", err)
 		}

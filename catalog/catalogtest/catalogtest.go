@@ -6,6 +6,7 @@ package catalogtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -139,12 +140,20 @@ func (w *World) User(t testing.TB, role catalog.Role) catalog.Actor {
 // UserLang is User with the user's language ("en" or "zh-CN").
 func (w *World) UserLang(t testing.TB, role catalog.Role, lang string) catalog.Actor {
 	t.Helper()
+	return NewUser(t, w.DB, role, lang, w.Clock.Now())
+}
+
+// NewUser adds an account of role on db, created at now. The accounts'
+// table belongs to the app, which the domain packages below it cannot
+// import; their tests make the rows the catalog's tables refer to.
+func NewUser(t testing.TB, db bun.IDB, role catalog.Role, lang string, now time.Time) catalog.Actor {
+	t.Helper()
 	id := catalog.NewID()
 	row := map[string]any{
 		"id": id, "email": fmt.Sprintf("%s-%d@example.com", role, seq.Add(1)), "name": string(role) + " " + id[len(id)-4:],
-		"role": string(role), "password_hash": "-", "lang": lang, "created_at": w.Clock.Now(),
+		"role": string(role), "password_hash": "-", "lang": lang, "created_at": now,
 	}
-	if _, err := w.DB.NewInsert().Model(&row).TableExpr("users").Exec(context.Background()); err != nil {
+	if _, err := db.NewInsert().Model(&row).TableExpr("users").Exec(context.Background()); err != nil {
 		t.Fatalf("create user: %v", err)
 	}
 	return catalog.Actor{UserID: id, Role: role}
@@ -266,4 +275,35 @@ func (w *World) Stock(t testing.TB, productID string) int64 {
 		t.Fatalf("product %s: %v", productID, err)
 	}
 	return p.Stock
+}
+
+// WantErr fails the test unless errors.Is(err, want).
+func WantErr(t testing.TB, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+// WantInvalid fails the test unless err is a validation error naming field.
+func WantInvalid(t testing.TB, err error, field string) {
+	t.Helper()
+	var ve *catalog.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if f.Field == field {
+				return
+			}
+		}
+	}
+	t.Fatalf("err = %v, want a validation error on %s", err, field)
+}
+
+// WantCode fails the test unless err carries the machine code.
+func WantCode(t testing.TB, err error, code string) {
+	t.Helper()
+	var ce *catalog.CodedError
+	if !errors.As(err, &ce) || ce.Code() != code {
+		t.Fatalf("err = %v, want code %s", err, code)
+	}
 }
