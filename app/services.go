@@ -58,7 +58,7 @@ func NewServices(d Deps) (*Services, error) {
 	}
 	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
 	events := jobs.NewOrderEvents(enqueue, d.DB)
-	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events)
+	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
 	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow)
 	return &Services{
 		Deps:      d,

@@ -59,7 +59,7 @@ func newKit(t *testing.T) *kit {
 		k.decided = append(k.decided, *app)
 		return nil
 	}}
-	k.svc = catalog.NewService(k.db, k.clock, k.dataDir, events)
+	k.svc = catalog.NewService(k.db, k.clock, k.dataDir, events).WithPeople(catalogtest.People{DB: k.db})
 	return k
 }
 

@@ -59,8 +59,8 @@ type Booking struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 	// UserName and UserEmail say who booked, in the merchant's list.
-	UserName  string `bun:",scanonly" json:"user_name,omitempty"`
-	UserEmail string `bun:",scanonly" json:"user_email,omitempty"`
+	UserName  string `bun:"-" json:"user_name,omitempty"`
+	UserEmail string `bun:"-" json:"user_email,omitempty"`
 
 	Slot *ViewingSlot `bun:"rel:belongs-to,join:slot_id=id" json:"slot,omitempty"`
 }
@@ -264,8 +264,22 @@ func (s *Service) SlotBookings(ctx context.Context, a Actor, stallID string) ([]
 		return nil, err
 	}
 	var rows []Booking
-	err := s.db.NewSelect().Model(&rows).ColumnExpr("booking.*").Relation("Slot").
-		Join("JOIN users AS u ON u.id = booking.user_id").ColumnExpr("u.name AS user_name, u.email AS user_email").
+	err := s.db.NewSelect().Model(&rows).Relation("Slot").
 		Where("booking.stall_id = ? AND booking.status = ?", stallID, BookingBooked).OrderExpr("booking.id ASC").Scan(ctx)
-	return rows, err
+	if err != nil || len(rows) == 0 || s.people == nil {
+		return rows, err
+	}
+	ids := make([]string, len(rows))
+	for i, b := range rows {
+		ids[i] = b.UserID
+	}
+	who, err := s.people.Contacts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		c := who[rows[i].UserID]
+		rows[i].UserName, rows[i].UserEmail = c.Name, c.Email
+	}
+	return rows, nil
 }

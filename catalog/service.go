@@ -15,6 +15,27 @@ type Service struct {
 	now      Clock
 	mediaDir string
 	events   Events
+	people   People
+}
+
+// People tells who users are, for the lists that name them (a development's
+// bookings, for its merchant). The accounts implement it: the users' table is
+// theirs.
+type People interface {
+	// Contacts returns the name and email of each of ids that exists.
+	Contacts(ctx context.Context, ids []string) (map[string]Contact, error)
+}
+
+// Contact is how a user is named to a merchant.
+type Contact struct {
+	Name  string
+	Email string
+}
+
+// WithPeople returns the service naming users through p.
+func (s *Service) WithPeople(p People) *Service {
+	s.people = p
+	return s
 }
 
 // Events is what the catalog asks of the background workers after its

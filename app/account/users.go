@@ -3,14 +3,19 @@ package account
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"miaohui/catalog"
 	"miaohui/jobs"
 )
 
-// The accounts as the background workers read them (jobs.Users): whom a
-// notification goes to and who the organizers are.
+// The accounts as the other domains read them: whom a notification goes to
+// and who the organizers are (jobs.Users), who booked a viewing (catalog.People).
 
-var _ jobs.Users = (*Accounts)(nil)
+var (
+	_ jobs.Users     = (*Accounts)(nil)
+	_ catalog.People = (*Accounts)(nil)
+)
 
 // Recipient returns a user's email address, name and language.
 func (a *Accounts) Recipient(ctx context.Context, userID string) (jobs.Recipient, error) {
@@ -19,6 +24,19 @@ func (a *Accounts) Recipient(ctx context.Context, userID string) (jobs.Recipient
 		return jobs.Recipient{}, catalog.NotFound(err, "user")
 	}
 	return jobs.Recipient{Email: u.Email, Name: u.Name, Lang: u.Lang}, nil
+}
+
+// Contacts names users to a merchant (catalog.People).
+func (a *Accounts) Contacts(ctx context.Context, ids []string) (map[string]catalog.Contact, error) {
+	var rows []User
+	if err := a.db.NewSelect().Model(&rows).Column("id", "name", "email").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string]catalog.Contact, len(rows))
+	for _, u := range rows {
+		out[u.ID] = catalog.Contact{Name: u.Name, Email: u.Email}
+	}
+	return out, nil
 }
 
 // WithRole lists the ids of the users of one role, oldest first.

@@ -82,7 +82,7 @@ func NewWorld(t testing.TB, db *bun.DB) *World {
 func NewWorldAt(t testing.TB, db *bun.DB, start time.Time) *World {
 	t.Helper()
 	clock := NewClock(start)
-	w := &World{DB: db, Clock: clock, Catalog: catalog.NewService(db, clock.Now, t.TempDir(), catalog.NoEvents{})}
+	w := &World{DB: db, Clock: clock, Catalog: catalog.NewService(db, clock.Now, t.TempDir(), catalog.NoEvents{}).WithPeople(People{db})}
 	w.Organizer = w.User(t, catalog.RoleOrganizer)
 	w.Fair = w.NewFair(t, FairInput{})
 	return w
@@ -275,6 +275,21 @@ func (w *World) Stock(t testing.TB, productID string) int64 {
 		t.Fatalf("product %s: %v", productID, err)
 	}
 	return p.Stock
+}
+
+// People names the users NewUser made (catalog.People), as the accounts
+// service does in the app.
+type People struct{ DB bun.IDB }
+
+// Contacts returns the name and email of each of ids.
+func (p People) Contacts(ctx context.Context, ids []string) (map[string]catalog.Contact, error) {
+	var rows []struct{ ID, Name, Email string }
+	err := p.DB.NewSelect().TableExpr("users").Column("id", "name", "email").Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
+	out := make(map[string]catalog.Contact, len(rows))
+	for _, r := range rows {
+		out[r.ID] = catalog.Contact{Name: r.Name, Email: r.Email}
+	}
+	return out, err
 }
 
 // WantErr fails the test unless errors.Is(err, want).
