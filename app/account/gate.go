@@ -27,7 +27,6 @@ var ErrCSRF = errors.New("missing or wrong CSRF token: send the X-CSRF-Token hea
 // this process's list of revoked sessions, kept current through Redis.
 type Gate struct {
 	accounts *Accounts
-	rdb      redis.UniversalClient
 	revoked  *revocations
 	verified *verifiedTokens
 }
@@ -35,7 +34,7 @@ type Gate struct {
 // NewGate fills the list of revoked sessions from the database and keeps it
 // current from Redis until stop closes; signing out publishes there.
 func NewGate(ctx context.Context, accounts *Accounts, rdb redis.UniversalClient, stop <-chan struct{}) (*Gate, error) {
-	g := &Gate{accounts: accounts, rdb: rdb, revoked: &revocations{}, verified: newVerifiedTokens()}
+	g := &Gate{accounts: accounts, revoked: &revocations{}, verified: newVerifiedTokens()}
 	known, err := accounts.RevokedSessions(ctx)
 	if err != nil {
 		return nil, err
