@@ -113,7 +113,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	// 3. The sale's page shows the offer and counts down seconds, not the
 	// hour between the clocks; the grab button waits.
 	res := browserNavigate(t, shop, "open the sale", chromedp.Navigate(saleURL))
-	bcWantStatus(t, shop, "open the sale", res.Status, 200)
+	browserWantStatus(t, shop, "open the sale", res.Status, 200)
 	browserWantText(t, shop, "[data-testid=flash-title]", title)
 	browserWantText(t, shop, "[data-testid=flash-price]", "¥9.90")
 	browserWantText(t, shop, "[data-testid=normal-price]", "¥12.80")
@@ -164,11 +164,11 @@ func TestBrowserFlashSale(t *testing.T) {
 		t.Fatalf("the sale's order: %v", err)
 	}
 	res = browserNavigate(t, shop, "follow the pay link", chromedp.Click(chromedp.CSS("[data-testid=pay-link]")))
-	bcWantStatus(t, shop, "follow the pay link", res.Status, 200)
+	browserWantStatus(t, shop, "follow the pay link", res.Status, 200)
 	browserWantLocation(t, shop, base+"/pay/"+order.PaymentID)
 	browserWantText(t, shop, "[data-testid=pay-amount]", "¥9.90")
 	res = browserNavigate(t, shop, "pay", chromedp.Click(chromedp.CSS("[data-testid=pay-succeed]")))
-	bcWantStatus(t, shop, "pay", res.Status, 200)
+	browserWantStatus(t, shop, "pay", res.Status, 200)
 	browserWantLocation(t, shop, base+"/orders?paid="+order.PaymentID)
 	card := `[data-testid=order-card][data-order="` + order.ID + `"] `
 	browserWantText(t, shop, card+"[data-testid=order-status]", "已付款")

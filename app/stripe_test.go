@@ -97,7 +97,7 @@ func stripeWebhookRequest(payload []byte) *http.Request {
 // in an event: our payment's reference and the metadata we set.
 func stripeIntent(t testing.TB, e *testEnv, paymentID, status string) map[string]any {
 	t.Helper()
-	p := ordPayment(t, e, paymentID)
+	p := readPayment(t, e, paymentID)
 	return map[string]any{
 		"id": p.ProviderRef, "object": "payment_intent", "amount": p.Amount, "amount_received": p.Amount,
 		"currency": "cny", "status": status, "metadata": map[string]any{"payment_id": p.ID},
@@ -145,7 +145,7 @@ func stripeUniqueRef(t testing.TB, e *testEnv, paymentID string) string {
 // when Stripe's answer is lost and only its charge.refunded event tells.
 func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64) *orders.Refund {
 	t.Helper()
-	o := ordOrder(t, e, orderID)
+	o := readOrder(t, e, orderID)
 	now := e.clock.Now()
 	r := &orders.Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amount, Reason: "退款",
 		Status: orders.RefundPending, CreatedBy: "test", CreatedAt: now, UpdatedAt: now}
@@ -164,7 +164,7 @@ func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64)
 
 // stripeCheckout has a new shopper buy a lantern (stall A) and a paper cut
 // (stall B); it returns the shopper, the checkout and the two order ids.
-func stripeCheckout(t testing.TB, w *ordWorld) (registered, orders.Checkout, string, string) {
+func stripeCheckout(t testing.TB, w *world) (registered, orders.Checkout, string, string) {
 	t.Helper()
 	buyer := w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 2)
@@ -189,42 +189,42 @@ func TestStripeWebhookOffWithSandbox(t *testing.T) {
 
 func TestStripeCheckout(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-checkout")
+	w := newShopWorld(t, e, "stripe-checkout")
 	buyer := w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 1)
 	res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 	wantStatus(t, res, http.StatusCreated)
-	c := ordDecodeCheckout(t, res)
+	c := decodeCheckout(t, res)
 	if c.Payment.Provider != "stripe" || c.Payment.Status != "pending" || c.Payment.ClientSecret == "" {
 		t.Errorf("payment %s, want a pending stripe payment with a client_secret", res.Body)
 	}
-	p := ordPayment(t, e, c.Payment.ID)
+	p := readPayment(t, e, c.Payment.ID)
 	if !strings.HasPrefix(p.ProviderRef, "pi_") || p.ClientSecret != c.Payment.ClientSecret || p.Provider != "stripe" {
 		t.Errorf("stored payment: ref %q, client secret %q, provider %s", p.ProviderRef, p.ClientSecret, p.Provider)
 	}
 	// The sandbox cannot settle a Stripe payment.
 	res = e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
 	wantProblem(t, res, http.StatusNotFound, "not_found")
-	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 	// Reconciliation asks Stripe (stripe-mock's intent is never paid): nothing settles.
 	if n, err := e.srv.Orders.Reconcile(context.Background(), 0); err != nil || n != 0 {
 		t.Errorf("reconcile: settled %d, %v; want 0", n, err)
 	}
-	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 }
 
 func TestStripeWebhook(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-webhook")
+	w := newShopWorld(t, e, "stripe-webhook")
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	succeeded := stripeEvent("evt_succeeded_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	unchanged := func(t *testing.T) {
 		t.Helper()
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentPending {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentPending {
 			t.Errorf("payment %s, want pending", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
-		if n := ordCount(t, e, "payment_events", "1 = 1"); n != 0 {
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		if n := countRows(t, e, "payment_events", "1 = 1"); n != 0 {
 			t.Errorf("%d events recorded", n)
 		}
 	}
@@ -280,15 +280,15 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("Succeeded", func(t *testing.T) {
 		res := e.stripeDeliver(succeeded, stripeTestSecret, time.Now())
 		wantStatus(t, res, http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s, want succeeded", p.Status)
 		}
 		for _, id := range []string{orderA, orderB} {
-			if o := ordOrder(t, e, id); o.Status != orders.StatusPaid || o.PaidAt == nil {
+			if o := readOrder(t, e, id); o.Status != orders.StatusPaid || o.PaidAt == nil {
 				t.Errorf("order %s %s paid at %v", id, o.Status, o.PaidAt)
 			}
 		}
-		if n := ordCount(t, e, "payment_events", "id = ?", "evt_succeeded_"+c.Payment.ID); n != 1 {
+		if n := countRows(t, e, "payment_events", "id = ?", "evt_succeeded_"+c.Payment.ID); n != 1 {
 			t.Errorf("%d rows of the event, want 1", n)
 		}
 	})
@@ -296,45 +296,45 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("LateFailure", func(t *testing.T) {
 		ev := stripeEvent("evt_failed_"+c.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s after a late failure event, want succeeded", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPaid, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusPaid, orderA, orderB)
 	})
 
 	t.Run("Failed", func(t *testing.T) {
 		_, c2, a2, _ := stripeCheckout(t, w)
 		ev := stripeEvent("evt_failed_"+c2.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c2.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		if p := ordPayment(t, e, c2.Payment.ID); p.Status != orders.PaymentFailed {
+		if p := readPayment(t, e, c2.Payment.ID); p.Status != orders.PaymentFailed {
 			t.Errorf("payment %s, want failed", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, a2)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, a2)
 		// The payer retries and succeeds.
 		ok := stripeEvent("evt_ok_"+c2.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c2.Payment.ID, "succeeded"))
 		wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
-		ordWantStatus(t, e, orders.StatusPaid, a2)
+		wantOrderStatus(t, e, orders.StatusPaid, a2)
 	})
 }
 
 func TestStripeWebhookDuplicates(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-dupes")
+	w := newShopWorld(t, e, "stripe-dupes")
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	eventID := "evt_dup_" + c.Payment.ID
 	payload := stripeEvent(eventID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	reqs := []*http.Request{stripeWebhookRequest(payload), stripeWebhookRequest(payload), stripeWebhookRequest(payload)}
-	for i, r := range e.ordRush(t, time.Minute, reqs) {
+	for i, r := range e.rush(t, time.Minute, reqs) {
 		if r.err != nil || r.status != http.StatusOK {
 			t.Errorf("delivery %d: %d %v %s", i, r.status, r.err, r.body)
 		}
 	}
-	if n := ordCount(t, e, "payment_events", "1 = 1"); n != 1 {
+	if n := countRows(t, e, "payment_events", "1 = 1"); n != 1 {
 		t.Errorf("%d payment_events rows, want 1", n)
 	}
 	paidAt := map[string]time.Time{}
 	for _, id := range []string{orderA, orderB} {
-		o := ordOrder(t, e, id)
+		o := readOrder(t, e, id)
 		if o.Status != orders.StatusPaid || o.PaidAt == nil {
 			t.Fatalf("order %s %s", id, o.Status)
 		}
@@ -362,18 +362,18 @@ func TestStripeWebhookDuplicates(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	wantStatus(t, e.stripeDeliver(payload, stripeTestSecret, time.Now()), http.StatusOK)
 	for id, at := range paidAt {
-		if o := ordOrder(t, e, id); o.PaidAt == nil || !o.PaidAt.Equal(at) || o.Status != orders.StatusPaid {
+		if o := readOrder(t, e, id); o.PaidAt == nil || !o.PaidAt.Equal(at) || o.Status != orders.StatusPaid {
 			t.Errorf("order %s after a redelivery: %s paid at %v, want paid at %v", id, o.Status, o.PaidAt, at)
 		}
 	}
-	if n := ordCount(t, e, "payment_events", "1 = 1"); n != 1 {
+	if n := countRows(t, e, "payment_events", "1 = 1"); n != 1 {
 		t.Errorf("%d payment_events rows after a redelivery, want 1", n)
 	}
 }
 
 func TestStripeRefundEvents(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-refunds")
+	w := newShopWorld(t, e, "stripe-refunds")
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	ref := stripeUniqueRef(t, e, c.Payment.ID)
 	ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
@@ -389,7 +389,7 @@ func TestStripeRefundEvents(t *testing.T) {
 	}
 
 	// A refund whose answer from Stripe was lost is settled by the event.
-	total := ordOrder(t, e, orderB).Total
+	total := readOrder(t, e, orderB).Total
 	pending := stripePendingRefund(t, e, orderB, total)
 	ev := stripeEvent("evt_refunded_"+c.Payment.ID, "charge.refunded", stripeCharge(ref,
 		stripeRefundObject(apiRefund, 500, "succeeded"),
@@ -400,17 +400,17 @@ func TestStripeRefundEvents(t *testing.T) {
 	if r, _ := e.srv.Orders.RefundByID(context.Background(), pending.ID); r == nil || r.Status != orders.RefundSucceeded {
 		t.Errorf("pending refund %+v, want succeeded", r)
 	}
-	b := ordOrder(t, e, orderB)
+	b := readOrder(t, e, orderB)
 	if b.Status != orders.StatusRefunded || b.Refunded != total || b.RefundPending != 0 {
 		t.Errorf("order B %s refunded %d (pending %d), want refunded %d", b.Status, b.Refunded, b.RefundPending, total)
 	}
-	a := ordOrder(t, e, orderA)
+	a := readOrder(t, e, orderA)
 	if a.Status != orders.StatusPartiallyRefunded || a.Refunded != 500 || a.RefundPending != 0 {
 		t.Errorf("order A %s refunded %d (pending %d), want partially_refunded 500", a.Status, a.Refunded, a.RefundPending)
 	}
 	// The same event again: nothing more.
 	wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-	if b := ordOrder(t, e, orderB); b.Refunded != total {
+	if b := readOrder(t, e, orderB); b.Refunded != total {
 		t.Errorf("order B refunded %d after a redelivery, want %d", b.Refunded, total)
 	}
 
@@ -421,7 +421,7 @@ func TestStripeRefundEvents(t *testing.T) {
 		if got, _ := e.srv.Orders.RefundByID(context.Background(), r.ID); got == nil || got.Status == orders.RefundSucceeded {
 			t.Errorf("refund Stripe reports failed is %+v", got)
 		}
-		if a := ordOrder(t, e, orderA); a.Refunded != 500 {
+		if a := readOrder(t, e, orderA); a.Refunded != 500 {
 			t.Errorf("order A refunded %d, want 500", a.Refunded)
 		}
 	})
@@ -431,7 +431,7 @@ func TestStripeEventOrderings(t *testing.T) {
 	// payment_intent.succeeded and charge.refunded may arrive in any order,
 	// more than once, or at once: the end state is the same.
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-orderings")
+	w := newShopWorld(t, e, "stripe-orderings")
 	for _, order := range [][]string{
 		{"succeeded", "refunded"},
 		{"refunded", "succeeded"},
@@ -442,7 +442,7 @@ func TestStripeEventOrderings(t *testing.T) {
 		t.Run(strings.Join(order, "-"), func(t *testing.T) {
 			_, c, orderA, orderB := stripeCheckout(t, w)
 			ref := stripeUniqueRef(t, e, c.Payment.ID)
-			totalB := ordOrder(t, e, orderB).Total
+			totalB := readOrder(t, e, orderB).Total
 			partial := stripePendingRefund(t, e, orderA, 1000)
 			full := stripePendingRefund(t, e, orderB, totalB)
 			events := map[string][]byte{
@@ -454,7 +454,7 @@ func TestStripeEventOrderings(t *testing.T) {
 				if name == "together" {
 					reqs := []*http.Request{stripeWebhookRequest(events["refunded"]), stripeWebhookRequest(events["succeeded"]),
 						stripeWebhookRequest(events["refunded"]), stripeWebhookRequest(events["succeeded"])}
-					for i, r := range e.ordRush(t, time.Minute, reqs) {
+					for i, r := range e.rush(t, time.Minute, reqs) {
 						if r.err != nil || r.status != http.StatusOK {
 							t.Errorf("delivery %d: %d %v %s", i, r.status, r.err, r.body)
 						}
@@ -463,10 +463,10 @@ func TestStripeEventOrderings(t *testing.T) {
 				}
 				wantStatus(t, e.stripeDeliver(events[name], stripeTestSecret, time.Now()), http.StatusOK)
 			}
-			if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+			if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 				t.Errorf("payment %s, want succeeded", p.Status)
 			}
-			a, b := ordOrder(t, e, orderA), ordOrder(t, e, orderB)
+			a, b := readOrder(t, e, orderA), readOrder(t, e, orderB)
 			if a.Status != orders.StatusPartiallyRefunded || a.Refunded != 1000 || a.RefundPending != 0 || a.PaidAt == nil {
 				t.Errorf("order A %s refunded %d (pending %d) paid at %v; want partially_refunded 1000", a.Status, a.Refunded, a.RefundPending, a.PaidAt)
 			}
@@ -478,10 +478,10 @@ func TestStripeEventOrderings(t *testing.T) {
 					t.Errorf("refund %s: %+v, want succeeded", r.ID, got)
 				}
 			}
-			if n := ordCount(t, e, "payment_events", "id IN (?)", bun.In([]string{"evt_s_" + c.Payment.ID, "evt_r_" + c.Payment.ID})); n != 2 {
+			if n := countRows(t, e, "payment_events", "id IN (?)", bun.In([]string{"evt_s_" + c.Payment.ID, "evt_r_" + c.Payment.ID})); n != 2 {
 				t.Errorf("%d payment_events rows, want 2", n)
 			}
-			if n := ordCount(t, e, "refunds", "payment_id = ?", c.Payment.ID); n != 2 {
+			if n := countRows(t, e, "refunds", "payment_id = ?", c.Payment.ID); n != 2 {
 				t.Errorf("%d refunds, want the 2 made", n)
 			}
 		})
@@ -493,22 +493,22 @@ func TestStripeLateCapture(t *testing.T) {
 	// the money captured after all: the stock is already back on sale, so the
 	// money goes back to the buyer in full and the orders stay cancelled.
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-late")
-	lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+	w := newShopWorld(t, e, "stripe-late")
+	lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
+	wantOrderStatus(t, e, orders.StatusCancelled, orderA, orderB)
 	ev := stripeEvent("evt_late_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	res := e.stripeDeliver(ev, stripeTestSecret, time.Now())
 	if res.StatusCode != http.StatusOK {
-		ordLogErrors(t, e)
+		e.logErrors(t)
 		t.Errorf("late capture event: status %d, want 200: %s", res.StatusCode, res.Body)
 	}
 	for _, id := range []string{orderA, orderB} {
-		o := ordOrder(t, e, id)
+		o := readOrder(t, e, id)
 		if o.Status != orders.StatusCancelled || o.Refunded != o.Total || o.RefundPending != 0 {
 			t.Errorf("order %s after a late capture: %s, refunded %d (pending %d) of %d; want cancelled and refunded in full",
 				id, o.Status, o.Refunded, o.RefundPending, o.Total)
@@ -526,8 +526,8 @@ func TestStripeLateCapture(t *testing.T) {
 			t.Errorf("refund of %d for order %s: %s (Stripe ref %q), want succeeded", r.Amount, r.OrderID, r.Status, r.ProviderRef)
 		}
 	}
-	ordWantStock(t, e, w.lantern, lanterns)
-	ordWantStock(t, e, w.paperCut, cuts)
+	wantStock(t, e, w.lantern, lanterns)
+	wantStock(t, e, w.paperCut, cuts)
 }
 
 // stripeFailingProxy stands between the app and stripe-mock and answers
@@ -561,7 +561,7 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) {
 		c.PaymentProvider, c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIBase = "stripe", stripeTestKey, stripeTestSecret, proxy
 	})
-	w := newOrdWorld(t, e, "stripe-sweep")
+	w := newShopWorld(t, e, "stripe-sweep")
 	_, stuck, stuckA, _ := stripeCheckout(t, w)
 	e.clock.Advance(time.Second)
 	_, due, dueA, dueB := stripeCheckout(t, w)
@@ -572,14 +572,14 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 
 	n, err := e.srv.Orders.SweepExpired(context.Background(), 100)
 	t.Logf("sweep closed %d: %v", n, err)
-	ordWantStatus(t, e, orders.StatusPendingPayment, stuckA)
-	ordWantStatus(t, e, orders.StatusCancelled, dueA, dueB)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, stuckA)
+	wantOrderStatus(t, e, orders.StatusCancelled, dueA, dueB)
 	// Once Stripe lets go, the next sweep closes the other one.
 	failing.Delete("POST /v1/payment_intents/" + ref + "/cancel")
 	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, stuckA)
+	wantOrderStatus(t, e, orders.StatusCancelled, stuckA)
 }
 
 func TestStripeProviderCalls(t *testing.T) {
@@ -587,7 +587,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	// (create, cancel, retrieve), Refunds, Transfers, TransferReversals,
 	// Accounts and AccountLinks.
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-calls")
+	w := newShopWorld(t, e, "stripe-calls")
 	ctx := context.Background()
 	if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -596,7 +596,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
-	a := ordOrder(t, e, orderA)
+	a := readOrder(t, e, orderA)
 
 	t.Run("Payout", func(t *testing.T) {
 		eventually(t, 20*time.Second, func() error {
@@ -613,7 +613,7 @@ func TestStripeProviderCalls(t *testing.T) {
 		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
 			t.Fatal(err)
 		}
-		if n := ordCount(t, e, "transfers", "order_id = ?", orderB); n != 0 {
+		if n := countRows(t, e, "transfers", "order_id = ?", orderB); n != 0 {
 			t.Errorf("%d transfers to a stall without an account", n)
 		}
 	})
@@ -678,29 +678,29 @@ func TestStripeProviderCalls(t *testing.T) {
 
 	t.Run("Cancel", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 1)
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: buyer.Token})
 		wantStatus(t, res, http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 
 	t.Run("Expiry", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 		if _, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil {
 			t.Fatal(err)
 		}
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantOrderStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 }
 
