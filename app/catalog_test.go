@@ -449,22 +449,51 @@ func TestCatalogFairs(t *testing.T) {
 }
 
 func TestCatalogEnrolment(t *testing.T) {
-	e := newTestEnv(t)
-	_, org := e.organizer(t, "organizer@example.com")
-	_, otherOrg := e.organizer(t, "other.organizer@example.com")
-	e.createFair(t, org, e.fairBody("enrol-fair", "temple_fair"))
-	e.createFair(t, otherOrg, e.fairBody("other-fair", "temple_fair"))
-	draft := e.fairBody("draft-fair", "temple_fair")
-	draft["published"] = false
-	e.createFair(t, org, draft)
-	m1 := e.register("m1@example.com", catalog.RoleMerchant)
-	m2 := e.register("m2@example.com", catalog.RoleMerchant)
-	m3 := e.register("m3@example.com", catalog.RoleMerchant)
-	shopper := e.register("shopper@example.com", catalog.RoleShopper)
-	apply := func(token, name string) response {
+	// enrolment is a fresh server with enrol-fair and draft-fair of one
+	// organizer, other-fair of another, three merchants and a shopper.
+	type enrolment struct {
+		e                *testEnv
+		org, otherOrg    string
+		m1, m2, m3       registered
+		shopper          registered
+		app1, app2, app3 string // the merchants' applications, once applied
+	}
+	setup := func(t *testing.T) *enrolment {
+		t.Helper()
+		e := newTestEnv(t)
+		w := &enrolment{e: e}
+		_, w.org = e.organizer(t, "organizer@example.com")
+		_, w.otherOrg = e.organizer(t, "other.organizer@example.com")
+		e.createFair(t, w.org, e.fairBody("enrol-fair", "temple_fair"))
+		e.createFair(t, w.otherOrg, e.fairBody("other-fair", "temple_fair"))
+		draft := e.fairBody("draft-fair", "temple_fair")
+		draft["published"] = false
+		e.createFair(t, w.org, draft)
+		w.m1 = e.register("m1@example.com", catalog.RoleMerchant)
+		w.m2 = e.register("m2@example.com", catalog.RoleMerchant)
+		w.m3 = e.register("m3@example.com", catalog.RoleMerchant)
+		w.shopper = e.register("shopper@example.com", catalog.RoleShopper)
+		return w
+	}
+	apply := func(e *testEnv, token, name string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/fairs/enrol-fair/applications", Token: token, Body: map[string]any{"stall_name": name, "description": "百年老店"}})
 	}
-	appStatus := func(t *testing.T, id string) (status, reason string) {
+	// applied is setup with the three merchants' applications pending.
+	applied := func(t *testing.T) *enrolment {
+		t.Helper()
+		w := setup(t)
+		for _, a := range []struct {
+			id    *string
+			token string
+			name  string
+		}{{&w.app1, w.m1.Token, "老街臭干坊"}, {&w.app2, w.m2.Token, "黄桥烧饼铺"}, {&w.app3, w.m3.Token, "靖江汤包馆"}} {
+			res := apply(w.e, a.token, a.name)
+			wantStatus(t, res, http.StatusCreated)
+			*a.id = res.JSON(t)["id"].(string)
+		}
+		return w
+	}
+	appStatus := func(t *testing.T, e *testEnv, id string) (status, reason string) {
 		t.Helper()
 		var a catalog.Application
 		if err := e.srv.DB.NewSelect().Model(&a).Where("id = ?", id).Scan(context.Background()); err != nil {
@@ -472,31 +501,33 @@ func TestCatalogEnrolment(t *testing.T) {
 		}
 		return a.Status, a.Reason
 	}
-	var app1, app2, app3 string
 
 	t.Run("Apply", func(t *testing.T) {
-		res := apply(m1.Token, "老街臭干坊")
+		w := setup(t)
+		e, m1, m2, m3 := w.e, w.m1, w.m2, w.m3
+		res := apply(e, m1.Token, "老街臭干坊")
 		wantStatus(t, res, http.StatusCreated)
 		a := res.JSON(t)
 		if id, _ := a["id"].(string); id == "" || a["status"] != "pending" {
 			t.Fatalf("application %s, want {id, status: pending}", res.Body)
 		}
-		app1 = a["id"].(string)
-		res = apply(m2.Token, "黄桥烧饼铺")
+		res = apply(e, m2.Token, "黄桥烧饼铺")
 		wantStatus(t, res, http.StatusCreated)
-		app2 = res.JSON(t)["id"].(string)
-		res = apply(m3.Token, "靖江汤包馆")
+		_ = res.JSON(t)["id"].(string)
+		res = apply(e, m3.Token, "靖江汤包馆")
 		wantStatus(t, res, http.StatusCreated)
-		app3 = res.JSON(t)["id"].(string)
+		_ = res.JSON(t)["id"].(string)
 	})
 
 	t.Run("ApplyRefused", func(t *testing.T) {
+		w := applied(t)
+		e, org, m1, shopper := w.e, w.org, w.m1, w.shopper
 		before := countRows(t, e, "applications", "1 = 1")
-		wantProblem(t, apply(shopper.Token, "顾客的摊位"), http.StatusForbidden, "forbidden")
-		wantProblem(t, apply(org, "主办方的摊位"), http.StatusForbidden, "forbidden")
-		wantProblem(t, apply("", "匿名摊位"), http.StatusUnauthorized, "unauthenticated")
-		wantProblem(t, apply(m1.Token, "再来一次"), http.StatusConflict, "conflict")
-		wantField(t, apply(e.register("m4@example.com", catalog.RoleMerchant).Token, "  "), "stall_name")
+		wantProblem(t, apply(e, shopper.Token, "顾客的摊位"), http.StatusForbidden, "forbidden")
+		wantProblem(t, apply(e, org, "主办方的摊位"), http.StatusForbidden, "forbidden")
+		wantProblem(t, apply(e, "", "匿名摊位"), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, apply(e, m1.Token, "再来一次"), http.StatusConflict, "conflict")
+		wantField(t, apply(e, e.register("m4@example.com", catalog.RoleMerchant).Token, "  "), "stall_name")
 		res := e.do(req{Method: "POST", Path: "/api/v1/fairs/no-such-fair/applications", Token: m1.Token, Body: map[string]any{"stall_name": "无处"}})
 		wantProblem(t, res, http.StatusNotFound, "not_found")
 		res = e.do(req{Method: "POST", Path: "/api/v1/fairs/draft-fair/applications", Token: m1.Token, Body: map[string]any{"stall_name": "草稿里的摊"}})
@@ -507,6 +538,9 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("List", func(t *testing.T) {
+		w := applied(t)
+		e, org := w.e, w.org
+		app1, app2, app3 := w.app1, w.app2, w.app3
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/enrol-fair/applications", Token: org})
 		wantStatus(t, res, http.StatusOK)
 		items := listItems(t, res)
@@ -529,6 +563,8 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("ListByOthers", func(t *testing.T) {
+		w := setup(t)
+		e, otherOrg, m1, shopper := w.e, w.otherOrg, w.m1, w.shopper
 		for _, token := range []string{otherOrg, m1.Token, shopper.Token} {
 			wantDenied(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/enrol-fair/applications", Token: token}))
 		}
@@ -536,13 +572,16 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("ApproveByOthers", func(t *testing.T) {
+		w := applied(t)
+		e, org, otherOrg, m1, shopper := w.e, w.org, w.otherOrg, w.m1, w.shopper
+		app1 := w.app1
 		stalls := countRows(t, e, "stalls", "1 = 1")
 		for _, token := range []string{otherOrg, m1.Token, shopper.Token} {
 			wantDenied(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/approve", Token: token}))
 			wantDenied(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/reject", Token: token, Body: map[string]any{"reason": "不要"}}))
 		}
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/approve"}), http.StatusUnauthorized, "unauthenticated")
-		if s, _ := appStatus(t, app1); s != "pending" {
+		if s, _ := appStatus(t, e, app1); s != "pending" {
 			t.Errorf("application %s, want still pending", s)
 		}
 		if got := countRows(t, e, "stalls", "1 = 1"); got != stalls {
@@ -552,6 +591,9 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("Approve", func(t *testing.T) {
+		w := applied(t)
+		e, org, m1 := w.e, w.org, w.m1
+		app1 := w.app1
 		res := e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/approve", Token: org})
 		wantStatus(t, res, http.StatusOK)
 		m := res.JSON(t)
@@ -569,7 +611,7 @@ func TestCatalogEnrolment(t *testing.T) {
 		if id, _ := st["id"].(string); id == "" {
 			t.Errorf("stall without id: %v", st)
 		}
-		if s, _ := appStatus(t, app1); s != "approved" {
+		if s, _ := appStatus(t, e, app1); s != "approved" {
 			t.Errorf("stored status %s", s)
 		}
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/approve", Token: org}), http.StatusConflict, "conflict")
@@ -581,23 +623,29 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("RejectNeedsReason", func(t *testing.T) {
+		w := applied(t)
+		e, org := w.e, w.org
+		app2 := w.app2
 		for _, body := range []any{map[string]any{"reason": ""}, map[string]any{"reason": "   "}, map[string]any{}} {
 			res := e.do(req{Method: "POST", Path: "/api/v1/applications/" + app2 + "/reject", Token: org, Body: body})
 			wantField(t, res, "reason")
 		}
-		if s, _ := appStatus(t, app2); s != "pending" {
+		if s, _ := appStatus(t, e, app2); s != "pending" {
 			t.Errorf("application %s, want pending", s)
 		}
 	})
 
 	t.Run("Reject", func(t *testing.T) {
+		w := applied(t)
+		e, org, m2 := w.e, w.org, w.m2
+		app2 := w.app2
 		res := e.do(req{Method: "POST", Path: "/api/v1/applications/" + app2 + "/reject", Token: org, Body: map[string]any{"reason": "摊位已满"}})
 		wantStatus(t, res, http.StatusOK)
 		a := res.JSON(t)
 		if a["status"] != "rejected" || a["reason"] != "摊位已满" {
 			t.Errorf("rejected application %s", res.Body)
 		}
-		if s, r := appStatus(t, app2); s != "rejected" || r != "摊位已满" {
+		if s, r := appStatus(t, e, app2); s != "rejected" || r != "摊位已满" {
 			t.Errorf("stored %s %q", s, r)
 		}
 		res = e.do(req{Method: "GET", Path: "/api/v1/fairs/enrol-fair/applications?status=rejected", Token: org})
@@ -616,6 +664,11 @@ func TestCatalogEnrolment(t *testing.T) {
 	})
 
 	t.Run("PendingFilterAndBooths", func(t *testing.T) {
+		w := applied(t)
+		e, org := w.e, w.org
+		app1, app2, app3 := w.app1, w.app2, w.app3
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app1 + "/approve", Token: org}), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app2 + "/reject", Token: org, Body: map[string]any{"reason": "摊位已满"}}), http.StatusOK)
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/enrol-fair/applications?status=pending", Token: org})
 		wantStatus(t, res, http.StatusOK)
 		if got := listField(listItems(t, res), "id"); len(got) != 1 || got[0] != app3 {
