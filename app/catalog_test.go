@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
@@ -693,27 +692,37 @@ func TestCatalogEnrolment(t *testing.T) {
 }
 
 func TestCatalogStalls(t *testing.T) {
-	e := newTestEnv(t)
-	_, org := e.organizer(t, "organizer@example.com")
-	_, otherOrg := e.organizer(t, "other.organizer@example.com")
-	e.createFair(t, org, e.fairBody("stall-fair", "temple_fair"))
-	m1 := e.register("m1@example.com", catalog.RoleMerchant)
-	m2 := e.register("m2@example.com", catalog.RoleMerchant)
-	shopper := e.register("shopper@example.com", catalog.RoleShopper)
-	s1 := e.openStall(t, org, m1.Token, "stall-fair", "老街臭干坊")
-	s2 := e.openStall(t, org, m2.Token, "stall-fair", "黄桥烧饼铺")
-	s1ID, s2ID := s1["id"].(string), s2["id"].(string)
-	p1 := e.createProduct(t, m1.Token, s1ID, goods("泰州臭干", 1500, 20))
-	p1ID := p1["id"].(string)
-	fairID := s1["fair_id"].(string)
-
-	listed := func(t *testing.T, token string) []string {
+	// stalls is a fresh server with a fair of two active stalls, one product.
+	type stalls struct {
+		e                        *testEnv
+		org, otherOrg            string
+		m1, m2, shopper          registered
+		s1ID, s2ID, p1ID, fairID string
+	}
+	setup := func(t *testing.T) *stalls {
+		t.Helper()
+		e := newTestEnv(t)
+		w := &stalls{e: e}
+		_, w.org = e.organizer(t, "organizer@example.com")
+		_, w.otherOrg = e.organizer(t, "other.organizer@example.com")
+		e.createFair(t, w.org, e.fairBody("stall-fair", "temple_fair"))
+		w.m1 = e.register("m1@example.com", catalog.RoleMerchant)
+		w.m2 = e.register("m2@example.com", catalog.RoleMerchant)
+		w.shopper = e.register("shopper@example.com", catalog.RoleShopper)
+		s1 := e.openStall(t, w.org, w.m1.Token, "stall-fair", "老街臭干坊")
+		s2 := e.openStall(t, w.org, w.m2.Token, "stall-fair", "黄桥烧饼铺")
+		w.s1ID, w.s2ID = s1["id"].(string), s2["id"].(string)
+		w.p1ID = e.createProduct(t, w.m1.Token, w.s1ID, goods("泰州臭干", 1500, 20))["id"].(string)
+		w.fairID = s1["fair_id"].(string)
+		return w
+	}
+	listed := func(t *testing.T, e *testEnv, token string) []string {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/stall-fair/stalls", Token: token})
 		wantStatus(t, res, http.StatusOK)
 		return listField(listItems(t, res), "id")
 	}
-	searched := func(t *testing.T, token string) []string {
+	searched := func(t *testing.T, e *testEnv, token string) []string {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/stall-fair/products?q=" + url.QueryEscape("臭干"), Token: token})
 		wantStatus(t, res, http.StatusOK)
@@ -721,6 +730,9 @@ func TestCatalogStalls(t *testing.T) {
 	}
 
 	t.Run("PublicList", func(t *testing.T) {
+		w := setup(t)
+		e := w.e
+		s1ID, s2ID, fairID := w.s1ID, w.s2ID, w.fairID
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/stall-fair/stalls"})
 		wantStatus(t, res, http.StatusOK)
 		items := listItems(t, res)
@@ -743,6 +755,9 @@ func TestCatalogStalls(t *testing.T) {
 	})
 
 	t.Run("Get", func(t *testing.T) {
+		w := setup(t)
+		e, m1 := w.e, w.m1
+		s1ID, fairID := w.s1ID, w.fairID
 		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + s1ID})
 		wantStatus(t, res, http.StatusOK)
 		st := res.JSON(t)
@@ -753,6 +768,9 @@ func TestCatalogStalls(t *testing.T) {
 	})
 
 	t.Run("PatchByMerchant", func(t *testing.T) {
+		w := setup(t)
+		e, m1 := w.e, w.m1
+		s1ID := w.s1ID
 		res := e.do(req{Method: "PATCH", Path: "/api/v1/stalls/" + s1ID, Token: m1.Token, Body: map[string]any{"name": "老街臭干坊·总店", "description": "三代传承"}})
 		wantStatus(t, res, http.StatusOK)
 		if st := res.JSON(t); st["name"] != "老街臭干坊·总店" || st["description"] != "三代传承" {
@@ -766,6 +784,10 @@ func TestCatalogStalls(t *testing.T) {
 	})
 
 	t.Run("PatchByOthers", func(t *testing.T) {
+		w := setup(t)
+		e, org, m1, m2, shopper := w.e, w.org, w.m1, w.m2, w.shopper
+		s1ID := w.s1ID
+		wantStatus(t, e.do(req{Method: "PATCH", Path: "/api/v1/stalls/" + s1ID, Token: m1.Token, Body: map[string]any{"name": "老街臭干坊·总店"}}), http.StatusOK)
 		for _, token := range []string{m2.Token, shopper.Token, org} {
 			res := e.do(req{Method: "PATCH", Path: "/api/v1/stalls/" + s1ID, Token: token, Body: map[string]any{"name": "被抢的摊位"}})
 			wantProblem(t, res, http.StatusForbidden, "forbidden")
@@ -778,6 +800,9 @@ func TestCatalogStalls(t *testing.T) {
 	})
 
 	t.Run("SuspendRefused", func(t *testing.T) {
+		w := setup(t)
+		e, otherOrg, m1, m2, shopper := w.e, w.otherOrg, w.m1, w.m2, w.shopper
+		s1ID := w.s1ID
 		for _, token := range []string{m1.Token, m2.Token, shopper.Token, otherOrg} {
 			wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: token}), http.StatusForbidden, "forbidden")
 		}
@@ -790,18 +815,21 @@ func TestCatalogStalls(t *testing.T) {
 	})
 
 	t.Run("Suspend", func(t *testing.T) {
+		w := setup(t)
+		e, org, m1, m2, shopper := w.e, w.org, w.m1, w.m2, w.shopper
+		s1ID, s2ID, p1ID := w.s1ID, w.s2ID, w.p1ID
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: org})
 		wantStatus(t, res, http.StatusOK)
 		if got := res.JSON(t)["status"]; got != "suspended" {
 			t.Errorf("status %v, want suspended", got)
 		}
 		for _, token := range []string{"", shopper.Token, m2.Token} {
-			if got := listed(t, token); slices.Contains(got, s1ID) || !slices.Contains(got, s2ID) {
+			if got := listed(t, e, token); slices.Contains(got, s1ID) || !slices.Contains(got, s2ID) {
 				t.Errorf("public stalls %v, want only %s", got, s2ID)
 			}
 			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + s1ID, Token: token}), http.StatusNotFound, "not_found")
 			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/products/" + p1ID, Token: token}), http.StatusNotFound, "not_found")
-			if got := searched(t, token); len(got) != 0 {
+			if got := searched(t, e, token); len(got) != 0 {
 				t.Errorf("search finds %v in a suspended stall", got)
 			}
 		}
@@ -815,41 +843,73 @@ func TestCatalogStalls(t *testing.T) {
 			res = e.do(req{Method: "GET", Path: "/api/v1/products/" + p1ID, Token: token})
 			wantStatus(t, res, http.StatusOK)
 		}
-		if got := listed(t, org); !slices.Contains(got, s1ID) {
+		if got := listed(t, e, org); !slices.Contains(got, s1ID) {
 			t.Errorf("organizer's list %v lacks the suspended stall", got)
 		}
 	})
 
 	t.Run("Reinstate", func(t *testing.T) {
+		w := setup(t)
+		e, org, m1, shopper := w.e, w.org, w.m1, w.shopper
+		s1ID, p1ID := w.s1ID, w.p1ID
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: org}), http.StatusOK)
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/reinstate", Token: m1.Token}), http.StatusForbidden, "forbidden")
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/reinstate", Token: org})
 		wantStatus(t, res, http.StatusOK)
 		if got := res.JSON(t)["status"]; got != "active" {
 			t.Errorf("status %v, want active", got)
 		}
-		if got := listed(t, ""); !slices.Contains(got, s1ID) {
+		if got := listed(t, e, ""); !slices.Contains(got, s1ID) {
 			t.Errorf("public stalls %v lack the reinstated one", got)
 		}
 		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + s1ID}), http.StatusOK)
 		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/products/" + p1ID, Token: shopper.Token}), http.StatusOK)
-		if got := searched(t, ""); len(got) != 1 || got[0] != p1ID {
+		if got := searched(t, e, ""); len(got) != 1 || got[0] != p1ID {
 			t.Errorf("search %v, want [%s]", got, p1ID)
 		}
 	})
 }
 
 func TestCatalogProducts(t *testing.T) {
-	e := newTestEnv(t)
-	_, org := e.organizer(t, "organizer@example.com")
-	e.createFair(t, org, e.fairBody("product-fair", "temple_fair"))
-	m1 := e.register("m1@example.com", catalog.RoleMerchant)
-	m2 := e.register("m2@example.com", catalog.RoleMerchant)
-	shopper := e.register("shopper@example.com", catalog.RoleShopper)
-	s1ID := e.openStall(t, org, m1.Token, "product-fair", "老街臭干坊")["id"].(string)
-	e.openStall(t, org, m2.Token, "product-fair", "黄桥烧饼铺")
-	var pID string
-
-	getProduct := func(t *testing.T, token string) map[string]any {
+	// products is a fresh server with a fair of two stalls.
+	type products struct {
+		e               *testEnv
+		org             string
+		m1, m2, shopper registered
+		s1ID            string
+		pID             string // created: 泰州臭干, ¥15.00, 20 in stock, on s1
+	}
+	setup := func(t *testing.T) *products {
+		t.Helper()
+		e := newTestEnv(t)
+		w := &products{e: e}
+		_, w.org = e.organizer(t, "organizer@example.com")
+		e.createFair(t, w.org, e.fairBody("product-fair", "temple_fair"))
+		w.m1 = e.register("m1@example.com", catalog.RoleMerchant)
+		w.m2 = e.register("m2@example.com", catalog.RoleMerchant)
+		w.shopper = e.register("shopper@example.com", catalog.RoleShopper)
+		w.s1ID = e.openStall(t, w.org, w.m1.Token, "product-fair", "老街臭干坊")["id"].(string)
+		e.openStall(t, w.org, w.m2.Token, "product-fair", "黄桥烧饼铺")
+		return w
+	}
+	// created is setup with the product Create makes.
+	created := func(t *testing.T) *products {
+		t.Helper()
+		w := setup(t)
+		body := goods("泰州臭干", 1500, 20)
+		body["description"] = "老卤浸泡，外脆里嫩"
+		body["category"] = "food"
+		w.pID = w.e.createProduct(t, w.m1.Token, w.s1ID, body)["id"].(string)
+		return w
+	}
+	// patched is created with the price and stock Patch sets.
+	patched := func(t *testing.T) *products {
+		t.Helper()
+		w := created(t)
+		wantStatus(t, w.e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.pID, Token: w.m1.Token, Body: map[string]any{"price": 1800, "stock": 5}}), http.StatusOK)
+		return w
+	}
+	getProduct := func(t *testing.T, e *testEnv, pID, token string) map[string]any {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/products/" + pID, Token: token})
 		wantStatus(t, res, http.StatusOK)
@@ -857,6 +917,8 @@ func TestCatalogProducts(t *testing.T) {
 	}
 
 	t.Run("Create", func(t *testing.T) {
+		w := setup(t)
+		e, m1, s1ID := w.e, w.m1, w.s1ID
 		body := goods("泰州臭干", 1500, 20)
 		body["description"] = "老卤浸泡，外脆里嫩"
 		body["category"] = "food"
@@ -871,7 +933,7 @@ func TestCatalogProducts(t *testing.T) {
 			t.Errorf("price %s stock %s, want the integers 1500 and 20", raw["price"], raw["stock"])
 		}
 		p := res.JSON(t)
-		pID, _ = p["id"].(string)
+		pID, _ := p["id"].(string)
 		if pID == "" || p["stall_id"] != s1ID || p["title"] != "泰州臭干" || p["currency"] != "CNY" || p["kind"] != "goods" || p["fulfillment"] != "pickup" || p["active"] != true {
 			t.Errorf("product %s", res.Body)
 		}
@@ -886,7 +948,10 @@ func TestCatalogProducts(t *testing.T) {
 	})
 
 	t.Run("GetAnonymous", func(t *testing.T) {
-		p := getProduct(t, "")
+		w := created(t)
+		e, s1ID := w.e, w.s1ID
+		pID := w.pID
+		p := getProduct(t, e, pID, "")
 		for k, want := range map[string]any{"id": pID, "stall_id": s1ID, "title": "泰州臭干", "price": float64(1500), "currency": "CNY", "stock": float64(20), "kind": "goods"} {
 			if p[k] != want {
 				t.Errorf("%s %v, want %v", k, p[k], want)
@@ -896,6 +961,8 @@ func TestCatalogProducts(t *testing.T) {
 	})
 
 	t.Run("CreateOnAnotherStall", func(t *testing.T) {
+		w := created(t)
+		e, org, m2, shopper, s1ID := w.e, w.org, w.m2, w.shopper, w.s1ID
 		before := countRows(t, e, "products", "1 = 1")
 		for _, token := range []string{m2.Token, shopper.Token, org} {
 			res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/products", Token: token, Body: goods("冒牌臭干", 100, 1)})
@@ -909,12 +976,15 @@ func TestCatalogProducts(t *testing.T) {
 	})
 
 	t.Run("PatchByOthers", func(t *testing.T) {
+		w := created(t)
+		e, org, m1, m2, shopper := w.e, w.org, w.m1, w.m2, w.shopper
+		pID := w.pID
 		for _, token := range []string{m2.Token, shopper.Token, org} {
 			res := e.do(req{Method: "PATCH", Path: "/api/v1/products/" + pID, Token: token, Body: map[string]any{"price": 1, "title": "被改价"}})
 			wantDenied(t, res)
 		}
 		wantProblem(t, e.do(req{Method: "PATCH", Path: "/api/v1/products/" + pID, Body: map[string]any{"price": 1}}), http.StatusUnauthorized, "unauthenticated")
-		if p := getProduct(t, m1.Token); p["price"] != float64(1500) || p["title"] != "泰州臭干" {
+		if p := getProduct(t, e, pID, m1.Token); p["price"] != float64(1500) || p["title"] != "泰州臭干" {
 			t.Errorf("product changed by others: %v %v", p["price"], p["title"])
 		}
 	})
@@ -937,6 +1007,8 @@ func TestCatalogProducts(t *testing.T) {
 	}
 	for _, tc := range invalid {
 		t.Run("Invalid"+tc.name, func(t *testing.T) {
+			w := setup(t)
+			e, m1, s1ID := w.e, w.m1, w.s1ID
 			before := countRows(t, e, "products", "1 = 1")
 			body := goods("扬州炒饭", 1800, 5)
 			tc.mutate(body)
@@ -949,17 +1021,23 @@ func TestCatalogProducts(t *testing.T) {
 	}
 
 	t.Run("Patch", func(t *testing.T) {
+		w := created(t)
+		e, m1 := w.e, w.m1
+		pID := w.pID
 		res := e.do(req{Method: "PATCH", Path: "/api/v1/products/" + pID, Token: m1.Token, Body: map[string]any{"price": 1800, "stock": 5}})
 		wantStatus(t, res, http.StatusOK)
 		if p := res.JSON(t); p["price"] != float64(1800) || p["stock"] != float64(5) || p["title"] != "泰州臭干" {
 			t.Errorf("patched product %s", res.Body)
 		}
-		if p := getProduct(t, ""); p["price"] != float64(1800) || p["stock"] != float64(5) {
+		if p := getProduct(t, e, pID, ""); p["price"] != float64(1800) || p["stock"] != float64(5) {
 			t.Errorf("product after PATCH: price %v stock %v", p["price"], p["stock"])
 		}
 	})
 
 	t.Run("PatchInvalid", func(t *testing.T) {
+		w := patched(t)
+		e, m1 := w.e, w.m1
+		pID := w.pID
 		for _, tc := range []struct {
 			body  map[string]any
 			field string
@@ -972,12 +1050,15 @@ func TestCatalogProducts(t *testing.T) {
 		} {
 			wantField(t, e.do(req{Method: "PATCH", Path: "/api/v1/products/" + pID, Token: m1.Token, Body: tc.body}), tc.field)
 		}
-		if p := getProduct(t, ""); p["price"] != float64(1800) || p["stock"] != float64(5) || p["title"] != "泰州臭干" || p["currency"] != "CNY" {
+		if p := getProduct(t, e, pID, ""); p["price"] != float64(1800) || p["stock"] != float64(5) || p["title"] != "泰州臭干" || p["currency"] != "CNY" {
 			t.Errorf("product changed by rejected PATCHes: %v", p)
 		}
 	})
 
 	t.Run("StockConstraint", func(t *testing.T) {
+		w := patched(t)
+		e := w.e
+		pID := w.pID
 		_, err := e.srv.DB.ExecContext(context.Background(), "UPDATE products SET stock = -1 WHERE id = ?", pID)
 		if err == nil {
 			t.Fatal("the database let stock go below zero")
@@ -985,25 +1066,45 @@ func TestCatalogProducts(t *testing.T) {
 		if !catalog.IsCheckViolation(err) {
 			t.Errorf("error %v, want a CHECK constraint violation", err)
 		}
-		if p := getProduct(t, ""); p["stock"] != float64(5) {
+		if p := getProduct(t, e, pID, ""); p["stock"] != float64(5) {
 			t.Errorf("stock %v, want 5", p["stock"])
 		}
 	})
 }
 
 func TestCatalogImages(t *testing.T) {
-	e := newTestEnv(t)
-	_, org := e.organizer(t, "organizer@example.com")
-	e.createFair(t, org, e.fairBody("image-fair", "temple_fair"))
-	m1 := e.register("m1@example.com", catalog.RoleMerchant)
-	m2 := e.register("m2@example.com", catalog.RoleMerchant)
-	shopper := e.register("shopper@example.com", catalog.RoleShopper)
-	s1ID := e.openStall(t, org, m1.Token, "image-fair", "老街臭干坊")["id"].(string)
-	e.openStall(t, org, m2.Token, "image-fair", "黄桥烧饼铺")
-	pID := e.createProduct(t, m1.Token, s1ID, goods("泰州臭干", 1500, 20))["id"].(string)
 	small := catPNG(t, 8, 6, false)
-
-	unchanged := func(t *testing.T, rows, files int) {
+	// images is a fresh server with a fair of two stalls and a product.
+	type images struct {
+		e               *testEnv
+		org             string
+		m1, m2, shopper registered
+		pID             string
+	}
+	setup := func(t *testing.T) *images {
+		t.Helper()
+		e := newTestEnv(t)
+		w := &images{e: e}
+		_, w.org = e.organizer(t, "organizer@example.com")
+		e.createFair(t, w.org, e.fairBody("image-fair", "temple_fair"))
+		w.m1 = e.register("m1@example.com", catalog.RoleMerchant)
+		w.m2 = e.register("m2@example.com", catalog.RoleMerchant)
+		w.shopper = e.register("shopper@example.com", catalog.RoleShopper)
+		s1ID := e.openStall(t, w.org, w.m1.Token, "image-fair", "老街臭干坊")["id"].(string)
+		e.openStall(t, w.org, w.m2.Token, "image-fair", "黄桥烧饼铺")
+		w.pID = e.createProduct(t, w.m1.Token, s1ID, goods("泰州臭干", 1500, 20))["id"].(string)
+		return w
+	}
+	// uploaded is setup with n small images of the product.
+	uploaded := func(t *testing.T, n int) *images {
+		t.Helper()
+		w := setup(t)
+		for i := range n {
+			wantStatus(t, w.e.catUpload(t, w.m1.Token, w.pID, fmt.Sprintf("%d.png", i), small), http.StatusCreated)
+		}
+		return w
+	}
+	unchanged := func(t *testing.T, e *testEnv, rows, files int) {
 		t.Helper()
 		if got := countRows(t, e, "product_images", "1 = 1"); got != rows {
 			t.Errorf("image rows %d, want %d", got, rows)
@@ -1014,6 +1115,8 @@ func TestCatalogImages(t *testing.T) {
 	}
 
 	t.Run("Upload", func(t *testing.T) {
+		w := setup(t)
+		e, m1, pID := w.e, w.m1, w.pID
 		res := e.catUpload(t, m1.Token, pID, "chougan.png", small)
 		wantStatus(t, res, http.StatusCreated)
 		img := res.JSON(t)
@@ -1038,47 +1141,59 @@ func TestCatalogImages(t *testing.T) {
 		if len(imgs) != 1 || imgs[0].(map[string]any)["url"] != u {
 			t.Errorf("product images %v, want the one uploaded", imgs)
 		}
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("TextRenamedPNG", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		res := e.catUpload(t, m1.Token, pID, "notes.png", []byte("这不是图片, just some text pretending to be a PNG\n"))
 		wantField(t, res, "image")
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("TruncatedPNG", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		res := e.catUpload(t, m1.Token, pID, "broken.png", small[:len(small)/3])
 		wantField(t, res, "image")
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("TooLarge", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		big := catPNG(t, 800, 700, true) // about 2.2 MB of noise
 		if len(big) <= catalog.MaxImageBytes {
 			t.Fatalf("test image of %d bytes is not over 2 MiB", len(big))
 		}
 		res := e.catUpload(t, m1.Token, pID, "big.png", big)
 		wantField(t, res, "image")
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("OthersCannotUpload", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, org, m1, m2, shopper, pID := w.e, w.org, w.m1, w.m2, w.shopper, w.pID
 		for _, token := range []string{m2.Token, shopper.Token, org} {
 			wantDenied(t, e.catUpload(t, token, pID, "x.png", small))
 		}
 		wantProblem(t, e.catUpload(t, "", pID, "x.png", small), http.StatusUnauthorized, "unauthenticated")
 		wantProblem(t, e.catUpload(t, m1.Token, "no-such-product", "x.png", small), http.StatusNotFound, "not_found")
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("TooWide", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		res := e.catUpload(t, m1.Token, pID, "banner.png", catPNG(t, 8001, 1, false))
 		wantField(t, res, "image")
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("NoImageField", func(t *testing.T) {
+		iw := uploaded(t, 1)
+		e, m1, pID := iw.e, iw.m1, iw.pID
 		var buf bytes.Buffer
 		w := multipart.NewWriter(&buf)
 		if err := w.WriteField("caption", "臭干"); err != nil {
@@ -1088,17 +1203,13 @@ func TestCatalogImages(t *testing.T) {
 		hr := httptest.NewRequest("POST", "/api/v1/products/"+pID+"/images", &buf)
 		hr.Header.Set("Content-Type", w.FormDataContentType())
 		hr.Header.Set("Authorization", "Bearer "+m1.Token)
-		r, err := e.srv.App().Test(hr, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		raw, _ := io.ReadAll(r.Body)
-		wantField(t, response{Response: r, Body: raw}, "image")
-		unchanged(t, 1, 1)
+		wantField(t, e.send(hr), "image")
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("NotMultipart", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		res := e.do(req{Method: "POST", Path: "/api/v1/products/" + pID + "/images", Token: m1.Token, Body: map[string]any{"image": "aGVsbG8="}})
 		if res.StatusCode < 400 || res.StatusCode >= 500 {
 			t.Errorf("status %d, want a 4xx: %s", res.StatusCode, res.Body)
@@ -1106,10 +1217,12 @@ func TestCatalogImages(t *testing.T) {
 		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 			t.Errorf("content type %q, want problem+json", ct)
 		}
-		unchanged(t, 1, 1)
+		unchanged(t, e, 1, 1)
 	})
 
 	t.Run("MediaServesOnlyMedia", func(t *testing.T) {
+		w := setup(t)
+		e := w.e
 		// Nothing outside the media directory is reachable under /media.
 		if err := os.WriteFile(filepath.Join(e.cfg.DataDir, "secret.txt"), []byte("secret"), 0o600); err != nil {
 			t.Fatal(err)
@@ -1124,6 +1237,8 @@ func TestCatalogImages(t *testing.T) {
 	})
 
 	t.Run("SeventhImage", func(t *testing.T) {
+		w := uploaded(t, 1)
+		e, m1, pID := w.e, w.m1, w.pID
 		// An image just under the limit is accepted.
 		near := catPNG(t, 700, 700, true) // about 1.9 MB
 		if len(near) > catalog.MaxImageBytes || len(near) < 3<<19 {
@@ -1133,12 +1248,14 @@ func TestCatalogImages(t *testing.T) {
 		for i := 3; i <= 6; i++ {
 			wantStatus(t, e.catUpload(t, m1.Token, pID, fmt.Sprintf("%d.png", i), catPNG(t, i, i, false)), http.StatusCreated)
 		}
-		unchanged(t, 6, 6)
+		unchanged(t, e, 6, 6)
 		wantProblem(t, e.catUpload(t, m1.Token, pID, "7.png", small), http.StatusConflict, "conflict")
-		unchanged(t, 6, 6)
+		unchanged(t, e, 6, 6)
 	})
 
 	t.Run("Remove", func(t *testing.T) {
+		w := uploaded(t, 6)
+		e, m1, m2, shopper, pID := w.e, w.m1, w.m2, w.shopper, w.pID
 		res := e.do(req{Method: "GET", Path: "/api/v1/products/" + pID, Token: m1.Token})
 		wantStatus(t, res, http.StatusOK)
 		imgs, _ := res.JSON(t)["images"].([]any)
@@ -1149,12 +1266,12 @@ func TestCatalogImages(t *testing.T) {
 		for _, token := range []string{m2.Token, shopper.Token} {
 			wantDenied(t, e.do(req{Method: "DELETE", Path: "/api/v1/products/" + pID + "/images/" + id, Token: token}))
 		}
-		unchanged(t, 6, 6)
+		unchanged(t, e, 6, 6)
 		wantStatus(t, e.do(req{Method: "DELETE", Path: "/api/v1/products/" + pID + "/images/" + id, Token: m1.Token}), http.StatusNoContent)
-		unchanged(t, 5, 5)
+		unchanged(t, e, 5, 5)
 		wantProblem(t, e.do(req{Method: "DELETE", Path: "/api/v1/products/" + pID + "/images/" + id, Token: m1.Token}), http.StatusNotFound, "not_found")
 		wantStatus(t, e.catUpload(t, m1.Token, pID, "again.png", small), http.StatusCreated)
-		unchanged(t, 6, 6)
+		unchanged(t, e, 6, 6)
 	})
 }
 
