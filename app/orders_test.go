@@ -27,13 +27,27 @@ import (
 // directly to check what the answers claim. The shared helpers are in kit_test.go.
 
 func TestCart(t *testing.T) {
-	e := newTestEnv(t)
-	w := newShopWorld(t, e, "cart-fair")
-	buyer := w.shopper(t)
-	put := func(token, productID string, body any) response {
+	// setup is a fresh shop world and a shopper with an empty cart.
+	setup := func(t *testing.T) (*testEnv, *world, registered) {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "cart-fair")
+		return e, w, w.shopper(t)
+	}
+	// carted is setup with a lantern in the cart, and the paper cuts given.
+	carted := func(t *testing.T, paperCuts int) (*testEnv, *world, registered) {
+		t.Helper()
+		e, w, buyer := setup(t)
+		w.cart(t, buyer.Token, w.lantern, 1)
+		if paperCuts > 0 {
+			w.cart(t, buyer.Token, w.paperCut, paperCuts)
+		}
+		return e, w, buyer
+	}
+	put := func(e *testEnv, token, productID string, body any) response {
 		return e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: body})
 	}
-	getCart := func(t *testing.T) map[string]any {
+	getCart := func(t *testing.T, e *testEnv, buyer registered) map[string]any {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/cart", Token: buyer.Token})
 		wantStatus(t, res, http.StatusOK)
@@ -55,8 +69,9 @@ func TestCart(t *testing.T) {
 	}
 
 	t.Run("ServerPrices", func(t *testing.T) {
+		e, w, buyer := setup(t)
 		// Whatever price the client sends is ignored.
-		res := put(buyer.Token, w.lantern, map[string]any{"quantity": 2, "price": 1, "unit_price": 1, "line_total": 1, "total": 1})
+		res := put(e, buyer.Token, w.lantern, map[string]any{"quantity": 2, "price": 1, "unit_price": 1, "line_total": 1, "total": 1})
 		wantStatus(t, res, http.StatusOK)
 		cart := res.JSON(t)
 		wantKeys(t, "cart", cart, "items", "total", "currency")
@@ -67,8 +82,8 @@ func TestCart(t *testing.T) {
 		if cart["total"] != float64(2*lanternPrice) || cart["currency"] != "CNY" {
 			t.Errorf("cart total %v %v, want %d CNY", cart["total"], cart["currency"], 2*lanternPrice)
 		}
-		wantStatus(t, put(buyer.Token, w.paperCut, map[string]any{"quantity": 3, "total": 5}), http.StatusOK)
-		cart = getCart(t)
+		wantStatus(t, put(e, buyer.Token, w.paperCut, map[string]any{"quantity": 3, "total": 5}), http.StatusOK)
+		cart = getCart(t, e, buyer)
 		if l := lines(t, cart); len(l) != 2 || l[w.paperCut]["line_total"] != float64(3*paperCutPrice) {
 			t.Errorf("cart %v", cart)
 		}
@@ -76,14 +91,14 @@ func TestCart(t *testing.T) {
 			t.Errorf("cart total %v, want %d", cart["total"], 2*lanternPrice+3*paperCutPrice)
 		}
 		// A second PUT sets the quantity, it does not add to it.
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("quantity after setting 1: %v", l[w.lantern])
 		}
 		// The cart follows the product's current price.
 		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": 1500}})
 		wantStatus(t, res, http.StatusOK)
-		if l := lines(t, getCart(t)); l[w.lantern]["unit_price"] != 1500.0 {
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["unit_price"] != 1500.0 {
 			t.Errorf("cart line after a price change: %v", l[w.lantern])
 		}
 		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": lanternPrice}})
@@ -91,7 +106,8 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("ZeroRemoves", func(t *testing.T) {
-		res := put(buyer.Token, w.paperCut, map[string]any{"quantity": 0})
+		e, w, buyer := carted(t, 3)
+		res := put(e, buyer.Token, w.paperCut, map[string]any{"quantity": 0})
 		wantStatus(t, res, http.StatusOK)
 		if l := lines(t, res.JSON(t)); len(l) != 1 || l[w.paperCut] != nil {
 			t.Errorf("cart after removing: %s", res.Body)
@@ -102,46 +118,51 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("Negative", func(t *testing.T) {
-		wantField(t, put(buyer.Token, w.lantern, map[string]any{"quantity": -1}), "quantity")
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		e, w, buyer := carted(t, 0)
+		wantField(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": -1}), "quantity")
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("cart changed by a refused PUT: %v", l)
 		}
 	})
 
 	t.Run("BeyondStock", func(t *testing.T) {
-		wantProblem(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 21}), http.StatusConflict, "insufficient_stock")
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		e, w, buyer := carted(t, 0)
+		wantProblem(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 21}), http.StatusConflict, "insufficient_stock")
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("cart changed by a refused PUT: %v", l)
 		}
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 20}), http.StatusOK)
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 20}), http.StatusOK)
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
 	})
 
 	t.Run("UnknownProduct", func(t *testing.T) {
-		wantProblem(t, put(buyer.Token, catalog.NewID(), map[string]any{"quantity": 1}), http.StatusNotFound, "not_found")
+		e, _, buyer := setup(t)
+		wantProblem(t, put(e, buyer.Token, catalog.NewID(), map[string]any{"quantity": 1}), http.StatusNotFound, "not_found")
 	})
 
 	t.Run("AnotherFair", func(t *testing.T) {
+		e, w, buyer := carted(t, 0)
 		e.createFair(t, w.org, e.fairBody("cart-other-fair", "temple_fair"))
 		st := e.openStall(t, w.org, w.merchA.Token, "cart-other-fair", "别处灯笼")["id"].(string)
 		other := e.createProduct(t, w.merchA.Token, st, goods("荷花灯", 900, 5))["id"].(string)
-		res := put(buyer.Token, other, map[string]any{"quantity": 1})
+		res := put(e, buyer.Token, other, map[string]any{"quantity": 1})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		if l := lines(t, getCart(t)); len(l) != 1 || l[other] != nil {
+		if l := lines(t, getCart(t, e, buyer)); len(l) != 1 || l[other] != nil {
 			t.Errorf("cart holds two fairs' products: %v", l)
 		}
 		// Another shopper with an empty cart may buy there.
-		wantStatus(t, put(w.shopper(t).Token, other, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, w.shopper(t).Token, other, map[string]any{"quantity": 1}), http.StatusOK)
 	})
 
 	t.Run("SuspendedStall", func(t *testing.T) {
+		e, w, buyer := carted(t, 0)
 		m := e.register("suspended-"+w.slug+"@example.com", catalog.RoleMerchant)
 		st := e.openStall(t, w.org, m.Token, w.slug, "被暂停的摊位")["id"].(string)
 		p := e.createProduct(t, m.Token, st, goods("糖画", 500, 10))["id"].(string)
 		shopper := w.shopper(t)
-		wantStatus(t, put(shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + st + "/suspend", Token: w.org}), http.StatusOK)
-		res := put(buyer.Token, p, map[string]any{"quantity": 1})
+		res := put(e, buyer.Token, p, map[string]any{"quantity": 1})
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
 			t.Errorf("a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)
 		}
@@ -158,7 +179,8 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("SignedOut", func(t *testing.T) {
-		wantProblem(t, put("", w.lantern, map[string]any{"quantity": 1}), http.StatusUnauthorized, "unauthenticated")
+		e, w, _ := setup(t)
+		wantProblem(t, put(e, "", w.lantern, map[string]any{"quantity": 1}), http.StatusUnauthorized, "unauthenticated")
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/cart"}), http.StatusUnauthorized, "unauthenticated")
 	})
 }
@@ -537,26 +559,43 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 }
 
 func TestPaymentSandbox(t *testing.T) {
-	e := newTestEnv(t)
-	w := newShopWorld(t, e, "pay-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	w.cart(t, buyer.Token, w.lantern, 1)
-	w.cart(t, buyer.Token, w.paperCut, 2)
-	c := w.checkout(t, buyer.Token, nil)
-	var orderA, orderB string
-	for _, o := range c.Orders {
-		if o.StallID == w.stallA {
-			orderA = o.ID
-		} else {
-			orderB = o.ID
-		}
+	// sandbox is a fresh shop world where a buyer has checked out a lantern
+	// (order A, stall A) and two paper cuts (order B, stall B) under one payment.
+	type sandbox struct {
+		e              *testEnv
+		w              *world
+		buyer, other   registered
+		c              orders.Checkout
+		orderA, orderB string
 	}
-	complete := func(token, id, outcome string) response {
+	complete := func(e *testEnv, token, id, outcome string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + id + "/complete", Token: token, Body: map[string]any{"outcome": outcome}})
 	}
-
+	// setup checks out; then the payment has the outcomes given, in order.
+	setup := func(t *testing.T, outcomes ...string) *sandbox {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "pay-fair")
+		sb := &sandbox{e: e, w: w, buyer: w.shopper(t), other: w.shopper(t)}
+		w.cart(t, sb.buyer.Token, w.lantern, 1)
+		w.cart(t, sb.buyer.Token, w.paperCut, 2)
+		sb.c = w.checkout(t, sb.buyer.Token, nil)
+		for _, o := range sb.c.Orders {
+			if o.StallID == w.stallA {
+				sb.orderA = o.ID
+			} else {
+				sb.orderB = o.ID
+			}
+		}
+		for _, outcome := range outcomes {
+			wantStatus(t, complete(e, sb.buyer.Token, sb.c.Payment.ID, outcome), http.StatusOK)
+		}
+		return sb
+	}
 	t.Run("Failed", func(t *testing.T) {
-		res := complete(buyer.Token, c.Payment.ID, "failed")
+		sb := setup(t)
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
+		res := complete(e, buyer.Token, c.Payment.ID, "failed")
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["status"] != "failed" {
 			t.Errorf("payment %s, want failed", res.Body)
@@ -568,23 +607,29 @@ func TestPaymentSandbox(t *testing.T) {
 	})
 
 	t.Run("NotThePayer", func(t *testing.T) {
-		wantProblem(t, complete(other.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete(w.merchA.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete(buyer.Token, catalog.NewID(), "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete("", c.Payment.ID, "succeeded"), http.StatusUnauthorized, "unauthenticated")
+		sb := setup(t)
+		e, w, buyer, other, c, orderA, orderB := sb.e, sb.w, sb.buyer, sb.other, sb.c, sb.orderA, sb.orderB
+		wantProblem(t, complete(e, other.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, w.merchA.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, buyer.Token, catalog.NewID(), "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, "", c.Payment.ID, "succeeded"), http.StatusUnauthorized, "unauthenticated")
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/payments/" + c.Payment.ID, Token: other.Token}), http.StatusNotFound, "not_found")
 		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
 	})
 
 	t.Run("BadOutcome", func(t *testing.T) {
-		res := complete(buyer.Token, c.Payment.ID, "maybe")
+		sb := setup(t)
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
+		res := complete(e, buyer.Token, c.Payment.ID, "maybe")
 		wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
 		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
 	})
 
 	t.Run("Succeeded", func(t *testing.T) {
+		sb := setup(t, "failed")
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
 		// A failed attempt may be retried within the window.
-		res := complete(buyer.Token, c.Payment.ID, "succeeded")
+		res := complete(e, buyer.Token, c.Payment.ID, "succeeded")
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["status"] != "succeeded" {
 			t.Errorf("payment %s", res.Body)
@@ -604,14 +649,18 @@ func TestPaymentSandbox(t *testing.T) {
 	})
 
 	t.Run("Twice", func(t *testing.T) {
-		wantProblem(t, complete(buyer.Token, c.Payment.ID, "succeeded"), http.StatusConflict, "conflict")
-		wantProblem(t, complete(buyer.Token, c.Payment.ID, "failed"), http.StatusConflict, "conflict")
+		sb := setup(t, "succeeded")
+		e, buyer, c := sb.e, sb.buyer, sb.c
+		wantProblem(t, complete(e, buyer.Token, c.Payment.ID, "succeeded"), http.StatusConflict, "conflict")
+		wantProblem(t, complete(e, buyer.Token, c.Payment.ID, "failed"), http.StatusConflict, "conflict")
 		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s after a late failure, want succeeded", p.Status)
 		}
 	})
 
 	t.Run("WhoSeesTheOrder", func(t *testing.T) {
+		sb := setup(t, "succeeded")
+		e, w, buyer, other, orderA := sb.e, sb.w, sb.buyer, sb.other, sb.orderA
 		for _, tc := range []struct {
 			name, token string
 			ok          bool
@@ -1001,19 +1050,42 @@ func newVoucherWorld(t testing.TB, e *testEnv, slug string) *voucherWorld {
 }
 
 func TestVoucherOnePerDevelopment(t *testing.T) {
-	e := newTestEnv(t)
-	v := newVoucherWorld(t, e, "spring-homes")
-	buyer := v.shopper(t)
-	refund := func(token, orderID string, body map[string]any) response {
+	refund := func(e *testEnv, token, orderID string, body map[string]any) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body})
 	}
-	first := v.buyPaid(t, buyer.Token, v.voucher, 1)
-	if len(first.Items) != 1 || first.Items[0].Kind != "voucher" || first.Items[0].OffsetValue != 5_000_000 || first.Items[0].ValidUntil == nil || first.PickupCode == "" {
-		t.Fatalf("voucher order %+v", first)
+	// setup is a fresh property season where a buyer has paid a first voucher.
+	setup := func(t *testing.T) (e *testEnv, v *voucherWorld, buyer registered, first orders.Order) {
+		t.Helper()
+		e = newTestEnv(t)
+		v = newVoucherWorld(t, e, "spring-homes")
+		buyer = v.shopper(t)
+		first = v.buyPaid(t, buyer.Token, v.voucher, 1)
+		if len(first.Items) != 1 || first.Items[0].Kind != "voucher" || first.Items[0].OffsetValue != 5_000_000 || first.Items[0].ValidUntil == nil || first.PickupCode == "" {
+			t.Fatalf("voucher order %+v", first)
+		}
+		wantStock(t, e, v.voucher, 4)
+		return e, v, buyer, first
 	}
-	wantStock(t, e, v.voucher, 4)
-
+	// season is setup and then what the subtests below do: the first voucher
+	// refunded in whole and bought again (unpaid), one bought, cancelled and
+	// bought again (unpaid), one paid and redeemed, one paid and expired.
+	season := func(t *testing.T) (e *testEnv, v *voucherWorld, buyer registered, first orders.Order) {
+		t.Helper()
+		e, v, buyer, first = setup(t)
+		wantStatus(t, refund(e, v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"}), http.StatusCreated)
+		v.buy(t, buyer.Token, v.voucher, 1)
+		b := v.shopper(t)
+		c := v.buy(t, b.Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: b.Token}), http.StatusOK)
+		v.buy(t, b.Token, v.voucher, 1)
+		redeemed := v.buyPaid(t, v.shopper(t).Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + redeemed.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": redeemed.PickupCode}}), http.StatusOK)
+		v.buyPaid(t, v.shopper(t).Token, v.voucher, 1)
+		e.clock.Advance(48*time.Hour + time.Minute)
+		return e, v, buyer, first
+	}
 	t.Run("SecondVoucherRefused", func(t *testing.T) {
+		e, v, buyer, _ := setup(t)
 		v.cart(t, buyer.Token, v.voucher, 1)
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
@@ -1024,11 +1096,14 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 	})
 
 	t.Run("TwoInOneCart", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		wantField(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + v.voucher, Token: v.shopper(t).Token, Body: map[string]any{"quantity": 2}}), "quantity")
 	})
 
 	t.Run("AgainAfterFullRefund", func(t *testing.T) {
-		res := refund(v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"})
+		e, v, buyer, first := setup(t)
+		v.cart(t, buyer.Token, v.voucher, 1) // as SecondVoucherRefused left it
+		res := refund(e, v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"})
 		wantStatus(t, res, http.StatusCreated)
 		wantOrderStatus(t, e, orders.StatusRefunded, first.ID)
 		wantStock(t, e, v.voucher, 5) // a refunded voucher goes back on sale
@@ -1038,6 +1113,7 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 	})
 
 	t.Run("AgainAfterCancel", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		c := v.buy(t, b.Token, v.voucher, 1)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: b.Token}), http.StatusOK)
@@ -1045,17 +1121,19 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 	})
 
 	t.Run("RedeemedCannotBeRefunded", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		o := v.buyPaid(t, b.Token, v.voucher, 1)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": o.PickupCode}}), http.StatusOK)
-		wantProblem(t, refund(v.dev.Token, o.ID, map[string]any{"reason": "想退"}), http.StatusConflict, "conflict")
-		wantProblem(t, refund(v.org, o.ID, map[string]any{"amount": 100, "reason": "想退"}), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, v.dev.Token, o.ID, map[string]any{"reason": "想退"}), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, v.org, o.ID, map[string]any{"amount": 100, "reason": "想退"}), http.StatusConflict, "conflict")
 		if got := readOrder(t, e, o.ID); got.Status != orders.StatusRedeemed || got.Refunded != 0 {
 			t.Errorf("redeemed voucher %s refunded %d", got.Status, got.Refunded)
 		}
 	})
 
 	t.Run("ExpiredVoucher", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		o := v.buyPaid(t, b.Token, v.voucher, 1)
 		e.clock.Advance(48*time.Hour + time.Minute)
@@ -1067,6 +1145,7 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 	// The season's figures per development: three vouchers paid (one
 	// refunded in whole, one redeemed), and one live viewing booking of two.
 	t.Run("Totals", func(t *testing.T) {
+		e, v, _, _ := season(t)
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + v.stall + "/slots", Token: v.dev.Token, Body: map[string]any{
 			"starts_at": fairTime(e.clock.Now().Add(24 * time.Hour)), "ends_at": fairTime(e.clock.Now().Add(26 * time.Hour)), "capacity": 5,
 		}})
@@ -1118,16 +1197,26 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 }
 
 func TestRefunds(t *testing.T) {
-	e := newTestEnv(t)
-	w := newShopWorld(t, e, "refund-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	refund := func(token, orderID string, body any, header map[string]string) response {
+	refund := func(e *testEnv, token, orderID string, body any, header map[string]string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body, Header: header})
 	}
-	o := w.buyPaid(t, buyer.Token, w.lantern, 4) // ¥50.00
-
+	// setup is a fresh shop world where a buyer has paid an order o of four
+	// lanterns (¥50.00), and then the first steps of its refunds were made:
+	// ¥10.00 by the merchant (Partial), then ¥10.00 by the organizer (Organizer).
+	setup := func(t *testing.T, steps int) (e *testEnv, w *world, buyer, other registered, o orders.Order) {
+		t.Helper()
+		e = newTestEnv(t)
+		w = newShopWorld(t, e, "refund-fair")
+		buyer, other = w.shopper(t), w.shopper(t)
+		o = w.buyPaid(t, buyer.Token, w.lantern, 4)
+		for _, step := range []struct{ token, reason string }{{w.merchA.Token, "灯笼破损"}, {w.org, "主办方调解"}}[:steps] {
+			wantStatus(t, refund(e, step.token, o.ID, map[string]any{"amount": 1000, "reason": step.reason}, nil), http.StatusCreated)
+		}
+		return e, w, buyer, other, o
+	}
 	t.Run("Partial", func(t *testing.T) {
-		res := refund(w.merchA.Token, o.ID, map[string]any{"amount": 1000, "reason": "灯笼破损"}, nil)
+		e, w, _, _, o := setup(t, 0)
+		res := refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 1000, "reason": "灯笼破损"}, nil)
 		wantStatus(t, res, http.StatusCreated)
 		r := res.JSON(t)
 		wantKeys(t, "refund", r, "id", "order_id", "amount", "reason", "status", "created_at")
@@ -1141,26 +1230,29 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("Invalid", func(t *testing.T) {
-		wantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 4001, "reason": "多退"}, nil), "amount")
-		wantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 0, "reason": "零"}, nil), "amount")
-		wantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": -5, "reason": "负"}, nil), "amount")
-		wantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 100}, nil), "reason")
+		e, w, _, _, o := setup(t, 1)
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 4001, "reason": "多退"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 0, "reason": "零"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": -5, "reason": "负"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 100}, nil), "reason")
 		if got := readOrder(t, e, o.ID); got.Refunded != 1000 {
 			t.Errorf("refunded %d after refused refunds, want 1000", got.Refunded)
 		}
 	})
 
 	t.Run("NotAllowed", func(t *testing.T) {
-		wantDenied(t, refund(buyer.Token, o.ID, map[string]any{"amount": 100, "reason": "我自己退"}, nil))
-		wantDenied(t, refund(other.Token, o.ID, map[string]any{"amount": 100, "reason": "别人退"}, nil))
-		wantDenied(t, refund(w.merchB.Token, o.ID, map[string]any{"amount": 100, "reason": "隔壁退"}, nil))
+		e, w, buyer, other, o := setup(t, 1)
+		wantDenied(t, refund(e, buyer.Token, o.ID, map[string]any{"amount": 100, "reason": "我自己退"}, nil))
+		wantDenied(t, refund(e, other.Token, o.ID, map[string]any{"amount": 100, "reason": "别人退"}, nil))
+		wantDenied(t, refund(e, w.merchB.Token, o.ID, map[string]any{"amount": 100, "reason": "隔壁退"}, nil))
 		if n := countRows(t, e, "refunds", "order_id = ?", o.ID); n != 1 {
 			t.Errorf("%d refunds, want 1", n)
 		}
 	})
 
 	t.Run("Organizer", func(t *testing.T) {
-		res := refund(w.org, o.ID, map[string]any{"amount": 1000, "reason": "主办方调解"}, nil)
+		e, w, _, _, o := setup(t, 1)
+		res := refund(e, w.org, o.ID, map[string]any{"amount": 1000, "reason": "主办方调解"}, nil)
 		wantStatus(t, res, http.StatusCreated)
 		if got := readOrder(t, e, o.ID); got.Refunded != 2000 || got.Status != orders.StatusPartiallyRefunded {
 			t.Errorf("order %s refunded %d", got.Status, got.Refunded)
@@ -1168,7 +1260,8 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("TheRest", func(t *testing.T) {
-		res := refund(w.merchA.Token, o.ID, map[string]any{"reason": "全部退款"}, nil)
+		e, w, _, _, o := setup(t, 2)
+		res := refund(e, w.merchA.Token, o.ID, map[string]any{"reason": "全部退款"}, nil)
 		wantStatus(t, res, http.StatusCreated)
 		if r := res.JSON(t); r["amount"] != 3000.0 {
 			t.Errorf("refund of the rest %s, want 3000", res.Body)
@@ -1176,7 +1269,7 @@ func TestRefunds(t *testing.T) {
 		if got := readOrder(t, e, o.ID); got.Refunded != got.Total || got.Status != orders.StatusRefunded {
 			t.Errorf("order %s refunded %d of %d", got.Status, got.Refunded, got.Total)
 		}
-		res = refund(w.merchA.Token, o.ID, map[string]any{"amount": 1, "reason": "再退"}, nil)
+		res = refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 1, "reason": "再退"}, nil)
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("refund of a refunded order: status %d, want 409 or 422", res.StatusCode)
 		}
@@ -1190,25 +1283,27 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("Unpaid", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		c := w.buy(t, buyer.Token, w.paperCut, 1)
-		wantProblem(t, refund(w.merchB.Token, c.Orders[0].ID, map[string]any{"reason": "未付款"}, nil), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, w.merchB.Token, c.Orders[0].ID, map[string]any{"reason": "未付款"}, nil), http.StatusConflict, "conflict")
 		if n := countRows(t, e, "refunds", "order_id = ?", c.Orders[0].ID); n != 0 {
 			t.Errorf("%d refunds of an unpaid order", n)
 		}
 	})
 
 	t.Run("IdempotencyKey", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		paid := w.buyPaid(t, buyer.Token, w.lantern, 2)
 		key := map[string]string{"Idempotency-Key": "refund-" + paid.ID}
 		body := map[string]any{"amount": 500, "reason": "少了一个"}
-		first := refund(w.merchA.Token, paid.ID, body, key)
+		first := refund(e, w.merchA.Token, paid.ID, body, key)
 		wantStatus(t, first, http.StatusCreated)
-		second := refund(w.merchA.Token, paid.ID, body, key)
+		second := refund(e, w.merchA.Token, paid.ID, body, key)
 		wantStatus(t, second, http.StatusCreated)
 		if !bytes.Equal(first.Body, second.Body) || second.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("replay differs:\n%s\n%s", first.Body, second.Body)
 		}
-		wantProblem(t, refund(w.merchA.Token, paid.ID, map[string]any{"amount": 600, "reason": "少了一个"}, key), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, w.merchA.Token, paid.ID, map[string]any{"amount": 600, "reason": "少了一个"}, key), http.StatusConflict, "conflict")
 		// The same retry spelled otherwise (the router accepts a trailing
 		// slash and any case) refunds nothing more.
 		for _, path := range []string{"/api/v1/orders/" + paid.ID + "/refunds/", "/api/v1/orders/" + paid.ID + "/Refunds"} {
@@ -1226,13 +1321,14 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("BeforePayout", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		// The payout task may run after a refund (a retry after an error, a
 		// backlog): the merchant must not be paid the share of money that was
 		// given back. The reversal task came first and found nothing to reverse.
 		ctx := context.Background()
 		for _, amount := range []int64{1000, 5000} {
 			paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
-			res := refund(w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
+			res := refund(e, w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
 			wantStatus(t, res, http.StatusCreated)
 			if err := e.srv.Orders.ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
 				t.Fatal(err)
@@ -1253,6 +1349,7 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
 		part := paid.Total * 40 / 100
 		reqs := make([]*http.Request, 5)
