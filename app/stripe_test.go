@@ -214,11 +214,20 @@ func TestStripeCheckout(t *testing.T) {
 }
 
 func TestStripeWebhook(t *testing.T) {
-	e := newStripeEnv(t)
-	w := newShopWorld(t, e, "stripe-webhook")
-	_, c, orderA, orderB := stripeCheckout(t, w)
-	succeeded := stripeEvent("evt_succeeded_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
-	unchanged := func(t *testing.T) {
+	// setup is a fresh Stripe server where a shopper checked out two orders,
+	// and the signed event of their payment's success, delivered if paid.
+	setup := func(t *testing.T, paid bool) (e *testEnv, w *world, c orders.Checkout, orderA, orderB string, succeeded []byte) {
+		t.Helper()
+		e = newStripeEnv(t)
+		w = newShopWorld(t, e, "stripe-webhook")
+		_, c, orderA, orderB = stripeCheckout(t, w)
+		succeeded = stripeEvent("evt_succeeded_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
+		if paid {
+			wantStatus(t, e.stripeDeliver(succeeded, stripeTestSecret, time.Now()), http.StatusOK)
+		}
+		return e, w, c, orderA, orderB, succeeded
+	}
+	unchanged := func(t *testing.T, e *testEnv, c orders.Checkout, orderA, orderB string) {
 		t.Helper()
 		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentPending {
 			t.Errorf("payment %s, want pending", p.Status)
@@ -230,54 +239,62 @@ func TestStripeWebhook(t *testing.T) {
 	}
 
 	t.Run("ForgedSignature", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		wantProblem(t, e.stripeDeliver(succeeded, "whsec_forged", time.Now()), http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("NoSignature", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.do(req{Method: "POST", Path: "/api/v1/payments/stripe/webhook", Body: string(succeeded)})
 		wantProblem(t, res, http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("TamperedBody", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		other := stripeEvent("evt_other", "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 		res := e.do(req{Method: "POST", Path: "/api/v1/payments/stripe/webhook", Body: string(other),
 			Header: map[string]string{"Stripe-Signature": stripeSign(succeeded, stripeTestSecret, time.Now())}})
 		wantProblem(t, res, http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("StaleTimestamp", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.stripeDeliver(succeeded, stripeTestSecret, time.Now().Add(-6*time.Minute))
 		wantStatus(t, res, http.StatusBadRequest)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("WrongAPIVersion", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		old := stripeEventOf("evt_old_"+c.Payment.ID, "payment_intent.succeeded", "2020-08-27", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 		wantStatus(t, e.stripeDeliver(old, stripeTestSecret, time.Now()), http.StatusBadRequest)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("UnknownType", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		ev := stripeEvent("evt_customer", "customer.created", map[string]any{"id": "cus_1", "object": "customer"})
 		res := e.stripeDeliver(ev, stripeTestSecret, time.Now())
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["received"] != true {
 			t.Errorf("answer %s", res.Body)
 		}
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("NotOurPayment", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		ev := stripeEvent("evt_stranger", "payment_intent.succeeded", map[string]any{"id": "pi_stranger", "object": "payment_intent", "status": "succeeded",
 			"metadata": map[string]any{"payment_id": "not-ours"}})
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("Succeeded", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.stripeDeliver(succeeded, stripeTestSecret, time.Now())
 		wantStatus(t, res, http.StatusOK)
 		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
@@ -294,6 +311,7 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("LateFailure", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, true)
 		ev := stripeEvent("evt_failed_"+c.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
 		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
@@ -303,6 +321,7 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("Failed", func(t *testing.T) {
+		e, w, _, _, _, _ := setup(t, false)
 		_, c2, a2, _ := stripeCheckout(t, w)
 		ev := stripeEvent("evt_failed_"+c2.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c2.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
@@ -586,19 +605,25 @@ func TestStripeProviderCalls(t *testing.T) {
 	// Every call the app makes to Stripe, against stripe-mock: PaymentIntents
 	// (create, cancel, retrieve), Refunds, Transfers, TransferReversals,
 	// Accounts and AccountLinks.
-	e := newStripeEnv(t)
-	w := newShopWorld(t, e, "stripe-calls")
 	ctx := context.Background()
-	if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
-		t.Fatal(err)
+	// setup is a fresh Stripe server with workers, where stall A has a
+	// connected account and a shopper has paid order A (stall A) and order B.
+	setup := func(t *testing.T) (e *testEnv, w *world, orderA, orderB string, a orders.Order) {
+		t.Helper()
+		e = newStripeEnv(t)
+		w = newShopWorld(t, e, "stripe-calls")
+		if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.runWorkers()
+		_, c, orderA, orderB := stripeCheckout(t, w)
+		ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
+		wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
+		return e, w, orderA, orderB, readOrder(t, e, orderA)
 	}
-	e.runWorkers()
-	_, c, orderA, orderB := stripeCheckout(t, w)
-	ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
-	wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
-	a := readOrder(t, e, orderA)
-
-	t.Run("Payout", func(t *testing.T) {
+	// paidOut waits for the transfer of stall A's share of order A.
+	paidOut := func(t *testing.T, e *testEnv, w *world, orderA string, a orders.Order) {
+		t.Helper()
 		eventually(t, 20*time.Second, func() error {
 			var tr orders.Transfer
 			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
@@ -609,6 +634,11 @@ func TestStripeProviderCalls(t *testing.T) {
 			}
 			return nil
 		})
+	}
+
+	t.Run("Payout", func(t *testing.T) {
+		e, w, orderA, orderB, a := setup(t)
+		paidOut(t, e, w, orderA, a)
 		// Stall B has no connected account yet: nothing is paid out.
 		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
 			t.Fatal(err)
@@ -619,6 +649,8 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("RefundAndReversal", func(t *testing.T) {
+		e, w, orderA, _, a := setup(t)
+		paidOut(t, e, w, orderA, a)
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderA + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": 1000, "reason": "破损"}})
 		wantStatus(t, res, http.StatusCreated)
 		r, err := e.srv.Orders.RefundByID(ctx, res.JSON(t)["id"].(string))
@@ -639,6 +671,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("OnboardingLink", func(t *testing.T) {
+		e, w, _, orderB, _ := setup(t)
 		merchB := catalog.Actor{UserID: w.merchB.ID, Role: catalog.RoleMerchant}
 		url, err := e.srv.Orders.PayoutAccountLink(ctx, merchB, w.stallB, "https://miaohui.example/merchant")
 		if err != nil || url == "" {
@@ -677,6 +710,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
+		e, w, _, _, _ := setup(t)
 		buyer := w.shopper(t)
 		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 1)
@@ -689,6 +723,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("Expiry", func(t *testing.T) {
+		e, w, _, _, _ := setup(t)
 		buyer := w.shopper(t)
 		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
@@ -776,7 +811,26 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		return &orders.Payment{ID: id, Amount: 2500, Currency: "CNY", Provider: "stripe", Status: orders.PaymentPending}
 	}
 	payID, otherPayID := catalog.NewID(), catalog.NewID()
-	var intent string
+	// intentOf starts payID's PaymentIntent and returns its reference.
+	intentOf := func(t *testing.T) string {
+		t.Helper()
+		ref, _, err := p.Start(ctx, pay(payID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		return ref
+	}
+	// transferOf pays out an order and returns the transfer's reference.
+	transferOf := func(t *testing.T) string {
+		t.Helper()
+		ref, err := p.Payout(ctx, &orders.Order{ID: catalog.NewID(), PaymentID: payID, MerchantShare: 2375}, 2375, "acct_1TestLanterns")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		return ref
+	}
 
 	t.Run("PaymentIntent", func(t *testing.T) {
 		keys(t, "POST", "/v1/payment_intents", payID, otherPayID, func(id string) error {
@@ -784,14 +838,12 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 			if err == nil && (ref == "" || secret == "") {
 				err = fmt.Errorf("ref %q, client secret %q", ref, secret)
 			}
-			if id == payID {
-				intent = ref
-			}
 			return err
 		})
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
+		intent := intentOf(t)
 		keys(t, "POST", "/v1/payment_intents/", payID, otherPayID, func(id string) error {
 			pp := pay(id)
 			pp.ProviderRef = intent
@@ -800,6 +852,7 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 	})
 
 	t.Run("Refund", func(t *testing.T) {
+		intent := intentOf(t)
 		pp := pay(payID)
 		pp.ProviderRef = intent
 		refundID, otherRefundID := catalog.NewID(), catalog.NewID()
@@ -812,7 +865,6 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		})
 	})
 
-	var transfer string
 	t.Run("Payout", func(t *testing.T) {
 		orderID, otherOrderID := catalog.NewID(), catalog.NewID()
 		keys(t, "POST", "/v1/transfers", orderID, otherOrderID, func(id string) error {
@@ -820,7 +872,6 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 			if err == nil && !strings.HasPrefix(ref, "tr_") {
 				err = fmt.Errorf("transfer reference %q", ref)
 			}
-			transfer = ref
 			return err
 		})
 	})
@@ -828,6 +879,7 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 	t.Run("ReversePayout", func(t *testing.T) {
 		// The service names a reversal by the order and the total reversed
 		// after it, so a retry repeats the key and the next reversal does not.
+		transfer := transferOf(t)
 		orderID := catalog.NewID()
 		keys(t, "POST", "/v1/transfers/", orderID+"-475", orderID+"-950", func(key string) error {
 			return p.ReversePayout(ctx, &orders.Transfer{OrderID: orderID, ProviderRef: transfer, Amount: 2375}, 475, key)
