@@ -491,16 +491,7 @@ func TestFlashRace(t *testing.T) {
 	start := time.Now()
 	won := e.wins(t, e.flashRush(t, id, bs, order, conc))
 	t.Logf("%d attempts answered in %s", len(order), time.Since(start).Round(time.Millisecond))
-	tickets := 0
-	for b, ts := range won {
-		tickets += len(ts)
-		if len(ts) > 1 {
-			t.Errorf("buyer %d won %d times with a limit of 1", b, len(ts))
-		}
-	}
-	if tickets != units {
-		t.Errorf("%d tickets won, want %d", tickets, units)
-	}
+	wantWonOnce(t, won, units)
 
 	flWaitTickets(t, e, id, units)
 	live, all := flOrders(t, e, id)
@@ -573,16 +564,7 @@ func TestFlashRedisFlushed(t *testing.T) {
 		order = append(order, i, len(later)-1-i)
 	}
 	got := e.wins(t, e.flashRush(t, id, later, order, 16))
-	tickets := 0
-	for b, ts := range got {
-		tickets += len(ts)
-		if len(ts) > 1 {
-			t.Errorf("later buyer %d won %d times", b, len(ts))
-		}
-	}
-	if tickets != units-20 {
-		t.Errorf("%d tickets won after the flush, want %d", tickets, units-20)
-	}
+	wantWonOnce(t, got, units-20)
 	// The first winners try again while the new tickets are processed.
 	for i, b := range first {
 		res := w.purchase(b.Token, id, 1)

@@ -415,6 +415,22 @@ func wins(t testing.TB, attempts []attempt) map[int][]string {
 	return won
 }
 
+// wantWonOnce checks that no buyer won twice (a limit of one per person)
+// and that the tickets won add up to want.
+func wantWonOnce(t testing.TB, won map[int][]string, want int) {
+	t.Helper()
+	tickets := 0
+	for b, ts := range won {
+		tickets += len(ts)
+		if len(ts) > 1 {
+			t.Errorf("buyer %d won %d times with a limit of 1", b, len(ts))
+		}
+	}
+	if tickets != want {
+		t.Errorf("%d tickets won, want %d", tickets, want)
+	}
+}
+
 // buyer is a shopper for the big rushes.
 type buyer struct{ ID, Token string }
 
@@ -760,9 +776,10 @@ type (
 )
 
 var (
-	Rush       = rush
-	Wins       = wins
-	MakeBuyers = makeBuyers
+	Rush        = rush
+	Wins        = wins
+	WantWonOnce = wantWonOnce
+	MakeBuyers  = makeBuyers
 )
 
 // NewAttempt is an attempt of a rush answered over the network.

@@ -109,22 +109,9 @@ func (b *mailbox) to(addr string) []mailMsg {
 	return out
 }
 
-// runWorkersFast processes the queues with retries a few milliseconds apart.
-func (e *testEnv) runWorkersFast() {
-	e.t.Helper()
-	deps, err := e.srv.WorkerDeps()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	deps.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond }
-	w := jobs.NewWorker(deps)
-	mux := asynq.NewServeMux()
-	w.Register(mux)
-	srv := w.NewServer(e.redis.Client, e.srv.Logger, 4)
-	if err := srv.Start(mux); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(srv.Shutdown)
+// fastRetries has the workers retry a few milliseconds apart.
+func fastRetries(d *jobs.Deps) {
+	d.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond }
 }
 
 // inboxOf lists a user's notifications by kind.
@@ -144,7 +131,7 @@ func inboxOf(t testing.TB, e *testEnv, userID string) map[string]int {
 func TestNotificationEmail(t *testing.T) {
 	box := startMailbox(t)
 	e := newTestEnv(t, func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
-	e.runWorkersFast()
+	e.runWorkers(fastRetries)
 
 	zh := e.register("zh.buyer@example.com", catalog.RoleShopper)
 	res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"Cookie": web.LangCookie + "=en"},
@@ -191,7 +178,7 @@ func TestNotificationMailServerDown(t *testing.T) {
 	ln.Close() // nothing listens there
 	e := newTestEnv(t, func(c *Config) { c.SMTPURL = "smtp://" + dead })
 	org := e.createUser("ops@example.com", catalog.RoleOrganizer)
-	e.runWorkersFast()
+	e.runWorkers(fastRetries)
 
 	u := e.register("unlucky@example.com", catalog.RoleShopper)
 	// The inbox entry is there at once; the email is retried, then archived,
