@@ -1473,28 +1473,90 @@ func TestCatalogSearch(t *testing.T) {
 }
 
 func TestCatalogPropertySeason(t *testing.T) {
-	e := newTestEnv(t)
-	_, org := e.organizer(t, "organizer@example.com")
-	f := e.createFair(t, org, e.fairBody("spring-homes", "property_season"))
-	if f["kind"] != "property_season" {
-		t.Fatalf("fair %v", f)
+	// season is a property season with two developments (dev's and dev2's),
+	// a temple fair where dev has a stall, and three shoppers.
+	type season struct {
+		e                      *testEnv
+		org                    string
+		dev, dev2              registered
+		stall                  map[string]any
+		stallID, templeStallID string
+		shoppers               []registered
+		now                    time.Time
+		slot1, slot2           string         // slotted: in 48 h for 2, in 72 h for 5
+		bookings               map[int]string // booked: shoppers 0 and 1 in slot 1
 	}
-	e.createFair(t, org, e.fairBody("temple-2026", "temple_fair"))
-	dev := e.register("developer@example.com", catalog.RoleMerchant)
-	dev2 := e.register("developer2@example.com", catalog.RoleMerchant)
-	stall := e.openStall(t, org, dev.Token, "spring-homes", "碧桂园·江城府")
-	stallID := stall["id"].(string)
-	e.openStall(t, org, dev2.Token, "spring-homes", "万科·城市之光")
-	templeStallID := e.openStall(t, org, dev.Token, "temple-2026", "老街臭干坊")["id"].(string)
-	shoppers := make([]registered, 3)
-	for i := range shoppers {
-		shoppers[i] = e.register(fmt.Sprintf("buyer%d@example.com", i), catalog.RoleShopper)
+	setup := func(t *testing.T) *season {
+		t.Helper()
+		e := newTestEnv(t)
+		w := &season{e: e, bookings: map[int]string{}}
+		_, w.org = e.organizer(t, "organizer@example.com")
+		f := e.createFair(t, w.org, e.fairBody("spring-homes", "property_season"))
+		if f["kind"] != "property_season" {
+			t.Fatalf("fair %v", f)
+		}
+		e.createFair(t, w.org, e.fairBody("temple-2026", "temple_fair"))
+		w.dev = e.register("developer@example.com", catalog.RoleMerchant)
+		w.dev2 = e.register("developer2@example.com", catalog.RoleMerchant)
+		w.stall = e.openStall(t, w.org, w.dev.Token, "spring-homes", "碧桂园·江城府")
+		w.stallID = w.stall["id"].(string)
+		e.openStall(t, w.org, w.dev2.Token, "spring-homes", "万科·城市之光")
+		w.templeStallID = e.openStall(t, w.org, w.dev.Token, "temple-2026", "老街臭干坊")["id"].(string)
+		w.shoppers = make([]registered, 3)
+		for i := range w.shoppers {
+			w.shoppers[i] = e.register(fmt.Sprintf("buyer%d@example.com", i), catalog.RoleShopper)
+		}
+		w.now = e.clock.Now()
+		return w
 	}
-	now := e.clock.Now()
-	var slot1, slot2 string
-	bookings := map[int]string{}
-
-	slotBooked := func(t *testing.T, id string) float64 {
+	book := func(e *testEnv, who registered, slot string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/slots/" + slot + "/bookings", Token: who.Token})
+	}
+	// slotted is setup with the two viewing slots Slots makes.
+	slotted := func(t *testing.T) *season {
+		t.Helper()
+		w := setup(t)
+		for _, sl := range []struct {
+			id       *string
+			at       time.Duration
+			capacity int
+		}{{&w.slot1, 48 * time.Hour, 2}, {&w.slot2, 72 * time.Hour, 5}} {
+			res := w.e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallID + "/slots", Token: w.dev.Token, Body: map[string]any{
+				"starts_at": fairTime(w.now.Add(sl.at)), "ends_at": fairTime(w.now.Add(sl.at + 2*time.Hour)), "capacity": sl.capacity,
+			}})
+			wantStatus(t, res, http.StatusCreated)
+			*sl.id = res.JSON(t)["id"].(string)
+		}
+		return w
+	}
+	// booked is slotted with slot 1 full (BookUntilFull).
+	booked := func(t *testing.T) *season {
+		t.Helper()
+		w := slotted(t)
+		for i := range 2 {
+			res := book(w.e, w.shoppers[i], w.slot1)
+			wantStatus(t, res, http.StatusCreated)
+			w.bookings[i] = res.JSON(t)["id"].(string)
+		}
+		return w
+	}
+	// rebooked is booked after Cancel: shopper 0 cancelled and booked slot 2,
+	// shopper 2 took the place in slot 1.
+	rebooked := func(t *testing.T) *season {
+		t.Helper()
+		w := booked(t)
+		wantStatus(t, w.e.do(req{Method: "POST", Path: "/api/v1/bookings/" + w.bookings[0] + "/cancel", Token: w.shoppers[0].Token}), http.StatusOK)
+		for _, b := range []struct {
+			i, who int
+			slot   string
+		}{{2, 2, w.slot1}, {3, 0, w.slot2}} {
+			res := book(w.e, w.shoppers[b.who], b.slot)
+			wantStatus(t, res, http.StatusCreated)
+			w.bookings[b.i] = res.JSON(t)["id"].(string)
+		}
+		return w
+	}
+	slotBooked := func(t *testing.T, e *testEnv, stallID, id string) float64 {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + stallID + "/slots"})
 		wantStatus(t, res, http.StatusOK)
@@ -1506,11 +1568,10 @@ func TestCatalogPropertySeason(t *testing.T) {
 		t.Fatalf("slot %s not listed: %s", id, res.Body)
 		return 0
 	}
-	book := func(who registered, slot string) response {
-		return e.do(req{Method: "POST", Path: "/api/v1/slots/" + slot + "/bookings", Token: who.Token})
-	}
 
 	t.Run("Development", func(t *testing.T) {
+		w := setup(t)
+		e, dev, dev2, stall, stallID := w.e, w.dev, w.dev2, w.stall, w.stallID
 		if stall["status"] != "active" {
 			t.Errorf("development %v", stall)
 		}
@@ -1528,6 +1589,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("UnitTypes", func(t *testing.T) {
+		w := setup(t)
+		e, dev, dev2, stallID := w.e, w.dev, w.dev2, w.stallID
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/unit-types", Token: dev.Token, Body: map[string]any{
 			"name": "三室两厅", "area_m2": 118.5, "price_per_m2": 1500000, "units_available": 20,
 		}})
@@ -1555,6 +1618,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("GoodsRefused", func(t *testing.T) {
+		w := setup(t)
+		e, dev, stallID := w.e, w.dev, w.stallID
 		before := countRows(t, e, "products", "1 = 1")
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/products", Token: dev.Token, Body: goods("售楼处纪念品", 100, 10)})
 		wantField(t, res, "kind")
@@ -1569,6 +1634,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 	}
 
 	t.Run("DepositVoucher", func(t *testing.T) {
+		w := setup(t)
+		e, dev, stallID, now := w.e, w.dev, w.stallID, w.now
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/products", Token: dev.Token, Body: voucher(1000000, 5000000, now.Add(90*24*time.Hour))})
 		wantStatus(t, res, http.StatusCreated)
 		p := res.JSON(t)
@@ -1584,6 +1651,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("VoucherInvalid", func(t *testing.T) {
+		w := setup(t)
+		e, dev, stallID, now := w.e, w.dev, w.stallID, w.now
 		before := countRows(t, e, "products", "1 = 1")
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/products", Token: dev.Token, Body: voucher(1000000, 500000, now.Add(90*24*time.Hour))})
 		wantField(t, res, "offset_value")
@@ -1598,12 +1667,14 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("Slots", func(t *testing.T) {
+		w := setup(t)
+		e, dev, dev2, stallID, now := w.e, w.dev, w.dev2, w.stallID, w.now
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/slots", Token: dev.Token, Body: map[string]any{
 			"starts_at": fairTime(now.Add(48 * time.Hour)), "ends_at": fairTime(now.Add(50 * time.Hour)), "capacity": 2,
 		}})
 		wantStatus(t, res, http.StatusCreated)
 		s := res.JSON(t)
-		slot1, _ = s["id"].(string)
+		slot1, _ := s["id"].(string)
 		if slot1 == "" || s["capacity"] != float64(2) || s["booked"] != float64(0) {
 			t.Fatalf("slot %s", res.Body)
 		}
@@ -1611,7 +1682,7 @@ func TestCatalogPropertySeason(t *testing.T) {
 			"starts_at": fairTime(now.Add(72 * time.Hour)), "ends_at": fairTime(now.Add(74 * time.Hour)), "capacity": 5,
 		}})
 		wantStatus(t, res, http.StatusCreated)
-		slot2 = res.JSON(t)["id"].(string)
+		slot2 := res.JSON(t)["id"].(string)
 		res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallID + "/slots", Token: dev.Token, Body: map[string]any{
 			"starts_at": fairTime(now.Add(-time.Hour)), "ends_at": fairTime(now.Add(time.Hour)), "capacity": 5,
 		}})
@@ -1628,11 +1699,11 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("BookUntilFull", func(t *testing.T) {
-		if slot1 == "" {
-			t.Skip("no slot")
-		}
+		w := slotted(t)
+		e, stallID, shoppers := w.e, w.stallID, w.shoppers
+		slot1, bookings := w.slot1, w.bookings
 		for i := 0; i < 2; i++ {
-			res := book(shoppers[i], slot1)
+			res := book(e, shoppers[i], slot1)
 			wantStatus(t, res, http.StatusCreated)
 			b := res.JSON(t)
 			if b["status"] != "booked" || b["slot_id"] != slot1 || b["user_id"] != shoppers[i].ID {
@@ -1640,8 +1711,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 			}
 			bookings[i] = b["id"].(string)
 		}
-		wantProblem(t, book(shoppers[2], slot1), http.StatusConflict, "conflict")
-		if got := slotBooked(t, slot1); got != 2 {
+		wantProblem(t, book(e, shoppers[2], slot1), http.StatusConflict, "conflict")
+		if got := slotBooked(t, e, stallID, slot1); got != 2 {
 			t.Errorf("booked %v, want 2", got)
 		}
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/slots/" + slot1 + "/bookings"}), http.StatusUnauthorized, "unauthenticated")
@@ -1649,24 +1720,24 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("OnePerDevelopment", func(t *testing.T) {
-		if slot2 == "" {
-			t.Skip("no slot")
-		}
-		wantProblem(t, book(shoppers[0], slot2), http.StatusConflict, "conflict")
-		if got := slotBooked(t, slot2); got != 0 {
+		w := booked(t)
+		e, stallID, shoppers := w.e, w.stallID, w.shoppers
+		slot2 := w.slot2
+		wantProblem(t, book(e, shoppers[0], slot2), http.StatusConflict, "conflict")
+		if got := slotBooked(t, e, stallID, slot2); got != 0 {
 			t.Errorf("slot 2 booked %v after a refused booking, want 0", got)
 		}
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
-		if bookings[0] == "" {
-			t.Skip("no booking")
-		}
+		w := booked(t)
+		e, dev, stallID, shoppers := w.e, w.dev, w.stallID, w.shoppers
+		slot1, slot2, bookings := w.slot1, w.slot2, w.bookings
 		// Someone else's booking is not found.
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/bookings/" + bookings[0] + "/cancel", Token: shoppers[2].Token}), http.StatusNotFound, "not_found")
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/bookings/" + bookings[0] + "/cancel", Token: dev.Token}), http.StatusNotFound, "not_found")
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/bookings/" + bookings[0] + "/cancel"}), http.StatusUnauthorized, "unauthenticated")
-		if got := slotBooked(t, slot1); got != 2 {
+		if got := slotBooked(t, e, stallID, slot1); got != 2 {
 			t.Errorf("booked %v, want 2", got)
 		}
 
@@ -1675,30 +1746,30 @@ func TestCatalogPropertySeason(t *testing.T) {
 		if b := res.JSON(t); b["status"] != "cancelled" || b["id"] != bookings[0] {
 			t.Errorf("cancelled booking %s", res.Body)
 		}
-		if got := slotBooked(t, slot1); got != 1 {
+		if got := slotBooked(t, e, stallID, slot1); got != 1 {
 			t.Errorf("booked %v after a cancel, want 1", got)
 		}
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/bookings/" + bookings[0] + "/cancel", Token: shoppers[0].Token}), http.StatusConflict, "conflict")
-		if got := slotBooked(t, slot1); got != 1 {
+		if got := slotBooked(t, e, stallID, slot1); got != 1 {
 			t.Errorf("booked %v after cancelling twice, want 1", got)
 		}
 
-		res = book(shoppers[2], slot1)
+		res = book(e, shoppers[2], slot1)
 		wantStatus(t, res, http.StatusCreated)
 		bookings[2] = res.JSON(t)["id"].(string)
-		if got := slotBooked(t, slot1); got != 2 {
+		if got := slotBooked(t, e, stallID, slot1); got != 2 {
 			t.Errorf("booked %v, want 2", got)
 		}
 		// Having cancelled, the first shopper may book another slot.
-		res = book(shoppers[0], slot2)
+		res = book(e, shoppers[0], slot2)
 		wantStatus(t, res, http.StatusCreated)
 		bookings[3] = res.JSON(t)["id"].(string)
 	})
 
 	t.Run("MyBookings", func(t *testing.T) {
-		if bookings[3] == "" {
-			t.Skip("no bookings")
-		}
+		w := rebooked(t)
+		e, shoppers := w.e, w.shoppers
+		bookings := w.bookings
 		res := e.do(req{Method: "GET", Path: "/api/v1/me/bookings", Token: shoppers[0].Token})
 		wantStatus(t, res, http.StatusOK)
 		items := listItems(t, res)
@@ -1721,6 +1792,8 @@ func TestCatalogPropertySeason(t *testing.T) {
 	})
 
 	t.Run("NotOnTempleFairStalls", func(t *testing.T) {
+		w := setup(t)
+		e, dev, templeStallID, now := w.e, w.dev, w.templeStallID, w.now
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + templeStallID + "/unit-types", Token: dev.Token, Body: map[string]any{"name": "三室两厅", "area_m2": 100, "price_per_m2": 1, "units_available": 1}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
 		res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + templeStallID + "/slots", Token: dev.Token, Body: map[string]any{
@@ -1729,13 +1802,12 @@ func TestCatalogPropertySeason(t *testing.T) {
 		wantProblem(t, res, http.StatusConflict, "conflict")
 	})
 
-	// Last: it moves the clock past the slots' start.
 	t.Run("StartedSlot", func(t *testing.T) {
-		if slot2 == "" {
-			t.Skip("no slot")
-		}
+		w := slotted(t)
+		e, stallID, shoppers := w.e, w.stallID, w.shoppers
+		slot2 := w.slot2
 		e.clock.Advance(73 * time.Hour)
-		wantProblem(t, book(shoppers[1], slot2), http.StatusConflict, "conflict")
+		wantProblem(t, book(e, shoppers[1], slot2), http.StatusConflict, "conflict")
 		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + stallID + "/slots"})
 		wantStatus(t, res, http.StatusOK)
 		// The first slot has ended; the second is under way.
