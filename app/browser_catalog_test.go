@@ -321,21 +321,7 @@ func TestBrowserBookViewing(t *testing.T) {
 	first := env.createUser("first.shopper@example.com", catalog.RoleShopper)
 	second := env.createUser("second.shopper@example.com", catalog.RoleShopper)
 	now := env.clock.Now()
-	name, kind, commission := "泰州房交会", catalog.KindPropertySeason, 100
-	starts, ends := now.Add(-time.Hour), now.Add(30*24*time.Hour)
-	if _, err := cat.CreateFair(ctx, organizer.Actor(), catalog.FairInput{
-		Slug: bcPtr(slug), Name: &name, Kind: &kind, StartsAt: &starts, EndsAt: &ends, CommissionBPS: &commission,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	app, err := cat.Apply(ctx, merchant.Actor(), slug, "凤城河畔", "河景洋房")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stall, err := cat.Approve(ctx, organizer.Actor(), app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stall := env.serviceStall(t, organizer, merchant, slug, "泰州房交会", catalog.KindPropertySeason, 100, "凤城河畔", "河景洋房")
 	slot, err := cat.AddSlot(ctx, merchant.Actor(), stall.ID, catalog.SlotInput{
 		StartsAt: now.Add(24 * time.Hour), EndsAt: now.Add(25 * time.Hour), Capacity: 1,
 	})
@@ -410,6 +396,3 @@ func TestBrowserBookViewing(t *testing.T) {
 		t.Fatalf("slot booked %d of %d, want 1 of 1", stored.Booked, stored.Capacity)
 	}
 }
-
-// bcPtr returns a pointer to v.
-func bcPtr[T any](v T) *T { return &v }

@@ -67,22 +67,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	organizer := env.createUser("flash.organizer@example.com", catalog.RoleOrganizer)
 	merchant := env.createUser("flash.merchant@example.com", catalog.RoleMerchant)
 	shopper := env.createUser("flash.shopper@example.com", catalog.RoleShopper)
-	now := env.clock.Now()
-	fairName, kind, commission := "泰州网络庙会", catalog.KindTempleFair, 500
-	fairStarts, fairEnds := now.Add(-time.Hour), now.Add(30*24*time.Hour)
-	if _, err := cat.CreateFair(ctx, organizer.Actor(), catalog.FairInput{
-		Slug: bcPtr(slug), Name: &fairName, Kind: &kind, StartsAt: &fairStarts, EndsAt: &fairEnds, CommissionBPS: &commission,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	application, err := cat.Apply(ctx, merchant.Actor(), slug, "老街臭干坊", "三代传承")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stall, err := cat.Approve(ctx, organizer.Actor(), application.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stall := env.serviceStall(t, organizer, merchant, slug, "泰州网络庙会", catalog.KindTempleFair, 500, "老街臭干坊", "三代传承")
 	productTitle, price, stock, pickup := title, int64(1280), int64(20), catalog.ShipPickup
 	product, err := cat.CreateProduct(ctx, merchant.Actor(), stall.ID, catalog.ProductInput{Title: &productTitle, Price: &price, Stock: &stock, Fulfillment: &pickup})
 	if err != nil {

@@ -786,3 +786,27 @@ var (
 func NewAttempt(who, status int, code, ticket string, err error) Attempt {
 	return attempt{who: who, status: status, code: code, ticket: ticket, err: err}
 }
+
+// serviceStall creates a fair through the catalog service (open from an hour
+// ago for thirty days), has merchant apply and organizer approve; it returns
+// the approved stall. The browser tests build their worlds this way.
+func (e *testEnv) serviceStall(t testing.TB, organizer, merchant account.User, slug, fairName, kind string, commission int, stallName, description string) *catalog.Stall {
+	t.Helper()
+	ctx := context.Background()
+	now := e.clock.Now()
+	starts, ends := now.Add(-time.Hour), now.Add(30*24*time.Hour)
+	if _, err := e.srv.Catalog.CreateFair(ctx, organizer.Actor(), catalog.FairInput{
+		Slug: &slug, Name: &fairName, Kind: &kind, StartsAt: &starts, EndsAt: &ends, CommissionBPS: &commission,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	app, err := e.srv.Catalog.Apply(ctx, merchant.Actor(), slug, stallName, description)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stall, err := e.srv.Catalog.Approve(ctx, organizer.Actor(), app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stall
+}
