@@ -5,11 +5,8 @@ package app_test
 // killed with SIGKILL while tickets are being turned into orders.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -35,39 +32,9 @@ func flpNeedShared(t testing.TB) {
 	fairBinary(t)
 }
 
-// flpCall sends a JSON request; safe from any goroutine.
+// flpCall sends a JSON request through the client for many at once.
 func flpCall(method, url, token string, body any) (int, map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := flpClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return res.StatusCode, nil, fmt.Errorf("%s %s: status %d, body is not JSON: %s", method, url, res.StatusCode, raw)
-		}
-	}
-	return res.StatusCode, m, nil
+	return httpCall(flpClient, method, url, token, body)
 }
 
 // flpMust sends a request from the test goroutine and expects want.
