@@ -920,44 +920,68 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 }
 
 func TestOrderShipAndRedeem(t *testing.T) {
-	e := newTestEnv(t)
-	w := newShopWorld(t, e, "fulfil-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	ship := func(token, id string, body any) response {
+	// fulfil is a fresh shop world where a buyer checked out a shipped order
+	// (dumplings) and a picked-up one (a lantern), paid when paid, the
+	// shipped one shipped when shipped (Ship).
+	type fulfil struct {
+		e                    *testEnv
+		w                    *world
+		buyer, other         registered
+		shipID, pickID, code string
+	}
+	setup := func(t *testing.T, paid, shipped bool) *fulfil {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "fulfil-fair")
+		f := &fulfil{e: e, w: w, buyer: w.shopper(t), other: w.shopper(t)}
+		w.cart(t, f.buyer.Token, w.dumplings, 1)
+		ship := w.checkout(t, f.buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
+		pick := w.buy(t, f.buyer.Token, w.lantern, 1)
+		f.shipID, f.pickID, f.code = ship.Orders[0].ID, pick.Orders[0].ID, pick.Orders[0].PickupCode
+		if paid {
+			w.pay(t, f.buyer.Token, ship.Payment.ID)
+			w.pay(t, f.buyer.Token, pick.Payment.ID)
+		}
+		if shipped {
+			wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + f.shipID + "/ship", Token: w.merchA.Token, Body: map[string]any{"tracking": "SF1234567890"}}), http.StatusOK)
+		}
+		return f
+	}
+	ship := func(e *testEnv, token, id string, body any) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/ship", Token: token, Body: body})
 	}
-	redeem := func(token, id, code string) response {
+	redeem := func(e *testEnv, token, id, code string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/redeem", Token: token, Body: map[string]any{"code": code}})
 	}
-	w.cart(t, buyer.Token, w.dumplings, 1)
-	shipped := w.checkout(t, buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
-	shipID := shipped.Orders[0].ID
-	picked := w.buy(t, buyer.Token, w.lantern, 1)
-	pickID, code := picked.Orders[0].ID, picked.Orders[0].PickupCode
 
 	t.Run("ShipUnpaid", func(t *testing.T) {
-		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF1"}), http.StatusConflict, "conflict")
+		f := setup(t, false, false)
+		e, w, shipID := f.e, f.w, f.shipID
+		wantProblem(t, ship(e, w.merchA.Token, shipID, map[string]any{"tracking": "SF1"}), http.StatusConflict, "conflict")
 		wantOrderStatus(t, e, orders.StatusPendingPayment, shipID)
 	})
 
 	t.Run("RedeemUnpaid", func(t *testing.T) {
-		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+		f := setup(t, false, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
+		wantProblem(t, redeem(e, w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
 		wantOrderStatus(t, e, orders.StatusPendingPayment, pickID)
 	})
 
-	w.pay(t, buyer.Token, shipped.Payment.ID)
-	w.pay(t, buyer.Token, picked.Payment.ID)
-
 	t.Run("ShipNotYours", func(t *testing.T) {
-		wantDenied(t, ship(w.merchB.Token, shipID, map[string]any{}))
-		wantDenied(t, ship(buyer.Token, shipID, map[string]any{}))
-		wantDenied(t, ship(other.Token, shipID, map[string]any{}))
-		wantDenied(t, ship(w.org, shipID, map[string]any{}))
+		f := setup(t, true, false)
+		e, w, buyer, other, shipID := f.e, f.w, f.buyer, f.other, f.shipID
+		wantDenied(t, ship(e, w.merchB.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, buyer.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, other.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, w.org, shipID, map[string]any{}))
 		wantOrderStatus(t, e, orders.StatusPaid, shipID)
 	})
 
 	t.Run("Ship", func(t *testing.T) {
-		res := ship(w.merchA.Token, shipID, map[string]any{"tracking": " SF1234567890 "})
+		f := setup(t, true, false)
+		e, w, shipID := f.e, f.w, f.shipID
+		res := ship(e, w.merchA.Token, shipID, map[string]any{"tracking": " SF1234567890 "})
 		wantStatus(t, res, http.StatusOK)
 		if o := res.JSON(t); o["status"] != "shipped" || o["tracking"] != "SF1234567890" {
 			t.Errorf("shipped order %s", res.Body)
@@ -965,13 +989,15 @@ func TestOrderShipAndRedeem(t *testing.T) {
 		if o := readOrder(t, e, shipID); o.ShippedAt == nil || o.Tracking != "SF1234567890" {
 			t.Errorf("order %+v", o)
 		}
-		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF2"}), http.StatusConflict, "conflict")
+		wantProblem(t, ship(e, w.merchA.Token, shipID, map[string]any{"tracking": "SF2"}), http.StatusConflict, "conflict")
 		if o := readOrder(t, e, shipID); o.Tracking != "SF1234567890" {
 			t.Errorf("tracking %q changed by a refused second shipping", o.Tracking)
 		}
 	})
 
 	t.Run("ShipPartiallyRefunded", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, buyer := f.e, f.w, f.buyer
 		// A merchant refunds a missing item and ships the rest, as a
 		// partially refunded pickup order can still be redeemed.
 		w.cart(t, buyer.Token, w.dumplings, 2)
@@ -979,7 +1005,7 @@ func TestOrderShipAndRedeem(t *testing.T) {
 		w.pay(t, buyer.Token, c.Payment.ID)
 		id := c.Orders[0].ID
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": dumplingPrice, "reason": "缺货一盒"}}), http.StatusCreated)
-		res := ship(w.merchA.Token, id, map[string]any{"tracking": "SF999"})
+		res := ship(e, w.merchA.Token, id, map[string]any{"tracking": "SF999"})
 		wantStatus(t, res, http.StatusOK)
 		if o := readOrder(t, e, id); o.Status != orders.StatusShipped || o.Refunded != dumplingPrice {
 			t.Errorf("order %s refunded %d, want shipped with %d refunded", o.Status, o.Refunded, dumplingPrice)
@@ -987,30 +1013,38 @@ func TestOrderShipAndRedeem(t *testing.T) {
 	})
 
 	t.Run("ShipPickupOrder", func(t *testing.T) {
-		wantProblem(t, ship(w.merchA.Token, pickID, map[string]any{"tracking": "SF3"}), http.StatusConflict, "conflict")
+		f := setup(t, true, false)
+		e, w, pickID := f.e, f.w, f.pickID
+		wantProblem(t, ship(e, w.merchA.Token, pickID, map[string]any{"tracking": "SF3"}), http.StatusConflict, "conflict")
 		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("RedeemNotYours", func(t *testing.T) {
-		wantDenied(t, redeem(buyer.Token, pickID, code))
-		wantDenied(t, redeem(other.Token, pickID, code))
-		wantDenied(t, redeem(w.merchB.Token, pickID, code))
+		f := setup(t, true, false)
+		e, w, buyer, other, pickID, code := f.e, f.w, f.buyer, f.other, f.pickID, f.code
+		wantDenied(t, redeem(e, buyer.Token, pickID, code))
+		wantDenied(t, redeem(e, other.Token, pickID, code))
+		wantDenied(t, redeem(e, w.merchB.Token, pickID, code))
 		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("WrongCode", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
 		wrong := "22222222"
 		if wrong == code {
 			wrong = "33333333"
 		}
-		wantField(t, redeem(w.merchA.Token, pickID, wrong), "code")
-		wantField(t, redeem(w.merchA.Token, pickID, ""), "code")
+		wantField(t, redeem(e, w.merchA.Token, pickID, wrong), "code")
+		wantField(t, redeem(e, w.merchA.Token, pickID, ""), "code")
 		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("Redeem", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
 		// Codes are read out at the booth: case and spaces do not matter.
-		res := redeem(w.merchA.Token, pickID, " "+strings.ToLower(code)+" ")
+		res := redeem(e, w.merchA.Token, pickID, " "+strings.ToLower(code)+" ")
 		wantStatus(t, res, http.StatusOK)
 		if o := res.JSON(t); o["status"] != "redeemed" {
 			t.Errorf("redeemed order %s", res.Body)
@@ -1018,11 +1052,13 @@ func TestOrderShipAndRedeem(t *testing.T) {
 		if o := readOrder(t, e, pickID); o.RedeemedAt == nil || !o.RedeemedAt.Equal(e.clock.Now()) {
 			t.Errorf("redeemed at %v", o.RedeemedAt)
 		}
-		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+		wantProblem(t, redeem(e, w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
 	})
 
 	t.Run("RedeemShippedOrder", func(t *testing.T) {
-		wantProblem(t, redeem(w.merchA.Token, shipID, "ABCDEFGH"), http.StatusConflict, "conflict")
+		f := setup(t, true, true)
+		e, w, shipID := f.e, f.w, f.shipID
+		wantProblem(t, redeem(e, w.merchA.Token, shipID, "ABCDEFGH"), http.StatusConflict, "conflict")
 	})
 }
 
