@@ -26,9 +26,8 @@ func countUsers(t testing.TB, e *testEnv) int {
 }
 
 func TestRegister(t *testing.T) {
-	e := newTestEnv(t)
-
 	t.Run("Created", func(t *testing.T) {
+		e := newTestEnv(t)
 		res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Body: map[string]any{
 			"email": "  Lily.Chen@Example.COM ", "password": testPassword, "name": "陈丽",
 		}})
@@ -50,6 +49,7 @@ func TestRegister(t *testing.T) {
 	})
 
 	t.Run("Merchant", func(t *testing.T) {
+		e := newTestEnv(t)
 		r := e.register("stall.owner@example.com", catalog.RoleMerchant)
 		res := e.do(req{Method: "GET", Path: "/api/v1/me", Token: r.Token})
 		wantStatus(t, res, http.StatusOK)
@@ -59,6 +59,8 @@ func TestRegister(t *testing.T) {
 	})
 
 	t.Run("DuplicateEmailInAnotherCase", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.register("lily.chen@example.com", catalog.RoleShopper)
 		before := countUsers(t, e)
 		res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Body: map[string]any{
 			"email": "LILY.CHEN@example.com", "password": testPassword, "name": "另一个",
@@ -87,6 +89,7 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
 			before := countUsers(t, e)
 			res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Body: tc.body})
 			p := wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
@@ -108,6 +111,7 @@ func TestRegister(t *testing.T) {
 	}
 
 	t.Run("MalformedJSON", func(t *testing.T) {
+		e := newTestEnv(t)
 		res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Body: `{"email": "a@example.com",`})
 		wantProblem(t, res, http.StatusBadRequest, "malformed_json")
 	})

@@ -15,7 +15,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"miaohui/app/account"
 	"miaohui/app/web"
 	"miaohui/catalog"
 )
@@ -94,14 +93,6 @@ func bcSignIn(t testing.TB, ctx context.Context, base, email string) {
 	}
 }
 
-// bcWantStatus fails the test unless the page answered with the status.
-func bcWantStatus(t testing.TB, ctx context.Context, what string, status int64, want int64) {
-	t.Helper()
-	if status != want {
-		t.Fatalf("%s: status %d, want %d%s", what, status, want, browserPage(ctx))
-	}
-}
-
 // bcPNG writes a small opaque PNG into dir and returns its path.
 func bcPNG(t testing.TB, dir string) string {
 	t.Helper()
@@ -123,16 +114,6 @@ func bcPNG(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// bcUser reads a user from the database by email.
-func bcUser(t testing.TB, env *testEnv, email string) account.User {
-	t.Helper()
-	var u account.User
-	if err := env.srv.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
-		t.Fatalf("user %s: %v", email, err)
-	}
-	return u
 }
 
 func TestBrowserEnrolmentToSearch(t *testing.T) {
@@ -170,7 +151,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		browserDo(t, org, "tick the published box", chromedp.Click(chromedp.CSS(newFair+`input[name=published]`)))
 	}
 	res := browserNavigate(t, org, "create the fair", chromedp.Click(chromedp.CSS("[data-testid=create-fair-button]")))
-	bcWantStatus(t, org, "create the fair", res.Status, 200)
+	browserWantStatus(t, org, "create the fair", res.Status, 200)
 	browserWantLocation(t, org, base+"/organizer/fairs/"+slug)
 	browserWantText(t, org, "main h1", fairName)
 	browserWantText(t, org, "[data-testid=fair-status]", "进行中")
@@ -185,7 +166,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`main input[name=role][value=merchant]`)),
 	)
 	res = browserNavigate(t, mer, "register", chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
-	bcWantStatus(t, mer, "register", res.Status, 200)
+	browserWantStatus(t, mer, "register", res.Status, 200)
 	browserWantLocation(t, mer, base+"/account")
 	browserNavigate(t, mer, "open the merchant console", chromedp.Click(chromedp.CSS("[data-testid=nav-merchant]")))
 	browserWantLocation(t, mer, base+"/merchant")
@@ -195,7 +176,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`main form[action="/merchant/applications"] textarea[name=description]`), "祖传三代的臭干"),
 	)
 	res = browserNavigate(t, mer, "apply", chromedp.Click(chromedp.CSS("[data-testid=apply-button]")))
-	bcWantStatus(t, mer, "apply", res.Status, 200)
+	browserWantStatus(t, mer, "apply", res.Status, 200)
 	browserWantLocation(t, mer, base+"/merchant")
 	browserWantText(t, mer, "[data-testid=flash]", "申请已提交，请等待主办方审核。")
 	browserDo(t, mer, "see the pending application", chromedp.WaitVisible(chromedp.CSS(`[data-testid=application-row][data-status=pending]`)))
@@ -206,7 +187,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	browserWantText(t, org, `[data-testid=application-row][data-status=pending] strong`, stallName)
 	res = browserNavigate(t, org, "approve the application",
 		chromedp.Click(chromedp.CSS(`[data-testid=application-row][data-status=pending] [data-testid=approve-button]`)))
-	bcWantStatus(t, org, "approve the application", res.Status, 200)
+	browserWantStatus(t, org, "approve the application", res.Status, 200)
 	browserWantText(t, org, "[data-testid=flash]", "已通过，摊位已开通。")
 	browserDo(t, org, "see the approved application and the stall",
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=application-row][data-status=approved]`)),
@@ -239,7 +220,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(newProduct+`select[name=category]`), "food"),
 	)
 	res = browserNavigate(t, mer, "create the product", chromedp.Click(chromedp.CSS("[data-testid=create-product-button]")))
-	bcWantStatus(t, mer, "create the product", res.Status, 200)
+	browserWantStatus(t, mer, "create the product", res.Status, 200)
 	browserWantText(t, mer, "[data-testid=flash]", "商品已发布，现在可以上传图片。")
 
 	// The stall's console lists it; its link opens the editor.
@@ -260,12 +241,12 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	// 5. The merchant uploads a photo.
 	browserDo(t, mer, "choose the photo", chromedp.SetUploadFiles(chromedp.CSS("[data-testid=image-input]"), []string{bcPNG(t, t.TempDir())}))
 	res = browserNavigate(t, mer, "upload the photo", chromedp.Click(chromedp.CSS("[data-testid=upload-button]")))
-	bcWantStatus(t, mer, "upload the photo", res.Status, 200)
+	browserWantStatus(t, mer, "upload the photo", res.Status, 200)
 	browserWantText(t, mer, "[data-testid=flash]", "图片已上传。")
 	browserDo(t, mer, "see the photo's thumbnail", chromedp.WaitVisible(chromedp.CSS("[data-testid=image-thumb] img")))
 
 	// A second product that the search must leave out.
-	merchant := bcUser(t, env, merchantMail)
+	merchant := userByEmail(t, env, merchantMail)
 	other := "桂花糖藕"
 	price, stock := int64(900), int64(10)
 	if _, err := cat.CreateProduct(ctx, merchant.Actor(), stallID, catalog.ProductInput{Title: &other, Price: &price, Stock: &stock}); err != nil {
@@ -283,7 +264,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("[data-testid=search-input]"), "臭干"),
 		chromedp.Click(chromedp.CSS("[data-testid=search-button]")),
 	)
-	bcWantStatus(t, shop, "search", res.Status, 200)
+	browserWantStatus(t, shop, "search", res.Status, 200)
 	if loc := browserRun(t, shop, "read the location", chromedp.Location()); !strings.HasPrefix(loc, base+"/fairs/"+slug+"/search?") {
 		t.Fatalf("the search is at %s%s", loc, browserPage(shop))
 	}
@@ -293,7 +274,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 		t.Fatalf("the search shows %d products, want 1%s", n, browserPage(shop))
 	}
 	res = browserNavigate(t, shop, "open the product", chromedp.Click(chromedp.CSS("[data-testid=product-card] a")))
-	bcWantStatus(t, shop, "open the product", res.Status, 200)
+	browserWantStatus(t, shop, "open the product", res.Status, 200)
 	browserWantLocation(t, shop, base+"/products/"+productID)
 	browserWantText(t, shop, "main [data-testid=product-title]", title)
 	browserWantText(t, shop, "main [data-testid=product-price]", "¥12.80")
@@ -340,21 +321,7 @@ func TestBrowserBookViewing(t *testing.T) {
 	first := env.createUser("first.shopper@example.com", catalog.RoleShopper)
 	second := env.createUser("second.shopper@example.com", catalog.RoleShopper)
 	now := env.clock.Now()
-	name, kind, commission := "泰州房交会", catalog.KindPropertySeason, 100
-	starts, ends := now.Add(-time.Hour), now.Add(30*24*time.Hour)
-	if _, err := cat.CreateFair(ctx, organizer.Actor(), catalog.FairInput{
-		Slug: bcPtr(slug), Name: &name, Kind: &kind, StartsAt: &starts, EndsAt: &ends, CommissionBPS: &commission,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	app, err := cat.Apply(ctx, merchant.Actor(), slug, "凤城河畔", "河景洋房")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stall, err := cat.Approve(ctx, organizer.Actor(), app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stall := env.serviceStall(t, organizer, merchant, slug, "泰州房交会", catalog.KindPropertySeason, 100, "凤城河畔", "河景洋房")
 	slot, err := cat.AddSlot(ctx, merchant.Actor(), stall.ID, catalog.SlotInput{
 		StartsAt: now.Add(24 * time.Hour), EndsAt: now.Add(25 * time.Hour), Capacity: 1,
 	})
@@ -385,7 +352,7 @@ func TestBrowserBookViewing(t *testing.T) {
 	browserDo(t, early, "open the development", chromedp.Navigate(stallURL))
 	browserWantText(t, early, "[data-testid=book-button]", "预约看房")
 	res := browserNavigate(t, early, "book the viewing", chromedp.Click(chromedp.CSS(bookButton)))
-	bcWantStatus(t, early, "book the viewing", res.Status, 200)
+	browserWantStatus(t, early, "book the viewing", res.Status, 200)
 	browserWantLocation(t, early, stallURL+"#viewings")
 	browserWantText(t, early, "[data-testid=flash]", "预约成功，请按时到访。")
 	browserDo(t, early, "see the booking",
@@ -401,7 +368,7 @@ func TestBrowserBookViewing(t *testing.T) {
 	// is told the slot is full; the page then shows it full, without a book
 	// button.
 	res = browserNavigate(t, late, "book the full viewing", chromedp.Click(chromedp.CSS(bookButton)))
-	bcWantStatus(t, late, "book the full viewing", res.Status, 200)
+	browserWantStatus(t, late, "book the full viewing", res.Status, 200)
 	browserWantLocation(t, late, stallURL+"#viewings")
 	browserWantText(t, late, "[data-testid=flash]", "这个时段已约满，请选择其他时段。")
 	browserWantText(t, late, "[data-testid=slot-row] [data-testid=slot-full]", "已约满")
@@ -429,6 +396,3 @@ func TestBrowserBookViewing(t *testing.T) {
 		t.Fatalf("slot booked %d of %d, want 1 of 1", stored.Booked, stored.Capacity)
 	}
 }
-
-// bcPtr returns a pointer to v.
-func bcPtr[T any](v T) *T { return &v }

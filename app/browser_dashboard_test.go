@@ -94,7 +94,7 @@ func TestBrowserDashboard(t *testing.T) {
 	// An open temple fair with two stalls and their products, and two paid
 	// sandbox checkouts, one at each stall.
 	const slug = "browser-dash"
-	w := newOrdWorld(t, env, slug)
+	w := newShopWorld(t, env, slug)
 	b1, b2 := w.shopper(t), w.shopper(t)
 	w.buyPaid(t, b1.Token, w.lantern, 3)
 	w.buyPaid(t, b2.Token, w.paperCut, 1)
@@ -111,7 +111,7 @@ func TestBrowserDashboard(t *testing.T) {
 	if !ok {
 		t.Fatalf("no paid_orders in the totals: %s", res.Body)
 	}
-	if want := float64(3*ordLanternPrice + ordPaperCutPrice); gmv != want {
+	if want := float64(3*lanternPrice + paperCutPrice); gmv != want {
 		t.Fatalf("API GMV %v, want %v", gmv, want)
 	}
 	if paid != 2 {
@@ -123,7 +123,7 @@ func TestBrowserDashboard(t *testing.T) {
 	bcSignIn(t, org, base, "organizer-"+slug+"@example.com")
 	dash := base + "/organizer/fairs/" + slug + "/dashboard"
 	nav := browserNavigate(t, org, "open the dashboard", chromedp.Navigate(dash))
-	bcWantStatus(t, org, "open the dashboard", nav.Status, http.StatusOK)
+	browserWantStatus(t, org, "open the dashboard", nav.Status, http.StatusOK)
 	browserWantLocation(t, org, dash)
 	browserRun(t, org, "wait for the charts", chromedp.Poll[bool](bdChartsDrawnJS))
 

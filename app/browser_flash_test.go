@@ -67,22 +67,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	organizer := env.createUser("flash.organizer@example.com", catalog.RoleOrganizer)
 	merchant := env.createUser("flash.merchant@example.com", catalog.RoleMerchant)
 	shopper := env.createUser("flash.shopper@example.com", catalog.RoleShopper)
-	now := env.clock.Now()
-	fairName, kind, commission := "泰州网络庙会", catalog.KindTempleFair, 500
-	fairStarts, fairEnds := now.Add(-time.Hour), now.Add(30*24*time.Hour)
-	if _, err := cat.CreateFair(ctx, organizer.Actor(), catalog.FairInput{
-		Slug: bcPtr(slug), Name: &fairName, Kind: &kind, StartsAt: &fairStarts, EndsAt: &fairEnds, CommissionBPS: &commission,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	application, err := cat.Apply(ctx, merchant.Actor(), slug, "老街臭干坊", "三代传承")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stall, err := cat.Approve(ctx, organizer.Actor(), application.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stall := env.serviceStall(t, organizer, merchant, slug, "泰州网络庙会", catalog.KindTempleFair, 500, "老街臭干坊", "三代传承")
 	productTitle, price, stock, pickup := title, int64(1280), int64(20), catalog.ShipPickup
 	product, err := cat.CreateProduct(ctx, merchant.Actor(), stall.ID, catalog.ProductInput{Title: &productTitle, Price: &price, Stock: &stock, Fulfillment: &pickup})
 	if err != nil {
@@ -113,7 +98,7 @@ func TestBrowserFlashSale(t *testing.T) {
 	// 3. The sale's page shows the offer and counts down seconds, not the
 	// hour between the clocks; the grab button waits.
 	res := browserNavigate(t, shop, "open the sale", chromedp.Navigate(saleURL))
-	bcWantStatus(t, shop, "open the sale", res.Status, 200)
+	browserWantStatus(t, shop, "open the sale", res.Status, 200)
 	browserWantText(t, shop, "[data-testid=flash-title]", title)
 	browserWantText(t, shop, "[data-testid=flash-price]", "¥9.90")
 	browserWantText(t, shop, "[data-testid=normal-price]", "¥12.80")
@@ -164,11 +149,11 @@ func TestBrowserFlashSale(t *testing.T) {
 		t.Fatalf("the sale's order: %v", err)
 	}
 	res = browserNavigate(t, shop, "follow the pay link", chromedp.Click(chromedp.CSS("[data-testid=pay-link]")))
-	bcWantStatus(t, shop, "follow the pay link", res.Status, 200)
+	browserWantStatus(t, shop, "follow the pay link", res.Status, 200)
 	browserWantLocation(t, shop, base+"/pay/"+order.PaymentID)
 	browserWantText(t, shop, "[data-testid=pay-amount]", "¥9.90")
 	res = browserNavigate(t, shop, "pay", chromedp.Click(chromedp.CSS("[data-testid=pay-succeed]")))
-	bcWantStatus(t, shop, "pay", res.Status, 200)
+	browserWantStatus(t, shop, "pay", res.Status, 200)
 	browserWantLocation(t, shop, base+"/orders?paid="+order.PaymentID)
 	card := `[data-testid=order-card][data-order="` + order.ID + `"] `
 	browserWantText(t, shop, card+"[data-testid=order-status]", "已付款")

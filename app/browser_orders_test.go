@@ -46,14 +46,14 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 		chougan     = "泰州臭干"
 		shaobing    = "黄桥烧饼"
 	)
-	_, orgToken := env.catOrganizer(t, orgMail)
-	env.catCreateFair(t, orgToken, env.catFairBody(slug, "temple_fair"))
+	_, orgToken := env.organizer(t, orgMail)
+	env.createFair(t, orgToken, env.fairBody(slug, "temple_fair"))
 	merchA := env.register(merchAMail, catalog.RoleMerchant)
 	merchB := env.register(merchBMail, catalog.RoleMerchant)
-	stallA := env.catOpenStall(t, orgToken, merchA.Token, slug, "老街臭干坊")["id"].(string)
-	stallB := env.catOpenStall(t, orgToken, merchB.Token, slug, "黄桥烧饼铺")["id"].(string)
-	productA := env.catCreateProduct(t, merchA.Token, stallA, catGoods(chougan, 1280, 20))["id"].(string)
-	productB := env.catCreateProduct(t, merchB.Token, stallB, catGoods(shaobing, 350, 50))["id"].(string)
+	stallA := env.openStall(t, orgToken, merchA.Token, slug, "老街臭干坊")["id"].(string)
+	stallB := env.openStall(t, orgToken, merchB.Token, slug, "黄桥烧饼铺")["id"].(string)
+	productA := env.createProduct(t, merchA.Token, stallA, goods(chougan, 1280, 20))["id"].(string)
+	productB := env.createProduct(t, merchB.Token, stallB, goods(shaobing, 350, 50))["id"].(string)
 	env.register(shopperMail, catalog.RoleShopper)
 	env.runWorkers()
 
@@ -68,18 +68,18 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 		{productB, shaobing, "¥3.50"},
 	} {
 		res := browserNavigate(t, shop, "open "+p.title, chromedp.Navigate(base+"/products/"+p.id))
-		bcWantStatus(t, shop, "open "+p.title, res.Status, 200)
+		browserWantStatus(t, shop, "open "+p.title, res.Status, 200)
 		browserWantText(t, shop, "[data-testid=product-title]", p.title)
 		browserWantText(t, shop, "[data-testid=product-price]", p.price)
 		res = browserNavigate(t, shop, "add "+p.title+" to the cart", chromedp.Click(chromedp.CSS("[data-testid=add-to-cart-button]")))
-		bcWantStatus(t, shop, "add "+p.title+" to the cart", res.Status, 200)
+		browserWantStatus(t, shop, "add "+p.title+" to the cart", res.Status, 200)
 		browserWantLocation(t, shop, base+"/cart")
 		browserWantText(t, shop, "[data-testid=flash]", "已加入购物车。")
 	}
 
 	// 2. The cart holds both lines, one per stall.
 	res := browserNavigate(t, shop, "open the cart", chromedp.Navigate(base+"/cart"))
-	bcWantStatus(t, shop, "open the cart", res.Status, 200)
+	browserWantStatus(t, shop, "open the cart", res.Status, 200)
 	browserWantText(t, shop, `[data-testid=cart-line][data-product="`+productA+`"] [data-testid=cart-line-title]`, chougan)
 	browserWantText(t, shop, `[data-testid=cart-line][data-product="`+productB+`"] [data-testid=cart-line-title]`, shaobing)
 	if n := browserRun(t, shop, "count the cart lines", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=cart-line]").length`)); n != 2 {
@@ -89,12 +89,12 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 
 	// 3. Check out, picked up: the checkout leads to the sandbox payment.
 	res = browserNavigate(t, shop, "go to the checkout", chromedp.Click(chromedp.CSS("[data-testid=checkout-link]")))
-	bcWantStatus(t, shop, "go to the checkout", res.Status, 200)
+	browserWantStatus(t, shop, "go to the checkout", res.Status, 200)
 	browserWantLocation(t, shop, base+"/checkout")
 	browserWantText(t, shop, "[data-testid=checkout-total]", "¥16.30")
 	browserDo(t, shop, "see the pickup notice", chromedp.WaitVisible(chromedp.CSS("[data-testid=all-pickup]")))
 	res = browserNavigate(t, shop, "check out", chromedp.Click(chromedp.CSS("[data-testid=checkout-button]")))
-	bcWantStatus(t, shop, "check out", res.Status, 200)
+	browserWantStatus(t, shop, "check out", res.Status, 200)
 	loc := browserRun(t, shop, "read the location", chromedp.Location())
 	paymentID, ok := strings.CutPrefix(loc, base+"/pay/")
 	if !ok || paymentID == "" {
@@ -121,7 +121,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	// 4. Pay: the orders page shows both orders paid, each with its pickup
 	// code and a QR code that loaded.
 	res = browserNavigate(t, shop, "pay", chromedp.Click(chromedp.CSS("[data-testid=pay-succeed]")))
-	bcWantStatus(t, shop, "pay", res.Status, 200)
+	browserWantStatus(t, shop, "pay", res.Status, 200)
 	browserWantLocation(t, shop, base+"/orders?paid="+paymentID)
 	browserWantText(t, shop, "[data-testid=flash]", "支付成功！订单已付款。")
 	codes := map[string]string{}
@@ -139,7 +139,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	if codes[stallA] == codes[stallB] {
 		t.Fatalf("both orders show the pickup code %s", codes[stallA])
 	}
-	if o := ordOrder(t, env, orderOf[stallA]); o.PickupCode != codes[stallA] {
+	if o := readOrder(t, env, orderOf[stallA]); o.PickupCode != codes[stallA] {
 		t.Fatalf("the page shows the code %s, the order holds %s", codes[stallA], o.PickupCode)
 	}
 
@@ -148,7 +148,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	bcSignIn(t, mer, base, merchAMail)
 	ordersURL := base + "/merchant/stalls/" + stallA + "/orders"
 	res = browserNavigate(t, mer, "open the stall's orders", chromedp.Navigate(ordersURL))
-	bcWantStatus(t, mer, "open the stall's orders", res.Status, 200)
+	browserWantStatus(t, mer, "open the stall's orders", res.Status, 200)
 	mcard := `[data-testid=order-card][data-order="` + orderOf[stallA] + `"] `
 	browserWantText(t, mer, mcard+"[data-testid=order-status]", "已付款")
 	if n := browserRun(t, mer, "count the stall's orders", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=order-card]").length`)); n != 1 {
@@ -156,7 +156,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	}
 	browserDo(t, mer, "type the pickup code", chromedp.SendKeys(chromedp.CSS(mcard+"[data-testid=redeem-code]"), codes[stallA]))
 	res = browserNavigate(t, mer, "redeem", chromedp.Click(chromedp.CSS(mcard+"[data-testid=redeem-button]")))
-	bcWantStatus(t, mer, "redeem", res.Status, 200)
+	browserWantStatus(t, mer, "redeem", res.Status, 200)
 	browserWantLocation(t, mer, ordersURL+"#order-"+orderOf[stallA])
 	browserWantText(t, mer, "[data-testid=flash]", "核销成功。")
 	browserWantText(t, mer, mcard+"[data-testid=order-status]", "已核销")
@@ -171,29 +171,29 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	org := bcTab(t, browser, "organizer")
 	bcSignIn(t, org, base, orgMail)
 	res = browserNavigate(t, org, "open the fair's totals", chromedp.Navigate(base+"/organizer/fairs/"+slug+"/totals"))
-	bcWantStatus(t, org, "open the fair's totals", res.Status, 200)
+	browserWantStatus(t, org, "open the fair's totals", res.Status, 200)
 	browserWantText(t, org, "[data-testid=totals-paid-orders]", "2")
 	browserWantText(t, org, "[data-testid=totals-gmv]", "¥16.30")
 
 	// 7. The database holds the two orders, paid, the one of stall A
 	// redeemed, and one payment, succeeded.
-	a, b := ordOrder(t, env, orderOf[stallA]), ordOrder(t, env, orderOf[stallB])
+	a, b := readOrder(t, env, orderOf[stallA]), readOrder(t, env, orderOf[stallB])
 	if a.Status != orders.StatusRedeemed || a.PaidAt == nil || a.RedeemedAt == nil || a.Total != 1280 {
 		t.Fatalf("stall A's order is %s, paid at %v, redeemed at %v, total %d; want redeemed, paid, 1280", a.Status, a.PaidAt, a.RedeemedAt, a.Total)
 	}
 	if b.Status != orders.StatusPaid || b.PaidAt == nil || b.RedeemedAt != nil || b.Total != 350 {
 		t.Fatalf("stall B's order is %s, paid at %v, redeemed at %v, total %d; want paid, not redeemed, 350", b.Status, b.PaidAt, b.RedeemedAt, b.Total)
 	}
-	if n := ordCount(t, env, "orders", "paid_at IS NOT NULL"); n != 2 {
+	if n := countRows(t, env, "orders", "paid_at IS NOT NULL"); n != 2 {
 		t.Fatalf("%d paid orders, want 2", n)
 	}
-	if n := ordCount(t, env, "orders", "redeemed_at IS NOT NULL"); n != 1 {
+	if n := countRows(t, env, "orders", "redeemed_at IS NOT NULL"); n != 1 {
 		t.Fatalf("%d redeemed orders, want 1", n)
 	}
-	if n := ordCount(t, env, "payments", "1 = 1"); n != 1 {
+	if n := countRows(t, env, "payments", "1 = 1"); n != 1 {
 		t.Fatalf("%d payments, want 1", n)
 	}
-	if p := ordPayment(t, env, paymentID); p.Status != orders.PaymentSucceeded || p.Amount != 1630 {
+	if p := readPayment(t, env, paymentID); p.Status != orders.PaymentSucceeded || p.Amount != 1630 {
 		t.Fatalf("the payment is %s for %d, want succeeded for 1630", p.Status, p.Amount)
 	}
 }

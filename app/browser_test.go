@@ -365,3 +365,11 @@ func TestBrowserRegisterAndLogin(t *testing.T) {
 		t.Fatalf("user is %s %q speaking %q, want merchant %q speaking en", u.Role, u.Name, u.Lang, name)
 	}
 }
+
+// browserWantStatus fails the test unless the page answered with the status.
+func browserWantStatus(t testing.TB, ctx context.Context, what string, status int64, want int64) {
+	t.Helper()
+	if status != want {
+		t.Fatalf("%s: status %d, want %d%s", what, status, want, browserPage(ctx))
+	}
+}

@@ -28,21 +28,9 @@ func dashGMV(t testing.TB, e *testEnv, path, token string) orders.Money {
 	return orders.Money(gmv)
 }
 
-// dashWantDenied expects a page to refuse: 403, or a redirect to sign in.
-func dashWantDenied(t testing.TB, res response) {
-	t.Helper()
-	if res.StatusCode == http.StatusForbidden {
-		return
-	}
-	if res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login") {
-		return
-	}
-	t.Fatalf("%s %s: status %d, want 403 or a redirect to sign in\n%s", res.Request.Method, res.Request.URL, res.StatusCode, res.Body)
-}
-
 func TestDashboardFair(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "dash-fair")
+	w := newShopWorld(t, e, "dash-fair")
 	b1, b2 := w.shopper(t), w.shopper(t)
 	w.buyPaid(t, b1.Token, w.lantern, 3)
 	w.buyPaid(t, b2.Token, w.paperCut, 1)
@@ -50,7 +38,7 @@ func TestDashboardFair(t *testing.T) {
 	path := "/organizer/fairs/" + w.slug + "/dashboard"
 
 	gmv := dashGMV(t, e, "/api/v1/fairs/"+w.slug+"/totals", w.org)
-	if want := orders.Money(3*ordLanternPrice + ordPaperCutPrice + ordDumplingPrice); gmv != want {
+	if want := orders.Money(3*lanternPrice + paperCutPrice + dumplingPrice); gmv != want {
 		t.Fatalf("API GMV %d, want %d", gmv, want)
 	}
 
@@ -79,10 +67,10 @@ func TestDashboardFair(t *testing.T) {
 	})
 
 	t.Run("others", func(t *testing.T) {
-		_, other := e.catOrganizer(t, "other-organizer@example.com")
+		_, other := e.organizer(t, "other-organizer@example.com")
 		wantStatus(t, e.do(req{Method: "GET", Path: path, Token: other}), http.StatusForbidden)
-		dashWantDenied(t, e.do(req{Method: "GET", Path: path, Token: b1.Token}))
-		dashWantDenied(t, e.do(req{Method: "GET", Path: path, Token: w.merchA.Token}))
+		wantPageDenied(t, e.do(req{Method: "GET", Path: path, Token: b1.Token}))
+		wantPageDenied(t, e.do(req{Method: "GET", Path: path, Token: w.merchA.Token}))
 		res := e.do(req{Method: "GET", Path: path})
 		wantStatus(t, res, http.StatusSeeOther)
 		if loc := res.Header.Get("Location"); loc != "/login?next="+url.QueryEscape(path) {
@@ -93,7 +81,7 @@ func TestDashboardFair(t *testing.T) {
 
 func TestDashboardStall(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "dash-stall")
+	w := newShopWorld(t, e, "dash-stall")
 	b := w.shopper(t)
 	w.buyPaid(t, b.Token, w.lantern, 2)
 	w.buyPaid(t, b.Token, w.paperCut, 1)
@@ -113,14 +101,14 @@ func TestDashboardStall(t *testing.T) {
 		}
 	}
 	wantStatus(t, e.do(req{Method: "GET", Path: path, Token: w.merchB.Token}), http.StatusForbidden)
-	dashWantDenied(t, e.do(req{Method: "GET", Path: path, Token: b.Token}))
-	dashWantDenied(t, e.do(req{Method: "GET", Path: path, Token: w.org}))
+	wantPageDenied(t, e.do(req{Method: "GET", Path: path, Token: b.Token}))
+	wantPageDenied(t, e.do(req{Method: "GET", Path: path, Token: w.org}))
 	wantStatus(t, e.do(req{Method: "GET", Path: "/merchant/stalls/" + w.stallB + "/dashboard", Token: w.merchB.Token}), http.StatusOK)
 }
 
 func TestDashboardQueues(t *testing.T) {
 	e := newTestEnv(t)
-	_, org := e.catOrganizer(t, "queues-organizer@example.com")
+	_, org := e.organizer(t, "queues-organizer@example.com")
 	merchant := e.register("queues-merchant@example.com", catalog.RoleMerchant)
 	shopper := e.register("queues-shopper@example.com", catalog.RoleShopper)
 
@@ -146,7 +134,7 @@ func TestDashboardQueues(t *testing.T) {
 		t.Errorf("%d queue rows, want 3", n)
 	}
 	wantStatus(t, e.do(req{Method: "GET", Path: "/organizer/queues", Token: merchant.Token}), http.StatusForbidden)
-	dashWantDenied(t, e.do(req{Method: "GET", Path: "/organizer/queues", Token: shopper.Token}))
+	wantPageDenied(t, e.do(req{Method: "GET", Path: "/organizer/queues", Token: shopper.Token}))
 
 	run := "/organizer/queues/low/archived/dash:task-1/run"
 	wantStatus(t, e.do(req{Method: "POST", Path: run, Token: merchant.Token}), http.StatusForbidden)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"miaohui/app/account"
 	"miaohui/app/ops"
 	"miaohui/catalog"
 )
@@ -57,7 +56,7 @@ func TestDemoSeed(t *testing.T) {
 		res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": a.Email, "password": ops.DemoPassword}})
 		wantStatus(t, res, http.StatusOK)
 	}
-	stalls, err := e.srv.Catalog.MyStalls(ctx, catalog.Actor{UserID: mustUser(t, e, "merchant@demo.miaohui.cn").ID, Role: catalog.RoleMerchant})
+	stalls, err := e.srv.Catalog.MyStalls(ctx, catalog.Actor{UserID: userByEmail(t, e, "merchant@demo.miaohui.cn").ID, Role: catalog.RoleMerchant})
 	if err != nil || len(stalls) != 1 {
 		t.Fatalf("the demo merchant has %d stalls (%v), want 1", len(stalls), err)
 	}
@@ -69,13 +68,4 @@ func TestDemoSeed(t *testing.T) {
 	if got := count("/api/v1/fairs"); got != 2 {
 		t.Fatalf("%d fairs after a second start, want 2", got)
 	}
-}
-
-func mustUser(t testing.TB, e *testEnv, email string) account.User {
-	t.Helper()
-	var u account.User
-	if err := e.srv.DB.NewSelect().Model(&u).Where("email = ?", email).Scan(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -67,8 +67,8 @@ func benchNoLimits(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 0 }
 
 func BenchmarkFlashPurchase(b *testing.B) {
 	e := newTestEnv(b, benchNoLimits)
-	w := newFlWorld(b, e, "bench-flash")
-	big := e.catCreateProduct(b, w.merch.Token, w.stall, catGoods("走马灯", flProductPrice, catalog.MaxFlashQuantity))["id"].(string)
+	w := newFlashWorld(b, e, "bench-flash")
+	big := e.createProduct(b, w.merchA.Token, w.stallA, goods("走马灯", flashProductPrice, catalog.MaxFlashQuantity))["id"].(string)
 	h := e.srv.app.Handler()
 
 	// After sell-out: every buyer is answered sold_out from memory.

@@ -5,21 +5,18 @@ package app_test
 // killed with SIGKILL while tickets are being turned into orders.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"miaohui/app"
 	"miaohui/migrations/testdb"
 )
 
@@ -35,39 +32,9 @@ func flpNeedShared(t testing.TB) {
 	fairBinary(t)
 }
 
-// flpCall sends a JSON request; safe from any goroutine.
+// flpCall sends a JSON request through the client for many at once.
 func flpCall(method, url, token string, body any) (int, map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := flpClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return res.StatusCode, nil, fmt.Errorf("%s %s: status %d, body is not JSON: %s", method, url, res.StatusCode, raw)
-		}
-	}
-	return res.StatusCode, m, nil
+	return httpCall(flpClient, method, url, token, body)
 }
 
 // flpMust sends a request from the test goroutine and expects want.
@@ -173,97 +140,6 @@ func (d *flpDeployment) sale(t testing.TB, api, merchant, product string, quanti
 	return id
 }
 
-// buyers registers n shoppers through the APIs given (round robin), a few
-// at a time, and returns their tokens.
-func flpBuyers(t testing.TB, apis []string, prefix string, n int) []string {
-	t.Helper()
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range tokens {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			status, m, err := flpCall("POST", apis[i%len(apis)]+"/auth/register", "", map[string]any{
-				"email": fmt.Sprintf("%s%03d@example.com", prefix, i), "password": procPassword, "name": "抢购",
-			})
-			if err == nil && status != http.StatusCreated {
-				err = fmt.Errorf("register: status %d: %v", status, m)
-			}
-			if err == nil {
-				tokens[i], _ = m["token"].(string)
-			}
-			errs[i] = err
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("buyer %d: %v", i, err)
-		}
-	}
-	return tokens
-}
-
-// flpAttempt is one purchase and its answer.
-type flpAttempt struct {
-	buyer  int
-	status int
-	code   string
-	ticket string
-	err    error
-}
-
-// flpRush has the buyers of order purchase one unit each through the APIs
-// (the k-th attempt on apis[k % len]), conc at a time.
-func flpRush(apis []string, saleID string, tokens []string, order []int, conc int) []flpAttempt {
-	out := make([]flpAttempt, len(order))
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	for k, b := range order {
-		wg.Add(1)
-		go func(k, b int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			status, m, err := flpCall("POST", apis[k%len(apis)]+"/flash-sales/"+saleID+"/purchase", tokens[b], map[string]any{"quantity": 1})
-			a := flpAttempt{buyer: b, status: status, err: err}
-			a.code, _ = m["code"].(string)
-			a.ticket, _ = m["ticket"].(string)
-			out[k] = a
-		}(k, b)
-	}
-	wg.Wait()
-	return out
-}
-
-// flpWon checks the answers (202, 409 sold_out or limit_reached only) and
-// returns the tickets won by buyer.
-func flpWon(t testing.TB, attempts []flpAttempt) map[int][]string {
-	t.Helper()
-	won := map[int][]string{}
-	bad := 0
-	for i, a := range attempts {
-		switch {
-		case a.err == nil && a.status == http.StatusAccepted && a.ticket != "":
-			won[a.buyer] = append(won[a.buyer], a.ticket)
-		case a.err == nil && a.status == http.StatusConflict && (a.code == "sold_out" || a.code == "limit_reached"):
-		default:
-			bad++
-			if bad <= 5 {
-				t.Errorf("attempt %d (buyer %d): status %d code %q ticket %q err %v", i, a.buyer, a.status, a.code, a.ticket, a.err)
-			}
-		}
-	}
-	if bad > 0 {
-		t.Errorf("%d of %d attempts answered otherwise than 202 / 409 sold_out / 409 limit_reached", bad, len(attempts))
-	}
-	return won
-}
-
 // flpTally is what the database holds of a sale's orders and tickets.
 type flpTally struct {
 	orders, liveOrders, ticketIDs, buyers, overLimit int
@@ -332,18 +208,9 @@ func TestFlashProcessTwoServers(t *testing.T) {
 		order = append(order, i, (i+buyers/2)%buyers)
 	}
 	start := time.Now()
-	won := flpWon(t, flpRush(apis, id, tokens, order, 32))
+	won := app.Wins(t, flpRush(t, apis, id, tokens, order, 32))
 	t.Logf("%d attempts on two servers answered in %s", len(order), time.Since(start).Round(time.Millisecond))
-	tickets := 0
-	for b, ts := range won {
-		tickets += len(ts)
-		if len(ts) > 1 {
-			t.Errorf("buyer %d won %d times with a limit of 1", b, len(ts))
-		}
-	}
-	if tickets != units {
-		t.Errorf("%d tickets won, want %d", tickets, units)
-	}
+	app.WantWonOnce(t, won, units)
 
 	r := d.waitOrders(t, id, units, 30*time.Second)
 	if r.liveOrders != units || r.ticketIDs != units || r.buyers != units || r.overLimit != 0 || r.ticketsOther != 0 || r.sold != units {
@@ -352,7 +219,7 @@ func TestFlashProcessTwoServers(t *testing.T) {
 	// Either server tells the ticket's owner about it.
 	for b, ts := range won {
 		for _, api := range apis {
-			m := flpMust(t, "GET", api+"/flash-sales/"+id+"/tickets/"+ts[0], tokens[b], nil, http.StatusOK)
+			m := flpMust(t, "GET", api+"/flash-sales/"+id+"/tickets/"+ts[0], tokens[b].Token, nil, http.StatusOK)
 			if m["status"] != "ordered" || m["order_id"] == nil {
 				t.Errorf("buyer %d's ticket on %s: %v", b, api, m)
 			}
@@ -373,10 +240,10 @@ func TestFlashProcessTwoServers(t *testing.T) {
 			break
 		}
 	}
-	flpMust(t, "POST", apiA+"/auth/logout", tokens[loser], nil, http.StatusNoContent)
+	flpMust(t, "POST", apiA+"/auth/logout", tokens[loser].Token, nil, http.StatusNoContent)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		status, m, err := flpCall("POST", apiB+"/flash-sales/"+id+"/purchase", tokens[loser], map[string]any{"quantity": 1})
+		status, m, err := flpCall("POST", apiB+"/flash-sales/"+id+"/purchase", tokens[loser].Token, map[string]any{"quantity": 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +272,7 @@ func TestFlashProcessWorkerKilled(t *testing.T) {
 	for i := range order {
 		order[i] = i
 	}
-	won := flpWon(t, flpRush([]string{api}, id, tokens, order, units))
+	won := app.Wins(t, flpRush(t, []string{api}, id, tokens, order, units))
 	if len(won) != units {
 		t.Fatalf("%d of %d buyers admitted", len(won), units)
 	}
@@ -440,9 +307,45 @@ func TestFlashProcessWorkerKilled(t *testing.T) {
 		if n != 1 {
 			t.Errorf("buyer %d's ticket %s made %d orders, want 1", b, ts[0], n)
 		}
-		m := flpMust(t, "GET", api+"/flash-sales/"+id+"/tickets/"+ts[0], tokens[b], nil, http.StatusOK)
+		m := flpMust(t, "GET", api+"/flash-sales/"+id+"/tickets/"+ts[0], tokens[b].Token, nil, http.StatusOK)
 		if m["status"] != "ordered" {
 			t.Errorf("buyer %d's ticket: %v, want ordered", b, m)
 		}
 	}
+}
+
+// flpBuyers registers n shoppers through the APIs given (round robin).
+func flpBuyers(t testing.TB, apis []string, prefix string, n int) []app.Buyer {
+	t.Helper()
+	return app.MakeBuyers(t, n, func(i int) (app.Buyer, error) {
+		status, m, err := flpCall("POST", apis[i%len(apis)]+"/auth/register", "", map[string]any{
+			"email": fmt.Sprintf("%s%03d@example.com", prefix, i), "password": procPassword, "name": "抢购",
+		})
+		if err == nil && status != http.StatusCreated {
+			return app.Buyer{}, fmt.Errorf("register: status %d: %v", status, m)
+		}
+		if err != nil {
+			return app.Buyer{}, err
+		}
+		u, _ := m["user"].(map[string]any)
+		id, _ := u["id"].(string)
+		tok, _ := m["token"].(string)
+		return app.Buyer{ID: id, Token: tok}, nil
+	})
+}
+
+// flpRush has the buyers of order purchase one unit each through the APIs
+// (the k-th attempt on apis[k % len]), conc at a time.
+func flpRush(t testing.TB, apis []string, saleID string, buyers []app.Buyer, order []int, conc int) []app.Attempt {
+	t.Helper()
+	return app.Rush(t, len(order), conc, 2*time.Minute, func(k int) app.Attempt {
+		b := order[k]
+		status, m, err := flpCall("POST", apis[k%len(apis)]+"/flash-sales/"+saleID+"/purchase", buyers[b].Token, map[string]any{"quantity": 1})
+		code, _ := m["code"].(string)
+		ticket, _ := m["ticket"].(string)
+		if err == nil && status == http.StatusAccepted && ticket == "" {
+			err = fmt.Errorf("202 without a ticket: %v", m)
+		}
+		return app.NewAttempt(b, status, code, ticket, err)
+	})
 }

@@ -4,18 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/jobs"
 	"miaohui/orders"
@@ -24,156 +22,7 @@ import (
 // The flash sales' part of the HTTP contract (API.md, "Flash sales (抢购)"):
 // offers, the purchase fast path, tickets becoming orders through the Asynq
 // workers, rate limits, a lost Redis, unpaid orders going back on sale,
-// settlement and reminders. Helpers here are prefixed fl so they do not
-// collide with the other suites of package app.
-
-// flWorld is an open temple fair with a merchant's stall and one goods
-// product, another merchant's stall, and an organizer.
-type flWorld struct {
-	e          *testEnv
-	slug       string
-	org        string
-	merch      registered
-	other      registered
-	stall      string
-	otherStall string
-	product    string
-	shoppers   int
-}
-
-const (
-	flProductPrice = 2000
-	flProductStock = 100
-)
-
-func newFlWorld(t testing.TB, e *testEnv, slug string) *flWorld {
-	t.Helper()
-	w := &flWorld{e: e, slug: slug}
-	_, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
-	e.catCreateFair(t, w.org, e.catFairBody(slug, "temple_fair"))
-	w.merch = e.register("lanterns-"+slug+"@example.com", catalog.RoleMerchant)
-	w.other = e.register("papercuts-"+slug+"@example.com", catalog.RoleMerchant)
-	w.stall = e.catOpenStall(t, w.org, w.merch.Token, slug, "老街灯笼铺")["id"].(string)
-	w.otherStall = e.catOpenStall(t, w.org, w.other.Token, slug, "泰州剪纸坊")["id"].(string)
-	w.product = e.catCreateProduct(t, w.merch.Token, w.stall, catGoods("兔子灯", flProductPrice, flProductStock))["id"].(string)
-	return w
-}
-
-// shopper registers a new shopper through the API.
-func (w *flWorld) shopper(t testing.TB) registered {
-	t.Helper()
-	w.shoppers++
-	return w.e.register(fmt.Sprintf("shopper%d-%s@example.com", w.shoppers, w.slug), catalog.RoleShopper)
-}
-
-// flSaleBody is an offer of w's product starting in a minute for two hours.
-func (w *flWorld) saleBody(price, quantity, limit int) map[string]any {
-	now := w.e.clock.Now()
-	return map[string]any{
-		"product_id": w.product, "price": price, "quantity": quantity, "per_user_limit": limit,
-		"starts_at": catTime(now.Add(time.Minute)), "ends_at": catTime(now.Add(2 * time.Hour)),
-	}
-}
-
-// createSale posts an offer as the merchant and expects 201.
-func (w *flWorld) createSale(t testing.TB, body map[string]any) map[string]any {
-	t.Helper()
-	res := w.e.do(req{Method: "POST", Path: "/api/v1/flash-sales", Token: w.merch.Token, Body: body})
-	wantStatus(t, res, http.StatusCreated)
-	return res.JSON(t)
-}
-
-// liveSale creates an offer starting in a minute and moves the clock past
-// its start; it returns the sale's id.
-func (w *flWorld) liveSale(t testing.TB, price, quantity, limit int) string {
-	t.Helper()
-	id := w.createSale(t, w.saleBody(price, quantity, limit))["id"].(string)
-	w.e.clock.Advance(time.Minute + time.Second)
-	return id
-}
-
-// purchase tries to win quantity units.
-func (w *flWorld) purchase(token, saleID string, quantity int) response {
-	return w.e.do(req{Method: "POST", Path: "/api/v1/flash-sales/" + saleID + "/purchase", Token: token, Body: map[string]any{"quantity": quantity}})
-}
-
-// win purchases and expects 202 with a queued ticket; it returns the ticket.
-func (w *flWorld) win(t testing.TB, token, saleID string, quantity int) string {
-	t.Helper()
-	res := w.purchase(token, saleID, quantity)
-	wantStatus(t, res, http.StatusAccepted)
-	m := res.JSON(t)
-	ticket, _ := m["ticket"].(string)
-	if ticket == "" || m["status"] != "queued" {
-		t.Fatalf("purchase answer %s, want {ticket, status: queued}", res.Body)
-	}
-	return ticket
-}
-
-// ticket reads a ticket as token's user.
-func (w *flWorld) ticket(token, saleID, ticket string) response {
-	return w.e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + saleID + "/tickets/" + ticket, Token: token})
-}
-
-// waitOrdered polls a ticket until it has a fate and expects an order; it
-// returns the order's id.
-func (w *flWorld) waitOrdered(t testing.TB, token, saleID, ticket string) string {
-	t.Helper()
-	var last map[string]any
-	eventually(t, 15*time.Second, func() error {
-		res := w.ticket(token, saleID, ticket)
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("ticket status %d: %s", res.StatusCode, res.Body)
-		}
-		last = res.JSON(t)
-		if last["status"] == orders.TicketQueued {
-			return fmt.Errorf("ticket %s still queued", ticket)
-		}
-		return nil
-	})
-	if last["status"] != orders.TicketOrdered || last["ticket"] != ticket {
-		t.Fatalf("ticket %s: %v, want ordered", ticket, last)
-	}
-	id, _ := last["order_id"].(string)
-	if id == "" {
-		t.Fatalf("ordered ticket without order_id: %v", last)
-	}
-	return id
-}
-
-// sale reads an offer through the API.
-func (w *flWorld) sale(t testing.TB, id string) map[string]any {
-	t.Helper()
-	res := w.e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + id})
-	wantStatus(t, res, http.StatusOK)
-	return res.JSON(t)
-}
-
-// remaining is what GET /flash-sales/{id} says is left.
-func (w *flWorld) remaining(t testing.TB, id string) int {
-	t.Helper()
-	return flInt(t, w.sale(t, id), "remaining")
-}
-
-// pay completes a sandbox payment as succeeded.
-func (w *flWorld) pay(t testing.TB, token, orderID string) {
-	t.Helper()
-	res := w.e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderID, Token: token})
-	wantStatus(t, res, http.StatusOK)
-	payment, _ := res.JSON(t)["payment_id"].(string)
-	res = w.e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + payment + "/complete", Token: token, Body: map[string]any{"outcome": "succeeded"}})
-	wantStatus(t, res, http.StatusOK)
-}
-
-// flInt reads a JSON number.
-func flInt(t testing.TB, m map[string]any, key string) int {
-	t.Helper()
-	f, ok := m[key].(float64)
-	if !ok {
-		t.Fatalf("%q is not a number in %v", key, m)
-	}
-	return int(f)
-}
+// settlement and reminders. The shared helpers are in kit_test.go.
 
 // flSaleRow is a sale's row in the database.
 type flSaleRow struct {
@@ -195,125 +44,8 @@ func flRow(t testing.TB, e *testEnv, id string) flSaleRow {
 // flOrders counts the live and all orders of a sale.
 func flOrders(t testing.TB, e *testEnv, saleID string) (live, all int) {
 	t.Helper()
-	return ordCount(t, e, "orders", "flash_sale_id = ? AND status <> ?", saleID, orders.StatusCancelled),
-		ordCount(t, e, "orders", "flash_sale_id = ?", saleID)
-}
-
-// flBuyer is a shopper made through the service, for the big rushes.
-type flBuyer struct{ ID, Token string }
-
-// flBuyers creates n shoppers quickly (the test's cheap hash, a few at a time).
-func flBuyers(t testing.TB, e *testEnv, prefix string, n int) []flBuyer {
-	t.Helper()
-	ctx := context.Background()
-	out := make([]flBuyer, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i := range out {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			u, err := e.srv.Accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("%s%03d@example.com", prefix, i), Password: testPassword, Name: "抢购", Role: catalog.RoleShopper})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			_, tok, err := e.srv.Accounts.StartSession(ctx, u.ID)
-			out[i], errs[i] = flBuyer{ID: u.ID, Token: tok}, err
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("buyer %d: %v", i, err)
-		}
-	}
-	return out
-}
-
-// flAttempt is one purchase of a rush and its answer.
-type flAttempt struct {
-	buyer  int
-	status int
-	code   string
-	ticket string
-	err    error
-}
-
-// flRush sends the purchases of the buyers listed (an index may repeat), at
-// most conc at a time, and fails the test if they are not all answered
-// within a minute.
-func flRush(t testing.TB, e *testEnv, saleID string, buyers []flBuyer, order []int, conc int) []flAttempt {
-	t.Helper()
-	out := make([]flAttempt, len(order))
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	for k, b := range order {
-		wg.Add(1)
-		go func(k, b int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			hr := ordRequest("POST", "/api/v1/flash-sales/"+saleID+"/purchase", buyers[b].Token, map[string]any{"quantity": 1}, nil)
-			res, err := e.srv.App().Test(hr, -1)
-			if err != nil {
-				out[k] = flAttempt{buyer: b, err: err}
-				return
-			}
-			defer res.Body.Close()
-			raw, _ := io.ReadAll(res.Body)
-			a := flAttempt{buyer: b, status: res.StatusCode, code: ordCode(raw)}
-			if res.StatusCode == http.StatusAccepted {
-				var m struct {
-					Ticket string `json:"ticket"`
-				}
-				if err := json.Unmarshal(raw, &m); err != nil || m.Ticket == "" {
-					a.err = fmt.Errorf("202 without a ticket: %s", raw)
-				}
-				a.ticket = m.Ticket
-			}
-			out[k] = a
-		}(k, b)
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		ordLogErrors(t, e)
-		t.Fatalf("%d purchases not all answered within a minute", len(order))
-	}
-	return out
-}
-
-// flTally checks a rush's answers: only 202, 409 sold_out and 409
-// limit_reached are allowed. It returns the tickets won, by buyer.
-func flTally(t testing.TB, e *testEnv, attempts []flAttempt) map[int][]string {
-	t.Helper()
-	won := map[int][]string{}
-	bad := 0
-	for i, a := range attempts {
-		ok := a.err == nil && (a.status == http.StatusAccepted ||
-			a.status == http.StatusConflict && (a.code == "sold_out" || a.code == "limit_reached"))
-		if !ok {
-			bad++
-			if bad <= 5 {
-				t.Errorf("attempt %d (buyer %d): status %d code %q err %v", i, a.buyer, a.status, a.code, a.err)
-			}
-			continue
-		}
-		if a.status == http.StatusAccepted {
-			won[a.buyer] = append(won[a.buyer], a.ticket)
-		}
-	}
-	if bad > 0 {
-		t.Errorf("%d of %d attempts answered otherwise than 202 / 409 sold_out / 409 limit_reached", bad, len(attempts))
-		ordLogErrors(t, e)
-	}
-	return won
+	return countRows(t, e, "orders", "flash_sale_id = ? AND status <> ?", saleID, orders.StatusCancelled),
+		countRows(t, e, "orders", "flash_sale_id = ?", saleID)
 }
 
 // flWaitTickets waits until n tickets of the sale are ordered and none is
@@ -321,7 +53,7 @@ func flTally(t testing.TB, e *testEnv, attempts []flAttempt) map[int][]string {
 func flWaitTickets(t testing.TB, e *testEnv, saleID string, n int) {
 	t.Helper()
 	eventually(t, 20*time.Second, func() error {
-		got := ordCount(t, e, "flash_tickets", "sale_id = ? AND status = ?", saleID, orders.TicketOrdered)
+		got := countRows(t, e, "flash_tickets", "sale_id = ? AND status = ?", saleID, orders.TicketOrdered)
 		if got > n {
 			t.Fatalf("%d tickets ordered, want %d at most", got, n)
 		}
@@ -357,42 +89,59 @@ func flOverLimit(t testing.TB, e *testEnv, saleID string, limit int) []string {
 
 func TestFlashOffers(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-offers")
-	shopper := w.shopper(t)
 	path := "/api/v1/flash-sales"
-
-	body := w.saleBody(990, 10, 2)
-	sale := w.createSale(t, body)
-	ordWantKeys(t, "flash sale", sale, "id", "product_id", "price", "quantity", "remaining", "per_user_limit", "starts_at", "ends_at", "status")
-	id := sale["id"].(string)
-	if sale["product_id"] != w.product || flInt(t, sale, "price") != 990 || flInt(t, sale, "quantity") != 10 ||
-		flInt(t, sale, "remaining") != 10 || flInt(t, sale, "per_user_limit") != 2 || sale["status"] != catalog.FlashUpcoming {
-		t.Errorf("created sale %v", sale)
+	// setup is a fresh flash world, a shopper, and the merchant's offer of
+	// 10 units at ¥9.90, two per person, starting in a minute.
+	setup := func(t *testing.T) (e *testEnv, w *world, shopper registered, id string, sale map[string]any) {
+		t.Helper()
+		e = newTestEnv(t)
+		w = newFlashWorld(t, e, "flash-offers")
+		shopper = w.shopper(t)
+		sale = w.createSale(t, w.saleBody(990, 10, 2))
+		return e, w, shopper, sale["id"].(string), sale
 	}
-	catWantTime(t, sale, "starts_at", e.clock.Now().Add(time.Minute))
-	catWantTime(t, sale, "ends_at", e.clock.Now().Add(2*time.Hour))
-	ordWantStock(t, e, w.product, flProductStock-10)
+	// edited is setup with the offer cut to 8 units at ¥8.80 (EditBeforeStart).
+	edited := func(t *testing.T) (e *testEnv, w *world, shopper registered, id string, sale map[string]any) {
+		t.Helper()
+		e, w, shopper, id, sale = setup(t)
+		wantStatus(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"quantity": 8, "price": 880}}), http.StatusOK)
+		return e, w, shopper, id, sale
+	}
+
+	t.Run("Created", func(t *testing.T) {
+		e, w, _, _, sale := setup(t)
+		wantKeys(t, "flash sale", sale, "id", "product_id", "price", "quantity", "remaining", "per_user_limit", "starts_at", "ends_at", "status")
+		if sale["product_id"] != w.product || jsonInt(t, sale, "price") != 990 || jsonInt(t, sale, "quantity") != 10 ||
+			jsonInt(t, sale, "remaining") != 10 || jsonInt(t, sale, "per_user_limit") != 2 || sale["status"] != catalog.FlashUpcoming {
+			t.Errorf("created sale %v", sale)
+		}
+		wantTime(t, sale, "starts_at", e.clock.Now().Add(time.Minute))
+		wantTime(t, sale, "ends_at", e.clock.Now().Add(2*time.Hour))
+		wantStock(t, e, w.product, flashProductStock-10)
+	})
 
 	t.Run("NotTheMerchant", func(t *testing.T) {
-		catWantDenied(t, e.do(req{Method: "POST", Path: path, Token: w.other.Token, Body: w.saleBody(990, 5, 1)}))
-		catWantDenied(t, e.do(req{Method: "POST", Path: path, Token: shopper.Token, Body: w.saleBody(990, 5, 1)}))
-		catWantDenied(t, e.do(req{Method: "POST", Path: path, Token: w.org, Body: w.saleBody(990, 5, 1)}))
+		e, w, shopper, id, _ := setup(t)
+		wantDenied(t, e.do(req{Method: "POST", Path: path, Token: w.merchB.Token, Body: w.saleBody(990, 5, 1)}))
+		wantDenied(t, e.do(req{Method: "POST", Path: path, Token: shopper.Token, Body: w.saleBody(990, 5, 1)}))
+		wantDenied(t, e.do(req{Method: "POST", Path: path, Token: w.org, Body: w.saleBody(990, 5, 1)}))
 		wantProblem(t, e.do(req{Method: "POST", Path: path, Body: w.saleBody(990, 5, 1)}), http.StatusUnauthorized, "unauthenticated")
-		catWantDenied(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.other.Token, Body: map[string]any{"price": 1}}))
-		catWantDenied(t, e.do(req{Method: "POST", Path: path + "/" + id + "/withdraw", Token: shopper.Token}))
-		ordWantStock(t, e, w.product, flProductStock-10)
-		if n := ordCount(t, e, "flash_sales", "1 = 1"); n != 1 {
+		wantDenied(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchB.Token, Body: map[string]any{"price": 1}}))
+		wantDenied(t, e.do(req{Method: "POST", Path: path + "/" + id + "/withdraw", Token: shopper.Token}))
+		wantStock(t, e, w.product, flashProductStock-10)
+		if n := countRows(t, e, "flash_sales", "1 = 1"); n != 1 {
 			t.Errorf("%d flash sales, want 1", n)
 		}
 	})
 
 	t.Run("MoreThanStock", func(t *testing.T) {
-		wantProblem(t, e.do(req{Method: "POST", Path: path, Token: w.merch.Token, Body: w.saleBody(990, flProductStock-10+1, 1)}), http.StatusConflict, "insufficient_stock")
-		ordWantStock(t, e, w.product, flProductStock-10)
+		e, w, _, _, _ := setup(t)
+		wantProblem(t, e.do(req{Method: "POST", Path: path, Token: w.merchA.Token, Body: w.saleBody(990, flashProductStock-10+1, 1)}), http.StatusConflict, "insufficient_stock")
+		wantStock(t, e, w.product, flashProductStock-10)
 	})
 
 	t.Run("Validation", func(t *testing.T) {
+		e, w, _, _, _ := setup(t)
 		now := e.clock.Now()
 		with := func(k string, v any) map[string]any {
 			b := w.saleBody(990, 5, 1)
@@ -403,76 +152,79 @@ func TestFlashOffers(t *testing.T) {
 			name, field string
 			body        map[string]any
 		}{
-			{"EndBeforeStart", "ends_at", with("ends_at", catTime(now.Add(30*time.Second)))},
-			{"EndAtStart", "ends_at", with("ends_at", catTime(now.Add(time.Minute)))},
-			{"EndAfterTheFair", "", with("ends_at", catTime(now.Add(31*24*time.Hour)))},
-			{"StartInThePast", "starts_at", with("starts_at", catTime(now.Add(-time.Minute)))},
+			{"EndBeforeStart", "ends_at", with("ends_at", fairTime(now.Add(30*time.Second)))},
+			{"EndAtStart", "ends_at", with("ends_at", fairTime(now.Add(time.Minute)))},
+			{"EndAfterTheFair", "", with("ends_at", fairTime(now.Add(31*24*time.Hour)))},
+			{"StartInThePast", "starts_at", with("starts_at", fairTime(now.Add(-time.Minute)))},
 			{"PriceZero", "price", with("price", 0)},
 			{"LimitZero", "per_user_limit", with("per_user_limit", 0)},
 			{"QuantityZero", "quantity", with("quantity", 0)},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				res := e.do(req{Method: "POST", Path: path, Token: w.merch.Token, Body: tc.body})
+				res := e.do(req{Method: "POST", Path: path, Token: w.merchA.Token, Body: tc.body})
 				if tc.field == "" { // the contract names no field for the fair's dates
 					wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
 					return
 				}
-				catWantField(t, res, tc.field)
+				wantField(t, res, tc.field)
 			})
 		}
-		ordWantStock(t, e, w.product, flProductStock-10)
-		if n := ordCount(t, e, "flash_sales", "1 = 1"); n != 1 {
+		wantStock(t, e, w.product, flashProductStock-10)
+		if n := countRows(t, e, "flash_sales", "1 = 1"); n != 1 {
 			t.Errorf("%d flash sales after invalid offers, want 1", n)
 		}
 	})
 
 	t.Run("EditBeforeStart", func(t *testing.T) {
-		res := e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merch.Token, Body: map[string]any{"quantity": 15, "price": 880}})
+		e, w, _, id, _ := setup(t)
+		res := e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"quantity": 15, "price": 880}})
 		wantStatus(t, res, http.StatusOK)
 		m := res.JSON(t)
-		if flInt(t, m, "quantity") != 15 || flInt(t, m, "price") != 880 || flInt(t, m, "remaining") != 15 || flInt(t, m, "per_user_limit") != 2 {
+		if jsonInt(t, m, "quantity") != 15 || jsonInt(t, m, "price") != 880 || jsonInt(t, m, "remaining") != 15 || jsonInt(t, m, "per_user_limit") != 2 {
 			t.Errorf("patched sale %v", m)
 		}
-		ordWantStock(t, e, w.product, flProductStock-15)
-		res = e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merch.Token, Body: map[string]any{"quantity": 8}})
+		wantStock(t, e, w.product, flashProductStock-15)
+		res = e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"quantity": 8}})
 		wantStatus(t, res, http.StatusOK)
-		ordWantStock(t, e, w.product, flProductStock-8)
-		catWantField(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merch.Token, Body: map[string]any{"price": 0}}), "price")
-		wantProblem(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merch.Token, Body: map[string]any{"quantity": flProductStock + 1}}), http.StatusConflict, "insufficient_stock")
-		ordWantStock(t, e, w.product, flProductStock-8)
-		if got := w.sale(t, id); flInt(t, got, "quantity") != 8 || flInt(t, got, "price") != 880 || flInt(t, got, "remaining") != 8 {
+		wantStock(t, e, w.product, flashProductStock-8)
+		wantField(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"price": 0}}), "price")
+		wantProblem(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"quantity": flashProductStock + 1}}), http.StatusConflict, "insufficient_stock")
+		wantStock(t, e, w.product, flashProductStock-8)
+		if got := w.sale(t, id); jsonInt(t, got, "quantity") != 8 || jsonInt(t, got, "price") != 880 || jsonInt(t, got, "remaining") != 8 {
 			t.Errorf("sale after edits %v", got)
 		}
 	})
 
 	t.Run("Withdraw", func(t *testing.T) {
+		e, w, shopper, _, _ := edited(t)
 		other := w.createSale(t, w.saleBody(500, 7, 1))["id"].(string)
-		ordWantStock(t, e, w.product, flProductStock-8-7)
-		res := e.do(req{Method: "POST", Path: path + "/" + other + "/withdraw", Token: w.merch.Token})
+		wantStock(t, e, w.product, flashProductStock-8-7)
+		res := e.do(req{Method: "POST", Path: path + "/" + other + "/withdraw", Token: w.merchA.Token})
 		wantStatus(t, res, http.StatusOK)
 		if m := res.JSON(t); m["status"] != catalog.FlashWithdrawn {
 			t.Errorf("withdrawn sale %v", m)
 		}
-		ordWantStock(t, e, w.product, flProductStock-8)
-		wantProblem(t, e.do(req{Method: "POST", Path: path + "/" + other + "/withdraw", Token: w.merch.Token}), http.StatusConflict, "conflict")
-		ordWantStock(t, e, w.product, flProductStock-8)
+		wantStock(t, e, w.product, flashProductStock-8)
+		wantProblem(t, e.do(req{Method: "POST", Path: path + "/" + other + "/withdraw", Token: w.merchA.Token}), http.StatusConflict, "conflict")
+		wantStock(t, e, w.product, flashProductStock-8)
 		res = e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/flash-sales"})
 		wantStatus(t, res, http.StatusOK)
-		if ids := catField(catItems(t, res), "id"); catContains(ids, other) {
+		if ids := listField(listItems(t, res), "id"); slices.Contains(ids, other) {
 			t.Errorf("the fair lists a withdrawn sale: %v", ids)
 		}
 		wantProblem(t, w.purchase(shopper.Token, other, 1), http.StatusNotFound, "not_found")
 	})
 
 	t.Run("Reads", func(t *testing.T) {
+		e, w, _, id, _ := edited(t)
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/flash-sales"})
 		wantStatus(t, res, http.StatusOK)
-		items := catItems(t, res)
-		if ids := catField(items, "id"); len(ids) != 1 || ids[0] != id {
+		items := listItems(t, res)
+		if ids := listField(items, "id"); len(ids) != 1 || ids[0] != id {
 			t.Fatalf("fair's flash sales %v, want [%s]", ids, id)
 		}
-		ordWantKeys(t, "listed sale", items[0], "id", "product_id", "price", "quantity", "remaining", "per_user_limit", "starts_at", "ends_at", "status")
-		if flInt(t, items[0], "remaining") != 8 || items[0]["status"] != catalog.FlashUpcoming {
+		wantKeys(t, "listed sale", items[0], "id", "product_id", "price", "quantity", "remaining", "per_user_limit", "starts_at", "ends_at", "status")
+		if jsonInt(t, items[0], "remaining") != 8 || items[0]["status"] != catalog.FlashUpcoming {
 			t.Errorf("listed sale %v", items[0])
 		}
 		res = e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + id})
@@ -484,20 +236,21 @@ func TestFlashOffers(t *testing.T) {
 		if !st.Equal(e.clock.Now()) {
 			t.Errorf("X-Server-Time %v, want the server's clock %v", st, e.clock.Now())
 		}
-		if m := res.JSON(t); flInt(t, m, "remaining") != 8 || m["id"] != id {
+		if m := res.JSON(t); jsonInt(t, m, "remaining") != 8 || m["id"] != id {
 			t.Errorf("sale %v", m)
 		}
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/flash-sales/nope"}), http.StatusNotFound, "not_found")
 	})
 
 	t.Run("AfterStart", func(t *testing.T) {
+		e, w, _, id, _ := edited(t)
 		e.clock.Advance(time.Minute + time.Second)
 		if m := w.sale(t, id); m["status"] != catalog.FlashLive {
 			t.Errorf("status %v after the start, want live", m["status"])
 		}
-		wantProblem(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merch.Token, Body: map[string]any{"quantity": 9}}), http.StatusConflict, "conflict")
-		wantProblem(t, e.do(req{Method: "POST", Path: path + "/" + id + "/withdraw", Token: w.merch.Token}), http.StatusConflict, "conflict")
-		ordWantStock(t, e, w.product, flProductStock-8)
+		wantProblem(t, e.do(req{Method: "PATCH", Path: path + "/" + id, Token: w.merchA.Token, Body: map[string]any{"quantity": 9}}), http.StatusConflict, "conflict")
+		wantProblem(t, e.do(req{Method: "POST", Path: path + "/" + id + "/withdraw", Token: w.merchA.Token}), http.StatusConflict, "conflict")
+		wantStock(t, e, w.product, flashProductStock-8)
 		if r := flRow(t, e, id); r.Quantity != 8 || r.Withdrawn {
 			t.Errorf("sale row %+v after refused changes", r)
 		}
@@ -506,75 +259,99 @@ func TestFlashOffers(t *testing.T) {
 
 func TestFlashPurchase(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, func(c *Config) { c.FlashUserRPS = 0 }) // TestFlashRateLimits tests the limits
-	w := newFlWorld(t, e, "flash-buy")
-	buyer, other, browser, leaver := w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t)
-	id := w.createSale(t, w.saleBody(990, 10, 2))["id"].(string)
-	purchasePath := "/api/v1/flash-sales/" + id + "/purchase"
-
-	wantProblem(t, w.purchase(buyer.Token, id, 1), http.StatusConflict, "not_started")
-	e.clock.Advance(time.Minute + time.Second)
-
-	wantProblem(t, w.purchase(buyer.Token, "nope", 1), http.StatusNotFound, "not_found")
-	wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Body: map[string]any{"quantity": 1}}), http.StatusUnauthorized, "unauthenticated")
-	wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Token: "m1.forged.token.x.y.z", Body: map[string]any{"quantity": 1}}), http.StatusUnauthorized, "unauthenticated")
-	wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Token: buyer.Token, Body: `{"quantity":`}), http.StatusBadRequest, "malformed_json")
-	catWantField(t, e.do(req{Method: "POST", Path: purchasePath, Token: buyer.Token, Body: map[string]any{}}), "quantity")
-	catWantField(t, w.purchase(buyer.Token, id, 0), "quantity")
-	wantProblem(t, w.purchase(buyer.Token, id, 3), http.StatusConflict, "limit_reached")
-
-	res := w.purchase(buyer.Token, id, 2)
-	wantStatus(t, res, http.StatusAccepted)
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("202 content type %q", ct)
+	// setup is a fresh flash world (no per-user rate limit: TestFlashRateLimits
+	// tests the limits), four shoppers, and an offer of 10 units at ¥9.90, two
+	// per person, starting in a minute.
+	setup := func(t *testing.T) (e *testEnv, w *world, buyer, other, browser, leaver registered, id, purchasePath string) {
+		t.Helper()
+		e = newTestEnv(t, func(c *Config) { c.FlashUserRPS = 0 })
+		w = newFlashWorld(t, e, "flash-buy")
+		buyer, other, browser, leaver = w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t)
+		id = w.createSale(t, w.saleBody(990, 10, 2))["id"].(string)
+		return e, w, buyer, other, browser, leaver, id, "/api/v1/flash-sales/" + id + "/purchase"
 	}
-	m := res.JSON(t)
-	ticket, _ := m["ticket"].(string)
-	if ticket == "" || m["status"] != "queued" {
-		t.Fatalf("purchase answer %s", res.Body)
-	}
-	wantProblem(t, w.purchase(buyer.Token, id, 1), http.StatusConflict, "limit_reached")
-
-	// No worker yet: the ticket waits in the queue.
-	res = w.ticket(buyer.Token, id, ticket)
-	wantStatus(t, res, http.StatusOK)
-	if m := res.JSON(t); m["status"] != "queued" || m["ticket"] != ticket {
-		t.Errorf("ticket before any worker runs: %v, want queued", m)
-	}
-	wantProblem(t, w.ticket(other.Token, id, ticket), http.StatusNotFound, "not_found")
-	wantProblem(t, w.ticket(buyer.Token, id, "nope"), http.StatusNotFound, "not_found")
-	wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + id + "/tickets/" + ticket}), http.StatusUnauthorized, "unauthenticated")
-	if got := w.remaining(t, id); got != 8 {
-		t.Errorf("remaining %d after 2 won, want 8", got)
+	// bought is setup once the sale is live, with the workers running and the
+	// buyer's two units ordered and paid (Purchase), and the browser's one unit
+	// ordered too when browserBought (CookieNeedsCSRF).
+	bought := func(t *testing.T, browserBought bool) (e *testEnv, w *world, buyer, other, browser, leaver registered, id, purchasePath string) {
+		t.Helper()
+		e, w, buyer, other, browser, leaver, id, purchasePath = setup(t)
+		e.clock.Advance(time.Minute + time.Second)
+		e.runWorkers()
+		w.payOrder(t, buyer.Token, w.waitOrdered(t, buyer.Token, id, w.win(t, buyer.Token, id, 2)))
+		if browserBought {
+			w.waitOrdered(t, browser.Token, id, w.win(t, browser.Token, id, 1))
+		}
+		return e, w, buyer, other, browser, leaver, id, purchasePath
 	}
 
-	e.runWorkers()
-	orderID := w.waitOrdered(t, buyer.Token, id, ticket)
-	wantProblem(t, w.ticket(other.Token, id, ticket), http.StatusNotFound, "not_found")
+	t.Run("Purchase", func(t *testing.T) {
+		e, w, buyer, other, _, _, id, purchasePath := setup(t)
+		wantProblem(t, w.purchase(buyer.Token, id, 1), http.StatusConflict, "not_started")
+		e.clock.Advance(time.Minute + time.Second)
 
-	res = e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderID, Token: buyer.Token})
-	wantStatus(t, res, http.StatusOK)
-	o := res.JSON(t)
-	if o["status"] != orders.StatusPendingPayment || flInt(t, o, "total") != 2*990 || o["fulfillment"] != catalog.ShipPickup ||
-		o["stall_id"] != w.stall || o["buyer_id"] != buyer.ID || o["currency"] != "CNY" {
-		t.Errorf("flash order %v", o)
-	}
-	if o["flash_sale_id"] != id || o["ticket_id"] != ticket {
-		t.Errorf("order's flash_sale_id %v ticket_id %v, want %s %s", o["flash_sale_id"], o["ticket_id"], id, ticket)
-	}
-	if items, _ := o["items"].([]any); len(items) != 1 {
-		t.Errorf("order items %v", o["items"])
-	} else if it := items[0].(map[string]any); it["product_id"] != w.product || flInt(t, it, "unit_price") != 990 || flInt(t, it, "quantity") != 2 {
-		t.Errorf("order item %v", it)
-	}
-	if r := flRow(t, e, id); r.Sold != 2 {
-		t.Errorf("sold %d, want 2", r.Sold)
-	}
-	w.pay(t, buyer.Token, orderID)
-	ordWantStatus(t, e, orders.StatusPaid, orderID)
-	ordWantStock(t, e, w.product, flProductStock-10) // flash units never come from the stock twice
+		wantProblem(t, w.purchase(buyer.Token, "nope", 1), http.StatusNotFound, "not_found")
+		wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Body: map[string]any{"quantity": 1}}), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Token: "m1.forged.token.x.y.z", Body: map[string]any{"quantity": 1}}), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, e.do(req{Method: "POST", Path: purchasePath, Token: buyer.Token, Body: `{"quantity":`}), http.StatusBadRequest, "malformed_json")
+		wantField(t, e.do(req{Method: "POST", Path: purchasePath, Token: buyer.Token, Body: map[string]any{}}), "quantity")
+		wantField(t, w.purchase(buyer.Token, id, 0), "quantity")
+		wantProblem(t, w.purchase(buyer.Token, id, 3), http.StatusConflict, "limit_reached")
+
+		res := w.purchase(buyer.Token, id, 2)
+		wantStatus(t, res, http.StatusAccepted)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("202 content type %q", ct)
+		}
+		m := res.JSON(t)
+		ticket, _ := m["ticket"].(string)
+		if ticket == "" || m["status"] != "queued" {
+			t.Fatalf("purchase answer %s", res.Body)
+		}
+		wantProblem(t, w.purchase(buyer.Token, id, 1), http.StatusConflict, "limit_reached")
+
+		// No worker yet: the ticket waits in the queue.
+		res = w.ticket(buyer.Token, id, ticket)
+		wantStatus(t, res, http.StatusOK)
+		if m := res.JSON(t); m["status"] != "queued" || m["ticket"] != ticket {
+			t.Errorf("ticket before any worker runs: %v, want queued", m)
+		}
+		wantProblem(t, w.ticket(other.Token, id, ticket), http.StatusNotFound, "not_found")
+		wantProblem(t, w.ticket(buyer.Token, id, "nope"), http.StatusNotFound, "not_found")
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/flash-sales/" + id + "/tickets/" + ticket}), http.StatusUnauthorized, "unauthenticated")
+		if got := w.remaining(t, id); got != 8 {
+			t.Errorf("remaining %d after 2 won, want 8", got)
+		}
+
+		e.runWorkers()
+		orderID := w.waitOrdered(t, buyer.Token, id, ticket)
+		wantProblem(t, w.ticket(other.Token, id, ticket), http.StatusNotFound, "not_found")
+
+		res = e.do(req{Method: "GET", Path: "/api/v1/orders/" + orderID, Token: buyer.Token})
+		wantStatus(t, res, http.StatusOK)
+		o := res.JSON(t)
+		if o["status"] != orders.StatusPendingPayment || jsonInt(t, o, "total") != 2*990 || o["fulfillment"] != catalog.ShipPickup ||
+			o["stall_id"] != w.stallA || o["buyer_id"] != buyer.ID || o["currency"] != "CNY" {
+			t.Errorf("flash order %v", o)
+		}
+		if o["flash_sale_id"] != id || o["ticket_id"] != ticket {
+			t.Errorf("order's flash_sale_id %v ticket_id %v, want %s %s", o["flash_sale_id"], o["ticket_id"], id, ticket)
+		}
+		if items, _ := o["items"].([]any); len(items) != 1 {
+			t.Errorf("order items %v", o["items"])
+		} else if it := items[0].(map[string]any); it["product_id"] != w.product || jsonInt(t, it, "unit_price") != 990 || jsonInt(t, it, "quantity") != 2 {
+			t.Errorf("order item %v", it)
+		}
+		if r := flRow(t, e, id); r.Sold != 2 {
+			t.Errorf("sold %d, want 2", r.Sold)
+		}
+		w.payOrder(t, buyer.Token, orderID)
+		wantOrderStatus(t, e, orders.StatusPaid, orderID)
+		wantStock(t, e, w.product, flashProductStock-10) // flash units never come from the stock twice
+	})
 
 	t.Run("CookieNeedsCSRF", func(t *testing.T) {
+		e, w, _, _, browser, _, id, purchasePath := bought(t, false)
 		if browser.Cookie == nil || browser.CSRF == "" {
 			t.Fatal("registration set no session cookie or CSRF token")
 		}
@@ -590,9 +367,13 @@ func TestFlashPurchase(t *testing.T) {
 		res := e.do(req{Method: "POST", Path: purchasePath, Cookies: cookies, Body: body, Header: map[string]string{"X-CSRF-Token": browser.CSRF}})
 		wantStatus(t, res, http.StatusAccepted)
 		w.waitOrdered(t, browser.Token, id, res.JSON(t)["ticket"].(string))
+		if live, all := flOrders(t, e, id); live != 2 || all != 2 {
+			t.Errorf("%d live of %d orders, want 2", live, all)
+		}
 	})
 
 	t.Run("RevokedToken", func(t *testing.T) {
+		e, w, _, _, _, leaver, id, _ := bought(t, true)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/auth/logout", Token: leaver.Token}), http.StatusNoContent)
 		wantProblem(t, w.purchase(leaver.Token, id, 1), http.StatusUnauthorized, "unauthenticated")
 		if got := w.remaining(t, id); got != 7 {
@@ -601,22 +382,20 @@ func TestFlashPurchase(t *testing.T) {
 	})
 
 	t.Run("AfterEnd", func(t *testing.T) {
+		e, w, _, other, _, _, id, _ := bought(t, false)
 		e.clock.Advance(2 * time.Hour)
 		wantProblem(t, w.purchase(other.Token, id, 1), http.StatusGone, "ended")
 		if m := w.sale(t, id); m["status"] != catalog.FlashEnded {
 			t.Errorf("status %v after the end, want ended", m["status"])
 		}
 	})
-	if live, all := flOrders(t, e, id); live != 2 || all != 2 {
-		t.Errorf("%d live of %d orders, want 2", live, all)
-	}
 }
 
 func TestFlashSoldOut(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 0 })
-	w := newFlWorld(t, e, "flash-soldout")
-	buyers := flBuyers(t, e, "soldout", 25)
+	w := newFlashWorld(t, e, "flash-soldout")
+	buyers := e.buyers(t, "soldout", 25)
 	id := w.liveSale(t, 1200, 3, 1)
 	for i := range 3 {
 		w.win(t, buyers[i].Token, id, 1)
@@ -649,7 +428,7 @@ func TestFlashRateLimits(t *testing.T) {
 	t.Parallel()
 	burst := func(t *testing.T, e *testEnv, tokens []string) (limited int) {
 		t.Helper()
-		w := newFlWorld(t, e, "flash-rate")
+		w := newFlashWorld(t, e, "flash-rate")
 		id := w.liveSale(t, 1200, 50, 1)
 		for i := range 10 {
 			res := w.purchase(tokens[i%len(tokens)], id, 1)
@@ -671,7 +450,7 @@ func TestFlashRateLimits(t *testing.T) {
 	}
 	t.Run("PerUser", func(t *testing.T) {
 		e := newTestEnv(t, func(c *Config) { c.FlashUserRPS = 2 })
-		b := flBuyers(t, e, "rate", 1)
+		b := e.buyers(t, "rate", 1)
 		if n := burst(t, e, []string{b[0].Token}); n == 0 {
 			t.Errorf("10 attempts at once by one user with FlashUserRPS=2: no 429")
 		}
@@ -679,7 +458,7 @@ func TestFlashRateLimits(t *testing.T) {
 	t.Run("PerAddress", func(t *testing.T) {
 		e := newTestEnv(t, func(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 3 })
 		var tokens []string
-		for _, b := range flBuyers(t, e, "rate", 10) {
+		for _, b := range e.buyers(t, "rate", 10) {
 			tokens = append(tokens, b.Token)
 		}
 		if n := burst(t, e, tokens); n == 0 {
@@ -688,7 +467,7 @@ func TestFlashRateLimits(t *testing.T) {
 	})
 	t.Run("Off", func(t *testing.T) {
 		e := newTestEnv(t, func(c *Config) { c.FlashUserRPS = 0 })
-		b := flBuyers(t, e, "rate", 1)
+		b := e.buyers(t, "rate", 1)
 		if n := burst(t, e, []string{b[0].Token}); n != 0 {
 			t.Errorf("%d × 429 with FlashUserRPS=0, want none", n)
 		}
@@ -700,8 +479,8 @@ func TestFlashRace(t *testing.T) {
 	// 500 buyers press twice each, 64 at a time, for 50 units, one per person.
 	const buyers, units, conc = 500, 50, 64
 	e := newTestEnv(t, func(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 0 })
-	w := newFlWorld(t, e, "flash-race")
-	bs := flBuyers(t, e, "race", buyers)
+	w := newFlashWorld(t, e, "flash-race")
+	bs := e.buyers(t, "race", buyers)
 	id := w.liveSale(t, 1888, units, 1)
 	e.runWorkers()
 
@@ -710,18 +489,9 @@ func TestFlashRace(t *testing.T) {
 		order = append(order, i, (i*7+3)%buyers)
 	}
 	start := time.Now()
-	won := flTally(t, e, flRush(t, e, id, bs, order, conc))
+	won := e.wins(t, e.flashRush(t, id, bs, order, conc))
 	t.Logf("%d attempts answered in %s", len(order), time.Since(start).Round(time.Millisecond))
-	tickets := 0
-	for b, ts := range won {
-		tickets += len(ts)
-		if len(ts) > 1 {
-			t.Errorf("buyer %d won %d times with a limit of 1", b, len(ts))
-		}
-	}
-	if tickets != units {
-		t.Errorf("%d tickets won, want %d", tickets, units)
-	}
+	wantWonOnce(t, won, units)
 
 	flWaitTickets(t, e, id, units)
 	live, all := flOrders(t, e, id)
@@ -731,13 +501,13 @@ func TestFlashRace(t *testing.T) {
 	if over := flOverLimit(t, e, id, 1); len(over) > 0 {
 		t.Errorf("buyers above the limit: %v", over)
 	}
-	if n := ordCount(t, e, "orders", "flash_sale_id = ? AND total = ?", id, 1888); n != units {
+	if n := countRows(t, e, "orders", "flash_sale_id = ? AND total = ?", id, 1888); n != units {
 		t.Errorf("%d orders at the flash price, want %d", n, units)
 	}
 	if r := flRow(t, e, id); r.Sold != units || r.Quantity != units {
 		t.Errorf("sale row %+v, want sold = quantity = %d", r, units)
 	}
-	if n := ordCount(t, e, "flash_tickets", "sale_id = ? AND status <> ?", id, orders.TicketOrdered); n != 0 {
+	if n := countRows(t, e, "flash_tickets", "sale_id = ? AND status <> ?", id, orders.TicketOrdered); n != 0 {
 		t.Errorf("%d tickets not ordered", n)
 	}
 	if got := w.remaining(t, id); got != 0 {
@@ -755,9 +525,9 @@ func TestFlashRedisFlushed(t *testing.T) {
 	t.Parallel()
 	const units = 50
 	e := newTestEnv(t, func(c *Config) { c.FlashUserRPS, c.FlashIPRPS = 0, 0 })
-	w := newFlWorld(t, e, "flash-flush")
-	first := flBuyers(t, e, "before", 20)
-	later := flBuyers(t, e, "after", 60)
+	w := newFlashWorld(t, e, "flash-flush")
+	first := e.buyers(t, "before", 20)
+	later := e.buyers(t, "after", 60)
 	id := w.liveSale(t, 1500, units, 1)
 	e.runWorkers()
 	ctx := context.Background()
@@ -781,7 +551,7 @@ func TestFlashRedisFlushed(t *testing.T) {
 	}
 	// Who won before still cannot win again.
 	for i, b := range first {
-		if res := w.purchase(b.Token, id, 1); res.StatusCode != http.StatusConflict || ordCode(res.Body) != "limit_reached" {
+		if res := w.purchase(b.Token, id, 1); res.StatusCode != http.StatusConflict || problemCode(res.Body) != "limit_reached" {
 			t.Fatalf("earlier winner %d after the rebuild: %d %s, want 409 limit_reached", i, res.StatusCode, res.Body)
 		}
 	}
@@ -793,21 +563,12 @@ func TestFlashRedisFlushed(t *testing.T) {
 	for i := range later {
 		order = append(order, i, len(later)-1-i)
 	}
-	got := flTally(t, e, flRush(t, e, id, later, order, 16))
-	tickets := 0
-	for b, ts := range got {
-		tickets += len(ts)
-		if len(ts) > 1 {
-			t.Errorf("later buyer %d won %d times", b, len(ts))
-		}
-	}
-	if tickets != units-20 {
-		t.Errorf("%d tickets won after the flush, want %d", tickets, units-20)
-	}
+	got := e.wins(t, e.flashRush(t, id, later, order, 16))
+	wantWonOnce(t, got, units-20)
 	// The first winners try again while the new tickets are processed.
 	for i, b := range first {
 		res := w.purchase(b.Token, id, 1)
-		if res.StatusCode != http.StatusConflict || (ordCode(res.Body) != "sold_out" && ordCode(res.Body) != "limit_reached") {
+		if res.StatusCode != http.StatusConflict || (problemCode(res.Body) != "sold_out" && problemCode(res.Body) != "limit_reached") {
 			t.Errorf("earlier winner %d after the sale sold out: %d %s, want 409 sold_out or limit_reached", i, res.StatusCode, res.Body)
 		}
 	}
@@ -850,7 +611,7 @@ func TestFlashRedisFlushed(t *testing.T) {
 func TestFlashUnpaidExpiry(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-expiry")
+	w := newFlashWorld(t, e, "flash-expiry")
 	payer, dawdler, patient, late := w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t)
 	id := w.liveSale(t, 1200, 2, 1)
 	ctx := context.Background()
@@ -859,7 +620,7 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 	paidOrder := w.waitOrdered(t, payer.Token, id, w.win(t, payer.Token, id, 1))
 	unpaidOrder := w.waitOrdered(t, dawdler.Token, id, w.win(t, dawdler.Token, id, 1))
 	wantProblem(t, w.purchase(patient.Token, id, 1), http.StatusConflict, "sold_out")
-	w.pay(t, payer.Token, paidOrder)
+	w.payOrder(t, payer.Token, paidOrder)
 	if r := flRow(t, e, id); r.Sold != 2 {
 		t.Fatalf("sold %d, want 2", r.Sold)
 	}
@@ -869,12 +630,12 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1 payment closed", n, err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, unpaidOrder)
-	ordWantStatus(t, e, orders.StatusPaid, paidOrder)
+	wantOrderStatus(t, e, orders.StatusCancelled, unpaidOrder)
+	wantOrderStatus(t, e, orders.StatusPaid, paidOrder)
 	if r := flRow(t, e, id); r.Sold != 1 || r.Quantity != 2 {
 		t.Errorf("sale row %+v after the expiry, want sold 1 of 2", r)
 	}
-	ordWantStock(t, e, w.product, flProductStock-2) // the unit goes back on sale, not to the stock
+	wantStock(t, e, w.product, flashProductStock-2) // the unit goes back on sale, not to the stock
 	eventually(t, 15*time.Second, func() error {
 		if got := w.remaining(t, id); got != 1 {
 			return fmt.Errorf("remaining %d, want 1", got)
@@ -884,7 +645,7 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 
 	// Another shopper wins the unit back.
 	order := w.waitOrdered(t, patient.Token, id, w.win(t, patient.Token, id, 1))
-	ordWantStatus(t, e, orders.StatusPendingPayment, order)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, order)
 	wantProblem(t, w.purchase(late.Token, id, 1), http.StatusConflict, "sold_out")
 
 	// Nothing is returned twice.
@@ -904,20 +665,20 @@ func TestFlashUnpaidExpiry(t *testing.T) {
 	if live, all := flOrders(t, e, id); live != 2 || all != 3 {
 		t.Errorf("%d live of %d orders, want 2 of 3", live, all)
 	}
-	ordWantStock(t, e, w.product, flProductStock-2)
+	wantStock(t, e, w.product, flashProductStock-2)
 }
 
 func TestFlashSettlement(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-settle")
+	w := newFlashWorld(t, e, "flash-settle")
 	a, b, c := w.shopper(t), w.shopper(t), w.shopper(t)
 	id := w.liveSale(t, 1200, 10, 2)
 	ctx := context.Background()
 	settle := func() error { return e.srv.Orders.SettleFlashSale(ctx, e.srv.Admission, id) }
 
 	ta, tb, tc := w.win(t, a.Token, id, 2), w.win(t, b.Token, id, 1), w.win(t, c.Token, id, 1)
-	ordWantStock(t, e, w.product, flProductStock-10)
+	wantStock(t, e, w.product, flashProductStock-10)
 
 	// Before the end there is nothing to settle.
 	if err := settle(); err != nil {
@@ -926,7 +687,7 @@ func TestFlashSettlement(t *testing.T) {
 	if r := flRow(t, e, id); r.Settled || r.Quantity != 10 {
 		t.Errorf("sale row %+v settled before its end", r)
 	}
-	ordWantStock(t, e, w.product, flProductStock-10)
+	wantStock(t, e, w.product, flashProductStock-10)
 
 	e.clock.Advance(2 * time.Hour)
 	wantProblem(t, w.purchase(c.Token, id, 1), http.StatusGone, "ended")
@@ -937,28 +698,28 @@ func TestFlashSettlement(t *testing.T) {
 	if r := flRow(t, e, id); r.Settled {
 		t.Errorf("sale settled with tickets still queued")
 	}
-	ordWantStock(t, e, w.product, flProductStock-10)
+	wantStock(t, e, w.product, flashProductStock-10)
 
 	e.runWorkers()
 	oa, ob, oc := w.waitOrdered(t, a.Token, id, ta), w.waitOrdered(t, b.Token, id, tb), w.waitOrdered(t, c.Token, id, tc)
-	w.pay(t, a.Token, oa)
-	w.pay(t, c.Token, oc)
+	w.payOrder(t, a.Token, oa)
+	w.payOrder(t, c.Token, oc)
 
 	if err := settle(); err != nil {
 		t.Fatalf("settle: %v", err)
 	}
-	ordWantStock(t, e, w.product, flProductStock-4)
+	wantStock(t, e, w.product, flashProductStock-4)
 	if r := flRow(t, e, id); !r.Settled || r.Quantity != 4 || r.Sold != 4 {
 		t.Errorf("sale row %+v after settlement, want settled, quantity = sold = 4", r)
 	}
 	if err := settle(); err != nil {
 		t.Errorf("second settle: %v", err)
 	}
-	ordWantStock(t, e, w.product, flProductStock-4)
+	wantStock(t, e, w.product, flashProductStock-4)
 	if n, err := e.redis.Client.Exists(ctx, "fs:{"+id+"}:stock", "fs:{"+id+"}:users", "fs:{"+id+"}:tickets").Result(); err != nil || n != 0 {
 		t.Errorf("%d Redis keys of the settled sale left (%v)", n, err)
 	}
-	if m := w.sale(t, id); m["status"] != catalog.FlashEnded || flInt(t, m, "remaining") != 0 {
+	if m := w.sale(t, id); m["status"] != catalog.FlashEnded || jsonInt(t, m, "remaining") != 0 {
 		t.Errorf("settled sale %v", m)
 	}
 
@@ -967,8 +728,8 @@ func TestFlashSettlement(t *testing.T) {
 	if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want 1", n, err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, ob)
-	ordWantStock(t, e, w.product, flProductStock-3)
+	wantOrderStatus(t, e, orders.StatusCancelled, ob)
+	wantStock(t, e, w.product, flashProductStock-3)
 	if r := flRow(t, e, id); r.Quantity != 3 || r.Sold != 3 {
 		t.Errorf("sale row %+v after the cancellation, want quantity = sold = 3", r)
 	}
@@ -978,7 +739,7 @@ func TestFlashSettlement(t *testing.T) {
 	if err := settle(); err != nil {
 		t.Errorf("third settle: %v", err)
 	}
-	ordWantStock(t, e, w.product, flProductStock-3)
+	wantStock(t, e, w.product, flashProductStock-3)
 
 	// The sale's line in the totals: three units ordered, two orders paid
 	// (a's two units and c's one at the flash price).
@@ -991,13 +752,13 @@ func TestFlashSettlement(t *testing.T) {
 	if len(totals.FlashSales) != 1 {
 		t.Fatalf("flash sales in the totals: %+v", totals.FlashSales)
 	}
-	if fs := totals.FlashSales[0]; fs.FlashSaleID != id || fs.StallID != w.stall || fs.Price != 1200 || fs.Quantity != 3 || fs.Ordered != 3 || fs.PaidOrders != 2 || fs.GMV != 3600 {
+	if fs := totals.FlashSales[0]; fs.FlashSaleID != id || fs.StallID != w.stallA || fs.Price != 1200 || fs.Quantity != 3 || fs.Ordered != 3 || fs.PaidOrders != 2 || fs.GMV != 3600 {
 		t.Errorf("the sale's totals %+v", fs)
 	}
 	if totals.GMV != 3600 || totals.PaidOrders != 2 {
 		t.Errorf("fair totals: gmv %d, %d paid orders; want 3600 and 2", totals.GMV, totals.PaidOrders)
 	}
-	res = e.do(req{Method: "GET", Path: "/merchant/stalls/" + w.stall + "/dashboard", Token: w.merch.Token})
+	res = e.do(req{Method: "GET", Path: "/merchant/stalls/" + w.stallA + "/dashboard", Token: w.merchA.Token})
 	wantStatus(t, res, http.StatusOK)
 	if !strings.Contains(string(res.Body), `data-chart="flash-sales"`) {
 		t.Error("the stall's dashboard has no flash-sale chart")
@@ -1007,7 +768,7 @@ func TestFlashSettlement(t *testing.T) {
 func TestFlashReminders(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-remind")
+	w := newFlashWorld(t, e, "flash-remind")
 	fan, fan2, bystander := w.shopper(t), w.shopper(t), w.shopper(t)
 	e.runWorkers()
 
@@ -1017,7 +778,7 @@ func TestFlashReminders(t *testing.T) {
 		e.clock.Advance(d)
 	}
 	body := w.saleBody(990, 5, 1)
-	body["starts_at"] = catTime(e.clock.Now().Add(4 * time.Second))
+	body["starts_at"] = fairTime(e.clock.Now().Add(4 * time.Second))
 	id := w.createSale(t, body)["id"].(string)
 	path := "/api/v1/flash-sales/" + id + "/reminders"
 
@@ -1031,7 +792,7 @@ func TestFlashReminders(t *testing.T) {
 		res := e.do(req{Method: "GET", Path: "/api/v1/me/notifications", Token: token})
 		wantStatus(t, res, http.StatusOK)
 		n := map[string]int{}
-		for _, k := range catField(catItems(t, res), "kind") {
+		for _, k := range listField(listItems(t, res), "kind") {
 			n[k]++
 		}
 		return n
@@ -1080,12 +841,12 @@ func TestFlashWithdrawnAfterAnAttempt(t *testing.T) {
 	// A shopper presses 抢购 early (the answer is not_started), then the
 	// merchant withdraws the offer: at its old start time it must not sell.
 	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-withdrawn")
+	w := newFlashWorld(t, e, "flash-withdrawn")
 	shopper := w.shopper(t)
 	id := w.createSale(t, w.saleBody(990, 5, 1))["id"].(string)
 	wantProblem(t, w.purchase(shopper.Token, id, 1), http.StatusConflict, "not_started")
-	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/flash-sales/" + id + "/withdraw", Token: w.merch.Token}), http.StatusOK)
-	ordWantStock(t, e, w.product, flProductStock)
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/flash-sales/" + id + "/withdraw", Token: w.merchA.Token}), http.StatusOK)
+	wantStock(t, e, w.product, flashProductStock)
 
 	e.clock.Advance(time.Minute + time.Second)
 	w.wantRefused(t, w.purchase(shopper.Token, id, 1), shopper.Token, id, http.StatusNotFound, "not_found",
@@ -1099,15 +860,15 @@ func TestFlashRescheduledOnAnotherServer(t *testing.T) {
 	// through server A. At the old start time B must still say not_started.
 	e := newTestEnv(t)
 	b := flOtherServer(t, e)
-	w := newFlWorld(t, e, "flash-moved")
+	w := newFlashWorld(t, e, "flash-moved")
 	shopper := w.shopper(t)
 	id := w.createSale(t, w.saleBody(990, 5, 1))["id"].(string)
 	onB := func() response {
 		return b.do(req{Method: "POST", Path: "/api/v1/flash-sales/" + id + "/purchase", Token: shopper.Token, Body: map[string]any{"quantity": 1}})
 	}
 	wantProblem(t, onB(), http.StatusConflict, "not_started")
-	res := e.do(req{Method: "PATCH", Path: "/api/v1/flash-sales/" + id, Token: w.merch.Token,
-		Body: map[string]any{"starts_at": catTime(e.clock.Now().Add(time.Hour))}})
+	res := e.do(req{Method: "PATCH", Path: "/api/v1/flash-sales/" + id, Token: w.merchA.Token,
+		Body: map[string]any{"starts_at": fairTime(e.clock.Now().Add(time.Hour))}})
 	wantStatus(t, res, http.StatusOK)
 
 	e.clock.Advance(time.Minute + 5*time.Second)
@@ -1118,7 +879,7 @@ func TestFlashRescheduledOnAnotherServer(t *testing.T) {
 
 // wantRefused expects a purchase refused with status and code; if it was
 // admitted instead, it fails with what and tells what became of the ticket.
-func (w *flWorld) wantRefused(t *testing.T, res response, token, saleID string, status int, code, what string) {
+func (w *world) wantRefused(t *testing.T, res response, token, saleID string, status int, code, what string) {
 	t.Helper()
 	if res.StatusCode != http.StatusAccepted {
 		wantProblem(t, res, status, code)
@@ -1143,7 +904,7 @@ func (w *flWorld) wantRefused(t *testing.T, res response, token, saleID string, 
 func TestFlashPaymentWindowTasks(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	w := newFlWorld(t, e, "flash-windows")
+	w := newFlashWorld(t, e, "flash-windows")
 	buyers := []registered{w.shopper(t), w.shopper(t), w.shopper(t)}
 	id := w.liveSale(t, 1200, 3, 1)
 	ctx := context.Background()
@@ -1163,7 +924,7 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 	var firstOrder string
 	var expiresAt time.Time
 	for i, tk := range batch {
-		o := ordOrder(t, e, flTicketOrder(t, e, tk.ID))
+		o := readOrder(t, e, flTicketOrder(t, e, tk.ID))
 		payments[o.PaymentID] = o.ID
 		expiresAt = o.ExpiresAt
 		if i == 0 {
@@ -1217,7 +978,7 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 	// One buyer pays; at the window's end the task closes the other two and
 	// their units go back on sale.
 	paid := firstOrder
-	w.pay(t, buyers[0].Token, paid)
+	w.payOrder(t, buyers[0].Token, paid)
 	e.runWorkers()
 	ids := make([]string, 0, len(payments))
 	for pid := range payments {
@@ -1248,7 +1009,7 @@ func TestFlashPaymentWindowTasks(t *testing.T) {
 		}
 		return nil
 	})
-	ordWantStatus(t, e, orders.StatusPaid, paid)
+	wantOrderStatus(t, e, orders.StatusPaid, paid)
 	if r := flRow(t, e, id); r.Sold != 1 {
 		t.Errorf("sold %d after the window closed, want 1", r.Sold)
 	}
@@ -1331,10 +1092,10 @@ func TestStripeFlashPayment(t *testing.T) {
 		}
 	})
 	// Stripe says the intent succeeded: the flash order is paid.
-	payID := ordOrder(t, e, orderID).PaymentID
+	payID := readOrder(t, e, orderID).PaymentID
 	paid := stripeEvent("evt_flash_"+payID, "payment_intent.succeeded", stripeIntent(t, e, payID, "succeeded"))
 	wantStatus(t, e.stripeDeliver(paid, stripeTestSecret, time.Now()), http.StatusOK)
-	ordWantStatus(t, e, orders.StatusPaid, orderID)
+	wantOrderStatus(t, e, orders.StatusPaid, orderID)
 }
 
 // flPaymentOpenedWhenPaid wins a flash order, checks that its payment is not
@@ -1342,27 +1103,27 @@ func TestStripeFlashPayment(t *testing.T) {
 // is stored; it returns the order.
 func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(payID string, p orders.Payment)) string {
 	t.Helper()
-	w := newFlWorld(t, e, slug)
+	w := newFlashWorld(t, e, slug)
 	buyer, other := w.shopper(t), w.shopper(t)
 	id := w.liveSale(t, 1200, 5, 1)
 	e.runWorkers()
 	orderID := w.waitOrdered(t, buyer.Token, id, w.win(t, buyer.Token, id, 1))
-	payID := ordOrder(t, e, orderID).PaymentID
-	if p := ordPayment(t, e, payID); p.ProviderRef != "" || p.ClientSecret != "" {
+	payID := readOrder(t, e, orderID).PaymentID
+	if p := readPayment(t, e, payID); p.ProviderRef != "" || p.ClientSecret != "" {
 		t.Fatalf("the payment is opened at the provider before its payer came: ref %q", p.ProviderRef)
 	}
 	ctx := context.Background()
 	if _, _, err := e.srv.Orders.Payment(ctx, catalog.Actor{UserID: other.ID, Role: catalog.RoleShopper}, payID); err == nil {
 		t.Error("another shopper sees the payment")
 	}
-	if p := ordPayment(t, e, payID); p.ProviderRef != "" {
+	if p := readPayment(t, e, payID); p.ProviderRef != "" {
 		t.Fatalf("another shopper's look opened the payment: ref %q", p.ProviderRef)
 	}
 	p, list, err := e.srv.Orders.Payment(ctx, catalog.Actor{UserID: buyer.ID, Role: catalog.RoleShopper}, payID)
 	if err != nil || len(list) != 1 || list[0].ID != orderID {
 		t.Fatalf("the payer's payment: %v, %d orders", err, len(list))
 	}
-	stored := ordPayment(t, e, payID)
+	stored := readPayment(t, e, payID)
 	if stored.ProviderRef != p.ProviderRef || stored.ClientSecret != p.ClientSecret {
 		t.Errorf("stored ref %q, secret %q; returned %q, %q", stored.ProviderRef, stored.ClientSecret, p.ProviderRef, p.ClientSecret)
 	}
@@ -1385,8 +1146,8 @@ func TestFlashRedisRestarted(t *testing.T) {
 		t.Skip("restarts the in-process Redis; a shared Redis is not restarted by tests")
 	}
 	const units = 6
-	w := newFlWorld(t, e, "flash-restart")
-	buyers := flBuyers(t, e, "restart", 8)
+	w := newFlashWorld(t, e, "flash-restart")
+	buyers := e.buyers(t, "restart", 8)
 	id := w.liveSale(t, 1500, units, 1)
 	e.runWorkers()
 	for _, b := range buyers[:2] {

@@ -165,13 +165,7 @@ func (e *testEnv) do(r req) response {
 	for _, c := range r.Cookies {
 		hr.AddCookie(c)
 	}
-	res, err := e.srv.App().Test(hr, -1)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", r.Method, r.Path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{Response: res, Body: raw}
+	return e.send(hr)
 }
 
 // wantStatus fails the test unless res has the status.
@@ -237,12 +231,16 @@ func (e *testEnv) createUser(email string, role catalog.Role) account.User {
 	return u
 }
 
-// runWorkers processes the queues in-process until the test ends.
-func (e *testEnv) runWorkers() {
+// runWorkers processes the queues in-process until the test ends, with the
+// worker's dependencies tuned as given.
+func (e *testEnv) runWorkers(tune ...func(*jobs.Deps)) {
 	e.t.Helper()
 	deps, err := e.srv.WorkerDeps()
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for _, f := range tune {
+		f(&deps)
 	}
 	w := jobs.NewWorker(deps)
 	mux := asynq.NewServeMux()

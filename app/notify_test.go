@@ -109,22 +109,9 @@ func (b *mailbox) to(addr string) []mailMsg {
 	return out
 }
 
-// runWorkersFast processes the queues with retries a few milliseconds apart.
-func (e *testEnv) runWorkersFast() {
-	e.t.Helper()
-	deps, err := e.srv.WorkerDeps()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	deps.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond }
-	w := jobs.NewWorker(deps)
-	mux := asynq.NewServeMux()
-	w.Register(mux)
-	srv := w.NewServer(e.redis.Client, e.srv.Logger, 4)
-	if err := srv.Start(mux); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(srv.Shutdown)
+// fastRetries has the workers retry a few milliseconds apart.
+func fastRetries(d *jobs.Deps) {
+	d.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond }
 }
 
 // inboxOf lists a user's notifications by kind.
@@ -144,7 +131,7 @@ func inboxOf(t testing.TB, e *testEnv, userID string) map[string]int {
 func TestNotificationEmail(t *testing.T) {
 	box := startMailbox(t)
 	e := newTestEnv(t, func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
-	e.runWorkersFast()
+	e.runWorkers(fastRetries)
 
 	zh := e.register("zh.buyer@example.com", catalog.RoleShopper)
 	res := e.do(req{Method: "POST", Path: "/api/v1/auth/register", Header: map[string]string{"Cookie": web.LangCookie + "=en"},
@@ -191,7 +178,7 @@ func TestNotificationMailServerDown(t *testing.T) {
 	ln.Close() // nothing listens there
 	e := newTestEnv(t, func(c *Config) { c.SMTPURL = "smtp://" + dead })
 	org := e.createUser("ops@example.com", catalog.RoleOrganizer)
-	e.runWorkersFast()
+	e.runWorkers(fastRetries)
 
 	u := e.register("unlucky@example.com", catalog.RoleShopper)
 	// The inbox entry is there at once; the email is retried, then archived,
@@ -218,17 +205,17 @@ func TestNotificationEvents(t *testing.T) {
 	e := newTestEnv(t)
 	e.runWorkers()
 	ctx := context.Background()
-	_, orgTok := e.catOrganizer(t, "org@example.com")
-	fair := e.catCreateFair(t, orgTok, e.catFairBody("notify-fair", catalog.KindTempleFair))["slug"].(string)
+	_, orgTok := e.organizer(t, "org@example.com")
+	fair := e.createFair(t, orgTok, e.fairBody("notify-fair", catalog.KindTempleFair))["slug"].(string)
 	merchant := e.register("m@example.com", catalog.RoleMerchant)
 	other := e.register("other@example.com", catalog.RoleMerchant)
-	stall := e.catOpenStall(t, orgTok, merchant.Token, fair, "通知摊位")["id"].(string)
+	stall := e.openStall(t, orgTok, merchant.Token, fair, "通知摊位")["id"].(string)
 	res := e.do(req{Method: "POST", Path: "/api/v1/fairs/" + fair + "/applications", Token: other.Token, Body: map[string]any{"stall_name": "被拒摊位"}})
 	wantStatus(t, res, http.StatusCreated)
 	rej := res.JSON(t)["id"].(string)
 	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + rej + "/reject", Token: orgTok, Body: map[string]any{"reason": "重复"}}), http.StatusOK)
 
-	product := e.catCreateProduct(t, merchant.Token, stall, catGoods("臭干", 1000, 10))["id"].(string)
+	product := e.createProduct(t, merchant.Token, stall, goods("臭干", 1000, 10))["id"].(string)
 	buyer := e.register("b@example.com", catalog.RoleShopper)
 	stranger := e.register("s@example.com", catalog.RoleShopper)
 	wantStatus(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + product, Token: buyer.Token, Body: map[string]any{"quantity": 2}}), http.StatusOK)
@@ -265,9 +252,9 @@ func TestNotificationEvents(t *testing.T) {
 	}
 
 	// A shipped order tells its buyer.
-	shipBody := catGoods("鱼饼", 2000, 5)
+	shipBody := goods("鱼饼", 2000, 5)
 	shipBody["fulfillment"] = "ship"
-	ship := e.catCreateProduct(t, merchant.Token, stall, shipBody)["id"].(string)
+	ship := e.createProduct(t, merchant.Token, stall, shipBody)["id"].(string)
 	wantStatus(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + ship, Token: buyer.Token, Body: map[string]any{"quantity": 1}}), http.StatusOK)
 	res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"shipping_address": "泰州市海陵区"}})
 	wantStatus(t, res, http.StatusCreated)

@@ -6,9 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -26,273 +24,30 @@ import (
 
 // The orders' part of the HTTP contract (API.md, "Cart, checkout, orders,
 // payments" and "Totals"), driven through the API, with the database read
-// directly to check what the answers claim. Helpers here are prefixed ord so
-// they do not collide with the other suites of package app.
-
-// ordWorld is an open temple fair with two stalls run by two merchants.
-type ordWorld struct {
-	e              *testEnv
-	slug           string
-	orgID, org     string // the organizer's id and token
-	merchA, merchB registered
-	stallA, stallB string
-	lantern        string // stall A, picked up, ¥12.50, 20 in stock
-	dumplings      string // stall A, shipped, ¥88.00, 10 in stock
-	paperCut       string // stall B, picked up, ¥39.99, 20 in stock
-	shoppers       int
-}
-
-const (
-	ordLanternPrice  = 1250
-	ordDumplingPrice = 8800
-	ordPaperCutPrice = 3999
-	ordCommissionBPS = 500 // catFairBody's
-)
-
-func newOrdWorld(t testing.TB, e *testEnv, slug string) *ordWorld {
-	t.Helper()
-	w := &ordWorld{e: e, slug: slug}
-	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
-	e.catCreateFair(t, w.org, e.catFairBody(slug, "temple_fair"))
-	w.merchA = e.register("lanterns-"+slug+"@example.com", catalog.RoleMerchant)
-	w.merchB = e.register("papercuts-"+slug+"@example.com", catalog.RoleMerchant)
-	w.stallA = e.catOpenStall(t, w.org, w.merchA.Token, slug, "老街灯笼铺")["id"].(string)
-	w.stallB = e.catOpenStall(t, w.org, w.merchB.Token, slug, "泰州剪纸坊")["id"].(string)
-	lantern := catGoods("兔子灯", ordLanternPrice, 20)
-	lantern["category"] = "crafts"
-	w.lantern = e.catCreateProduct(t, w.merchA.Token, w.stallA, lantern)["id"].(string)
-	ship := catGoods("蟹黄汤包礼盒", ordDumplingPrice, 10)
-	ship["fulfillment"], ship["category"] = "ship", "food"
-	w.dumplings = e.catCreateProduct(t, w.merchA.Token, w.stallA, ship)["id"].(string)
-	paperCut := catGoods("生肖剪纸", ordPaperCutPrice, 20)
-	paperCut["category"] = "crafts"
-	w.paperCut = e.catCreateProduct(t, w.merchB.Token, w.stallB, paperCut)["id"].(string)
-	return w
-}
-
-// shopper registers a new shopper.
-func (w *ordWorld) shopper(t testing.TB) registered {
-	t.Helper()
-	w.shoppers++
-	return w.e.register(fmt.Sprintf("shopper%d-%s@example.com", w.shoppers, w.slug), catalog.RoleShopper)
-}
-
-// cart sets a cart line and expects 200.
-func (w *ordWorld) cart(t testing.TB, token, productID string, quantity int) map[string]any {
-	t.Helper()
-	res := w.e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: map[string]any{"quantity": quantity}})
-	wantStatus(t, res, http.StatusOK)
-	return res.JSON(t)
-}
-
-// checkout checks the cart out and expects 201.
-func (w *ordWorld) checkout(t testing.TB, token string, body map[string]any) orders.Checkout {
-	t.Helper()
-	if body == nil {
-		body = map[string]any{"fulfillment": "pickup"}
-	}
-	res := w.e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: token, Body: body})
-	wantStatus(t, res, http.StatusCreated)
-	return ordDecodeCheckout(t, res)
-}
-
-// buy puts quantity of product in the cart and checks it out (picked up).
-func (w *ordWorld) buy(t testing.TB, token, productID string, quantity int) orders.Checkout {
-	t.Helper()
-	w.cart(t, token, productID, quantity)
-	return w.checkout(t, token, nil)
-}
-
-// pay completes a sandbox payment as succeeded.
-func (w *ordWorld) pay(t testing.TB, token, paymentID string) {
-	t.Helper()
-	res := w.e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + paymentID + "/complete", Token: token, Body: map[string]any{"outcome": "succeeded"}})
-	wantStatus(t, res, http.StatusOK)
-}
-
-// buyPaid buys and pays; it returns the one order.
-func (w *ordWorld) buyPaid(t testing.TB, token, productID string, quantity int) orders.Order {
-	t.Helper()
-	c := w.buy(t, token, productID, quantity)
-	w.pay(t, token, c.Payment.ID)
-	return ordOrder(t, w.e, c.Orders[0].ID)
-}
-
-func ordDecodeCheckout(t testing.TB, res response) orders.Checkout {
-	t.Helper()
-	var c orders.Checkout
-	if err := json.Unmarshal(res.Body, &c); err != nil {
-		t.Fatalf("checkout body: %v\n%s", err, res.Body)
-	}
-	if c.Payment == nil || len(c.Orders) == 0 {
-		t.Fatalf("checkout without payment or orders: %s", res.Body)
-	}
-	return c
-}
-
-// ordStock reads a product's stock from the database.
-func ordStock(t testing.TB, e *testEnv, productID string) int64 {
-	t.Helper()
-	var n int64
-	if err := e.srv.DB.NewSelect().Table("products").Column("stock").Where("id = ?", productID).Scan(context.Background(), &n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// ordOrder reads an order and its items from the database.
-func ordOrder(t testing.TB, e *testEnv, id string) orders.Order {
-	t.Helper()
-	var o orders.Order
-	ctx := context.Background()
-	if err := e.srv.DB.NewSelect().Model(&o).Where("id = ?", id).Scan(ctx); err != nil {
-		t.Fatalf("order %s: %v", id, err)
-	}
-	if err := e.srv.DB.NewSelect().Model(&o.Items).Where("order_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
-// ordPayment reads a payment from the database.
-func ordPayment(t testing.TB, e *testEnv, id string) orders.Payment {
-	t.Helper()
-	var p orders.Payment
-	if err := e.srv.DB.NewSelect().Model(&p).Where("id = ?", id).Scan(context.Background()); err != nil {
-		t.Fatalf("payment %s: %v", id, err)
-	}
-	return p
-}
-
-// ordCount counts the rows of table matching where.
-func ordCount(t testing.TB, e *testEnv, table, where string, args ...any) int {
-	t.Helper()
-	n, err := e.srv.DB.NewSelect().Table(table).Where(where, args...).Count(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
-}
-
-// ordWantStock checks a product's stock.
-func ordWantStock(t testing.TB, e *testEnv, productID string, want int64) {
-	t.Helper()
-	if got := ordStock(t, e, productID); got != want {
-		t.Errorf("stock of %s is %d, want %d", productID, got, want)
-	}
-}
-
-// ordWantStatus checks orders' statuses in the database.
-func ordWantStatus(t testing.TB, e *testEnv, want string, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if o := ordOrder(t, e, id); o.Status != want {
-			t.Errorf("order %s is %s, want %s", id, o.Status, want)
-		}
-	}
-}
-
-// ordWantKeys checks a JSON object has the contract's keys.
-func ordWantKeys(t testing.TB, what string, m map[string]any, keys ...string) {
-	t.Helper()
-	for _, k := range keys {
-		if _, ok := m[k]; !ok {
-			t.Errorf("%s lacks %q: %v", what, k, m)
-		}
-	}
-}
-
-// ordResult is the answer to one request of a rush.
-type ordResult struct {
-	status int
-	body   []byte
-	err    error
-}
-
-// ordRush sends every request at once, one goroutine each, and fails the
-// test if they have not all been answered within: requests stuck for good
-// (a deadlock) must not hang the suite.
-func (e *testEnv) ordRush(t testing.TB, within time.Duration, reqs []*http.Request) []ordResult {
-	t.Helper()
-	out := make([]ordResult, len(reqs))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range reqs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			res, err := e.srv.App().Test(reqs[i], -1)
-			if err != nil {
-				out[i].err = err
-				return
-			}
-			defer res.Body.Close()
-			raw, _ := io.ReadAll(res.Body)
-			out[i] = ordResult{status: res.StatusCode, body: raw}
-		}(i)
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	close(start)
-	select {
-	case <-done:
-	case <-time.After(within):
-		ordLogErrors(t, e)
-		t.Fatalf("%d concurrent requests not all answered within %s: requests are stuck (a deadlock?)", len(reqs), within)
-	}
-	return out
-}
-
-// ordLogErrors shows the server's side of any 500.
-func ordLogErrors(t testing.TB, e *testEnv) {
-	t.Helper()
-	shown := 0
-	for _, line := range strings.Split(e.logBuf.String(), "\n") {
-		if strings.Contains(line, "unhandled error") && shown < 5 {
-			t.Log(line)
-			shown++
-		}
-	}
-}
-
-// ordRequest builds a JSON request for a rush.
-func ordRequest(method, path, token string, body any, header map[string]string) *http.Request {
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	hr := httptest.NewRequest(method, path, rd)
-	if body != nil {
-		hr.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		hr.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		hr.Header.Set(k, v)
-	}
-	return hr
-}
-
-// ordCode is the problem code of an answer.
-func ordCode(body []byte) string {
-	var p struct {
-		Code string `json:"code"`
-	}
-	_ = json.Unmarshal(body, &p)
-	return p.Code
-}
+// directly to check what the answers claim. The shared helpers are in kit_test.go.
 
 func TestCart(t *testing.T) {
-	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "cart-fair")
-	buyer := w.shopper(t)
-	put := func(token, productID string, body any) response {
+	// setup is a fresh shop world and a shopper with an empty cart.
+	setup := func(t *testing.T) (*testEnv, *world, registered) {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "cart-fair")
+		return e, w, w.shopper(t)
+	}
+	// carted is setup with a lantern in the cart, and the paper cuts given.
+	carted := func(t *testing.T, paperCuts int) (*testEnv, *world, registered) {
+		t.Helper()
+		e, w, buyer := setup(t)
+		w.cart(t, buyer.Token, w.lantern, 1)
+		if paperCuts > 0 {
+			w.cart(t, buyer.Token, w.paperCut, paperCuts)
+		}
+		return e, w, buyer
+	}
+	put := func(e *testEnv, token, productID string, body any) response {
 		return e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + productID, Token: token, Body: body})
 	}
-	getCart := func(t *testing.T) map[string]any {
+	getCart := func(t *testing.T, e *testEnv, buyer registered) map[string]any {
 		t.Helper()
 		res := e.do(req{Method: "GET", Path: "/api/v1/cart", Token: buyer.Token})
 		wantStatus(t, res, http.StatusOK)
@@ -307,141 +62,149 @@ func TestCart(t *testing.T) {
 		out := map[string]map[string]any{}
 		for _, it := range items {
 			line := it.(map[string]any)
-			ordWantKeys(t, "cart line", line, "product_id", "quantity", "unit_price", "line_total")
+			wantKeys(t, "cart line", line, "product_id", "quantity", "unit_price", "line_total")
 			out[line["product_id"].(string)] = line
 		}
 		return out
 	}
 
 	t.Run("ServerPrices", func(t *testing.T) {
+		e, w, buyer := setup(t)
 		// Whatever price the client sends is ignored.
-		res := put(buyer.Token, w.lantern, map[string]any{"quantity": 2, "price": 1, "unit_price": 1, "line_total": 1, "total": 1})
+		res := put(e, buyer.Token, w.lantern, map[string]any{"quantity": 2, "price": 1, "unit_price": 1, "line_total": 1, "total": 1})
 		wantStatus(t, res, http.StatusOK)
 		cart := res.JSON(t)
-		ordWantKeys(t, "cart", cart, "items", "total", "currency")
+		wantKeys(t, "cart", cart, "items", "total", "currency")
 		l := lines(t, cart)
-		if len(l) != 1 || l[w.lantern]["quantity"] != 2.0 || l[w.lantern]["unit_price"] != float64(ordLanternPrice) || l[w.lantern]["line_total"] != float64(2*ordLanternPrice) {
+		if len(l) != 1 || l[w.lantern]["quantity"] != 2.0 || l[w.lantern]["unit_price"] != float64(lanternPrice) || l[w.lantern]["line_total"] != float64(2*lanternPrice) {
 			t.Errorf("cart %s", res.Body)
 		}
-		if cart["total"] != float64(2*ordLanternPrice) || cart["currency"] != "CNY" {
-			t.Errorf("cart total %v %v, want %d CNY", cart["total"], cart["currency"], 2*ordLanternPrice)
+		if cart["total"] != float64(2*lanternPrice) || cart["currency"] != "CNY" {
+			t.Errorf("cart total %v %v, want %d CNY", cart["total"], cart["currency"], 2*lanternPrice)
 		}
-		wantStatus(t, put(buyer.Token, w.paperCut, map[string]any{"quantity": 3, "total": 5}), http.StatusOK)
-		cart = getCart(t)
-		if l := lines(t, cart); len(l) != 2 || l[w.paperCut]["line_total"] != float64(3*ordPaperCutPrice) {
+		wantStatus(t, put(e, buyer.Token, w.paperCut, map[string]any{"quantity": 3, "total": 5}), http.StatusOK)
+		cart = getCart(t, e, buyer)
+		if l := lines(t, cart); len(l) != 2 || l[w.paperCut]["line_total"] != float64(3*paperCutPrice) {
 			t.Errorf("cart %v", cart)
 		}
-		if cart["total"] != float64(2*ordLanternPrice+3*ordPaperCutPrice) {
-			t.Errorf("cart total %v, want %d", cart["total"], 2*ordLanternPrice+3*ordPaperCutPrice)
+		if cart["total"] != float64(2*lanternPrice+3*paperCutPrice) {
+			t.Errorf("cart total %v, want %d", cart["total"], 2*lanternPrice+3*paperCutPrice)
 		}
 		// A second PUT sets the quantity, it does not add to it.
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("quantity after setting 1: %v", l[w.lantern])
 		}
 		// The cart follows the product's current price.
 		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": 1500}})
 		wantStatus(t, res, http.StatusOK)
-		if l := lines(t, getCart(t)); l[w.lantern]["unit_price"] != 1500.0 {
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["unit_price"] != 1500.0 {
 			t.Errorf("cart line after a price change: %v", l[w.lantern])
 		}
-		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": ordLanternPrice}})
+		res = e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": lanternPrice}})
 		wantStatus(t, res, http.StatusOK)
 	})
 
 	t.Run("ZeroRemoves", func(t *testing.T) {
-		res := put(buyer.Token, w.paperCut, map[string]any{"quantity": 0})
+		e, w, buyer := carted(t, 3)
+		res := put(e, buyer.Token, w.paperCut, map[string]any{"quantity": 0})
 		wantStatus(t, res, http.StatusOK)
 		if l := lines(t, res.JSON(t)); len(l) != 1 || l[w.paperCut] != nil {
 			t.Errorf("cart after removing: %s", res.Body)
 		}
-		if n := ordCount(t, e, "cart_items", "user_id = ?", buyer.ID); n != 1 {
+		if n := countRows(t, e, "cart_items", "user_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d cart rows, want 1", n)
 		}
 	})
 
 	t.Run("Negative", func(t *testing.T) {
-		catWantField(t, put(buyer.Token, w.lantern, map[string]any{"quantity": -1}), "quantity")
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		e, w, buyer := carted(t, 0)
+		wantField(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": -1}), "quantity")
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("cart changed by a refused PUT: %v", l)
 		}
 	})
 
 	t.Run("BeyondStock", func(t *testing.T) {
-		wantProblem(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 21}), http.StatusConflict, "insufficient_stock")
-		if l := lines(t, getCart(t)); l[w.lantern]["quantity"] != 1.0 {
+		e, w, buyer := carted(t, 0)
+		wantProblem(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 21}), http.StatusConflict, "insufficient_stock")
+		if l := lines(t, getCart(t, e, buyer)); l[w.lantern]["quantity"] != 1.0 {
 			t.Errorf("cart changed by a refused PUT: %v", l)
 		}
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 20}), http.StatusOK)
-		wantStatus(t, put(buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 20}), http.StatusOK)
+		wantStatus(t, put(e, buyer.Token, w.lantern, map[string]any{"quantity": 1}), http.StatusOK)
 	})
 
 	t.Run("UnknownProduct", func(t *testing.T) {
-		wantProblem(t, put(buyer.Token, catalog.NewID(), map[string]any{"quantity": 1}), http.StatusNotFound, "not_found")
+		e, _, buyer := setup(t)
+		wantProblem(t, put(e, buyer.Token, catalog.NewID(), map[string]any{"quantity": 1}), http.StatusNotFound, "not_found")
 	})
 
 	t.Run("AnotherFair", func(t *testing.T) {
-		e.catCreateFair(t, w.org, e.catFairBody("cart-other-fair", "temple_fair"))
-		st := e.catOpenStall(t, w.org, w.merchA.Token, "cart-other-fair", "别处灯笼")["id"].(string)
-		other := e.catCreateProduct(t, w.merchA.Token, st, catGoods("荷花灯", 900, 5))["id"].(string)
-		res := put(buyer.Token, other, map[string]any{"quantity": 1})
+		e, w, buyer := carted(t, 0)
+		e.createFair(t, w.org, e.fairBody("cart-other-fair", "temple_fair"))
+		st := e.openStall(t, w.org, w.merchA.Token, "cart-other-fair", "别处灯笼")["id"].(string)
+		other := e.createProduct(t, w.merchA.Token, st, goods("荷花灯", 900, 5))["id"].(string)
+		res := put(e, buyer.Token, other, map[string]any{"quantity": 1})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		if l := lines(t, getCart(t)); len(l) != 1 || l[other] != nil {
+		if l := lines(t, getCart(t, e, buyer)); len(l) != 1 || l[other] != nil {
 			t.Errorf("cart holds two fairs' products: %v", l)
 		}
 		// Another shopper with an empty cart may buy there.
-		wantStatus(t, put(w.shopper(t).Token, other, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, w.shopper(t).Token, other, map[string]any{"quantity": 1}), http.StatusOK)
 	})
 
 	t.Run("SuspendedStall", func(t *testing.T) {
+		e, w, buyer := carted(t, 0)
 		m := e.register("suspended-"+w.slug+"@example.com", catalog.RoleMerchant)
-		st := e.catOpenStall(t, w.org, m.Token, w.slug, "被暂停的摊位")["id"].(string)
-		p := e.catCreateProduct(t, m.Token, st, catGoods("糖画", 500, 10))["id"].(string)
+		st := e.openStall(t, w.org, m.Token, w.slug, "被暂停的摊位")["id"].(string)
+		p := e.createProduct(t, m.Token, st, goods("糖画", 500, 10))["id"].(string)
 		shopper := w.shopper(t)
-		wantStatus(t, put(shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
+		wantStatus(t, put(e, shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + st + "/suspend", Token: w.org}), http.StatusOK)
-		res := put(buyer.Token, p, map[string]any{"quantity": 1})
+		res := put(e, buyer.Token, p, map[string]any{"quantity": 1})
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
 			t.Errorf("a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)
 		}
 		// What was in a cart before the suspension cannot be checked out.
-		before := ordStock(t, e, p)
+		before := readStock(t, e, p)
 		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: shopper.Token, Body: map[string]any{"fulfillment": "pickup"}})
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
 			t.Errorf("checkout of a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)
 		}
-		ordWantStock(t, e, p, before)
-		if n := ordCount(t, e, "orders", "buyer_id = ?", shopper.ID); n != 0 {
+		wantStock(t, e, p, before)
+		if n := countRows(t, e, "orders", "buyer_id = ?", shopper.ID); n != 0 {
 			t.Errorf("%d orders of a suspended stall's product", n)
 		}
 	})
 
 	t.Run("SignedOut", func(t *testing.T) {
-		wantProblem(t, put("", w.lantern, map[string]any{"quantity": 1}), http.StatusUnauthorized, "unauthenticated")
+		e, w, _ := setup(t)
+		wantProblem(t, put(e, "", w.lantern, map[string]any{"quantity": 1}), http.StatusUnauthorized, "unauthenticated")
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/cart"}), http.StatusUnauthorized, "unauthenticated")
 	})
 }
 
 func TestCheckout(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "checkout-fair")
+	w := newShopWorld(t, e, "checkout-fair")
 
 	t.Run("TwoStallsOnePayment", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 		w.cart(t, buyer.Token, w.lantern, 2)
 		w.cart(t, buyer.Token, w.paperCut, 3)
 		// Totals and prices the client sends are ignored.
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup", "total": 1, "price": 1, "amount": 1}})
 		wantStatus(t, res, http.StatusCreated)
 		raw := res.JSON(t)
-		ordWantKeys(t, "checkout", raw, "id", "orders", "total", "currency", "payment")
-		ordWantKeys(t, "payment", raw["payment"].(map[string]any), "id", "provider", "status")
+		wantKeys(t, "checkout", raw, "id", "orders", "total", "currency", "payment")
+		wantKeys(t, "payment", raw["payment"].(map[string]any), "id", "provider", "status")
 		for _, o := range raw["orders"].([]any) {
-			ordWantKeys(t, "checkout order", o.(map[string]any), "id", "stall_id", "total")
+			wantKeys(t, "checkout order", o.(map[string]any), "id", "stall_id", "total")
 		}
-		c := ordDecodeCheckout(t, res)
-		wantA, wantB := int64(2*ordLanternPrice), int64(3*ordPaperCutPrice)
+		c := decodeCheckout(t, res)
+		wantA, wantB := int64(2*lanternPrice), int64(3*paperCutPrice)
 		if len(c.Orders) != 2 {
 			t.Fatalf("%d orders, want one per stall: %s", len(c.Orders), res.Body)
 		}
@@ -459,8 +222,8 @@ func TestCheckout(t *testing.T) {
 			t.Errorf("payment %+v (checkout id %s), want a pending sandbox payment with the checkout's id", c.Payment, c.ID)
 		}
 		for _, o := range c.Orders {
-			db := ordOrder(t, e, o.ID)
-			fee, share := orders.Commission(db.Total, ordCommissionBPS)
+			db := readOrder(t, e, o.ID)
+			fee, share := orders.Commission(db.Total, commissionBPS)
 			if db.PlatformFee+db.MerchantShare != db.Total || db.PlatformFee != fee || db.MerchantShare != share {
 				t.Errorf("order %s: fee %d + share %d vs total %d, want %d + %d", o.ID, db.PlatformFee, db.MerchantShare, db.Total, fee, share)
 			}
@@ -471,14 +234,14 @@ func TestCheckout(t *testing.T) {
 				t.Errorf("pickup order %s: code %q, fulfillment %s", o.ID, db.PickupCode, db.Fulfillment)
 			}
 		}
-		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+		if n := countRows(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d payments, want 1", n)
 		}
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
 			t.Errorf("%d orders, want 2", n)
 		}
-		ordWantStock(t, e, w.lantern, lanterns-2)
-		ordWantStock(t, e, w.paperCut, cuts-3)
+		wantStock(t, e, w.lantern, lanterns-2)
+		wantStock(t, e, w.paperCut, cuts-3)
 		res = e.do(req{Method: "GET", Path: "/api/v1/cart", Token: buyer.Token})
 		if items := res.JSON(t)["items"].([]any); len(items) != 0 {
 			t.Errorf("cart not emptied by checkout: %s", res.Body)
@@ -491,7 +254,7 @@ func TestCheckout(t *testing.T) {
 		res := e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": 9999}})
 		wantStatus(t, res, http.StatusOK)
 		t.Cleanup(func() {
-			e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": ordLanternPrice}})
+			e.do(req{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Token: w.merchA.Token, Body: map[string]any{"price": lanternPrice}})
 		})
 		res = e.do(req{Method: "GET", Path: "/api/v1/orders/" + c.Orders[0].ID, Token: buyer.Token})
 		wantStatus(t, res, http.StatusOK)
@@ -499,40 +262,40 @@ func TestCheckout(t *testing.T) {
 		if err := json.Unmarshal(res.Body, &o); err != nil {
 			t.Fatal(err)
 		}
-		if len(o.Items) != 1 || o.Items[0].UnitPrice != ordLanternPrice || o.Items[0].LineTotal != 2*ordLanternPrice || o.Total != 2*ordLanternPrice {
+		if len(o.Items) != 1 || o.Items[0].UnitPrice != lanternPrice || o.Items[0].LineTotal != 2*lanternPrice || o.Total != 2*lanternPrice {
 			t.Errorf("order after the price change: %s", res.Body)
 		}
 		w.pay(t, buyer.Token, c.Payment.ID)
-		if p := ordPayment(t, e, c.Payment.ID); p.Amount != 2*ordLanternPrice || p.Status != orders.PaymentSucceeded {
-			t.Errorf("payment %+v, want %d succeeded", p, 2*ordLanternPrice)
+		if p := readPayment(t, e, c.Payment.ID); p.Amount != 2*lanternPrice || p.Status != orders.PaymentSucceeded {
+			t.Errorf("payment %+v, want %d succeeded", p, 2*lanternPrice)
 		}
 	})
 
 	t.Run("ShipNeedsAddress", func(t *testing.T) {
 		buyer := w.shopper(t)
-		before, orderCount := ordStock(t, e, w.dumplings), ordCount(t, e, "orders", "1 = 1")
+		before, orderCount := readStock(t, e, w.dumplings), countRows(t, e, "orders", "1 = 1")
 		w.cart(t, buyer.Token, w.dumplings, 1)
 		w.cart(t, buyer.Token, w.lantern, 1)
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "ship"}})
-		catWantField(t, res, "shipping_address")
+		wantField(t, res, "shipping_address")
 		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{}})
-		catWantField(t, res, "shipping_address")
-		ordWantStock(t, e, w.dumplings, before)
-		if n := ordCount(t, e, "orders", "1 = 1"); n != orderCount {
+		wantField(t, res, "shipping_address")
+		wantStock(t, e, w.dumplings, before)
+		if n := countRows(t, e, "orders", "1 = 1"); n != orderCount {
 			t.Errorf("orders %d after refused checkouts, want %d", n, orderCount)
 		}
-		if n := ordCount(t, e, "cart_items", "user_id = ?", buyer.ID); n != 2 {
+		if n := countRows(t, e, "cart_items", "user_id = ?", buyer.ID); n != 2 {
 			t.Errorf("cart has %d lines after a refused checkout, want 2", n)
 		}
 		c := w.checkout(t, buyer.Token, map[string]any{"fulfillment": "ship", "shipping_address": "江苏省泰州市海陵区坡子街1号"})
 		if len(c.Orders) != 1 {
 			t.Fatalf("%d orders, want 1", len(c.Orders))
 		}
-		o := ordOrder(t, e, c.Orders[0].ID)
+		o := readOrder(t, e, c.Orders[0].ID)
 		if o.Fulfillment != "ship" || o.ShippingAddress != "江苏省泰州市海陵区坡子街1号" || o.PickupCode != "" || len(o.Items) != 2 {
 			t.Errorf("shipped order %+v", o)
 		}
-		ordWantStock(t, e, w.dumplings, before-1)
+		wantStock(t, e, w.dumplings, before-1)
 	})
 
 	t.Run("PickupGetsCodes", func(t *testing.T) {
@@ -556,8 +319,8 @@ func TestCheckout(t *testing.T) {
 	t.Run("EmptyCart", func(t *testing.T) {
 		buyer := w.shopper(t)
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
-		catWantField(t, res, "cart")
-		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 0 {
+		wantField(t, res, "cart")
+		if n := countRows(t, e, "payments", "buyer_id = ?", buyer.ID); n != 0 {
 			t.Errorf("%d payments for an empty cart", n)
 		}
 	})
@@ -565,20 +328,20 @@ func TestCheckout(t *testing.T) {
 	t.Run("OutOfStockAtCheckout", func(t *testing.T) {
 		// Stock sold between adding to the cart and checking out.
 		m := e.register("rare-"+w.slug+"@example.com", catalog.RoleMerchant)
-		st := e.catOpenStall(t, w.org, m.Token, w.slug, "孤品摊")["id"].(string)
-		rare := e.catCreateProduct(t, m.Token, st, catGoods("孤品泥人", 20000, 1))["id"].(string)
+		st := e.openStall(t, w.org, m.Token, w.slug, "孤品摊")["id"].(string)
+		rare := e.createProduct(t, m.Token, st, goods("孤品泥人", 20000, 1))["id"].(string)
 		first, second := w.shopper(t), w.shopper(t)
 		w.cart(t, first.Token, rare, 1)
 		w.cart(t, second.Token, rare, 1)
 		w.cart(t, second.Token, w.lantern, 1)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		w.checkout(t, first.Token, nil)
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: second.Token, Body: map[string]any{"fulfillment": "pickup"}})
 		wantProblem(t, res, http.StatusConflict, "insufficient_stock")
 		// Nothing of the failed checkout stays: the lantern is not taken either.
-		ordWantStock(t, e, rare, 0)
-		ordWantStock(t, e, w.lantern, lanterns)
-		if n := ordCount(t, e, "orders", "buyer_id = ?", second.ID); n != 0 {
+		wantStock(t, e, rare, 0)
+		wantStock(t, e, w.lantern, lanterns)
+		if n := countRows(t, e, "orders", "buyer_id = ?", second.ID); n != 0 {
 			t.Errorf("%d orders from a failed checkout", n)
 		}
 	})
@@ -590,14 +353,14 @@ func TestCheckout(t *testing.T) {
 
 func TestCheckoutIdempotency(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "idem-fair")
+	w := newShopWorld(t, e, "idem-fair")
 	body := map[string]any{"fulfillment": "pickup"}
 
 	t.Run("SameKeySameBody", func(t *testing.T) {
 		buyer := w.shopper(t)
 		w.cart(t, buyer.Token, w.lantern, 1)
 		w.cart(t, buyer.Token, w.paperCut, 1)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		key := map[string]string{"Idempotency-Key": "checkout-" + buyer.ID}
 		first := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: key})
 		wantStatus(t, first, http.StatusCreated)
@@ -608,24 +371,24 @@ func TestCheckoutIdempotency(t *testing.T) {
 		if !bytes.Equal(first.Body, second.Body) {
 			t.Errorf("replayed body differs:\n%s\n%s", first.Body, second.Body)
 		}
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
 			t.Errorf("%d orders after a replay, want 2", n)
 		}
-		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+		if n := countRows(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d payments after a replay, want 1", n)
 		}
-		ordWantStock(t, e, w.lantern, lanterns-1)
+		wantStock(t, e, w.lantern, lanterns-1)
 
 		// The same key with another body is refused and changes nothing.
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "ship", "shipping_address": "别处"}, Header: key})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
 			t.Errorf("%d orders after a reused key, want 2", n)
 		}
 		// A new key checks out what is in the cart now.
 		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: map[string]string{"Idempotency-Key": "another-" + buyer.ID}})
 		wantStatus(t, res, http.StatusCreated)
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 3 {
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 3 {
 			t.Errorf("%d orders after a new key, want 3", n)
 		}
 	})
@@ -646,7 +409,7 @@ func TestCheckoutIdempotency(t *testing.T) {
 				t.Errorf("POST %s with a used Idempotency-Key: status %d, want the first answer replayed (or 409): %s", path, res.StatusCode, res.Body)
 			}
 		}
-		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+		if n := countRows(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d checkouts under one Idempotency-Key, want 1", n)
 		}
 	})
@@ -658,7 +421,7 @@ func TestCheckoutIdempotency(t *testing.T) {
 			w.cart(t, who.Token, w.lantern, 1)
 			res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: who.Token, Body: body, Header: key})
 			wantStatus(t, res, http.StatusCreated)
-			if n := ordCount(t, e, "orders", "buyer_id = ?", who.ID); n != 1 {
+			if n := countRows(t, e, "orders", "buyer_id = ?", who.ID); n != 1 {
 				t.Errorf("%d orders, want 1", n)
 			}
 		}
@@ -668,19 +431,19 @@ func TestCheckoutIdempotency(t *testing.T) {
 		buyer := w.shopper(t)
 		w.cart(t, buyer.Token, w.lantern, 2)
 		w.cart(t, buyer.Token, w.paperCut, 1)
-		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 		reqs := make([]*http.Request, 10)
 		for i := range reqs {
-			reqs[i] = ordRequest("POST", "/api/v1/checkout", buyer.Token, body, map[string]string{"Idempotency-Key": "rush-" + buyer.ID})
+			reqs[i] = newRequest("POST", "/api/v1/checkout", buyer.Token, body, map[string]string{"Idempotency-Key": "rush-" + buyer.ID})
 		}
 		var created []string
-		for i, r := range e.ordRush(t, time.Minute, reqs) {
+		for i, r := range e.rush(t, time.Minute, reqs) {
 			switch {
 			case r.err != nil:
 				t.Errorf("request %d: %v", i, r.err)
 			case r.status == http.StatusCreated:
 				created = append(created, string(r.body))
-			case r.status == http.StatusConflict && ordCode(r.body) == "conflict":
+			case r.status == http.StatusConflict && problemCode(r.body) == "conflict":
 			default:
 				t.Errorf("request %d: status %d %s", i, r.status, r.body)
 			}
@@ -693,14 +456,14 @@ func TestCheckoutIdempotency(t *testing.T) {
 				t.Errorf("two different checkouts answered for one key:\n%s\n%s", created[0], b)
 			}
 		}
-		if n := ordCount(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
+		if n := countRows(t, e, "payments", "buyer_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d payments, want exactly one checkout", n)
 		}
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 2 {
 			t.Errorf("%d orders, want 2", n)
 		}
-		ordWantStock(t, e, w.lantern, lanterns-2)
-		ordWantStock(t, e, w.paperCut, cuts-1)
+		wantStock(t, e, w.lantern, lanterns-2)
+		wantStock(t, e, w.paperCut, cuts-1)
 		// Once the first has finished, the key replays.
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: body, Header: map[string]string{"Idempotency-Key": "rush-" + buyer.ID}})
 		wantStatus(t, res, http.StatusCreated)
@@ -714,8 +477,8 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 	// 200 buyers, one unit each, 50 in stock, all checking out at once.
 	const buyers, stock = 200, 50
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "rush-fair")
-	product := e.catCreateProduct(t, w.merchA.Token, w.stallA, catGoods("限量花灯", 6600, stock))["id"].(string)
+	w := newShopWorld(t, e, "rush-fair")
+	product := e.createProduct(t, w.merchA.Token, w.stallA, goods("限量花灯", 6600, stock))["id"].(string)
 	ctx := context.Background()
 	tokens := make([]string, buyers)
 	ids := make([]string, buyers)
@@ -754,9 +517,9 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 	}()
 	reqs := make([]*http.Request, buyers)
 	for i := range reqs {
-		reqs[i] = ordRequest("POST", "/api/v1/checkout", tokens[i], map[string]any{"fulfillment": "pickup"}, nil)
+		reqs[i] = newRequest("POST", "/api/v1/checkout", tokens[i], map[string]any{"fulfillment": "pickup"}, nil)
 	}
-	results := e.ordRush(t, 90*time.Second, reqs)
+	results := e.rush(t, 90*time.Second, reqs)
 	close(stop)
 	watch.Wait()
 
@@ -767,7 +530,7 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 			t.Errorf("buyer %d: %v", i, r.err)
 		case r.status == http.StatusCreated:
 			n[r.status]++
-		case r.status == http.StatusConflict && ordCode(r.body) == "insufficient_stock":
+		case r.status == http.StatusConflict && problemCode(r.body) == "insufficient_stock":
 			n[r.status]++
 		default:
 			n[r.status]++
@@ -777,12 +540,12 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		ordLogErrors(t, e)
+		e.logErrors(t)
 	}
 	if n[http.StatusCreated] != stock || n[http.StatusConflict] != buyers-stock {
 		t.Errorf("answers by status %v, want %d × 201 and %d × 409 insufficient_stock", n, stock, buyers-stock)
 	}
-	ordWantStock(t, e, product, 0)
+	wantStock(t, e, product, 0)
 	if lowest < 0 {
 		t.Errorf("stock went down to %d during the rush", lowest)
 	}
@@ -796,61 +559,84 @@ func TestCheckoutStockConcurrency(t *testing.T) {
 }
 
 func TestPaymentSandbox(t *testing.T) {
-	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "pay-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	w.cart(t, buyer.Token, w.lantern, 1)
-	w.cart(t, buyer.Token, w.paperCut, 2)
-	c := w.checkout(t, buyer.Token, nil)
-	var orderA, orderB string
-	for _, o := range c.Orders {
-		if o.StallID == w.stallA {
-			orderA = o.ID
-		} else {
-			orderB = o.ID
-		}
+	// sandbox is a fresh shop world where a buyer has checked out a lantern
+	// (order A, stall A) and two paper cuts (order B, stall B) under one payment.
+	type sandbox struct {
+		e              *testEnv
+		w              *world
+		buyer, other   registered
+		c              orders.Checkout
+		orderA, orderB string
 	}
-	complete := func(token, id, outcome string) response {
+	complete := func(e *testEnv, token, id, outcome string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + id + "/complete", Token: token, Body: map[string]any{"outcome": outcome}})
 	}
-
+	// setup checks out; then the payment has the outcomes given, in order.
+	setup := func(t *testing.T, outcomes ...string) *sandbox {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "pay-fair")
+		sb := &sandbox{e: e, w: w, buyer: w.shopper(t), other: w.shopper(t)}
+		w.cart(t, sb.buyer.Token, w.lantern, 1)
+		w.cart(t, sb.buyer.Token, w.paperCut, 2)
+		sb.c = w.checkout(t, sb.buyer.Token, nil)
+		for _, o := range sb.c.Orders {
+			if o.StallID == w.stallA {
+				sb.orderA = o.ID
+			} else {
+				sb.orderB = o.ID
+			}
+		}
+		for _, outcome := range outcomes {
+			wantStatus(t, complete(e, sb.buyer.Token, sb.c.Payment.ID, outcome), http.StatusOK)
+		}
+		return sb
+	}
 	t.Run("Failed", func(t *testing.T) {
-		res := complete(buyer.Token, c.Payment.ID, "failed")
+		sb := setup(t)
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
+		res := complete(e, buyer.Token, c.Payment.ID, "failed")
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["status"] != "failed" {
 			t.Errorf("payment %s, want failed", res.Body)
 		}
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentFailed {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentFailed {
 			t.Errorf("payment %s, want failed", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
 	})
 
 	t.Run("NotThePayer", func(t *testing.T) {
-		wantProblem(t, complete(other.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete(w.merchA.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete(buyer.Token, catalog.NewID(), "succeeded"), http.StatusNotFound, "not_found")
-		wantProblem(t, complete("", c.Payment.ID, "succeeded"), http.StatusUnauthorized, "unauthenticated")
+		sb := setup(t)
+		e, w, buyer, other, c, orderA, orderB := sb.e, sb.w, sb.buyer, sb.other, sb.c, sb.orderA, sb.orderB
+		wantProblem(t, complete(e, other.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, w.merchA.Token, c.Payment.ID, "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, buyer.Token, catalog.NewID(), "succeeded"), http.StatusNotFound, "not_found")
+		wantProblem(t, complete(e, "", c.Payment.ID, "succeeded"), http.StatusUnauthorized, "unauthenticated")
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/payments/" + c.Payment.ID, Token: other.Token}), http.StatusNotFound, "not_found")
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
 	})
 
 	t.Run("BadOutcome", func(t *testing.T) {
-		res := complete(buyer.Token, c.Payment.ID, "maybe")
+		sb := setup(t)
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
+		res := complete(e, buyer.Token, c.Payment.ID, "maybe")
 		wantProblem(t, res, http.StatusUnprocessableEntity, "validation_failed")
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
 	})
 
 	t.Run("Succeeded", func(t *testing.T) {
+		sb := setup(t, "failed")
+		e, buyer, c, orderA, orderB := sb.e, sb.buyer, sb.c, sb.orderA, sb.orderB
 		// A failed attempt may be retried within the window.
-		res := complete(buyer.Token, c.Payment.ID, "succeeded")
+		res := complete(e, buyer.Token, c.Payment.ID, "succeeded")
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["status"] != "succeeded" {
 			t.Errorf("payment %s", res.Body)
 		}
 		now := e.clock.Now()
 		for _, id := range []string{orderA, orderB} {
-			o := ordOrder(t, e, id)
+			o := readOrder(t, e, id)
 			if o.Status != orders.StatusPaid || o.PaidAt == nil || !o.PaidAt.Equal(now) {
 				t.Errorf("order %s: %s paid at %v, want paid at %v", id, o.Status, o.PaidAt, now)
 			}
@@ -863,14 +649,18 @@ func TestPaymentSandbox(t *testing.T) {
 	})
 
 	t.Run("Twice", func(t *testing.T) {
-		wantProblem(t, complete(buyer.Token, c.Payment.ID, "succeeded"), http.StatusConflict, "conflict")
-		wantProblem(t, complete(buyer.Token, c.Payment.ID, "failed"), http.StatusConflict, "conflict")
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+		sb := setup(t, "succeeded")
+		e, buyer, c := sb.e, sb.buyer, sb.c
+		wantProblem(t, complete(e, buyer.Token, c.Payment.ID, "succeeded"), http.StatusConflict, "conflict")
+		wantProblem(t, complete(e, buyer.Token, c.Payment.ID, "failed"), http.StatusConflict, "conflict")
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s after a late failure, want succeeded", p.Status)
 		}
 	})
 
 	t.Run("WhoSeesTheOrder", func(t *testing.T) {
+		sb := setup(t, "succeeded")
+		e, w, buyer, other, orderA := sb.e, sb.w, sb.buyer, sb.other, sb.orderA
 		for _, tc := range []struct {
 			name, token string
 			ok          bool
@@ -890,8 +680,8 @@ func TestPaymentSandbox(t *testing.T) {
 			}
 			wantStatus(t, res, http.StatusOK)
 			o := res.JSON(t)
-			ordWantKeys(t, "order", o, "id", "status", "stall_id", "buyer_id", "items", "total", "currency", "pickup_code", "created_at", "paid_at")
-			if o["id"] != orderA || o["status"] != "paid" || o["stall_id"] != w.stallA || o["buyer_id"] != buyer.ID || o["total"] != float64(ordLanternPrice) || o["currency"] != "CNY" {
+			wantKeys(t, "order", o, "id", "status", "stall_id", "buyer_id", "items", "total", "currency", "pickup_code", "created_at", "paid_at")
+			if o["id"] != orderA || o["status"] != "paid" || o["stall_id"] != w.stallA || o["buyer_id"] != buyer.ID || o["total"] != float64(lanternPrice) || o["currency"] != "CNY" {
 				t.Errorf("%s sees %s", tc.name, res.Body)
 			}
 			if s, _ := o["paid_at"].(string); !strings.HasSuffix(s, "Z") {
@@ -914,8 +704,8 @@ func TestPaymentSandboxOffUnderStripe(t *testing.T) {
 		c.StripeAPIBase = "http://127.0.0.1:1" // never called
 	})
 	buyer := e.register("stripe-shopper@example.com", catalog.RoleShopper)
-	_, org := e.catOrganizer(t, "stripe-org@example.com")
-	f := e.catCreateFair(t, org, e.catFairBody("stripe-off-fair", "temple_fair"))
+	_, org := e.organizer(t, "stripe-org@example.com")
+	f := e.createFair(t, org, e.fairBody("stripe-off-fair", "temple_fair"))
 	now := e.clock.Now()
 	p := &orders.Payment{ID: catalog.NewID(), BuyerID: buyer.ID, FairID: f["id"].(string), Provider: "sandbox", Status: orders.PaymentPending,
 		Amount: 100, Currency: "CNY", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
@@ -924,14 +714,14 @@ func TestPaymentSandboxOffUnderStripe(t *testing.T) {
 	}
 	res := e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + p.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
 	wantProblem(t, res, http.StatusNotFound, "not_found")
-	if got := ordPayment(t, e, p.ID); got.Status != orders.PaymentPending {
+	if got := readPayment(t, e, p.ID); got.Status != orders.PaymentPending {
 		t.Errorf("payment %s, want pending", got.Status)
 	}
 }
 
 func TestOrderCancelAndExpiry(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "expiry-fair")
+	w := newShopWorld(t, e, "expiry-fair")
 	ctx := context.Background()
 	cancel := func(token, id string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/cancel", Token: token})
@@ -939,11 +729,11 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 
 	t.Run("BuyerCancels", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 		w.cart(t, buyer.Token, w.lantern, 3)
 		w.cart(t, buyer.Token, w.paperCut, 1)
 		c := w.checkout(t, buyer.Token, nil)
-		ordWantStock(t, e, w.lantern, lanterns-3)
+		wantStock(t, e, w.lantern, lanterns-3)
 		var orderA, orderB string
 		for _, o := range c.Orders {
 			if o.StallID == w.stallA {
@@ -952,11 +742,11 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 				orderB = o.ID
 			}
 		}
-		catWantDenied(t, cancel(w.merchA.Token, orderA))
-		catWantDenied(t, cancel(w.org, orderA))
+		wantDenied(t, cancel(w.merchA.Token, orderA))
+		wantDenied(t, cancel(w.org, orderA))
 		wantProblem(t, cancel(w.shopper(t).Token, orderA), http.StatusNotFound, "not_found")
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
-		ordWantStock(t, e, w.lantern, lanterns-3)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		wantStock(t, e, w.lantern, lanterns-3)
 
 		res := cancel(buyer.Token, orderA)
 		wantStatus(t, res, http.StatusOK)
@@ -964,47 +754,47 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 			t.Errorf("cancelled order %s", res.Body)
 		}
 		// One payment covers the checkout: all of it is cancelled.
-		ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		wantOrderStatus(t, e, orders.StatusCancelled, orderA, orderB)
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStock(t, e, w.paperCut, cuts)
+		wantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.paperCut, cuts)
 
 		wantProblem(t, cancel(buyer.Token, orderA), http.StatusConflict, "conflict")
 		wantProblem(t, cancel(buyer.Token, orderB), http.StatusConflict, "conflict")
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStock(t, e, w.paperCut, cuts)
+		wantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.paperCut, cuts)
 		// A cancelled payment cannot be completed.
 		res = e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusCancelled, orderA, orderB)
 	})
 
 	t.Run("ConcurrentCancels", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		reqs := make([]*http.Request, 8)
 		for i := range reqs {
-			reqs[i] = ordRequest("POST", "/api/v1/orders/"+c.Orders[0].ID+"/cancel", buyer.Token, nil, nil)
+			reqs[i] = newRequest("POST", "/api/v1/orders/"+c.Orders[0].ID+"/cancel", buyer.Token, nil, nil)
 		}
-		for i, r := range e.ordRush(t, time.Minute, reqs) {
+		for i, r := range e.rush(t, time.Minute, reqs) {
 			if r.err != nil || r.status != http.StatusOK && r.status != http.StatusConflict {
 				t.Errorf("cancel %d: %d %v %s", i, r.status, r.err, r.body)
 			}
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+		wantStock(t, e, w.lantern, lanterns)
+		wantOrderStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
 	})
 
 	t.Run("PaidCannotBeCancelled", func(t *testing.T) {
 		buyer := w.shopper(t)
 		o := w.buyPaid(t, buyer.Token, w.lantern, 1)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		wantProblem(t, cancel(buyer.Token, o.ID), http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusPaid, o.ID)
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantOrderStatus(t, e, orders.StatusPaid, o.ID)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 
 	t.Run("ExpiryScheduled", func(t *testing.T) {
@@ -1025,13 +815,13 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 		if err := e.srv.Orders.ExpirePayment(ctx, c.Payment.ID); err != nil {
 			t.Fatal(err)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 		wantStatus(t, cancel(buyer.Token, c.Orders[0].ID), http.StatusOK)
 	})
 
 	t.Run("Sweep", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+		lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 		w.cart(t, buyer.Token, w.lantern, 2)
 		w.cart(t, buyer.Token, w.paperCut, 1)
 		c := w.checkout(t, buyer.Token, nil)
@@ -1045,12 +835,12 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 			t.Fatalf("sweep: closed %d, %v; want 1", n, err)
 		}
 		for _, o := range c.Orders {
-			if got := ordOrder(t, e, o.ID); got.Status != orders.StatusCancelled || got.CancelledAt == nil {
+			if got := readOrder(t, e, o.ID); got.Status != orders.StatusCancelled || got.CancelledAt == nil {
 				t.Errorf("expired order %+v", got)
 			}
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStock(t, e, w.paperCut, cuts)
+		wantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.paperCut, cuts)
 		// Again, and the expiry task arriving late: nothing more.
 		if n, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil || n != 0 {
 			t.Errorf("second sweep: %d, %v", n, err)
@@ -1060,13 +850,13 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStock(t, e, w.paperCut, cuts)
+		wantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.paperCut, cuts)
 	})
 
 	t.Run("ExpireConcurrently", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 4)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 		var wg sync.WaitGroup
@@ -1088,31 +878,31 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 				t.Errorf("expiry %d: %v", i, err)
 			}
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
-		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+		wantStock(t, e, w.lantern, lanterns)
+		wantOrderStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
 	})
 
 	t.Run("CompleteAfterWindow", func(t *testing.T) {
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 1)
 		e.clock.Advance(e.cfg.PaymentWindow)
 		res := e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		o := ordOrder(t, e, c.Orders[0].ID)
+		o := readOrder(t, e, c.Orders[0].ID)
 		if o.Status != orders.StatusCancelled || o.PaidAt != nil {
 			t.Errorf("order %s paid at %v after a late completion, want cancelled and unpaid", o.Status, o.PaidAt)
 		}
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 
 	t.Run("SweepByWorker", func(t *testing.T) {
 		// The periodic sweep task run by the Asynq workers closes what is due.
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 		e.runWorkers()
@@ -1120,183 +910,246 @@ func TestOrderCancelAndExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, 20*time.Second, func() error {
-			if o := ordOrder(t, e, c.Orders[0].ID); o.Status != orders.StatusCancelled {
+			if o := readOrder(t, e, c.Orders[0].ID); o.Status != orders.StatusCancelled {
 				return fmt.Errorf("order %s", o.Status)
 			}
 			return nil
 		})
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 }
 
 func TestOrderShipAndRedeem(t *testing.T) {
-	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "fulfil-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	ship := func(token, id string, body any) response {
+	// fulfil is a fresh shop world where a buyer checked out a shipped order
+	// (dumplings) and a picked-up one (a lantern), paid when paid, the
+	// shipped one shipped when shipped (Ship).
+	type fulfil struct {
+		e                    *testEnv
+		w                    *world
+		buyer, other         registered
+		shipID, pickID, code string
+	}
+	setup := func(t *testing.T, paid, shipped bool) *fulfil {
+		t.Helper()
+		e := newTestEnv(t)
+		w := newShopWorld(t, e, "fulfil-fair")
+		f := &fulfil{e: e, w: w, buyer: w.shopper(t), other: w.shopper(t)}
+		w.cart(t, f.buyer.Token, w.dumplings, 1)
+		ship := w.checkout(t, f.buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
+		pick := w.buy(t, f.buyer.Token, w.lantern, 1)
+		f.shipID, f.pickID, f.code = ship.Orders[0].ID, pick.Orders[0].ID, pick.Orders[0].PickupCode
+		if paid {
+			w.pay(t, f.buyer.Token, ship.Payment.ID)
+			w.pay(t, f.buyer.Token, pick.Payment.ID)
+		}
+		if shipped {
+			wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + f.shipID + "/ship", Token: w.merchA.Token, Body: map[string]any{"tracking": "SF1234567890"}}), http.StatusOK)
+		}
+		return f
+	}
+	ship := func(e *testEnv, token, id string, body any) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/ship", Token: token, Body: body})
 	}
-	redeem := func(token, id, code string) response {
+	redeem := func(e *testEnv, token, id, code string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/redeem", Token: token, Body: map[string]any{"code": code}})
 	}
-	w.cart(t, buyer.Token, w.dumplings, 1)
-	shipped := w.checkout(t, buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
-	shipID := shipped.Orders[0].ID
-	picked := w.buy(t, buyer.Token, w.lantern, 1)
-	pickID, code := picked.Orders[0].ID, picked.Orders[0].PickupCode
 
 	t.Run("ShipUnpaid", func(t *testing.T) {
-		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF1"}), http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusPendingPayment, shipID)
+		f := setup(t, false, false)
+		e, w, shipID := f.e, f.w, f.shipID
+		wantProblem(t, ship(e, w.merchA.Token, shipID, map[string]any{"tracking": "SF1"}), http.StatusConflict, "conflict")
+		wantOrderStatus(t, e, orders.StatusPendingPayment, shipID)
 	})
 
 	t.Run("RedeemUnpaid", func(t *testing.T) {
-		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusPendingPayment, pickID)
+		f := setup(t, false, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
+		wantProblem(t, redeem(e, w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+		wantOrderStatus(t, e, orders.StatusPendingPayment, pickID)
 	})
 
-	w.pay(t, buyer.Token, shipped.Payment.ID)
-	w.pay(t, buyer.Token, picked.Payment.ID)
-
 	t.Run("ShipNotYours", func(t *testing.T) {
-		catWantDenied(t, ship(w.merchB.Token, shipID, map[string]any{}))
-		catWantDenied(t, ship(buyer.Token, shipID, map[string]any{}))
-		catWantDenied(t, ship(other.Token, shipID, map[string]any{}))
-		catWantDenied(t, ship(w.org, shipID, map[string]any{}))
-		ordWantStatus(t, e, orders.StatusPaid, shipID)
+		f := setup(t, true, false)
+		e, w, buyer, other, shipID := f.e, f.w, f.buyer, f.other, f.shipID
+		wantDenied(t, ship(e, w.merchB.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, buyer.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, other.Token, shipID, map[string]any{}))
+		wantDenied(t, ship(e, w.org, shipID, map[string]any{}))
+		wantOrderStatus(t, e, orders.StatusPaid, shipID)
 	})
 
 	t.Run("Ship", func(t *testing.T) {
-		res := ship(w.merchA.Token, shipID, map[string]any{"tracking": " SF1234567890 "})
+		f := setup(t, true, false)
+		e, w, shipID := f.e, f.w, f.shipID
+		res := ship(e, w.merchA.Token, shipID, map[string]any{"tracking": " SF1234567890 "})
 		wantStatus(t, res, http.StatusOK)
 		if o := res.JSON(t); o["status"] != "shipped" || o["tracking"] != "SF1234567890" {
 			t.Errorf("shipped order %s", res.Body)
 		}
-		if o := ordOrder(t, e, shipID); o.ShippedAt == nil || o.Tracking != "SF1234567890" {
+		if o := readOrder(t, e, shipID); o.ShippedAt == nil || o.Tracking != "SF1234567890" {
 			t.Errorf("order %+v", o)
 		}
-		wantProblem(t, ship(w.merchA.Token, shipID, map[string]any{"tracking": "SF2"}), http.StatusConflict, "conflict")
-		if o := ordOrder(t, e, shipID); o.Tracking != "SF1234567890" {
+		wantProblem(t, ship(e, w.merchA.Token, shipID, map[string]any{"tracking": "SF2"}), http.StatusConflict, "conflict")
+		if o := readOrder(t, e, shipID); o.Tracking != "SF1234567890" {
 			t.Errorf("tracking %q changed by a refused second shipping", o.Tracking)
 		}
 	})
 
 	t.Run("ShipPartiallyRefunded", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, buyer := f.e, f.w, f.buyer
 		// A merchant refunds a missing item and ships the rest, as a
 		// partially refunded pickup order can still be redeemed.
 		w.cart(t, buyer.Token, w.dumplings, 2)
 		c := w.checkout(t, buyer.Token, map[string]any{"shipping_address": "江苏省泰州市海陵区坡子街1号"})
 		w.pay(t, buyer.Token, c.Payment.ID)
 		id := c.Orders[0].ID
-		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": ordDumplingPrice, "reason": "缺货一盒"}}), http.StatusCreated)
-		res := ship(w.merchA.Token, id, map[string]any{"tracking": "SF999"})
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + id + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": dumplingPrice, "reason": "缺货一盒"}}), http.StatusCreated)
+		res := ship(e, w.merchA.Token, id, map[string]any{"tracking": "SF999"})
 		wantStatus(t, res, http.StatusOK)
-		if o := ordOrder(t, e, id); o.Status != orders.StatusShipped || o.Refunded != ordDumplingPrice {
-			t.Errorf("order %s refunded %d, want shipped with %d refunded", o.Status, o.Refunded, ordDumplingPrice)
+		if o := readOrder(t, e, id); o.Status != orders.StatusShipped || o.Refunded != dumplingPrice {
+			t.Errorf("order %s refunded %d, want shipped with %d refunded", o.Status, o.Refunded, dumplingPrice)
 		}
 	})
 
 	t.Run("ShipPickupOrder", func(t *testing.T) {
-		wantProblem(t, ship(w.merchA.Token, pickID, map[string]any{"tracking": "SF3"}), http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusPaid, pickID)
+		f := setup(t, true, false)
+		e, w, pickID := f.e, f.w, f.pickID
+		wantProblem(t, ship(e, w.merchA.Token, pickID, map[string]any{"tracking": "SF3"}), http.StatusConflict, "conflict")
+		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("RedeemNotYours", func(t *testing.T) {
-		catWantDenied(t, redeem(buyer.Token, pickID, code))
-		catWantDenied(t, redeem(other.Token, pickID, code))
-		catWantDenied(t, redeem(w.merchB.Token, pickID, code))
-		ordWantStatus(t, e, orders.StatusPaid, pickID)
+		f := setup(t, true, false)
+		e, w, buyer, other, pickID, code := f.e, f.w, f.buyer, f.other, f.pickID, f.code
+		wantDenied(t, redeem(e, buyer.Token, pickID, code))
+		wantDenied(t, redeem(e, other.Token, pickID, code))
+		wantDenied(t, redeem(e, w.merchB.Token, pickID, code))
+		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("WrongCode", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
 		wrong := "22222222"
 		if wrong == code {
 			wrong = "33333333"
 		}
-		catWantField(t, redeem(w.merchA.Token, pickID, wrong), "code")
-		catWantField(t, redeem(w.merchA.Token, pickID, ""), "code")
-		ordWantStatus(t, e, orders.StatusPaid, pickID)
+		wantField(t, redeem(e, w.merchA.Token, pickID, wrong), "code")
+		wantField(t, redeem(e, w.merchA.Token, pickID, ""), "code")
+		wantOrderStatus(t, e, orders.StatusPaid, pickID)
 	})
 
 	t.Run("Redeem", func(t *testing.T) {
+		f := setup(t, true, false)
+		e, w, pickID, code := f.e, f.w, f.pickID, f.code
 		// Codes are read out at the booth: case and spaces do not matter.
-		res := redeem(w.merchA.Token, pickID, " "+strings.ToLower(code)+" ")
+		res := redeem(e, w.merchA.Token, pickID, " "+strings.ToLower(code)+" ")
 		wantStatus(t, res, http.StatusOK)
 		if o := res.JSON(t); o["status"] != "redeemed" {
 			t.Errorf("redeemed order %s", res.Body)
 		}
-		if o := ordOrder(t, e, pickID); o.RedeemedAt == nil || !o.RedeemedAt.Equal(e.clock.Now()) {
+		if o := readOrder(t, e, pickID); o.RedeemedAt == nil || !o.RedeemedAt.Equal(e.clock.Now()) {
 			t.Errorf("redeemed at %v", o.RedeemedAt)
 		}
-		wantProblem(t, redeem(w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
+		wantProblem(t, redeem(e, w.merchA.Token, pickID, code), http.StatusConflict, "conflict")
 	})
 
 	t.Run("RedeemShippedOrder", func(t *testing.T) {
-		wantProblem(t, redeem(w.merchA.Token, shipID, "ABCDEFGH"), http.StatusConflict, "conflict")
+		f := setup(t, true, true)
+		e, w, shipID := f.e, f.w, f.shipID
+		wantProblem(t, redeem(e, w.merchA.Token, shipID, "ABCDEFGH"), http.StatusConflict, "conflict")
 	})
 }
 
-// ordVoucherWorld is a property season with one development selling deposit vouchers.
-type ordVoucherWorld struct {
-	*ordWorld
+// voucherWorld is a property season with one development selling deposit vouchers.
+type voucherWorld struct {
+	*world
 	dev     registered
 	stall   string
 	voucher string // ¥10,000 paid, ¥50,000 off, valid 48 h
 }
 
-func newOrdVoucherWorld(t testing.TB, e *testEnv, slug string) *ordVoucherWorld {
+func newVoucherWorld(t testing.TB, e *testEnv, slug string) *voucherWorld {
 	t.Helper()
-	w := &ordWorld{e: e, slug: slug}
-	w.orgID, w.org = e.catOrganizer(t, "organizer-"+slug+"@example.com")
-	e.catCreateFair(t, w.org, e.catFairBody(slug, "property_season"))
-	v := &ordVoucherWorld{ordWorld: w}
+	w := &world{e: e, slug: slug}
+	w.orgID, w.org = e.organizer(t, "organizer-"+slug+"@example.com")
+	e.createFair(t, w.org, e.fairBody(slug, "property_season"))
+	v := &voucherWorld{world: w}
 	v.dev = e.register("developer-"+slug+"@example.com", catalog.RoleMerchant)
-	v.stall = e.catOpenStall(t, w.org, v.dev.Token, slug, "碧桂园·江城府")["id"].(string)
-	v.voucher = e.catCreateProduct(t, v.dev.Token, v.stall, map[string]any{
+	v.stall = e.openStall(t, w.org, v.dev.Token, slug, "碧桂园·江城府")["id"].(string)
+	v.voucher = e.createProduct(t, v.dev.Token, v.stall, map[string]any{
 		"title": "定金券：付1万抵5万", "price": 1_000_000, "currency": "CNY", "stock": 5, "kind": "voucher",
-		"offset_value": 5_000_000, "valid_until": catTime(e.clock.Now().Add(48 * time.Hour)),
+		"offset_value": 5_000_000, "valid_until": fairTime(e.clock.Now().Add(48 * time.Hour)),
 	})["id"].(string)
 	return v
 }
 
 func TestVoucherOnePerDevelopment(t *testing.T) {
-	e := newTestEnv(t)
-	v := newOrdVoucherWorld(t, e, "spring-homes")
-	buyer := v.shopper(t)
-	refund := func(token, orderID string, body map[string]any) response {
+	refund := func(e *testEnv, token, orderID string, body map[string]any) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body})
 	}
-	first := v.buyPaid(t, buyer.Token, v.voucher, 1)
-	if len(first.Items) != 1 || first.Items[0].Kind != "voucher" || first.Items[0].OffsetValue != 5_000_000 || first.Items[0].ValidUntil == nil || first.PickupCode == "" {
-		t.Fatalf("voucher order %+v", first)
+	// setup is a fresh property season where a buyer has paid a first voucher.
+	setup := func(t *testing.T) (e *testEnv, v *voucherWorld, buyer registered, first orders.Order) {
+		t.Helper()
+		e = newTestEnv(t)
+		v = newVoucherWorld(t, e, "spring-homes")
+		buyer = v.shopper(t)
+		first = v.buyPaid(t, buyer.Token, v.voucher, 1)
+		if len(first.Items) != 1 || first.Items[0].Kind != "voucher" || first.Items[0].OffsetValue != 5_000_000 || first.Items[0].ValidUntil == nil || first.PickupCode == "" {
+			t.Fatalf("voucher order %+v", first)
+		}
+		wantStock(t, e, v.voucher, 4)
+		return e, v, buyer, first
 	}
-	ordWantStock(t, e, v.voucher, 4)
-
+	// season is setup and then what the subtests below do: the first voucher
+	// refunded in whole and bought again (unpaid), one bought, cancelled and
+	// bought again (unpaid), one paid and redeemed, one paid and expired.
+	season := func(t *testing.T) (e *testEnv, v *voucherWorld, buyer registered, first orders.Order) {
+		t.Helper()
+		e, v, buyer, first = setup(t)
+		wantStatus(t, refund(e, v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"}), http.StatusCreated)
+		v.buy(t, buyer.Token, v.voucher, 1)
+		b := v.shopper(t)
+		c := v.buy(t, b.Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: b.Token}), http.StatusOK)
+		v.buy(t, b.Token, v.voucher, 1)
+		redeemed := v.buyPaid(t, v.shopper(t).Token, v.voucher, 1)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + redeemed.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": redeemed.PickupCode}}), http.StatusOK)
+		v.buyPaid(t, v.shopper(t).Token, v.voucher, 1)
+		e.clock.Advance(48*time.Hour + time.Minute)
+		return e, v, buyer, first
+	}
 	t.Run("SecondVoucherRefused", func(t *testing.T) {
+		e, v, buyer, _ := setup(t)
 		v.cart(t, buyer.Token, v.voucher, 1)
 		res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		ordWantStock(t, e, v.voucher, 4)
-		if n := ordCount(t, e, "orders", "buyer_id = ?", buyer.ID); n != 1 {
+		wantStock(t, e, v.voucher, 4)
+		if n := countRows(t, e, "orders", "buyer_id = ?", buyer.ID); n != 1 {
 			t.Errorf("%d voucher orders, want 1", n)
 		}
 	})
 
 	t.Run("TwoInOneCart", func(t *testing.T) {
-		catWantField(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + v.voucher, Token: v.shopper(t).Token, Body: map[string]any{"quantity": 2}}), "quantity")
+		e, v, _, _ := setup(t)
+		wantField(t, e.do(req{Method: "PUT", Path: "/api/v1/cart/items/" + v.voucher, Token: v.shopper(t).Token, Body: map[string]any{"quantity": 2}}), "quantity")
 	})
 
 	t.Run("AgainAfterFullRefund", func(t *testing.T) {
-		res := refund(v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"})
+		e, v, buyer, first := setup(t)
+		v.cart(t, buyer.Token, v.voucher, 1) // as SecondVoucherRefused left it
+		res := refund(e, v.dev.Token, first.ID, map[string]any{"reason": "客户改选其他楼盘"})
 		wantStatus(t, res, http.StatusCreated)
-		ordWantStatus(t, e, orders.StatusRefunded, first.ID)
-		ordWantStock(t, e, v.voucher, 5) // a refunded voucher goes back on sale
+		wantOrderStatus(t, e, orders.StatusRefunded, first.ID)
+		wantStock(t, e, v.voucher, 5) // a refunded voucher goes back on sale
 		res = e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 		wantStatus(t, res, http.StatusCreated)
-		ordWantStock(t, e, v.voucher, 4)
+		wantStock(t, e, v.voucher, 4)
 	})
 
 	t.Run("AgainAfterCancel", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		c := v.buy(t, b.Token, v.voucher, 1)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: b.Token}), http.StatusOK)
@@ -1304,30 +1157,33 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 	})
 
 	t.Run("RedeemedCannotBeRefunded", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		o := v.buyPaid(t, b.Token, v.voucher, 1)
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": o.PickupCode}}), http.StatusOK)
-		wantProblem(t, refund(v.dev.Token, o.ID, map[string]any{"reason": "想退"}), http.StatusConflict, "conflict")
-		wantProblem(t, refund(v.org, o.ID, map[string]any{"amount": 100, "reason": "想退"}), http.StatusConflict, "conflict")
-		if got := ordOrder(t, e, o.ID); got.Status != orders.StatusRedeemed || got.Refunded != 0 {
+		wantProblem(t, refund(e, v.dev.Token, o.ID, map[string]any{"reason": "想退"}), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, v.org, o.ID, map[string]any{"amount": 100, "reason": "想退"}), http.StatusConflict, "conflict")
+		if got := readOrder(t, e, o.ID); got.Status != orders.StatusRedeemed || got.Refunded != 0 {
 			t.Errorf("redeemed voucher %s refunded %d", got.Status, got.Refunded)
 		}
 	})
 
 	t.Run("ExpiredVoucher", func(t *testing.T) {
+		e, v, _, _ := setup(t)
 		b := v.shopper(t)
 		o := v.buyPaid(t, b.Token, v.voucher, 1)
 		e.clock.Advance(48*time.Hour + time.Minute)
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Token: v.dev.Token, Body: map[string]any{"code": o.PickupCode}})
 		wantProblem(t, res, http.StatusConflict, "conflict")
-		ordWantStatus(t, e, orders.StatusPaid, o.ID)
+		wantOrderStatus(t, e, orders.StatusPaid, o.ID)
 	})
 
 	// The season's figures per development: three vouchers paid (one
 	// refunded in whole, one redeemed), and one live viewing booking of two.
 	t.Run("Totals", func(t *testing.T) {
+		e, v, _, _ := season(t)
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + v.stall + "/slots", Token: v.dev.Token, Body: map[string]any{
-			"starts_at": catTime(e.clock.Now().Add(24 * time.Hour)), "ends_at": catTime(e.clock.Now().Add(26 * time.Hour)), "capacity": 5,
+			"starts_at": fairTime(e.clock.Now().Add(24 * time.Hour)), "ends_at": fairTime(e.clock.Now().Add(26 * time.Hour)), "capacity": 5,
 		}})
 		wantStatus(t, res, http.StatusCreated)
 		slot := res.JSON(t)["id"].(string)
@@ -1377,65 +1233,79 @@ func TestVoucherOnePerDevelopment(t *testing.T) {
 }
 
 func TestRefunds(t *testing.T) {
-	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "refund-fair")
-	buyer, other := w.shopper(t), w.shopper(t)
-	refund := func(token, orderID string, body any, header map[string]string) response {
+	refund := func(e *testEnv, token, orderID string, body any, header map[string]string) response {
 		return e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderID + "/refunds", Token: token, Body: body, Header: header})
 	}
-	o := w.buyPaid(t, buyer.Token, w.lantern, 4) // ¥50.00
-
+	// setup is a fresh shop world where a buyer has paid an order o of four
+	// lanterns (¥50.00), and then the first steps of its refunds were made:
+	// ¥10.00 by the merchant (Partial), then ¥10.00 by the organizer (Organizer).
+	setup := func(t *testing.T, steps int) (e *testEnv, w *world, buyer, other registered, o orders.Order) {
+		t.Helper()
+		e = newTestEnv(t)
+		w = newShopWorld(t, e, "refund-fair")
+		buyer, other = w.shopper(t), w.shopper(t)
+		o = w.buyPaid(t, buyer.Token, w.lantern, 4)
+		for _, step := range []struct{ token, reason string }{{w.merchA.Token, "灯笼破损"}, {w.org, "主办方调解"}}[:steps] {
+			wantStatus(t, refund(e, step.token, o.ID, map[string]any{"amount": 1000, "reason": step.reason}, nil), http.StatusCreated)
+		}
+		return e, w, buyer, other, o
+	}
 	t.Run("Partial", func(t *testing.T) {
-		res := refund(w.merchA.Token, o.ID, map[string]any{"amount": 1000, "reason": "灯笼破损"}, nil)
+		e, w, _, _, o := setup(t, 0)
+		res := refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 1000, "reason": "灯笼破损"}, nil)
 		wantStatus(t, res, http.StatusCreated)
 		r := res.JSON(t)
-		ordWantKeys(t, "refund", r, "id", "order_id", "amount", "reason", "status", "created_at")
+		wantKeys(t, "refund", r, "id", "order_id", "amount", "reason", "status", "created_at")
 		if r["order_id"] != o.ID || r["amount"] != 1000.0 || r["status"] != "succeeded" {
 			t.Errorf("refund %s", res.Body)
 		}
-		got := ordOrder(t, e, o.ID)
+		got := readOrder(t, e, o.ID)
 		if got.Status != orders.StatusPartiallyRefunded || got.Refunded != 1000 || got.RefundPending != 0 {
 			t.Errorf("order %s refunded %d (pending %d), want partially_refunded 1000", got.Status, got.Refunded, got.RefundPending)
 		}
 	})
 
 	t.Run("Invalid", func(t *testing.T) {
-		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 4001, "reason": "多退"}, nil), "amount")
-		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 0, "reason": "零"}, nil), "amount")
-		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": -5, "reason": "负"}, nil), "amount")
-		catWantField(t, refund(w.merchA.Token, o.ID, map[string]any{"amount": 100}, nil), "reason")
-		if got := ordOrder(t, e, o.ID); got.Refunded != 1000 {
+		e, w, _, _, o := setup(t, 1)
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 4001, "reason": "多退"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 0, "reason": "零"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": -5, "reason": "负"}, nil), "amount")
+		wantField(t, refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 100}, nil), "reason")
+		if got := readOrder(t, e, o.ID); got.Refunded != 1000 {
 			t.Errorf("refunded %d after refused refunds, want 1000", got.Refunded)
 		}
 	})
 
 	t.Run("NotAllowed", func(t *testing.T) {
-		catWantDenied(t, refund(buyer.Token, o.ID, map[string]any{"amount": 100, "reason": "我自己退"}, nil))
-		catWantDenied(t, refund(other.Token, o.ID, map[string]any{"amount": 100, "reason": "别人退"}, nil))
-		catWantDenied(t, refund(w.merchB.Token, o.ID, map[string]any{"amount": 100, "reason": "隔壁退"}, nil))
-		if n := ordCount(t, e, "refunds", "order_id = ?", o.ID); n != 1 {
+		e, w, buyer, other, o := setup(t, 1)
+		wantDenied(t, refund(e, buyer.Token, o.ID, map[string]any{"amount": 100, "reason": "我自己退"}, nil))
+		wantDenied(t, refund(e, other.Token, o.ID, map[string]any{"amount": 100, "reason": "别人退"}, nil))
+		wantDenied(t, refund(e, w.merchB.Token, o.ID, map[string]any{"amount": 100, "reason": "隔壁退"}, nil))
+		if n := countRows(t, e, "refunds", "order_id = ?", o.ID); n != 1 {
 			t.Errorf("%d refunds, want 1", n)
 		}
 	})
 
 	t.Run("Organizer", func(t *testing.T) {
-		res := refund(w.org, o.ID, map[string]any{"amount": 1000, "reason": "主办方调解"}, nil)
+		e, w, _, _, o := setup(t, 1)
+		res := refund(e, w.org, o.ID, map[string]any{"amount": 1000, "reason": "主办方调解"}, nil)
 		wantStatus(t, res, http.StatusCreated)
-		if got := ordOrder(t, e, o.ID); got.Refunded != 2000 || got.Status != orders.StatusPartiallyRefunded {
+		if got := readOrder(t, e, o.ID); got.Refunded != 2000 || got.Status != orders.StatusPartiallyRefunded {
 			t.Errorf("order %s refunded %d", got.Status, got.Refunded)
 		}
 	})
 
 	t.Run("TheRest", func(t *testing.T) {
-		res := refund(w.merchA.Token, o.ID, map[string]any{"reason": "全部退款"}, nil)
+		e, w, _, _, o := setup(t, 2)
+		res := refund(e, w.merchA.Token, o.ID, map[string]any{"reason": "全部退款"}, nil)
 		wantStatus(t, res, http.StatusCreated)
 		if r := res.JSON(t); r["amount"] != 3000.0 {
 			t.Errorf("refund of the rest %s, want 3000", res.Body)
 		}
-		if got := ordOrder(t, e, o.ID); got.Refunded != got.Total || got.Status != orders.StatusRefunded {
+		if got := readOrder(t, e, o.ID); got.Refunded != got.Total || got.Status != orders.StatusRefunded {
 			t.Errorf("order %s refunded %d of %d", got.Status, got.Refunded, got.Total)
 		}
-		res = refund(w.merchA.Token, o.ID, map[string]any{"amount": 1, "reason": "再退"}, nil)
+		res = refund(e, w.merchA.Token, o.ID, map[string]any{"amount": 1, "reason": "再退"}, nil)
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("refund of a refunded order: status %d, want 409 or 422", res.StatusCode)
 		}
@@ -1449,25 +1319,27 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("Unpaid", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		c := w.buy(t, buyer.Token, w.paperCut, 1)
-		wantProblem(t, refund(w.merchB.Token, c.Orders[0].ID, map[string]any{"reason": "未付款"}, nil), http.StatusConflict, "conflict")
-		if n := ordCount(t, e, "refunds", "order_id = ?", c.Orders[0].ID); n != 0 {
+		wantProblem(t, refund(e, w.merchB.Token, c.Orders[0].ID, map[string]any{"reason": "未付款"}, nil), http.StatusConflict, "conflict")
+		if n := countRows(t, e, "refunds", "order_id = ?", c.Orders[0].ID); n != 0 {
 			t.Errorf("%d refunds of an unpaid order", n)
 		}
 	})
 
 	t.Run("IdempotencyKey", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		paid := w.buyPaid(t, buyer.Token, w.lantern, 2)
 		key := map[string]string{"Idempotency-Key": "refund-" + paid.ID}
 		body := map[string]any{"amount": 500, "reason": "少了一个"}
-		first := refund(w.merchA.Token, paid.ID, body, key)
+		first := refund(e, w.merchA.Token, paid.ID, body, key)
 		wantStatus(t, first, http.StatusCreated)
-		second := refund(w.merchA.Token, paid.ID, body, key)
+		second := refund(e, w.merchA.Token, paid.ID, body, key)
 		wantStatus(t, second, http.StatusCreated)
 		if !bytes.Equal(first.Body, second.Body) || second.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("replay differs:\n%s\n%s", first.Body, second.Body)
 		}
-		wantProblem(t, refund(w.merchA.Token, paid.ID, map[string]any{"amount": 600, "reason": "少了一个"}, key), http.StatusConflict, "conflict")
+		wantProblem(t, refund(e, w.merchA.Token, paid.ID, map[string]any{"amount": 600, "reason": "少了一个"}, key), http.StatusConflict, "conflict")
 		// The same retry spelled otherwise (the router accepts a trailing
 		// slash and any case) refunds nothing more.
 		for _, path := range []string{"/api/v1/orders/" + paid.ID + "/refunds/", "/api/v1/orders/" + paid.ID + "/Refunds"} {
@@ -1476,22 +1348,23 @@ func TestRefunds(t *testing.T) {
 				t.Errorf("retry at %s with the same Idempotency-Key: status %d, want the first answer replayed (or 409): %s", path, res.StatusCode, res.Body)
 			}
 		}
-		if n := ordCount(t, e, "refunds", "order_id = ?", paid.ID); n != 1 {
+		if n := countRows(t, e, "refunds", "order_id = ?", paid.ID); n != 1 {
 			t.Errorf("%d refunds, want 1", n)
 		}
-		if got := ordOrder(t, e, paid.ID); got.Refunded != 500 {
+		if got := readOrder(t, e, paid.ID); got.Refunded != 500 {
 			t.Errorf("refunded %d, want 500", got.Refunded)
 		}
 	})
 
 	t.Run("BeforePayout", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		// The payout task may run after a refund (a retry after an error, a
 		// backlog): the merchant must not be paid the share of money that was
 		// given back. The reversal task came first and found nothing to reverse.
 		ctx := context.Background()
 		for _, amount := range []int64{1000, 5000} {
 			paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
-			res := refund(w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
+			res := refund(e, w.merchA.Token, paid.ID, map[string]any{"amount": amount, "reason": "先退款后结算"}, nil)
 			wantStatus(t, res, http.StatusCreated)
 			if err := e.srv.Orders.ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
 				t.Fatal(err)
@@ -1512,6 +1385,7 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
+		e, w, buyer, _, _ := setup(t, 0)
 		paid := w.buyPaid(t, buyer.Token, w.lantern, 4) // 5000
 		part := paid.Total * 40 / 100
 		reqs := make([]*http.Request, 5)
@@ -1520,10 +1394,10 @@ func TestRefunds(t *testing.T) {
 			if i%2 == 1 {
 				tok = w.org
 			}
-			reqs[i] = ordRequest("POST", "/api/v1/orders/"+paid.ID+"/refunds", tok, map[string]any{"amount": part, "reason": fmt.Sprintf("退款 %d", i)}, nil)
+			reqs[i] = newRequest("POST", "/api/v1/orders/"+paid.ID+"/refunds", tok, map[string]any{"amount": part, "reason": fmt.Sprintf("退款 %d", i)}, nil)
 		}
 		ok := 0
-		for i, r := range e.ordRush(t, time.Minute, reqs) {
+		for i, r := range e.rush(t, time.Minute, reqs) {
 			switch {
 			case r.err != nil:
 				t.Errorf("refund %d: %v", i, r.err)
@@ -1534,7 +1408,7 @@ func TestRefunds(t *testing.T) {
 				t.Errorf("refund %d: status %d %s", i, r.status, r.body)
 			}
 		}
-		got := ordOrder(t, e, paid.ID)
+		got := readOrder(t, e, paid.ID)
 		var sum int64
 		if err := e.srv.DB.NewSelect().TableExpr("refunds").ColumnExpr("COALESCE(SUM(amount), 0)").Where("order_id = ? AND status = ?", paid.ID, orders.RefundSucceeded).Scan(context.Background(), &sum); err != nil {
 			t.Fatal(err)
@@ -1554,9 +1428,9 @@ func TestOrderTotals(t *testing.T) {
 	e.clock.mu.Lock()
 	e.clock.now = time.Date(2026, 1, 1, 15, 0, 0, 0, time.UTC)
 	e.clock.mu.Unlock()
-	w := newOrdWorld(t, e, "totals-fair")
+	w := newShopWorld(t, e, "totals-fair")
 	quiet := e.register("quiet-"+w.slug+"@example.com", catalog.RoleMerchant)
-	stallC := e.catOpenStall(t, w.org, quiet.Token, w.slug, "冷清摊位")["id"].(string)
+	stallC := e.openStall(t, w.org, quiet.Token, w.slug, "冷清摊位")["id"].(string)
 	b1, b2, b3, b4, b5 := w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t), w.shopper(t)
 
 	// 15:30Z (23:30 in Shanghai, 1 January): b1 pays for two stalls.
@@ -1606,7 +1480,7 @@ func TestOrderTotals(t *testing.T) {
 		dayGMV[day] += o.Total - o.Refunded
 		dayOrders[day]++
 	}
-	wantGMV := int64(2*ordLanternPrice+ordPaperCutPrice) + ordLanternPrice + (2*ordPaperCutPrice - 1000) + ordDumplingPrice
+	wantGMV := int64(2*lanternPrice+paperCutPrice) + lanternPrice + (2*paperCutPrice - 1000) + dumplingPrice
 	if gmv != wantGMV || paidOrders != 5 || refunded != 1000 || len(buyers) != 3 {
 		t.Fatalf("recomputed gmv %d, %d paid orders, refunded %d, %d buyers; the scenario is off", gmv, paidOrders, refunded, len(buyers))
 	}
@@ -1618,7 +1492,7 @@ func TestOrderTotals(t *testing.T) {
 	t.Run("Fair", func(t *testing.T) {
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org})
 		wantStatus(t, res, http.StatusOK)
-		ordWantKeys(t, "totals", res.JSON(t), "currency", "gmv", "paid_orders", "refunded", "participants", "merchants", "stalls", "by_stall", "by_day")
+		wantKeys(t, "totals", res.JSON(t), "currency", "gmv", "paid_orders", "refunded", "participants", "merchants", "stalls", "by_stall", "by_day")
 		if err := json.Unmarshal(res.Body, &totals); err != nil {
 			t.Fatal(err)
 		}
@@ -1693,7 +1567,7 @@ func TestOrderTotals(t *testing.T) {
 	t.Run("Stall", func(t *testing.T) {
 		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals", Token: w.merchA.Token})
 		wantStatus(t, res, http.StatusOK)
-		ordWantKeys(t, "stall totals", res.JSON(t), "gmv", "paid_orders", "refunded", "by_day")
+		wantKeys(t, "stall totals", res.JSON(t), "gmv", "paid_orders", "refunded", "by_day")
 		var st orders.StallTotals
 		if err := json.Unmarshal(res.Body, &st); err != nil {
 			t.Fatal(err)
@@ -1721,7 +1595,7 @@ func TestOrderTotals(t *testing.T) {
 	})
 
 	t.Run("NotTheOrganizer", func(t *testing.T) {
-		_, otherOrg := e.catOrganizer(t, "other-organizer@example.com")
+		_, otherOrg := e.organizer(t, "other-organizer@example.com")
 		for _, tok := range []string{otherOrg, b1.Token, w.merchA.Token} {
 			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: tok}), http.StatusForbidden, "forbidden")
 			wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv", Token: tok}), http.StatusForbidden, "forbidden")
@@ -1735,7 +1609,7 @@ func TestOrderTotals(t *testing.T) {
 		var lanternOrder orders.Order
 		for _, o := range c1.Orders {
 			if o.StallID == w.stallA {
-				lanternOrder = ordOrder(t, e, o.ID)
+				lanternOrder = readOrder(t, e, o.ID)
 			}
 		}
 		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + lanternOrder.ID + "/redeem", Token: w.merchA.Token, Body: map[string]any{"code": lanternOrder.PickupCode}}), http.StatusOK)
@@ -1749,10 +1623,10 @@ func TestOrderTotals(t *testing.T) {
 		if len(got.ByFulfillment) != 1 || got.ByFulfillment[0] != (orders.FulfillmentTotal{Fulfillment: "pickup", GMV: gmv, Orders: paidOrders, Redeemed: 1}) {
 			t.Errorf("by_fulfillment %+v", got.ByFulfillment)
 		}
-		crafts := int64(3*ordLanternPrice+3*ordPaperCutPrice) - 1000 // the refund was on paper cuts
+		crafts := int64(3*lanternPrice+3*paperCutPrice) - 1000 // the refund was on paper cuts
 		wantCats := []orders.CategoryTotal{
 			{Category: "crafts", Name: "非遗手作", NameEN: "Crafts & heritage", GMV: crafts, Units: 6},
-			{Category: "food", Name: "美食小吃", NameEN: "Food & snacks", GMV: ordDumplingPrice, Units: 1},
+			{Category: "food", Name: "美食小吃", NameEN: "Food & snacks", GMV: dumplingPrice, Units: 1},
 		}
 		if fmt.Sprint(got.ByCategory) != fmt.Sprint(wantCats) {
 			t.Errorf("by_category %+v\nwant %+v", got.ByCategory, wantCats)
@@ -1783,7 +1657,7 @@ func TestOrderTotals(t *testing.T) {
 		}
 		res = e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallB + "/totals.csv?table=category", Token: w.merchB.Token})
 		wantStatus(t, res, http.StatusOK)
-		if want := fmt.Sprintf("crafts,非遗手作,Crafts & heritage,%d,3\n", 3*ordPaperCutPrice-1000); !strings.Contains(string(res.Body), want) {
+		if want := fmt.Sprintf("crafts,非遗手作,Crafts & heritage,%d,3\n", 3*paperCutPrice-1000); !strings.Contains(string(res.Body), want) {
 			t.Errorf("stall B category.csv:\n%s\nwant a line %q", res.Body, want)
 		}
 		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallB + "/totals.csv", Token: w.merchA.Token}), http.StatusForbidden, "forbidden")
@@ -1847,7 +1721,7 @@ func TestOrderTotals(t *testing.T) {
 
 func TestOrderLists(t *testing.T) {
 	e := newTestEnv(t)
-	w := newOrdWorld(t, e, "lists-fair")
+	w := newShopWorld(t, e, "lists-fair")
 	buyer, other := w.shopper(t), w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 1)
 	w.cart(t, buyer.Token, w.paperCut, 1)
@@ -1865,7 +1739,7 @@ func TestOrderLists(t *testing.T) {
 	ids := func(t *testing.T, res response) []string {
 		t.Helper()
 		wantStatus(t, res, http.StatusOK)
-		return catField(catItems(t, res), "id")
+		return listField(listItems(t, res), "id")
 	}
 
 	t.Run("Mine", func(t *testing.T) {
@@ -1893,7 +1767,7 @@ func TestOrderLists(t *testing.T) {
 	t.Run("Stall", func(t *testing.T) {
 		var want []string
 		for _, id := range append(append([]string{}, mine...), c3.Orders[0].ID) {
-			if ordOrder(t, e, id).StallID == w.stallA {
+			if readOrder(t, e, id).StallID == w.stallA {
 				want = append(want, id)
 			}
 		}
@@ -1903,7 +1777,7 @@ func TestOrderLists(t *testing.T) {
 			t.Errorf("stall A's orders %v, want %v", got, want)
 		}
 		paid := ids(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders?status=paid", Token: w.merchA.Token}))
-		if len(paid) != 1 || ordOrder(t, e, paid[0]).PaymentID != c1.Payment.ID {
+		if len(paid) != 1 || readOrder(t, e, paid[0]).PaymentID != c1.Payment.ID {
 			t.Errorf("stall A's paid orders %v", paid)
 		}
 		for _, tok := range []string{w.merchB.Token, buyer.Token} {

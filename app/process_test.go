@@ -246,20 +246,20 @@ func waitReady(t testing.TB, p *fairProc, addr string) {
 	t.Fatalf("%s not ready within 60s: %s", p.name, last)
 }
 
-// apiCall sends a JSON request and returns the status and decoded body.
-func apiCall(t testing.TB, method, url, token string, body any) (int, map[string]any) {
-	t.Helper()
+// httpCall sends a JSON request through client and returns the status and
+// decoded body; safe from any goroutine.
+func httpCall(client *http.Client, method, url, token string, body any) (int, map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			t.Fatal(err)
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -267,19 +267,30 @@ func apiCall(t testing.TB, method, url, token string, body any) (int, map[string
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := procHTTP.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	var m map[string]any
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s %s: status %d, body is not JSON: %s", method, url, res.StatusCode, raw)
+			return res.StatusCode, nil, fmt.Errorf("%s %s: status %d, body is not JSON: %s", method, url, res.StatusCode, raw)
 		}
 	}
-	return res.StatusCode, m
+	return res.StatusCode, m, nil
+}
+
+// apiCall sends a JSON request from the test goroutine and returns the
+// status and decoded body.
+func apiCall(t testing.TB, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	status, m, err := httpCall(procHTTP, method, url, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, m
 }
 
 // registerUser signs up through the API and returns the bearer token.

@@ -97,7 +97,7 @@ func stripeWebhookRequest(payload []byte) *http.Request {
 // in an event: our payment's reference and the metadata we set.
 func stripeIntent(t testing.TB, e *testEnv, paymentID, status string) map[string]any {
 	t.Helper()
-	p := ordPayment(t, e, paymentID)
+	p := readPayment(t, e, paymentID)
 	return map[string]any{
 		"id": p.ProviderRef, "object": "payment_intent", "amount": p.Amount, "amount_received": p.Amount,
 		"currency": "cny", "status": status, "metadata": map[string]any{"payment_id": p.ID},
@@ -145,7 +145,7 @@ func stripeUniqueRef(t testing.TB, e *testEnv, paymentID string) string {
 // when Stripe's answer is lost and only its charge.refunded event tells.
 func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64) *orders.Refund {
 	t.Helper()
-	o := ordOrder(t, e, orderID)
+	o := readOrder(t, e, orderID)
 	now := e.clock.Now()
 	r := &orders.Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amount, Reason: "退款",
 		Status: orders.RefundPending, CreatedBy: "test", CreatedAt: now, UpdatedAt: now}
@@ -164,7 +164,7 @@ func stripePendingRefund(t testing.TB, e *testEnv, orderID string, amount int64)
 
 // stripeCheckout has a new shopper buy a lantern (stall A) and a paper cut
 // (stall B); it returns the shopper, the checkout and the two order ids.
-func stripeCheckout(t testing.TB, w *ordWorld) (registered, orders.Checkout, string, string) {
+func stripeCheckout(t testing.TB, w *world) (registered, orders.Checkout, string, string) {
 	t.Helper()
 	buyer := w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 2)
@@ -189,152 +189,171 @@ func TestStripeWebhookOffWithSandbox(t *testing.T) {
 
 func TestStripeCheckout(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-checkout")
+	w := newShopWorld(t, e, "stripe-checkout")
 	buyer := w.shopper(t)
 	w.cart(t, buyer.Token, w.lantern, 1)
 	res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 	wantStatus(t, res, http.StatusCreated)
-	c := ordDecodeCheckout(t, res)
+	c := decodeCheckout(t, res)
 	if c.Payment.Provider != "stripe" || c.Payment.Status != "pending" || c.Payment.ClientSecret == "" {
 		t.Errorf("payment %s, want a pending stripe payment with a client_secret", res.Body)
 	}
-	p := ordPayment(t, e, c.Payment.ID)
+	p := readPayment(t, e, c.Payment.ID)
 	if !strings.HasPrefix(p.ProviderRef, "pi_") || p.ClientSecret != c.Payment.ClientSecret || p.Provider != "stripe" {
 		t.Errorf("stored payment: ref %q, client secret %q, provider %s", p.ProviderRef, p.ClientSecret, p.Provider)
 	}
 	// The sandbox cannot settle a Stripe payment.
 	res = e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
 	wantProblem(t, res, http.StatusNotFound, "not_found")
-	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 	// Reconciliation asks Stripe (stripe-mock's intent is never paid): nothing settles.
 	if n, err := e.srv.Orders.Reconcile(context.Background(), 0); err != nil || n != 0 {
 		t.Errorf("reconcile: settled %d, %v; want 0", n, err)
 	}
-	ordWantStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, c.Orders[0].ID)
 }
 
 func TestStripeWebhook(t *testing.T) {
-	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-webhook")
-	_, c, orderA, orderB := stripeCheckout(t, w)
-	succeeded := stripeEvent("evt_succeeded_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
-	unchanged := func(t *testing.T) {
+	// setup is a fresh Stripe server where a shopper checked out two orders,
+	// and the signed event of their payment's success, delivered if paid.
+	setup := func(t *testing.T, paid bool) (e *testEnv, w *world, c orders.Checkout, orderA, orderB string, succeeded []byte) {
 		t.Helper()
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentPending {
+		e = newStripeEnv(t)
+		w = newShopWorld(t, e, "stripe-webhook")
+		_, c, orderA, orderB = stripeCheckout(t, w)
+		succeeded = stripeEvent("evt_succeeded_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
+		if paid {
+			wantStatus(t, e.stripeDeliver(succeeded, stripeTestSecret, time.Now()), http.StatusOK)
+		}
+		return e, w, c, orderA, orderB, succeeded
+	}
+	unchanged := func(t *testing.T, e *testEnv, c orders.Checkout, orderA, orderB string) {
+		t.Helper()
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentPending {
 			t.Errorf("payment %s, want pending", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
-		if n := ordCount(t, e, "payment_events", "1 = 1"); n != 0 {
+		wantOrderStatus(t, e, orders.StatusPendingPayment, orderA, orderB)
+		if n := countRows(t, e, "payment_events", "1 = 1"); n != 0 {
 			t.Errorf("%d events recorded", n)
 		}
 	}
 
 	t.Run("ForgedSignature", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		wantProblem(t, e.stripeDeliver(succeeded, "whsec_forged", time.Now()), http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("NoSignature", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.do(req{Method: "POST", Path: "/api/v1/payments/stripe/webhook", Body: string(succeeded)})
 		wantProblem(t, res, http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("TamperedBody", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		other := stripeEvent("evt_other", "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 		res := e.do(req{Method: "POST", Path: "/api/v1/payments/stripe/webhook", Body: string(other),
 			Header: map[string]string{"Stripe-Signature": stripeSign(succeeded, stripeTestSecret, time.Now())}})
 		wantProblem(t, res, http.StatusBadRequest, "invalid_signature")
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("StaleTimestamp", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.stripeDeliver(succeeded, stripeTestSecret, time.Now().Add(-6*time.Minute))
 		wantStatus(t, res, http.StatusBadRequest)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("WrongAPIVersion", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		old := stripeEventOf("evt_old_"+c.Payment.ID, "payment_intent.succeeded", "2020-08-27", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 		wantStatus(t, e.stripeDeliver(old, stripeTestSecret, time.Now()), http.StatusBadRequest)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("UnknownType", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		ev := stripeEvent("evt_customer", "customer.created", map[string]any{"id": "cus_1", "object": "customer"})
 		res := e.stripeDeliver(ev, stripeTestSecret, time.Now())
 		wantStatus(t, res, http.StatusOK)
 		if res.JSON(t)["received"] != true {
 			t.Errorf("answer %s", res.Body)
 		}
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("NotOurPayment", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, false)
 		ev := stripeEvent("evt_stranger", "payment_intent.succeeded", map[string]any{"id": "pi_stranger", "object": "payment_intent", "status": "succeeded",
 			"metadata": map[string]any{"payment_id": "not-ours"}})
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		unchanged(t)
+		unchanged(t, e, c, orderA, orderB)
 	})
 
 	t.Run("Succeeded", func(t *testing.T) {
+		e, _, c, orderA, orderB, succeeded := setup(t, false)
 		res := e.stripeDeliver(succeeded, stripeTestSecret, time.Now())
 		wantStatus(t, res, http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s, want succeeded", p.Status)
 		}
 		for _, id := range []string{orderA, orderB} {
-			if o := ordOrder(t, e, id); o.Status != orders.StatusPaid || o.PaidAt == nil {
+			if o := readOrder(t, e, id); o.Status != orders.StatusPaid || o.PaidAt == nil {
 				t.Errorf("order %s %s paid at %v", id, o.Status, o.PaidAt)
 			}
 		}
-		if n := ordCount(t, e, "payment_events", "id = ?", "evt_succeeded_"+c.Payment.ID); n != 1 {
+		if n := countRows(t, e, "payment_events", "id = ?", "evt_succeeded_"+c.Payment.ID); n != 1 {
 			t.Errorf("%d rows of the event, want 1", n)
 		}
 	})
 
 	t.Run("LateFailure", func(t *testing.T) {
+		e, _, c, orderA, orderB, _ := setup(t, true)
 		ev := stripeEvent("evt_failed_"+c.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 			t.Errorf("payment %s after a late failure event, want succeeded", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPaid, orderA, orderB)
+		wantOrderStatus(t, e, orders.StatusPaid, orderA, orderB)
 	})
 
 	t.Run("Failed", func(t *testing.T) {
+		e, w, _, _, _, _ := setup(t, false)
 		_, c2, a2, _ := stripeCheckout(t, w)
 		ev := stripeEvent("evt_failed_"+c2.Payment.ID, "payment_intent.payment_failed", stripeIntent(t, e, c2.Payment.ID, "requires_payment_method"))
 		wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-		if p := ordPayment(t, e, c2.Payment.ID); p.Status != orders.PaymentFailed {
+		if p := readPayment(t, e, c2.Payment.ID); p.Status != orders.PaymentFailed {
 			t.Errorf("payment %s, want failed", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusPendingPayment, a2)
+		wantOrderStatus(t, e, orders.StatusPendingPayment, a2)
 		// The payer retries and succeeds.
 		ok := stripeEvent("evt_ok_"+c2.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c2.Payment.ID, "succeeded"))
 		wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
-		ordWantStatus(t, e, orders.StatusPaid, a2)
+		wantOrderStatus(t, e, orders.StatusPaid, a2)
 	})
 }
 
 func TestStripeWebhookDuplicates(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-dupes")
+	w := newShopWorld(t, e, "stripe-dupes")
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	eventID := "evt_dup_" + c.Payment.ID
 	payload := stripeEvent(eventID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	reqs := []*http.Request{stripeWebhookRequest(payload), stripeWebhookRequest(payload), stripeWebhookRequest(payload)}
-	for i, r := range e.ordRush(t, time.Minute, reqs) {
+	for i, r := range e.rush(t, time.Minute, reqs) {
 		if r.err != nil || r.status != http.StatusOK {
 			t.Errorf("delivery %d: %d %v %s", i, r.status, r.err, r.body)
 		}
 	}
-	if n := ordCount(t, e, "payment_events", "1 = 1"); n != 1 {
+	if n := countRows(t, e, "payment_events", "1 = 1"); n != 1 {
 		t.Errorf("%d payment_events rows, want 1", n)
 	}
 	paidAt := map[string]time.Time{}
 	for _, id := range []string{orderA, orderB} {
-		o := ordOrder(t, e, id)
+		o := readOrder(t, e, id)
 		if o.Status != orders.StatusPaid || o.PaidAt == nil {
 			t.Fatalf("order %s %s", id, o.Status)
 		}
@@ -362,18 +381,18 @@ func TestStripeWebhookDuplicates(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	wantStatus(t, e.stripeDeliver(payload, stripeTestSecret, time.Now()), http.StatusOK)
 	for id, at := range paidAt {
-		if o := ordOrder(t, e, id); o.PaidAt == nil || !o.PaidAt.Equal(at) || o.Status != orders.StatusPaid {
+		if o := readOrder(t, e, id); o.PaidAt == nil || !o.PaidAt.Equal(at) || o.Status != orders.StatusPaid {
 			t.Errorf("order %s after a redelivery: %s paid at %v, want paid at %v", id, o.Status, o.PaidAt, at)
 		}
 	}
-	if n := ordCount(t, e, "payment_events", "1 = 1"); n != 1 {
+	if n := countRows(t, e, "payment_events", "1 = 1"); n != 1 {
 		t.Errorf("%d payment_events rows after a redelivery, want 1", n)
 	}
 }
 
 func TestStripeRefundEvents(t *testing.T) {
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-refunds")
+	w := newShopWorld(t, e, "stripe-refunds")
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	ref := stripeUniqueRef(t, e, c.Payment.ID)
 	ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
@@ -389,7 +408,7 @@ func TestStripeRefundEvents(t *testing.T) {
 	}
 
 	// A refund whose answer from Stripe was lost is settled by the event.
-	total := ordOrder(t, e, orderB).Total
+	total := readOrder(t, e, orderB).Total
 	pending := stripePendingRefund(t, e, orderB, total)
 	ev := stripeEvent("evt_refunded_"+c.Payment.ID, "charge.refunded", stripeCharge(ref,
 		stripeRefundObject(apiRefund, 500, "succeeded"),
@@ -400,17 +419,17 @@ func TestStripeRefundEvents(t *testing.T) {
 	if r, _ := e.srv.Orders.RefundByID(context.Background(), pending.ID); r == nil || r.Status != orders.RefundSucceeded {
 		t.Errorf("pending refund %+v, want succeeded", r)
 	}
-	b := ordOrder(t, e, orderB)
+	b := readOrder(t, e, orderB)
 	if b.Status != orders.StatusRefunded || b.Refunded != total || b.RefundPending != 0 {
 		t.Errorf("order B %s refunded %d (pending %d), want refunded %d", b.Status, b.Refunded, b.RefundPending, total)
 	}
-	a := ordOrder(t, e, orderA)
+	a := readOrder(t, e, orderA)
 	if a.Status != orders.StatusPartiallyRefunded || a.Refunded != 500 || a.RefundPending != 0 {
 		t.Errorf("order A %s refunded %d (pending %d), want partially_refunded 500", a.Status, a.Refunded, a.RefundPending)
 	}
 	// The same event again: nothing more.
 	wantStatus(t, e.stripeDeliver(ev, stripeTestSecret, time.Now()), http.StatusOK)
-	if b := ordOrder(t, e, orderB); b.Refunded != total {
+	if b := readOrder(t, e, orderB); b.Refunded != total {
 		t.Errorf("order B refunded %d after a redelivery, want %d", b.Refunded, total)
 	}
 
@@ -421,7 +440,7 @@ func TestStripeRefundEvents(t *testing.T) {
 		if got, _ := e.srv.Orders.RefundByID(context.Background(), r.ID); got == nil || got.Status == orders.RefundSucceeded {
 			t.Errorf("refund Stripe reports failed is %+v", got)
 		}
-		if a := ordOrder(t, e, orderA); a.Refunded != 500 {
+		if a := readOrder(t, e, orderA); a.Refunded != 500 {
 			t.Errorf("order A refunded %d, want 500", a.Refunded)
 		}
 	})
@@ -431,7 +450,7 @@ func TestStripeEventOrderings(t *testing.T) {
 	// payment_intent.succeeded and charge.refunded may arrive in any order,
 	// more than once, or at once: the end state is the same.
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-orderings")
+	w := newShopWorld(t, e, "stripe-orderings")
 	for _, order := range [][]string{
 		{"succeeded", "refunded"},
 		{"refunded", "succeeded"},
@@ -442,7 +461,7 @@ func TestStripeEventOrderings(t *testing.T) {
 		t.Run(strings.Join(order, "-"), func(t *testing.T) {
 			_, c, orderA, orderB := stripeCheckout(t, w)
 			ref := stripeUniqueRef(t, e, c.Payment.ID)
-			totalB := ordOrder(t, e, orderB).Total
+			totalB := readOrder(t, e, orderB).Total
 			partial := stripePendingRefund(t, e, orderA, 1000)
 			full := stripePendingRefund(t, e, orderB, totalB)
 			events := map[string][]byte{
@@ -454,7 +473,7 @@ func TestStripeEventOrderings(t *testing.T) {
 				if name == "together" {
 					reqs := []*http.Request{stripeWebhookRequest(events["refunded"]), stripeWebhookRequest(events["succeeded"]),
 						stripeWebhookRequest(events["refunded"]), stripeWebhookRequest(events["succeeded"])}
-					for i, r := range e.ordRush(t, time.Minute, reqs) {
+					for i, r := range e.rush(t, time.Minute, reqs) {
 						if r.err != nil || r.status != http.StatusOK {
 							t.Errorf("delivery %d: %d %v %s", i, r.status, r.err, r.body)
 						}
@@ -463,10 +482,10 @@ func TestStripeEventOrderings(t *testing.T) {
 				}
 				wantStatus(t, e.stripeDeliver(events[name], stripeTestSecret, time.Now()), http.StatusOK)
 			}
-			if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
+			if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentSucceeded {
 				t.Errorf("payment %s, want succeeded", p.Status)
 			}
-			a, b := ordOrder(t, e, orderA), ordOrder(t, e, orderB)
+			a, b := readOrder(t, e, orderA), readOrder(t, e, orderB)
 			if a.Status != orders.StatusPartiallyRefunded || a.Refunded != 1000 || a.RefundPending != 0 || a.PaidAt == nil {
 				t.Errorf("order A %s refunded %d (pending %d) paid at %v; want partially_refunded 1000", a.Status, a.Refunded, a.RefundPending, a.PaidAt)
 			}
@@ -478,10 +497,10 @@ func TestStripeEventOrderings(t *testing.T) {
 					t.Errorf("refund %s: %+v, want succeeded", r.ID, got)
 				}
 			}
-			if n := ordCount(t, e, "payment_events", "id IN (?)", bun.In([]string{"evt_s_" + c.Payment.ID, "evt_r_" + c.Payment.ID})); n != 2 {
+			if n := countRows(t, e, "payment_events", "id IN (?)", bun.In([]string{"evt_s_" + c.Payment.ID, "evt_r_" + c.Payment.ID})); n != 2 {
 				t.Errorf("%d payment_events rows, want 2", n)
 			}
-			if n := ordCount(t, e, "refunds", "payment_id = ?", c.Payment.ID); n != 2 {
+			if n := countRows(t, e, "refunds", "payment_id = ?", c.Payment.ID); n != 2 {
 				t.Errorf("%d refunds, want the 2 made", n)
 			}
 		})
@@ -493,22 +512,22 @@ func TestStripeLateCapture(t *testing.T) {
 	// the money captured after all: the stock is already back on sale, so the
 	// money goes back to the buyer in full and the orders stay cancelled.
 	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-late")
-	lanterns, cuts := ordStock(t, e, w.lantern), ordStock(t, e, w.paperCut)
+	w := newShopWorld(t, e, "stripe-late")
+	lanterns, cuts := readStock(t, e, w.lantern), readStock(t, e, w.paperCut)
 	_, c, orderA, orderB := stripeCheckout(t, w)
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, orderA, orderB)
+	wantOrderStatus(t, e, orders.StatusCancelled, orderA, orderB)
 	ev := stripeEvent("evt_late_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 	res := e.stripeDeliver(ev, stripeTestSecret, time.Now())
 	if res.StatusCode != http.StatusOK {
-		ordLogErrors(t, e)
+		e.logErrors(t)
 		t.Errorf("late capture event: status %d, want 200: %s", res.StatusCode, res.Body)
 	}
 	for _, id := range []string{orderA, orderB} {
-		o := ordOrder(t, e, id)
+		o := readOrder(t, e, id)
 		if o.Status != orders.StatusCancelled || o.Refunded != o.Total || o.RefundPending != 0 {
 			t.Errorf("order %s after a late capture: %s, refunded %d (pending %d) of %d; want cancelled and refunded in full",
 				id, o.Status, o.Refunded, o.RefundPending, o.Total)
@@ -526,8 +545,8 @@ func TestStripeLateCapture(t *testing.T) {
 			t.Errorf("refund of %d for order %s: %s (Stripe ref %q), want succeeded", r.Amount, r.OrderID, r.Status, r.ProviderRef)
 		}
 	}
-	ordWantStock(t, e, w.lantern, lanterns)
-	ordWantStock(t, e, w.paperCut, cuts)
+	wantStock(t, e, w.lantern, lanterns)
+	wantStock(t, e, w.paperCut, cuts)
 }
 
 // stripeFailingProxy stands between the app and stripe-mock and answers
@@ -561,7 +580,7 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) {
 		c.PaymentProvider, c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIBase = "stripe", stripeTestKey, stripeTestSecret, proxy
 	})
-	w := newOrdWorld(t, e, "stripe-sweep")
+	w := newShopWorld(t, e, "stripe-sweep")
 	_, stuck, stuckA, _ := stripeCheckout(t, w)
 	e.clock.Advance(time.Second)
 	_, due, dueA, dueB := stripeCheckout(t, w)
@@ -572,33 +591,39 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 
 	n, err := e.srv.Orders.SweepExpired(context.Background(), 100)
 	t.Logf("sweep closed %d: %v", n, err)
-	ordWantStatus(t, e, orders.StatusPendingPayment, stuckA)
-	ordWantStatus(t, e, orders.StatusCancelled, dueA, dueB)
+	wantOrderStatus(t, e, orders.StatusPendingPayment, stuckA)
+	wantOrderStatus(t, e, orders.StatusCancelled, dueA, dueB)
 	// Once Stripe lets go, the next sweep closes the other one.
 	failing.Delete("POST /v1/payment_intents/" + ref + "/cancel")
 	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
-	ordWantStatus(t, e, orders.StatusCancelled, stuckA)
+	wantOrderStatus(t, e, orders.StatusCancelled, stuckA)
 }
 
 func TestStripeProviderCalls(t *testing.T) {
 	// Every call the app makes to Stripe, against stripe-mock: PaymentIntents
 	// (create, cancel, retrieve), Refunds, Transfers, TransferReversals,
 	// Accounts and AccountLinks.
-	e := newStripeEnv(t)
-	w := newOrdWorld(t, e, "stripe-calls")
 	ctx := context.Background()
-	if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
-		t.Fatal(err)
+	// setup is a fresh Stripe server with workers, where stall A has a
+	// connected account and a shopper has paid order A (stall A) and order B.
+	setup := func(t *testing.T) (e *testEnv, w *world, orderA, orderB string, a orders.Order) {
+		t.Helper()
+		e = newStripeEnv(t)
+		w = newShopWorld(t, e, "stripe-calls")
+		if _, err := e.srv.DB.NewUpdate().Table("stalls").Set("stripe_account_id = ?", "acct_1TestLanterns").Where("id = ?", w.stallA).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.runWorkers()
+		_, c, orderA, orderB := stripeCheckout(t, w)
+		ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
+		wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
+		return e, w, orderA, orderB, readOrder(t, e, orderA)
 	}
-	e.runWorkers()
-	_, c, orderA, orderB := stripeCheckout(t, w)
-	ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
-	wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
-	a := ordOrder(t, e, orderA)
-
-	t.Run("Payout", func(t *testing.T) {
+	// paidOut waits for the transfer of stall A's share of order A.
+	paidOut := func(t *testing.T, e *testEnv, w *world, orderA string, a orders.Order) {
+		t.Helper()
 		eventually(t, 20*time.Second, func() error {
 			var tr orders.Transfer
 			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderA).Scan(ctx); err != nil {
@@ -609,16 +634,23 @@ func TestStripeProviderCalls(t *testing.T) {
 			}
 			return nil
 		})
+	}
+
+	t.Run("Payout", func(t *testing.T) {
+		e, w, orderA, orderB, a := setup(t)
+		paidOut(t, e, w, orderA, a)
 		// Stall B has no connected account yet: nothing is paid out.
 		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
 			t.Fatal(err)
 		}
-		if n := ordCount(t, e, "transfers", "order_id = ?", orderB); n != 0 {
+		if n := countRows(t, e, "transfers", "order_id = ?", orderB); n != 0 {
 			t.Errorf("%d transfers to a stall without an account", n)
 		}
 	})
 
 	t.Run("RefundAndReversal", func(t *testing.T) {
+		e, w, orderA, _, a := setup(t)
+		paidOut(t, e, w, orderA, a)
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + orderA + "/refunds", Token: w.merchA.Token, Body: map[string]any{"amount": 1000, "reason": "破损"}})
 		wantStatus(t, res, http.StatusCreated)
 		r, err := e.srv.Orders.RefundByID(ctx, res.JSON(t)["id"].(string))
@@ -639,6 +671,7 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("OnboardingLink", func(t *testing.T) {
+		e, w, _, orderB, _ := setup(t)
 		merchB := catalog.Actor{UserID: w.merchB.ID, Role: catalog.RoleMerchant}
 		url, err := e.srv.Orders.PayoutAccountLink(ctx, merchB, w.stallB, "https://miaohui.example/merchant")
 		if err != nil || url == "" {
@@ -677,30 +710,32 @@ func TestStripeProviderCalls(t *testing.T) {
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
+		e, w, _, _, _ := setup(t)
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 1)
 		res := e.do(req{Method: "POST", Path: "/api/v1/orders/" + c.Orders[0].ID + "/cancel", Token: buyer.Token})
 		wantStatus(t, res, http.StatusOK)
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 
 	t.Run("Expiry", func(t *testing.T) {
+		e, w, _, _, _ := setup(t)
 		buyer := w.shopper(t)
-		lanterns := ordStock(t, e, w.lantern)
+		lanterns := readStock(t, e, w.lantern)
 		c := w.buy(t, buyer.Token, w.lantern, 2)
 		e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 		if _, err := e.srv.Orders.SweepExpired(ctx, 100); err != nil {
 			t.Fatal(err)
 		}
-		if p := ordPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
+		if p := readPayment(t, e, c.Payment.ID); p.Status != orders.PaymentCancelled {
 			t.Errorf("payment %s, want cancelled", p.Status)
 		}
-		ordWantStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
-		ordWantStock(t, e, w.lantern, lanterns)
+		wantOrderStatus(t, e, orders.StatusCancelled, c.Orders[0].ID)
+		wantStock(t, e, w.lantern, lanterns)
 	})
 }
 
@@ -776,7 +811,26 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		return &orders.Payment{ID: id, Amount: 2500, Currency: "CNY", Provider: "stripe", Status: orders.PaymentPending}
 	}
 	payID, otherPayID := catalog.NewID(), catalog.NewID()
-	var intent string
+	// intentOf starts payID's PaymentIntent and returns its reference.
+	intentOf := func(t *testing.T) string {
+		t.Helper()
+		ref, _, err := p.Start(ctx, pay(payID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		return ref
+	}
+	// transferOf pays out an order and returns the transfer's reference.
+	transferOf := func(t *testing.T) string {
+		t.Helper()
+		ref, err := p.Payout(ctx, &orders.Order{ID: catalog.NewID(), PaymentID: payID, MerchantShare: 2375}, 2375, "acct_1TestLanterns")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		return ref
+	}
 
 	t.Run("PaymentIntent", func(t *testing.T) {
 		keys(t, "POST", "/v1/payment_intents", payID, otherPayID, func(id string) error {
@@ -784,14 +838,12 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 			if err == nil && (ref == "" || secret == "") {
 				err = fmt.Errorf("ref %q, client secret %q", ref, secret)
 			}
-			if id == payID {
-				intent = ref
-			}
 			return err
 		})
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
+		intent := intentOf(t)
 		keys(t, "POST", "/v1/payment_intents/", payID, otherPayID, func(id string) error {
 			pp := pay(id)
 			pp.ProviderRef = intent
@@ -800,6 +852,7 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 	})
 
 	t.Run("Refund", func(t *testing.T) {
+		intent := intentOf(t)
 		pp := pay(payID)
 		pp.ProviderRef = intent
 		refundID, otherRefundID := catalog.NewID(), catalog.NewID()
@@ -812,7 +865,6 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		})
 	})
 
-	var transfer string
 	t.Run("Payout", func(t *testing.T) {
 		orderID, otherOrderID := catalog.NewID(), catalog.NewID()
 		keys(t, "POST", "/v1/transfers", orderID, otherOrderID, func(id string) error {
@@ -820,7 +872,6 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 			if err == nil && !strings.HasPrefix(ref, "tr_") {
 				err = fmt.Errorf("transfer reference %q", ref)
 			}
-			transfer = ref
 			return err
 		})
 	})
@@ -828,6 +879,7 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 	t.Run("ReversePayout", func(t *testing.T) {
 		// The service names a reversal by the order and the total reversed
 		// after it, so a retry repeats the key and the next reversal does not.
+		transfer := transferOf(t)
 		orderID := catalog.NewID()
 		keys(t, "POST", "/v1/transfers/", orderID+"-475", orderID+"-950", func(key string) error {
 			return p.ReversePayout(ctx, &orders.Transfer{OrderID: orderID, ProviderRef: transfer, Amount: 2375}, 475, key)
