@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 	"miaohui/orders"
 )
 
@@ -25,7 +26,7 @@ import (
 // bfRealTime makes the test clock move with real time from where it stands
 // until the test ends, so that a sale starts on the server while the
 // browser watches its countdown.
-func bfRealTime(t testing.TB, c *testClock) {
+func bfRealTime(t testing.TB, c *catalogtest.Clock) {
 	t.Helper()
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {

@@ -17,38 +17,17 @@ import (
 
 	"miaohui/app/account"
 	"miaohui/catalog"
+	"miaohui/catalog/catalogtest"
 	"miaohui/jobs"
 	"miaohui/migrations/testdb"
 )
-
-// testClock is a clock tests can move.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Now().UTC().Truncate(time.Microsecond)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testEnv is a server on a fresh database and Redis.
 type testEnv struct {
 	t      testing.TB
 	srv    *Server
 	redis  *testdb.Redis
-	clock  *testClock
+	clock  *catalogtest.Clock
 	cfg    Config
 	logBuf *syncBuffer
 }
@@ -90,7 +69,7 @@ func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 	}
 	db := testdb.Open(t)
 	r := testdb.NewRedis(t)
-	clock := newTestClock()
+	clock := catalogtest.NewClock(time.Now())
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	srv := newTestServer(t, Deps{Config: cfg, Logger: log, DB: db, Redis: r.Client, Now: clock.Now})

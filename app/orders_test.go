@@ -1425,9 +1425,7 @@ func TestRefunds(t *testing.T) {
 func TestOrderTotals(t *testing.T) {
 	e := newTestEnv(t)
 	// Start the day before the New Year in UTC: 15:00Z is 23:00 in Shanghai.
-	e.clock.mu.Lock()
-	e.clock.now = time.Date(2026, 1, 1, 15, 0, 0, 0, time.UTC)
-	e.clock.mu.Unlock()
+	e.clock.Set(time.Date(2026, 1, 1, 15, 0, 0, 0, time.UTC))
 	w := newShopWorld(t, e, "totals-fair")
 	quiet := e.register("quiet-"+w.slug+"@example.com", catalog.RoleMerchant)
 	stallC := e.openStall(t, w.org, quiet.Token, w.slug, "冷清摊位")["id"].(string)
