@@ -2,16 +2,22 @@ package app
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"miaohui/catalog"
 	"miaohui/jobs"
@@ -180,3 +186,29 @@ func (w *Workers) Stop() {
 }
 
 var errNeedRedis = errors.New("fair worker needs FAIR_REDIS_URL: with the in-process Redis only `fair serve` sees its own queue")
+
+// unavailable reports whether err says that the database or Redis cannot be
+// reached right now (refused, reset, closed, shutting down, starting up), so
+// the request may succeed when retried: a 503, not a 500.
+func unavailable(err error) bool {
+	for _, target := range []error{
+		driver.ErrBadConn, io.EOF, io.ErrUnexpectedEOF, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE,
+		redis.ErrClosed, redis.ErrPoolTimeout, redis.ErrPoolExhausted,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		// 08: connection exception; 57P01-57P05: shutting down, starting up.
+		code := pe.Field('C')
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
+	}
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "LOADING")
+}

@@ -103,6 +103,12 @@ func problemFor(ctx context.Context, err error) *Problem {
 	if errors.As(err, &fe) {
 		return statusProblem(fe.Code, fe.Message)
 	}
+	if unavailable(err) {
+		account.Log(ctx).Warn("backend unavailable", "err", err)
+		p := newProblem(http.StatusServiceUnavailable, "unavailable", "the service is briefly unavailable; try again in a moment")
+		p.retryAfter = 2
+		return p
+	}
 	account.Log(ctx).Error("unhandled error", "err", err)
 	return newProblem(http.StatusInternalServerError, "internal_error", "an unexpected error occurred")
 }
