@@ -159,7 +159,13 @@ func installHumaErrors() {
 				ctx = hctx.Context()
 			}
 			if status == http.StatusInternalServerError && len(errs) == 1 {
-				return problemFor(ctx, errs[0])
+				p := problemFor(ctx, errs[0])
+				if p.retryAfter > 0 && hctx != nil {
+					// huma sends the headers of the error the handler
+					// returned, not those of the problem made from it.
+					hctx.SetHeader("Retry-After", strconv.Itoa(p.retryAfter))
+				}
+				return p
 			}
 			return humaProblem(status, msg, errs)
 		}
