@@ -1,0 +1,92 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"miaohui/app/account"
+	"miaohui/catalog"
+)
+
+// Input at the edge: redirect targets, text fields, the CSRF token's
+// sources, and caching of personal answers.
+
+// formHeader marks a body as a posted HTML form.
+var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+
+// wantNoPlantedCookie fails if the answer sets the session cookie to X.
+func wantNoPlantedCookie(t testing.TB, res response) {
+	t.Helper()
+	for _, c := range res.Cookies() {
+		if c.Name == account.SessionCookie && c.Value == "X" {
+			t.Fatalf("the answer plants %s=X: %v", account.SessionCookie, res.Header.Values("Set-Cookie"))
+		}
+	}
+	if loc := res.Header.Get("Location"); strings.ContainsAny(loc, "\r\n") {
+		t.Fatalf("Location %q carries a line break", loc)
+	}
+}
+
+// wantLocation checks a redirect's target.
+func wantLocation(t testing.TB, res response, want string) {
+	t.Helper()
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != want {
+		t.Fatalf("Location %q, want %q", got, want)
+	}
+}
+
+func TestRedirectTargetsStayLocal(t *testing.T) {
+	t.Run("lang next with a line break plants no cookie", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := e.do(req{Method: "GET", Path: "/lang/en?next=/%0d%0aSet-Cookie:%20fair_session=X;%20Path=/"})
+		wantNoPlantedCookie(t, res)
+		if res.StatusCode == http.StatusSeeOther {
+			wantLocation(t, res, "/")
+		} else {
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+		}
+	})
+	t.Run("lang next with a tab stays on the site", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := e.do(req{Method: "GET", Path: "/lang/en?next=/%09/evil.example/x"})
+		if res.StatusCode == http.StatusSeeOther {
+			wantLocation(t, res, "/")
+		} else {
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+		}
+	})
+	t.Run("lang next local is kept", func(t *testing.T) {
+		e := newTestEnv(t)
+		wantLocation(t, e.do(req{Method: "GET", Path: "/lang/en?next=/fairs%3Fkind%3Dtemple"}), "/fairs?kind=temple")
+	})
+	login := func(e *testEnv, email, next string) response {
+		body := url.Values{"email": {email}, "password": {testPassword}, "next": {next}}.Encode()
+		return e.do(req{Method: "POST", Path: "/login", Body: body, Header: formHeader})
+	}
+	t.Run("login next with a line break plants no cookie", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("crlf-next@example.com", catalog.RoleShopper)
+		res := login(e, u.Email, "/\r\nSet-Cookie: fair_session=X; Path=/")
+		wantNoPlantedCookie(t, res)
+		wantLocation(t, res, "/account")
+	})
+	t.Run("login next with a tab stays on the site", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("tab-next@example.com", catalog.RoleShopper)
+		wantLocation(t, login(e, u.Email, "/\t/evil.example/x"), "/account")
+	})
+	t.Run("login next local is kept", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("local-next@example.com", catalog.RoleShopper)
+		wantLocation(t, login(e, u.Email, "/orders"), "/orders")
+	})
+	t.Run("back with a tab leads to sign in and home", func(t *testing.T) {
+		e := newTestEnv(t)
+		body := url.Values{"back": {"/\t/evil.example/x"}}.Encode()
+		res := e.do(req{Method: "POST", Path: "/slots/any/book", Body: body, Header: formHeader})
+		wantLocation(t, res, "/login?next=%2F")
+	})
+}
