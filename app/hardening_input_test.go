@@ -122,3 +122,47 @@ func TestTotalsCSVNeutralisesFormulas(t *testing.T) {
 		t.Fatalf("no row for stall %s:\n%s", stall, res.Body)
 	}
 }
+
+func TestCSRFTokenNotReadFromTheURL(t *testing.T) {
+	t.Run("API logout with the token in the query is refused", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-query@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/api/v1/auth/logout?_csrf=" + url.QueryEscape(u.CSRF), Cookies: []*http.Cookie{u.Cookie}})
+		wantProblem(t, res, http.StatusForbidden, "forbidden")
+		// The session still works.
+		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/me", Cookies: []*http.Cookie{u.Cookie}}), http.StatusOK)
+	})
+	t.Run("a page form with the token in the query is refused", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-form-query@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/logout?_csrf=" + url.QueryEscape(u.CSRF), Body: "", Header: formHeader, Cookies: []*http.Cookie{u.Cookie}})
+		wantStatus(t, res, http.StatusForbidden)
+		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/me", Cookies: []*http.Cookie{u.Cookie}}), http.StatusOK)
+	})
+	t.Run("flash purchase with the token in the query is refused", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-flash-query@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/api/v1/flash-sales/none/purchase?_csrf=" + url.QueryEscape(u.CSRF), Body: map[string]any{"quantity": 1}, Cookies: []*http.Cookie{u.Cookie}})
+		wantProblem(t, res, http.StatusForbidden, "forbidden")
+	})
+	t.Run("the header is accepted", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-header@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/api/v1/auth/logout", Header: map[string]string{"X-CSRF-Token": u.CSRF}, Cookies: []*http.Cookie{u.Cookie}})
+		wantStatus(t, res, http.StatusNoContent)
+	})
+	t.Run("a form body field is accepted", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-body@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/logout", Body: "_csrf=" + url.QueryEscape(u.CSRF), Header: formHeader, Cookies: []*http.Cookie{u.Cookie}})
+		wantLocation(t, res, "/")
+		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/me", Cookies: []*http.Cookie{u.Cookie}}), http.StatusUnauthorized)
+	})
+	t.Run("a multipart body field is accepted", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("csrf-multipart@example.com", catalog.RoleShopper)
+		body := "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n" + u.CSRF + "\r\n--b--\r\n"
+		res := e.do(req{Method: "POST", Path: "/logout", Body: body, Header: map[string]string{"Content-Type": "multipart/form-data; boundary=b", "Accept": "text/html"}, Cookies: []*http.Cookie{u.Cookie}})
+		wantLocation(t, res, "/")
+	})
+}
