@@ -166,3 +166,48 @@ func TestCSRFTokenNotReadFromTheURL(t *testing.T) {
 		wantLocation(t, res, "/")
 	})
 }
+
+func TestPersonalAnswersAreNotStored(t *testing.T) {
+	wantNoStore := func(t *testing.T, res response) {
+		t.Helper()
+		if got := res.Header.Get("Cache-Control"); got != "no-store" {
+			t.Fatalf("%s %s: Cache-Control %q, want no-store", res.Request.Method, res.Request.URL, got)
+		}
+	}
+	for _, path := range []string{"/api/v1/me", "/api/v1/me/orders", "/api/v1/me/notifications", "/api/v1/cart", "/api/v1/orders/none"} {
+		t.Run("bearer "+path, func(t *testing.T) {
+			e := newTestEnv(t)
+			u := e.register("nostore@example.com", catalog.RoleShopper)
+			wantNoStore(t, e.do(req{Method: "GET", Path: path, Token: u.Token}))
+		})
+	}
+	t.Run("cookie /api/v1/me", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("nostore-cookie@example.com", catalog.RoleShopper)
+		wantNoStore(t, e.do(req{Method: "GET", Path: "/api/v1/me", Cookies: []*http.Cookie{u.Cookie}}))
+	})
+	t.Run("signed-in public list", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("nostore-list@example.com", catalog.RoleShopper)
+		wantNoStore(t, e.do(req{Method: "GET", Path: "/api/v1/fairs", Token: u.Token}))
+	})
+	t.Run("anonymous checkout", func(t *testing.T) {
+		e := newTestEnv(t)
+		wantNoStore(t, e.do(req{Method: "POST", Path: "/api/v1/checkout", Body: map[string]any{}}))
+	})
+	t.Run("sign-in answer with its token", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("nostore-login@example.com", catalog.RoleShopper)
+		res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email, "password": testPassword}})
+		wantStatus(t, res, http.StatusOK)
+		wantNoStore(t, res)
+	})
+	t.Run("anonymous public list stays cacheable", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs"})
+		wantStatus(t, res, http.StatusOK)
+		if got := res.Header.Get("Cache-Control"); got == "no-store" {
+			t.Fatalf("Cache-Control %q on an anonymous public list", got)
+		}
+	})
+}

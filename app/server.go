@@ -104,7 +104,7 @@ func NewServer(svc *Services) (*Server, error) {
 	// Uploaded images never change: each upload gets a new name.
 	s.app.Static("/media", s.Catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
-	s.app.Use(s.gate.Authenticate, s.idempotency)
+	s.app.Use(s.gate.Authenticate, noStore, s.idempotency)
 
 	installHumaErrors()
 	hc := huma.DefaultConfig("Miaohui API", "1.0.0")
