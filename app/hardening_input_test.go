@@ -3,7 +3,9 @@ package app
 import (
 	"bytes"
 	"encoding/csv"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -209,5 +211,153 @@ func TestPersonalAnswersAreNotStored(t *testing.T) {
 		if got := res.Header.Get("Cache-Control"); got == "no-store" {
 			t.Fatalf("Cache-Control %q on an anonymous public list", got)
 		}
+	})
+}
+
+func TestTextInputIsCheckedAtTheEdge(t *testing.T) {
+	raw := func(e *testEnv, method, path, token, body string) response {
+		return e.do(req{Method: method, Path: path, Token: token, Body: body})
+	}
+	t.Run("register with a NUL in the name", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := raw(e, "POST", "/api/v1/auth/register", "", `{"email":"nul-name@example.com","password":"`+testPassword+`","name":"a\u0000b","role":"shopper"}`)
+		wantField(t, res, "name")
+		if n := countRows(t, e, "users", "email = ?", "nul-name@example.com"); n != 0 {
+			t.Fatalf("%d users stored", n)
+		}
+	})
+	t.Run("register with invalid UTF-8 in the name", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := raw(e, "POST", "/api/v1/auth/register", "", "{\"email\":\"bad-utf8@example.com\",\"password\":\""+testPassword+"\",\"name\":\"\xff\xfe\",\"role\":\"shopper\"}")
+		wantField(t, res, "name")
+		if n := countRows(t, e, "users", "email = ?", "bad-utf8@example.com"); n != 0 {
+			t.Fatalf("%d users stored", n)
+		}
+	})
+	t.Run("login with a NUL in the email", func(t *testing.T) {
+		e := newTestEnv(t)
+		wantField(t, raw(e, "POST", "/api/v1/auth/login", "", `{"email":"a\u0000@example.com","password":"x"}`), "email")
+	})
+	t.Run("fair with a NUL in the name", func(t *testing.T) {
+		e := newTestEnv(t)
+		_, org := e.organizer(t, "nul-fair@example.com")
+		body := e.fairBody("nul-fair", "temple_fair")
+		body["name"] = "庙会\x00"
+		wantField(t, e.do(req{Method: "POST", Path: "/api/v1/fairs", Token: org, Body: body}), "name")
+		if n := countRows(t, e, "fairs", "slug = ?", "nul-fair"); n != 0 {
+			t.Fatalf("%d fairs stored", n)
+		}
+	})
+	t.Run("application with a lone surrogate in the stall name", func(t *testing.T) {
+		e := newTestEnv(t)
+		_, org := e.organizer(t, "surrogate-org@example.com")
+		e.createFair(t, org, e.fairBody("surrogate", "temple_fair"))
+		m := e.register("surrogate-merchant@example.com", catalog.RoleMerchant)
+		res := raw(e, "POST", "/api/v1/fairs/surrogate/applications", m.Token, `{"stall_name":"\ud800灯笼"}`)
+		wantField(t, res, "stall_name")
+		if n := countRows(t, e, "applications", "merchant_id = ?", m.ID); n != 0 {
+			t.Fatalf("%d applications stored", n)
+		}
+	})
+	t.Run("product with a NUL in the title", func(t *testing.T) {
+		e := newTestEnv(t)
+		w := newWorld(t, e, "nul-product")
+		body := goods("兔子灯\x00", 1250, 5)
+		wantField(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/products", Token: w.merchA.Token, Body: body}), "title")
+		if n := countRows(t, e, "products", "stall_id = ?", w.stallA); n != 0 {
+			t.Fatalf("%d products stored", n)
+		}
+	})
+	t.Run("a nested string is named by its path", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("nested@example.com", catalog.RoleShopper)
+		wantField(t, raw(e, "POST", "/api/v1/checkout", u.Token, `{"coupons":["ok","\u0000"]}`), "coupons[1]")
+	})
+	t.Run("line breaks in a description are text", func(t *testing.T) {
+		e := newTestEnv(t)
+		w := newWorld(t, e, "multiline")
+		body := goods("兔子灯", 1250, 5)
+		body["description"] = "手工制作\r\n\t竹骨纸面"
+		e.createProduct(t, w.merchA.Token, w.stallA, body)
+	})
+	t.Run("search q with a NUL", func(t *testing.T) {
+		e := newTestEnv(t)
+		newWorld(t, e, "nul-search")
+		wantField(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/nul-search/products?q=%00"}), "q")
+	})
+	t.Run("search q with invalid UTF-8", func(t *testing.T) {
+		e := newTestEnv(t)
+		newWorld(t, e, "utf8-search")
+		wantField(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/utf8-search/products?q=%E7%81"}), "q")
+	})
+	t.Run("a query parameter may not hold a newline", func(t *testing.T) {
+		e := newTestEnv(t)
+		wantField(t, e.do(req{Method: "GET", Path: "/api/v1/fairs?cursor=a%0Ab"}), "cursor")
+	})
+	t.Run("a path parameter with a NUL", func(t *testing.T) {
+		e := newTestEnv(t)
+		wantField(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/a%00b"}), "slug")
+	})
+	t.Run("a path parameter with invalid UTF-8", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("path-utf8@example.com", catalog.RoleShopper)
+		wantField(t, e.do(req{Method: "GET", Path: "/api/v1/orders/%ff", Token: u.Token}), "id")
+	})
+	t.Run("the search page with a NUL answers its error page", func(t *testing.T) {
+		e := newTestEnv(t)
+		newWorld(t, e, "nul-page")
+		res := e.do(req{Method: "GET", Path: "/fairs/nul-page/search?q=%00", Header: map[string]string{"Accept": "text/html"}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Fatalf("content type %q, want the HTML error page", ct)
+		}
+	})
+	t.Run("the sign-in form with a NUL in the email", func(t *testing.T) {
+		e := newTestEnv(t)
+		body := url.Values{"email": {"a\x00@example.com"}, "password": {"x"}}.Encode()
+		res := e.do(req{Method: "POST", Path: "/login", Body: body, Header: formHeader})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Fatalf("content type %q, want the HTML error page", ct)
+		}
+	})
+	t.Run("the register form with invalid UTF-8 in the name", func(t *testing.T) {
+		e := newTestEnv(t)
+		body := url.Values{"email": {"form-utf8@example.com"}, "password": {testPassword}, "name": {"\xff"}, "role": {"shopper"}}.Encode()
+		res := e.do(req{Method: "POST", Path: "/register", Body: body, Header: formHeader})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if n := countRows(t, e, "users", "email = ?", "form-utf8@example.com"); n != 0 {
+			t.Fatalf("%d users stored", n)
+		}
+	})
+	t.Run("a form value may hold line breaks", func(t *testing.T) {
+		e := newTestEnv(t)
+		body := url.Values{"email": {"form-lines@example.com"}, "password": {testPassword}, "name": {"张三\r\n李四"}, "role": {"shopper"}}.Encode()
+		wantLocation(t, e.do(req{Method: "POST", Path: "/register", Body: body, Header: formHeader}), "/account")
+	})
+	t.Run("an upload's file part is binary, its text parts are checked", func(t *testing.T) {
+		e := newTestEnv(t)
+		w := newWorld(t, e, "upload-text")
+		product := e.createProduct(t, w.merchA.Token, w.stallA, goods("兔子灯", 1250, 5))["id"].(string)
+		png := catPNG(t, 8, 6, false)
+		wantStatus(t, e.catUpload(t, w.merchA.Token, product, "lantern.png", png), http.StatusCreated)
+
+		hr := catUploadRequest(t, w.merchA.Token, product, "lantern.png", png)
+		ct := hr.Header.Get("Content-Type")
+		boundary := ct[strings.Index(ct, "boundary=")+len("boundary="):]
+		body, _ := io.ReadAll(hr.Body)
+		text := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"alt\"\r\n\r\nlantern\x00\r\n"
+		hr = httptest.NewRequest("POST", hr.URL.Path, bytes.NewReader(append([]byte(text), body...)))
+		hr.Header.Set("Content-Type", ct)
+		hr.Header.Set("Authorization", "Bearer "+w.merchA.Token)
+		wantField(t, e.send(hr), "alt")
+	})
+	t.Run("the flash purchase refuses a NUL with a 4xx", func(t *testing.T) {
+		e := newTestEnv(t)
+		u := e.register("flash-nul@example.com", catalog.RoleShopper)
+		wantField(t, raw(e, "POST", "/api/v1/flash-sales/none/purchase", u.Token, `{"quantity":1,"note":"\u0000"}`), "note")
+		wantProblem(t, raw(e, "POST", "/api/v1/flash-sales/none/purchase", u.Token, "{\"quantity\":1,\"note\":\"\x00\"}"), http.StatusBadRequest, "malformed_json")
+		wantField(t, raw(e, "POST", "/api/v1/flash-sales/%ff/purchase", u.Token, `{"quantity":1}`), "id")
+		wantField(t, raw(e, "POST", "/api/v1/flash-sales/none/purchase?x=%00", u.Token, `{"quantity":1}`), "x")
 	})
 }

@@ -95,7 +95,7 @@ func NewServer(svc *Services) (*Server, error) {
 	// The purchase path comes first, before the general middleware.
 	s.app.Post(purchaseRoute, s.flashPurchase)
 	go s.sweepLimiters()
-	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders())
+	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders(), s.checkInput)
 
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
