@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -66,6 +67,29 @@ func securityHeaders() fiber.Handler {
 		HSTSMaxAge:                31536000,
 		CrossOriginEmbedderPolicy: "unsafe-none",
 	})
+}
+
+// personalPrefixes are the API paths whose answers are about the caller.
+var personalPrefixes = []string{"/api/v1/me", "/api/v1/cart", "/api/v1/checkout", "/api/v1/orders", "/api/v1/auth/"}
+
+// noStore keeps personal answers out of shared and browser caches: every
+// answer to a signed-in request, and every answer on a personal path, says
+// Cache-Control: no-store unless its handler sets a policy of its own.
+func noStore(c *fiber.Ctx) error {
+	_, signedIn := account.From(c.UserContext())
+	if signedIn || personalPath(c.Path()) {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return c.Next()
+}
+
+func personalPath(p string) bool {
+	for _, pre := range personalPrefixes {
+		if strings.HasPrefix(p, pre) && (len(p) == len(pre) || pre[len(pre)-1] == '/' || p[len(pre)] == '/' || p[len(pre)] == '.') {
+			return true
+		}
+	}
+	return false
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

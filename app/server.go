@@ -95,7 +95,7 @@ func NewServer(svc *Services) (*Server, error) {
 	// The purchase path comes first, before the general middleware.
 	s.app.Post(purchaseRoute, s.flashPurchase)
 	go s.sweepLimiters()
-	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders())
+	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders(), s.checkInput)
 
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
@@ -104,7 +104,7 @@ func NewServer(svc *Services) (*Server, error) {
 	// Uploaded images never change: each upload gets a new name.
 	s.app.Static("/media", s.Catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
-	s.app.Use(s.gate.Authenticate, s.idempotency)
+	s.app.Use(s.gate.Authenticate, noStore, s.idempotency)
 
 	installHumaErrors()
 	hc := huma.DefaultConfig("Miaohui API", "1.0.0")

@@ -123,12 +123,31 @@ func sameOrigin(c *fiber.Ctx) bool {
 	return host == c.Hostname()
 }
 
+// validCSRF checks the CSRF token sent in the X-CSRF-Token header or, from
+// a page's form, in the posted body's _csrf field; never in the URL, where
+// logs, history and Referer headers would carry it.
 func validCSRF(c *fiber.Ctx, want string) bool {
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = postedCSRF(c)
 	}
 	return got != "" && constantTimeEqual(got, want)
+}
+
+// postedCSRF is the _csrf field of a form-encoded or multipart body.
+func postedCSRF(c *fiber.Ctx) string {
+	ct := c.Request().Header.ContentType()
+	switch {
+	case bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)):
+		return string(c.Request().PostArgs().Peek("_csrf"))
+	case bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)):
+		form, err := c.MultipartForm()
+		if err != nil || len(form.Value["_csrf"]) == 0 {
+			return ""
+		}
+		return form.Value["_csrf"][0]
+	}
+	return ""
 }
 
 // FlashActor authenticates the purchase by the token's signature and the list
