@@ -1,0 +1,138 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"miaohui/app/account"
+	"miaohui/catalog"
+	"miaohui/migrations"
+)
+
+// Who may do what with the platform's own machinery: the queues belong to
+// admins (made by the operator CLI only), not to the organizers of fairs.
+
+// archiveTask puts a task in the low queue's archive, as one that ran out of
+// retries, and returns its re-run form's path.
+func archiveTask(t *testing.T, e *testEnv, id string) string {
+	t.Helper()
+	client := asynq.NewClientFromRedisClient(e.redis.Client)
+	defer client.Close()
+	if _, err := client.Enqueue(asynq.NewTask("access:test", []byte(`{}`)), asynq.Queue("low"), asynq.TaskID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := asynq.NewInspectorFromRedisClient(e.redis.Client).ArchiveTask("low", id); err != nil {
+		t.Fatal(err)
+	}
+	return "/organizer/queues/low/archived/" + id + "/run"
+}
+
+func TestQueuesAdminOnly(t *testing.T) {
+	t.Run("OrganizerForbidden", func(t *testing.T) {
+		e := newTestEnv(t)
+		_, org := e.organizer(t, "org@example.com")
+		run := archiveTask(t, e, "access:org")
+		wantProblem(t, e.do(req{Method: "GET", Path: "/organizer/queues", Token: org}), http.StatusForbidden, "forbidden")
+		wantProblem(t, e.do(req{Method: "POST", Path: run, Token: org}), http.StatusForbidden, "forbidden")
+		info, err := asynq.NewInspectorFromRedisClient(e.redis.Client).GetTaskInfo("low", "access:org")
+		if err != nil || info.State != asynq.TaskStateArchived {
+			t.Fatalf("task after the organizer's re-run: %v, %v; want still archived", info, err)
+		}
+	})
+	t.Run("AdminRuns", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.createUser("admin@example.com", catalog.RoleAdmin)
+		adm := e.login(t, "admin@example.com")
+		run := archiveTask(t, e, "access:adm")
+		res := e.do(req{Method: "GET", Path: "/organizer/queues", Token: adm})
+		wantStatus(t, res, http.StatusOK)
+		if !strings.Contains(string(res.Body), `action="`+run+`"`) {
+			t.Errorf("queues page lacks the re-run form of the archived task")
+		}
+		wantStatus(t, e.do(req{Method: "POST", Path: run, Token: adm}), http.StatusSeeOther)
+		info, err := asynq.NewInspectorFromRedisClient(e.redis.Client).GetTaskInfo("low", "access:adm")
+		if err != nil || info.State != asynq.TaskStatePending {
+			t.Fatalf("task after the admin's re-run: %v, %v; want pending", info, err)
+		}
+	})
+	t.Run("AdminIsNoOrganizer", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.createUser("admin@example.com", catalog.RoleAdmin)
+		adm := e.login(t, "admin@example.com")
+		wantDenied(t, e.do(req{Method: "POST", Path: "/api/v1/fairs", Token: adm, Body: e.fairBody("admin-fair", catalog.KindTempleFair)}))
+		wantPageDenied(t, e.do(req{Method: "GET", Path: "/organizer", Token: adm}))
+	})
+}
+
+func TestAdminOnlyFromCLI(t *testing.T) {
+	t.Run("UsersCreate", func(t *testing.T) {
+		dir := t.TempDir()
+		env := map[string]string{"FAIR_DATA_DIR": dir}
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := []string{"fair", "users", "create", "--role", "admin", "--email", "Root@Example.com", "--password", testPassword}
+		if err := Run(ctx, args, envOf(env), &out); err != nil {
+			t.Fatalf("users create --role admin: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), "created admin root@example.com") {
+			t.Errorf("output %q, want created admin root@example.com", out.String())
+		}
+		db, err := migrations.OpenDB("", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var role string
+		if err := db.QueryRowContext(ctx, "SELECT role FROM users WHERE email = ?", "root@example.com").Scan(&role); err != nil || role != "admin" {
+			t.Errorf("stored user: role %q, %v; want admin", role, err)
+		}
+	})
+	t.Run("RegisterRefuses", func(t *testing.T) {
+		e := newTestEnv(t)
+		res := e.do(req{Method: "POST", Path: "/api/v1/auth/register",
+			Body: map[string]any{"email": "sneaky@example.com", "password": testPassword, "name": "x", "role": "admin"}})
+		wantField(t, res, "role")
+		// Nor through the service the sign-up page uses.
+		_, err := e.srv.Accounts.Register(context.Background(), account.NewUser{Email: "sneaky2@example.com", Password: testPassword, Name: "x", Role: catalog.RoleAdmin})
+		var v *catalog.ValidationError
+		if !errors.As(err, &v) {
+			t.Fatalf("Register of an admin: %v, want a validation error", err)
+		}
+		if n := countUsers(t, e); n != 0 {
+			t.Errorf("%d users stored, want none", n)
+		}
+	})
+}
+
+func TestArchivedTaskReportsGoToAdmins(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there: the welcome email cannot be sent
+	e := newTestEnv(t, func(c *Config) { c.SMTPURL = "smtp://" + dead })
+	org := e.createUser("ops@example.com", catalog.RoleOrganizer)
+	adm := e.createUser("admin@example.com", catalog.RoleAdmin)
+	e.runWorkers(fastRetries)
+
+	e.register("unlucky@example.com", catalog.RoleShopper) // its welcome email cannot be sent
+	eventually(t, 20*time.Second, func() error {
+		if inboxOf(t, e, adm.ID)["task_archived"] != 1 {
+			return errorf("admin not told of the archived email task")
+		}
+		return nil
+	})
+	if n := inboxOf(t, e, org.ID)["task_archived"]; n != 0 {
+		t.Errorf("the organizer got %d archived-task reports, want none while there is an admin", n)
+	}
+}
