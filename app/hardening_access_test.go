@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +136,61 @@ func TestArchivedTaskReportsGoToAdmins(t *testing.T) {
 	if n := inboxOf(t, e, org.ID)["task_archived"]; n != 0 {
 		t.Errorf("the organizer got %d archived-task reports, want none while there is an admin", n)
 	}
+}
+
+// Sign-in limits slow a guesser without locking the owner out: an address
+// is limited by its own attempts, an account only by its failures, and the
+// right password from an address that is not limited always gets in.
+func TestLoginLimitsSpareTheOwner(t *testing.T) {
+	setup := func(t *testing.T) *testEnv {
+		e := newTestEnv(t, func(c *Config) {
+			c.AuthAttemptsPerMinute = 3            // so 30 failures per account per 15 minutes
+			c.TrustedProxies = []string{"0.0.0.0"} // app.Test's peer; X-Forwarded-For names the client
+		})
+		e.createUser("owner@example.com", catalog.RoleShopper)
+		return e
+	}
+	login := func(e *testEnv, ip, password string) response {
+		return e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "owner@example.com", "password": password},
+			Header: map[string]string{"X-Forwarded-For": ip}})
+	}
+	const wrong = "wrong password here"
+
+	t.Run("OwnerAfterAttack", func(t *testing.T) {
+		e := setup(t)
+		for i := range 12 {
+			res := login(e, "10.6.0.66", wrong)
+			if i < 3 {
+				wantProblem(t, res, http.StatusUnauthorized, "unauthenticated")
+			} else {
+				wantProblem(t, res, http.StatusTooManyRequests, "rate_limited")
+			}
+		}
+		// The owner, elsewhere, gets in.
+		wantStatus(t, login(e, "10.6.0.7", testPassword), http.StatusOK)
+		// The attacker is still refused, the right password included.
+		res := login(e, "10.6.0.66", testPassword)
+		wantProblem(t, res, http.StatusTooManyRequests, "rate_limited")
+		if ra := res.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After %q", ra)
+		}
+	})
+	t.Run("DistributedBudget", func(t *testing.T) {
+		e := setup(t)
+		// Thirty failures, each from its own address: none of them is limited.
+		for i := range 30 {
+			wantProblem(t, login(e, "10.7.0."+itoa(i+1), wrong), http.StatusUnauthorized, "unauthenticated")
+		}
+		// The account's failure budget is spent: more guesses, from fresh
+		// addresses, are refused.
+		for i := range 3 {
+			res := login(e, "10.7.1."+itoa(i+1), wrong)
+			wantProblem(t, res, http.StatusTooManyRequests, "rate_limited")
+			if ra, _ := strconv.Atoi(res.Header.Get("Retry-After")); ra < 60 || ra > 15*60 {
+				t.Errorf("Retry-After %q, want the rest of 15 minutes", res.Header.Get("Retry-After"))
+			}
+		}
+		// The owner still gets in.
+		wantStatus(t, login(e, "10.7.2.1", testPassword), http.StatusOK)
+	})
 }
