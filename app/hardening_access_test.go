@@ -3,7 +3,9 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"net"
 	"net/http"
 	"strconv"
@@ -193,4 +195,17 @@ func TestLoginLimitsSpareTheOwner(t *testing.T) {
 		// The owner still gets in.
 		wantStatus(t, login(e, "10.7.2.1", testPassword), http.StatusOK)
 	})
+}
+
+// An upload that claims a huge picture is refused from its header alone.
+func TestImageUploadPixelLimit(t *testing.T) {
+	e := newTestEnv(t)
+	w := newWorld(t, e, "pixels")
+	pID := e.createProduct(t, w.merchA.Token, w.stallA, goods("兔子灯", 1250, 5))["id"].(string)
+	// A PNG signature and the IHDR of an 8000×8000 RGB picture, no pixels.
+	ihdr := []byte("IHDR\x00\x00\x1f\x40\x00\x00\x1f\x40\x08\x02\x00\x00\x00")
+	huge := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0d"), ihdr...)
+	huge = binary.BigEndian.AppendUint32(huge, crc32.ChecksumIEEE(ihdr))
+	wantField(t, e.catUpload(t, w.merchA.Token, pID, "huge.png", huge), "image")
+	wantStatus(t, e.catUpload(t, w.merchA.Token, pID, "small.png", catPNG(t, 40, 30, false)), http.StatusCreated)
 }
