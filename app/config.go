@@ -32,8 +32,10 @@ type Config struct {
 	FlashIPRPS          int           // FAIR_FLASH_IP_RPS
 	TrustedProxies      []string      // FAIR_TRUSTED_PROXIES
 
-	// AuthAttemptsPerMinute bounds logins and registrations per client address
-	// and per account (FAIR_AUTH_ATTEMPTS_PER_MINUTE).
+	// AuthAttemptsPerMinute bounds logins per client address and per
+	// (account, address), and registrations per address and per email; an
+	// account's failed logins from all addresses may number ten times as
+	// many per 15 minutes (FAIR_AUTH_ATTEMPTS_PER_MINUTE).
 	AuthAttemptsPerMinute int
 	// BodyLimit is the largest request body accepted, in bytes (FAIR_BODY_LIMIT).
 	BodyLimit int

@@ -108,7 +108,10 @@ func TestDashboardStall(t *testing.T) {
 
 func TestDashboardQueues(t *testing.T) {
 	e := newTestEnv(t)
-	_, org := e.organizer(t, "queues-organizer@example.com")
+	// The queues are the platform's: an admin runs them (an organizer may
+	// not: TestQueuesAdminOnly).
+	e.createUser("queues-admin@example.com", catalog.RoleAdmin)
+	org := e.login(t, "queues-admin@example.com")
 	merchant := e.register("queues-merchant@example.com", catalog.RoleMerchant)
 	shopper := e.register("queues-shopper@example.com", catalog.RoleShopper)
 
@@ -139,7 +142,7 @@ func TestDashboardQueues(t *testing.T) {
 	run := "/organizer/queues/low/archived/dash:task-1/run"
 	wantStatus(t, e.do(req{Method: "POST", Path: run, Token: merchant.Token}), http.StatusForbidden)
 	// The button is a form signed in by cookie: it needs the CSRF token.
-	login := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "queues-organizer@example.com", "password": testPassword}})
+	login := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "queues-admin@example.com", "password": testPassword}})
 	wantStatus(t, login, http.StatusOK)
 	csrf, _ := login.JSON(t)["csrf_token"].(string)
 	var cookie *http.Cookie

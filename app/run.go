@@ -225,7 +225,7 @@ func users(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, arg
 	}
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	fs.SetOutput(out)
-	role := fs.String("role", "shopper", "shopper, merchant or organizer")
+	role := fs.String("role", "shopper", "shopper, merchant, organizer or admin (runs the queues)")
 	email := fs.String("email", "", "email address")
 	password := fs.String("password", "", "password")
 	name := fs.String("name", "", "display name (default: the email's local part)")

@@ -16,16 +16,20 @@ import (
 // Role is what a user may do on the platform.
 type Role string
 
-// The three roles; organizers are only created by the operator CLI.
+// The roles. Organizers and admins are only created by the operator CLI.
+// An admin runs the platform itself (the background queues and their failed
+// tasks) and is not the organizer of any fair: the services give admins no
+// organizer powers.
 const (
 	RoleShopper   Role = "shopper"
 	RoleMerchant  Role = "merchant"
 	RoleOrganizer Role = "organizer"
+	RoleAdmin     Role = "admin"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
-	return r == RoleShopper || r == RoleMerchant || r == RoleOrganizer
+	return r == RoleShopper || r == RoleMerchant || r == RoleOrganizer || r == RoleAdmin
 }
 
 // Actor is the signed-in user on whose behalf a service method runs.

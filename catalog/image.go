@@ -3,10 +3,13 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"image"
-	_ "image/gif"  // decoders for image.DecodeConfig
-	_ "image/jpeg" //
-	_ "image/png"  //
+	"image/draw"
+	_ "image/gif" // GIF decoder
+	"image/jpeg"
+	"image/png"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,14 +19,20 @@ import (
 	_ "golang.org/x/image/webp" // WebP decoder
 )
 
-// Image limits.
+// Image limits. The pixel limits are read from the file's header before
+// anything is decoded, so a small file that claims a huge picture costs
+// nothing: 8000 px on a side and 24 megapixels take a 6000×4000 camera
+// photo or a 4032×3024 phone photo, and refuse an 8000×8000 one.
 const (
 	MaxImageBytes     = 2 << 20 // 2 MiB
 	MaxImagesPerItem  = 6
 	maxImageDimension = 8000
+	maxImagePixels    = 24_000_000
+	jpegQuality       = 85
 )
 
-var imageTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+// imageTypes are the formats accepted, by sniffed content type.
+var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
 
 // Image is a product photo stored under the data directory and served at URL.
 type Image struct {
@@ -54,7 +63,10 @@ func withURLs(imgs []Image) []Image {
 
 // AddImage stores an uploaded photo of the merchant's own product. The bytes
 // must be a JPEG, PNG, WebP or GIF image (checked by content, not by name) of
-// at most 2 MiB; a product holds at most six.
+// at most 2 MiB and within the pixel limits; a product holds at most six.
+// What is stored is never the upload itself but the decoded picture encoded
+// afresh (see reencodeImage): no metadata, no trailing bytes, nothing a
+// browser could read as anything but an image.
 func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data []byte) (*Image, error) {
 	if len(data) == 0 {
 		return nil, Invalid("image", "is required")
@@ -63,19 +75,24 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 		return nil, Invalid("image", "must be at most 2 MiB")
 	}
 	ctype := http.DetectContentType(data)
-	ext, ok := imageTypes[ctype]
-	if !ok {
+	if !imageTypes[ctype] {
 		return nil, Invalid("image", "must be a JPEG, PNG, WebP or GIF image")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil || "image/"+format != ctype && !(format == "jpeg" && ctype == "image/jpeg") {
+	if err != nil || "image/"+format != ctype {
 		return nil, Invalid("image", "is not a readable image")
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageDimension || cfg.Height > maxImageDimension {
-		return nil, Invalid("image", "must be between 1 and 8000 pixels on each side")
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageDimension || cfg.Height > maxImageDimension ||
+		cfg.Width*cfg.Height > maxImagePixels {
+		return nil, Invalid("image", fmt.Sprintf("must be at most %d pixels on a side and %d megapixels", maxImageDimension, maxImagePixels/1_000_000))
 	}
-	img := &Image{ID: NewID(), ProductID: productID, ContentType: ctype, Size: int64(len(data)), Width: cfg.Width, Height: cfg.Height, CreatedAt: s.now()}
-	img.File = "products/" + img.ID + ext
+	enc, err := reencodeImage(data, format)
+	if err != nil {
+		return nil, Invalid("image", "is not a readable image")
+	}
+	img := &Image{ID: NewID(), ProductID: productID, ContentType: enc.ctype, Size: int64(len(enc.data)), Width: enc.width, Height: enc.height, CreatedAt: s.now()}
+	img.File = "products/" + img.ID + enc.ext
+	data = enc.data
 	path := filepath.Join(s.mediaDir, filepath.FromSlash(img.File))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, _, err := s.ownProduct(ctx, tx, a, productID); err != nil {
@@ -137,4 +154,151 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// encodedImage is an upload decoded and encoded afresh.
+type encodedImage struct {
+	data          []byte
+	ctype, ext    string
+	width, height int
+}
+
+// reencodeImage decodes an upload of format (checked against its header's
+// pixel limits already) and encodes the picture again, which leaves every
+// metadata segment (EXIF with its GPS position, XMP, comments, colour
+// profiles) and any bytes hidden after the picture behind. A JPEG's EXIF
+// orientation is applied to the pixels first, so a phone's portrait photo
+// stays upright without it. Photos (JPEG, and WebP without transparency)
+// become JPEG; PNG and GIF, drawings more often than not, and any picture
+// with transparency become PNG. A GIF keeps its first frame.
+func reencodeImage(data []byte, format string) (encodedImage, error) {
+	pic, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return encodedImage{}, err
+	}
+	if format == "jpeg" {
+		pic = orient(pic, jpegOrientation(data))
+	}
+	opaque := false
+	if o, ok := pic.(interface{ Opaque() bool }); ok {
+		opaque = o.Opaque()
+	}
+	var buf bytes.Buffer
+	out := encodedImage{ctype: "image/png", ext: ".png"}
+	if format == "jpeg" || format == "webp" && opaque {
+		out.ctype, out.ext = "image/jpeg", ".jpg"
+		err = jpeg.Encode(&buf, pic, &jpeg.Options{Quality: jpegQuality})
+	} else {
+		err = png.Encode(&buf, pic)
+	}
+	if err != nil {
+		return encodedImage{}, err
+	}
+	out.data = buf.Bytes()
+	out.width, out.height = pic.Bounds().Dx(), pic.Bounds().Dy()
+	return out, nil
+}
+
+// jpegOrientation is the EXIF orientation (1 to 8) a JPEG's APP1 segment
+// gives, or 1 (as stored) when it gives none or cannot be read.
+func jpegOrientation(data []byte) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 1
+	}
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xFF {
+			return 1
+		}
+		marker := data[i+1]
+		if marker == 0xFF { // padding
+			i++
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // the picture starts: no EXIF before it
+			return 1
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			return 1
+		}
+		seg := data[i+4 : i+2+n]
+		if marker == 0xE1 && len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" {
+			return exifOrientation(seg[6:])
+		}
+		i += 2 + n
+	}
+	return 1
+}
+
+// exifOrientation reads tag 0x0112 of the first IFD of a TIFF structure.
+func exifOrientation(tiff []byte) int {
+	if len(tiff) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	ifd := int(bo.Uint32(tiff[4:]))
+	if ifd < 8 || ifd+2 > len(tiff) {
+		return 1
+	}
+	count := int(bo.Uint16(tiff[ifd:]))
+	for k := range count {
+		e := ifd + 2 + 12*k
+		if e+12 > len(tiff) {
+			return 1
+		}
+		if bo.Uint16(tiff[e:]) == 0x0112 && bo.Uint16(tiff[e+2:]) == 3 { // SHORT
+			if v := int(bo.Uint16(tiff[e+8:])); v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+// orient turns a picture stored with EXIF orientation o upright.
+func orient(pic image.Image, o int) image.Image {
+	if o < 2 || o > 8 {
+		return pic
+	}
+	b := pic.Bounds()
+	src := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(src, src.Bounds(), pic, b.Min, draw.Src)
+	w, h := b.Dx(), b.Dy()
+	dw, dh := w, h
+	if o >= 5 { // a quarter turn: the sides swap
+		dw, dh = h, w
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := range h {
+		for x := range w {
+			var dx, dy int
+			switch o {
+			case 2: // mirrored
+				dx, dy = w-1-x, y
+			case 3: // upside down
+				dx, dy = w-1-x, h-1-y
+			case 4: // upside down, mirrored
+				dx, dy = x, h-1-y
+			case 5: // mirrored along the top-left diagonal
+				dx, dy = y, x
+			case 6: // turned a quarter left: turn it right
+				dx, dy = h-1-y, x
+			case 7: // mirrored along the other diagonal
+				dx, dy = h-1-y, w-1-x
+			case 8: // turned a quarter right: turn it left
+				dx, dy = y, w-1-x
+			}
+			copy(dst.Pix[dst.PixOffset(dx, dy):dst.PixOffset(dx, dy)+4], src.Pix[src.PixOffset(x, y):src.PixOffset(x, y)+4])
+		}
+	}
+	return dst
 }

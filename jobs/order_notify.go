@@ -122,18 +122,24 @@ func (w *Worker) remindPayment(ctx context.Context, id string) error {
 		Params: map[string]string{"Amount": orders.Yuan(p.Amount), "Minutes": fmt.Sprint(int(p.ExpiresAt.Sub(w.deps.Now()).Minutes()) + 1), "Payment": p.ID}})
 }
 
-// taskArchived tells the organizers that a task gave up after its last retry.
+// taskArchived tells the admins that a task gave up after its last retry:
+// the queues are the platform's, not a fair's, so a fair's organizer never
+// reads another fair's failures. Only while no admin exists yet do the
+// organizers get the report, so that no failure goes unseen.
 func (w *Worker) taskArchived(ctx context.Context, task *asynq.Task, taskID string, cause error) {
 	if w.deps.Users == nil {
-		w.deps.Logger.Error("archived task: organizers unknown", "err", errNoUsers)
+		w.deps.Logger.Error("archived task: admins unknown", "err", errNoUsers)
 		return
 	}
-	organizers, err := w.deps.Users.WithRole(ctx, catalog.RoleOrganizer)
+	to, err := w.deps.Users.WithRole(ctx, catalog.RoleAdmin)
+	if err == nil && len(to) == 0 {
+		to, err = w.deps.Users.WithRole(ctx, catalog.RoleOrganizer)
+	}
 	if err != nil {
-		w.deps.Logger.Error("archived task: organizers unknown", "err", err)
+		w.deps.Logger.Error("archived task: admins unknown", "err", err)
 		return
 	}
-	for _, id := range organizers {
+	for _, id := range to {
 		p := NotifyPayload{UserID: id, EventKey: "task_archived:" + taskID, Kind: "task_archived",
 			Params: map[string]string{"Type": task.Type(), "Task": taskID, "Error": cause.Error()}}
 		if _, _, err := w.inbox.Deliver(ctx, p); err != nil {

@@ -125,8 +125,15 @@ func useAccountTables(t *testing.T, ctx context.Context, db *bun.DB, suffix stri
 	}
 	if _, err := db.ExecContext(ctx,
 		`INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		"admin_"+suffix, "admin_"+email, "root", "admin", "x", now); err == nil {
-		t.Error("a user with role admin was stored")
+		"wizard_"+suffix, "wizard_"+email, "wiz", "wizard", "x", now); err == nil {
+		t.Error("a user with role wizard was stored")
+	}
+	if _, err := db.ExecContext(ctx,
+		`INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		"admin_"+suffix, "admin_"+email, "root", "admin", "x", now); err != nil {
+		t.Errorf("a user with role admin was refused: %v", err)
+	} else if _, err := db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, "admin_"+suffix); err != nil {
+		t.Fatalf("delete the admin: %v", err)
 	}
 	if _, err := db.ExecContext(ctx,
 		`INSERT INTO notifications (id, user_id, event_key, kind, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -112,13 +112,14 @@ func NormalizeEmail(raw string) (string, bool) {
 	return e, true
 }
 
-// Register creates a shopper or merchant account (organizers come from CreateUser).
+// Register creates a shopper or merchant account; organizers and admins come
+// only from CreateUser (the operator CLI).
 func (a *Accounts) Register(ctx context.Context, in NewUser) (User, error) {
 	if in.Role == "" {
 		in.Role = catalog.RoleShopper
 	}
-	if in.Role == catalog.RoleOrganizer {
-		return User{}, catalog.Invalid("role", "must be shopper or merchant; organizers are created by the operator")
+	if in.Role != catalog.RoleShopper && in.Role != catalog.RoleMerchant {
+		return User{}, catalog.Invalid("role", "must be shopper or merchant; organizers and admins are created by the operator")
 	}
 	return a.CreateUser(ctx, in)
 }
@@ -130,7 +131,7 @@ func (a *Accounts) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	var c catalog.Check
 	c.That(ok, "email", "must be a valid email address")
 	c.That(name != "" && utf8.RuneCountInString(name) <= 80, "name", "must be 1 to 80 characters")
-	c.That(in.Role.Valid(), "role", "must be shopper, merchant or organizer")
+	c.That(in.Role.Valid(), "role", "must be shopper, merchant, organizer or admin")
 	if msg := passwordProblem(in.Password, email, name); msg != "" {
 		c.That(false, "password", msg)
 	}

@@ -224,6 +224,8 @@ func roleOf(b []byte) catalog.Role {
 		return catalog.RoleMerchant
 	case string(catalog.RoleOrganizer):
 		return catalog.RoleOrganizer
+	case string(catalog.RoleAdmin):
+		return catalog.RoleAdmin
 	}
 	return catalog.Role(b)
 }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -37,7 +38,8 @@ type Handler struct {
 }
 
 // NewHandler returns the handler; attempts is how many sign-ins and
-// registrations a minute one address and one account may make.
+// registrations a minute one address may make (see SignIn for the limits
+// per account).
 func NewHandler(accounts *Accounts, inbox *jobs.Inbox, enqueue Enqueuer, limiter Limiter, attempts int) *Handler {
 	return &Handler{accounts: accounts, inbox: inbox, enqueue: enqueue, limiter: limiter, attempts: attempts}
 }
@@ -176,6 +178,14 @@ func (s *Handler) authOutput(ctx context.Context, u User, sess Session, token st
 // authWindow is the rate-limit window of logins and registrations.
 const authWindow = time.Minute
 
+// accountFailureWindow is the window of an account's failed sign-ins from all
+// addresses, which may number accountFailureFactor times the per-minute
+// attempts (100 by default).
+const (
+	accountFailureWindow = 15 * time.Minute
+	accountFailureFactor = 10
+)
+
 // SignUp rate-limits, creates the account, opens its first session and
 // queues the welcome notification.
 func (s *Handler) SignUp(ctx context.Context, in NewUser) (User, Session, string, error) {
@@ -196,15 +206,33 @@ func (s *Handler) SignUp(ctx context.Context, in NewUser) (User, Session, string
 	return u, sess, token, err
 }
 
-// SignIn rate-limits per address and per account, checks the password and
-// opens a session; the session the request came with, if any, is revoked so
-// a fixed cookie never survives a login.
+// SignIn rate-limits, checks the password and opens a session; the session
+// the request came with, if any, is revoked so a fixed cookie never survives
+// a login.
+//
+// The limits slow a password guesser without letting him lock the owner out:
+//   - per client address, and per (account, address) pair, every attempt
+//     counts, attempts a minute (FAIR_AUTH_ATTEMPTS_PER_MINUTE). An address
+//     over either limit is refused before its password is hashed.
+//   - per account across all addresses only FAILED attempts count, ten times
+//     attempts per 15 minutes: past that budget a wrong password is answered
+//     429, so guessing from many addresses is slowed too. The password is
+//     checked before this budget is applied, so the right password from an
+//     address that is not itself limited always gets in: the owner is never
+//     locked out by someone else's failures.
 func (s *Handler) SignIn(ctx context.Context, email, password string) (User, Session, string, error) {
 	norm, _ := NormalizeEmail(email)
-	if err := s.limiter.Allow(ctx, s.attempts, authWindow, "login:ip:"+RequestFrom(ctx).IP, "login:acct:"+norm); err != nil {
+	ip := RequestFrom(ctx).IP
+	if err := s.limiter.Allow(ctx, s.attempts, authWindow, "login:ip:"+ip, "login:pair:"+ip+"|"+norm); err != nil {
 		return User{}, Session{}, "", err
 	}
 	u, sess, token, err := s.accounts.Login(ctx, email, password)
+	if errors.Is(err, ErrBadCredentials) {
+		// Allow counts one attempt: called on failures only, it counts failures.
+		if err := s.limiter.Allow(ctx, accountFailureFactor*s.attempts, accountFailureWindow, "login:fail:acct:"+norm); err != nil {
+			return User{}, Session{}, "", err
+		}
+	}
 	if err != nil {
 		return User{}, Session{}, "", err
 	}

@@ -194,8 +194,12 @@ type queuesView struct {
 // queueNames are the queues, highest priority first.
 var queueNames = []string{jobs.QueueCritical, jobs.QueueDefault, jobs.QueueLow}
 
+// queuesPage shows the health of the queues and their archived tasks. The
+// queues are the whole platform's (every fair's payments, orders and
+// notifications): this page and the re-run of archived tasks are for admins
+// only, never a fair's organizer.
 func (s *Site) queuesPage(c *fiber.Ctx) error {
-	if _, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL()); !ok {
+	if _, ok, err := s.console(c, catalog.RoleAdmin, c.OriginalURL()); !ok {
 		return err
 	}
 	p := s.page(c, "queues.title")
@@ -240,7 +244,7 @@ func (s *Site) queuesPage(c *fiber.Ctx) error {
 
 // runArchivedSubmit puts an archived task back in its queue to run now.
 func (s *Site) runArchivedSubmit(c *fiber.Ctx) error {
-	if _, ok, err := s.console(c, catalog.RoleOrganizer, "/organizer/queues"); !ok {
+	if _, ok, err := s.console(c, catalog.RoleAdmin, "/organizer/queues"); !ok {
 		return err
 	}
 	q, id := c.Params("queue"), c.Params("id")
