@@ -75,7 +75,7 @@ type cannedProblem struct {
 
 var cannedProblems = func() map[error]cannedProblem {
 	out := map[error]cannedProblem{}
-	for _, err := range []error{orders.ErrSoldOut, orders.ErrLimitReached, orders.ErrNotStarted, orders.ErrEnded} {
+	for _, err := range []error{orders.ErrSoldOut, orders.ErrLimitReached, orders.ErrNotStarted, orders.ErrEnded, orders.ErrFairClosed, orders.ErrFairNotOpen} {
 		p := problemFor(context.Background(), err)
 		b, _ := json.Marshal(p)
 		out[err] = cannedProblem{p.Status, b}

@@ -60,12 +60,14 @@ func NewServices(d Deps) (*Services, error) {
 	events := jobs.NewOrderEvents(enqueue, d.DB)
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
 	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow)
+	adm := orders.NewAdmission(d.Redis, ord, d.Now)
+	events.UseAdmission(adm) // a changed fair's flash sales are bounded at once
 	return &Services{
 		Deps:      d,
 		Accounts:  accounts,
 		Catalog:   cat,
 		Orders:    ord,
-		Admission: orders.NewAdmission(d.Redis, ord, d.Now),
+		Admission: adm,
 		Events:    events,
 		Inbox:     jobs.NewInbox(d.DB, d.Now).WithUsers(accounts),
 		Enqueuer:  enqueue,

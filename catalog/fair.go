@@ -60,6 +60,23 @@ func (f *Fair) StatusAt(now time.Time) string {
 	return FairClosed
 }
 
+// Window is when the fair sells, for the flash sales it bounds.
+func (f *Fair) Window() FairWindow {
+	return FairWindow{StartsAt: f.StartsAt, EndsAt: f.EndsAt, Closed: !f.Published}
+}
+
+// FairWindow is when a fair's flash sales may sell: within its dates, and
+// not at all while it is closed (unpublished, or the sale's stall suspended).
+type FairWindow struct {
+	StartsAt, EndsAt time.Time
+	Closed           bool
+}
+
+// Open reports whether the window admits purchases at now.
+func (w FairWindow) Open(now time.Time) bool {
+	return !w.Closed && !now.Before(w.StartsAt) && now.Before(w.EndsAt)
+}
+
 // LocalName is the fair's name in lang, falling back to Chinese.
 func (f *Fair) LocalName(lang string) string {
 	if lang == "en" && f.NameEN != "" {
@@ -234,6 +251,10 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 		return nil, err
 	}
 	f.Status = f.StatusAt(s.now())
+	// Its dates and publication bound its flash sales: admission must follow
+	// at once, on every server. The change is saved either way; the sales'
+	// own checks (ticket to order, payment) still refuse a closed fair.
+	_ = s.events.FairChanged(ctx, f.ID)
 	return f, nil
 }
 

@@ -43,16 +43,50 @@ type FlashSale struct {
 	Status    string `bun:"-" json:"status" enum:"upcoming,live,ended,withdrawn"`
 	Remaining int    `bun:"-" json:"remaining" doc:"units still to be won"`
 	Title     string `bun:",scanonly" json:"title,omitempty" doc:"the product's title"`
+	// Bounds is the window of the sale's fair and stall, when loaded: the
+	// sale sells only while its fair is open.
+	Bounds *FairWindow `bun:"-" json:"-"`
 }
 
-// StatusAt is the sale's status at now.
+// boundsOf is the window a fair and a stall of it give their flash sales.
+func boundsOf(fair *Fair, st *Stall) *FairWindow {
+	w := fair.Window()
+	if st != nil && st.Status != StallActive {
+		w.Closed = true
+	}
+	return &w
+}
+
+// FlashBounds reads the window of a stall's fair that bounds the stall's
+// flash sales (for admission, which caches it).
+func (s *Service) FlashBounds(ctx context.Context, db bun.IDB, stallID string) (FairWindow, error) {
+	var row struct {
+		StartsAt  time.Time
+		EndsAt    time.Time
+		Published bool
+		Status    string
+	}
+	err := db.NewSelect().TableExpr("stalls AS st").Join("JOIN fairs AS f ON f.id = st.fair_id").
+		ColumnExpr("f.starts_at, f.ends_at, f.published, st.status").Where("st.id = ?", stallID).Scan(ctx, &row)
+	if err != nil {
+		return FairWindow{}, notFound(err, "stall")
+	}
+	return FairWindow{StartsAt: row.StartsAt, EndsAt: row.EndsAt, Closed: !row.Published || row.Status != StallActive}, nil
+}
+
+// StatusAt is the sale's status at now: within its own dates and, when its
+// Bounds are loaded, its fair's (a closed fair ends its sales, a postponed
+// one makes them wait).
 func (f *FlashSale) StatusAt(now time.Time) string {
+	b := f.Bounds
 	switch {
 	case f.Withdrawn:
 		return FlashWithdrawn
-	case now.Before(f.StartsAt):
+	case b != nil && b.Closed:
+		return FlashEnded
+	case now.Before(f.StartsAt) || b != nil && now.Before(b.StartsAt):
 		return FlashUpcoming
-	case now.Before(f.EndsAt):
+	case now.Before(f.EndsAt) && (b == nil || now.Before(b.EndsAt)):
 		return FlashLive
 	}
 	return FlashEnded
@@ -126,6 +160,7 @@ func (s *Service) CreateFlashSale(ctx context.Context, a Actor, in FlashInput) (
 		if err := takeStock(ctx, tx, p.ID, int64(f.Quantity)); err != nil {
 			return err
 		}
+		f.Bounds = boundsOf(sa.Fair, sa.Stall)
 		_, err = tx.NewInsert().Model(f).Exec(ctx)
 		return err
 	})
@@ -181,6 +216,7 @@ func (s *Service) UpdateFlashSale(ctx context.Context, a Actor, id string, in Fl
 			return ErrFlashStarted
 		}
 		before := f.Quantity
+		f.Bounds = boundsOf(sa.Fair, sa.Stall)
 		if err := in.apply(f, sa.Fair, now); err != nil {
 			return err
 		}
@@ -249,6 +285,13 @@ func (s *Service) FlashSaleByID(ctx context.Context, db bun.IDB, a Actor, id str
 		if (!sa.Public() || f.Withdrawn) && !sa.Merchant && !sa.Organizer {
 			return nil, Fail(ErrNotFound, "flash sale")
 		}
+		f.Bounds = boundsOf(sa.Fair, sa.Stall)
+	} else {
+		b, err := s.FlashBounds(ctx, db, f.StallID)
+		if err != nil {
+			return nil, err
+		}
+		f.Bounds = &b
 	}
 	f.Status = f.StatusAt(s.now())
 	f.Remaining = f.Quantity - f.Sold
@@ -275,7 +318,9 @@ func (s *Service) FlashSales(ctx context.Context, a Actor, slug string, withEnde
 		return nil, err
 	}
 	now := s.now()
+	bounds := fair.Window() // the stalls listed are active
 	for i := range rows {
+		rows[i].Bounds = &bounds
 		rows[i].Status = rows[i].StatusAt(now)
 		rows[i].Remaining = rows[i].Quantity - rows[i].Sold
 	}
@@ -296,7 +341,9 @@ func (s *Service) StallFlashSales(ctx context.Context, a Actor, stallID string) 
 		Join("JOIN products AS p ON p.id = flash_sale.product_id").ColumnExpr("p.title AS title").
 		Where("flash_sale.stall_id = ?", stallID).OrderExpr("flash_sale.starts_at DESC").Scan(ctx)
 	now := s.now()
+	bounds := boundsOf(sa.Fair, sa.Stall)
 	for i := range rows {
+		rows[i].Bounds = bounds
 		rows[i].Status = rows[i].StatusAt(now)
 		rows[i].Remaining = rows[i].Quantity - rows[i].Sold
 	}

@@ -25,6 +25,14 @@ import (
 // nothing.
 type fakeEvents struct {
 	applicationDecided func(ctx context.Context, app *catalog.Application) error
+	fairChanged        func(ctx context.Context, fairID string) error
+}
+
+func (f fakeEvents) FairChanged(ctx context.Context, fairID string) error {
+	if f.fairChanged == nil {
+		return nil
+	}
+	return f.fairChanged(ctx, fairID)
 }
 
 func (f fakeEvents) ApplicationDecided(ctx context.Context, app *catalog.Application) error {

@@ -43,6 +43,9 @@ func (s *Service) WithPeople(p People) *Service {
 type Events interface {
 	// ApplicationDecided tells the merchant the organizer's answer.
 	ApplicationDecided(ctx context.Context, app *Application) error
+	// FairChanged follows a change of a fair's dates or publication, or of
+	// one of its stalls' status: its flash sales' admission is bounded again.
+	FairChanged(ctx context.Context, fairID string) error
 }
 
 // NoEvents is Events that does nothing (tools that seed data).
@@ -50,6 +53,9 @@ type NoEvents struct{}
 
 // ApplicationDecided does nothing.
 func (NoEvents) ApplicationDecided(context.Context, *Application) error { return nil }
+
+// FairChanged does nothing.
+func (NoEvents) FairChanged(context.Context, string) error { return nil }
 
 // NewService returns the catalog service; uploaded images are stored under
 // dataDir/media.

@@ -349,5 +349,9 @@ func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status string
 		_, err = tx.NewUpdate().Model(st).Column("status", "updated_at").WherePK().Exec(ctx)
 		return err
 	})
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	_ = s.events.FairChanged(ctx, st.FairID) // its flash sales stop or resume selling
+	return st, nil
 }

@@ -27,6 +27,9 @@ const (
 	TypeFlashSettle = "flash:settle"
 	// TypeFlashRemind tells the subscribed that a sale starts.
 	TypeFlashRemind = "flash:remind"
+	// TypeFlashRebound bounds a changed fair's flash sales again (when it
+	// could not be done at once).
+	TypeFlashRebound = "flash:rebound"
 )
 
 // Batching of tickets: a sale's tickets are spread over a few groups (so
@@ -84,6 +87,31 @@ func (e *OrderEvents) FlashUnitsReturned(ctx context.Context, saleID, orderID, u
 func (e *OrderEvents) FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error {
 	return e.enq.Enqueue(ctx, idTask(TypeFlashRemind, saleID),
 		asynq.TaskID(fmt.Sprintf("remind:%s:%d", saleID, startsAt.Unix())), asynq.ProcessAt(startsAt), asynq.Queue(QueueLow))
+}
+
+// UseAdmission lets FairChanged bound the fair's flash sales in Redis at
+// once, in the request that changed the fair, instead of through the queue.
+func (e *OrderEvents) UseAdmission(adm *orders.Admission) *OrderEvents {
+	e.adm = adm
+	return e
+}
+
+// FairChanged bounds the fair's flash sales again: at once when the
+// admission is at hand, otherwise (or if that fails) through the critical
+// queue. Either reads the fair as it stands, so running it twice is harmless.
+func (e *OrderEvents) FairChanged(ctx context.Context, fairID string) error {
+	if e.adm != nil && e.adm.Rebound(ctx, fairID) == nil {
+		return nil
+	}
+	return e.enq.Enqueue(ctx, idTask(TypeFlashRebound, fairID), asynq.Queue(QueueCritical), asynq.MaxRetry(25))
+}
+
+func (w *Worker) handleFlashRebound(ctx context.Context, t *asynq.Task) error {
+	id, err := decodeID(t)
+	if err != nil {
+		return err
+	}
+	return w.deps.Admission.Rebound(ctx, id)
 }
 
 func (w *Worker) handleFlashTickets(ctx context.Context, t *asynq.Task) error {

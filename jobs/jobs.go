@@ -103,6 +103,7 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFlashRecover, w.handleFlashRecover)
 	mux.HandleFunc(TypeFlashSettle, w.handleFlashSettle)
 	mux.HandleFunc(TypeFlashRemind, w.handleFlashRemind)
+	mux.HandleFunc(TypeFlashRebound, w.handleFlashRebound)
 	mux.HandleFunc(TypeEmail, w.handleEmail)
 	mux.HandleFunc(TypeOrderNotify, w.handleOrderNotify)
 	mux.HandleFunc(TypePaymentRemind, w.handlePaymentRemind)

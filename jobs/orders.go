@@ -77,6 +77,7 @@ func decodeID(t *asynq.Task) (string, error) {
 type OrderEvents struct {
 	enq *Enqueuer
 	db  bun.IDB
+	adm *orders.Admission // optional: see UseAdmission
 }
 
 // NewOrderEvents returns the queue side of the order flow.

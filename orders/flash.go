@@ -25,6 +25,10 @@ var (
 	ErrNotStarted   = catalog.Coded("not_started", catalog.Fail(catalog.ErrConflict, "the sale has not started yet"))
 	ErrEnded        = catalog.Coded("ended", catalog.Fail(catalog.ErrGone, "the sale has ended"))
 	ErrFlashShort   = catalog.Coded("insufficient_stock", catalog.Fail(catalog.ErrConflict, "fewer units are left than you asked for"))
+	// ErrFairClosed and ErrFairNotOpen refuse a sale whose fair is closed or
+	// over, or was moved to later: the fair's dates bound its sales.
+	ErrFairClosed  = catalog.Coded("ended", catalog.Fail(catalog.ErrGone, "the fair is closed"))
+	ErrFairNotOpen = catalog.Coded("not_started", catalog.Fail(catalog.ErrConflict, "the fair has not opened yet"))
 )
 
 // Ticket is a place won in a flash sale, admitted in Redis and turned into
@@ -64,13 +68,26 @@ func stockKey(id string) string     { return "fs:{" + id + "}:stock" }
 func usersKey(id string) string     { return "fs:{" + id + "}:users" }
 func ticketsKey(id string) string   { return "fs:{" + id + "}:tickets" }
 func restockedKey(id string) string { return "fs:{" + id + "}:restocked" }
+func boundsKey(id string) string    { return "fs:{" + id + "}:bounds" }
+
+// boundsValue is a fair's window as admission keeps it in Redis: the
+// milliseconds from which and until which it sells ("0|0" when closed).
+func boundsValue(w catalog.FairWindow) string {
+	if w.Closed {
+		return "0|0"
+	}
+	return strconv.FormatInt(w.StartsAt.UnixMilli(), 10) + "|" + strconv.FormatInt(w.EndsAt.UnixMilli(), 10)
+}
 
 // admitScript is the whole admission in one round trip: it checks what is
 // left and the buyer's count against the limit, takes the units and records
 // the ticket. It answers {code, left}: 1 admitted, -3 limit reached, -4 not
-// enough left, -5 the sale's state is missing (Redis restarted empty). A
-// ticket already recorded is admitted again without taking anything, so a
-// call the client retries after a dropped connection changes nothing twice.
+// enough left, -5 the sale's state is missing (Redis restarted empty), -6
+// the fair is closed or over, -7 the fair has not opened (KEYS[4], the fair's
+// window, shared by every server so that a change of the fair stops them
+// all at once; ARGV[5] is now in milliseconds). A ticket already recorded is
+// admitted again without taking anything, so a call the client retries after
+// a dropped connection changes nothing twice.
 var admitScript = redis.NewScript(AdmitLua)
 
 // AdmitLua is the admission script's source (benchmarks run it as their
@@ -79,6 +96,15 @@ const AdmitLua = `
 local stock = redis.call('GET', KEYS[1])
 if not stock then return {-5, 0} end
 stock = tonumber(stock)
+if KEYS[4] then
+  local w = redis.call('GET', KEYS[4])
+  if w then
+    local from, to = string.match(w, '^(%d+)|(%d+)$')
+    local now = tonumber(ARGV[5])
+    if now < tonumber(from) then return {-7, stock} end
+    if now >= tonumber(to) then return {-6, stock} end
+  end
+end
 if redis.call('HEXISTS', KEYS[3], ARGV[4]) == 1 then return {1, stock} end
 local qty = tonumber(ARGV[2])
 local had = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -91,12 +117,14 @@ return {1, stock - qty}
 `
 
 // initScript sets a sale's state unless another process already did:
-// ARGV[1] is the stock, then user/count pairs.
+// ARGV[1] is the fair's window (KEYS[3], set when missing), ARGV[2] the
+// stock, then user/count pairs.
 var initScript = redis.NewScript(`
+redis.call('SET', KEYS[3], ARGV[1], 'NX')
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1]) end
-redis.call('SET', KEYS[1], ARGV[1])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1]) end
+redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `)
 
@@ -114,9 +142,18 @@ return 1
 type saleMeta struct {
 	id               string
 	startsAt, endsAt time.Time
+	bounds           catalog.FairWindow // its fair's, as read at loaded
 	limit            int
 	loaded           time.Time
 	missing          bool
+}
+
+// lasting reports whether the copy may be kept past metaTTL: an offer
+// cannot change once it has started, and a change of its fair reaches
+// every server through Redis (the window the admission script checks),
+// which drops the copy.
+func (m *saleMeta) lasting() bool {
+	return !m.missing && !m.loaded.Before(m.startsAt) && m.bounds.Open(m.loaded)
 }
 
 // Admission admits flash-sale purchases at the speed of one Redis round trip:
@@ -228,17 +265,20 @@ func (a *Admission) meta(ctx context.Context, id string, now time.Time) (*saleMe
 	a.mu.RLock()
 	m := a.sales[id]
 	a.mu.RUnlock()
-	// An offer cannot change once it has started, so an entry read after the
-	// start stays; one read before is re-read every couple of seconds (the
-	// offer may have moved or been withdrawn, on any server).
-	if m != nil && (now.Sub(m.loaded) < metaTTL || !m.loaded.Before(m.startsAt) && !m.missing) {
+	// An entry read after the start, its fair open, stays (lasting); one read
+	// before is re-read every couple of seconds (the offer may have moved or
+	// been withdrawn, its fair moved or closed, on any server).
+	if m != nil && (now.Sub(m.loaded) < metaTTL || m.lasting()) {
 		if m.missing {
 			return nil, catalog.Fail(catalog.ErrNotFound, "flash sale")
 		}
 		return m, nil
 	}
 	v, err, _ := a.loads.Do("meta:"+id, func() (any, error) {
-		return a.svc.catalog.FlashSaleByID(context.WithoutCancel(ctx), a.svc.db, catalog.Actor{}, id, false)
+		// Read whatever the public may see of it: a sale hidden because its
+		// fair was unpublished or its stall suspended is closed (410), as
+		// the servers that had it in memory answer.
+		return a.svc.catalog.FlashSaleByID(context.WithoutCancel(ctx), a.svc.db, catalog.Actor{}, id, true)
 	})
 	f, _ := v.(*catalog.FlashSale)
 	m = &saleMeta{id: id, loaded: now}
@@ -250,6 +290,9 @@ func (a *Admission) meta(ctx context.Context, id string, now time.Time) (*saleMe
 	} else {
 		m.startsAt, m.endsAt, m.limit = f.StartsAt, f.EndsAt, f.PerUserLimit
 		m.missing = f.Withdrawn
+		if f.Bounds != nil {
+			m.bounds = *f.Bounds
+		}
 	}
 	a.mu.Lock()
 	a.sales[id] = m
@@ -274,8 +317,18 @@ func (a *Admission) remember(f *catalog.FlashSale) {
 	if m != nil && !m.missing && now.Sub(m.loaded) < metaTTL/2 {
 		return
 	}
+	if f.Bounds == nil {
+		return
+	}
 	a.mu.Lock()
-	a.sales[f.ID] = &saleMeta{id: f.ID, startsAt: f.StartsAt, endsAt: f.EndsAt, limit: f.PerUserLimit, loaded: now}
+	a.sales[f.ID] = &saleMeta{id: f.ID, startsAt: f.StartsAt, endsAt: f.EndsAt, bounds: *f.Bounds, limit: f.PerUserLimit, loaded: now}
+	a.mu.Unlock()
+}
+
+// drop forgets this process's copy of an offer.
+func (a *Admission) drop(saleID string) {
+	a.mu.Lock()
+	delete(a.sales, saleID)
 	a.mu.Unlock()
 }
 
@@ -292,6 +345,10 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 		return nil, ErrNotStarted
 	case !now.Before(m.endsAt):
 		return nil, ErrEnded
+	case m.bounds.Closed, !now.Before(m.bounds.EndsAt):
+		return nil, ErrFairClosed
+	case now.Before(m.bounds.StartsAt):
+		return nil, ErrFairNotOpen
 	case quantity < 1:
 		return nil, catalog.Invalid("quantity", "must be at least 1")
 	case quantity > m.limit:
@@ -303,7 +360,7 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 	t := &Ticket{ID: catalog.NewID(), SaleID: saleID, UserID: userID, Quantity: quantity, AdmittedAt: now}
 	for attempt := 0; ; attempt++ {
 		a.Calls.Add(1)
-		res, err := admitScript.Run(ctx, a.admit, []string{stockKey(saleID), usersKey(saleID), ticketsKey(saleID)},
+		res, err := admitScript.Run(ctx, a.admit, []string{stockKey(saleID), usersKey(saleID), ticketsKey(saleID), boundsKey(saleID)},
 			userID, quantity, m.limit, t.ID, now.UnixMilli()).Int64Slice()
 		if err != nil {
 			return nil, err
@@ -321,6 +378,13 @@ func (a *Admission) Purchase(ctx context.Context, userID, saleID string, quantit
 			return t, nil
 		case -3:
 			return nil, ErrLimitReached
+		case -6, -7:
+			// The fair changed since this copy was read: read it again next time.
+			a.drop(saleID)
+			if res[0] == -6 {
+				return nil, ErrFairClosed
+			}
+			return nil, ErrFairNotOpen
 		case -4:
 			if res[1] == 0 {
 				a.soldOut.Store(saleID, now.Add(soldOutHold).UnixNano())
@@ -361,28 +425,68 @@ func (a *Admission) Rebuild(ctx context.Context, saleID string) error {
 	if err != nil {
 		return err
 	}
-	args := []any{max(f.Quantity-f.Sold, 0)}
+	left := max(f.Quantity-f.Sold, 0)
 	if f.Settled {
-		args[0] = 0
+		left = 0
 	}
+	args := []any{boundsValue(*f.Bounds), left}
 	for _, c := range counts {
 		args = append(args, c.BuyerID, c.Units)
 	}
 	a.Calls.Add(1)
-	return initScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID)}, args...).Err()
+	return initScript.Run(ctx, a.rdb, []string{stockKey(saleID), usersKey(saleID), boundsKey(saleID)}, args...).Err()
 }
 
 // Reset drops a sale's Redis state and sets it again from the database, for
 // an offer created or changed before it starts.
 func (a *Admission) Reset(ctx context.Context, saleID string) error {
-	if err := a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID)).Err(); err != nil {
+	if err := a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), boundsKey(saleID)).Err(); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	delete(a.sales, saleID)
-	a.mu.Unlock()
+	a.drop(saleID)
 	a.soldOut.Delete(saleID)
 	return a.Rebuild(ctx, saleID)
+}
+
+// Rebound sets again, from the database, the fair's window that admission
+// checks for each flash sale of the fair not yet settled, and drops this
+// process's copies of them: every server refuses a closed or postponed
+// fair's purchases from its next one (and admits again a reopened fair's),
+// without touching what is left to win or what each buyer has won.
+func (a *Admission) Rebound(ctx context.Context, fairID string) error {
+	fair, err := a.svc.catalog.FairByID(ctx, a.svc.db, fairID)
+	if err != nil {
+		return err
+	}
+	sales, err := catalog.FlashSalesOf(ctx, a.svc.db, fairID, "")
+	if err != nil {
+		return err
+	}
+	stalls, err := catalog.StallsOfFair(ctx, a.svc.db, fairID)
+	if err != nil {
+		return err
+	}
+	suspended := map[string]bool{}
+	for _, st := range stalls {
+		suspended[st.ID] = st.Status != catalog.StallActive
+	}
+	pipe := a.rdb.Pipeline()
+	for _, f := range sales {
+		if f.Settled || f.Withdrawn {
+			continue
+		}
+		w := fair.Window()
+		w.Closed = w.Closed || suspended[f.StallID]
+		pipe.Set(ctx, boundsKey(f.ID), boundsValue(w), 0)
+	}
+	a.Calls.Add(1)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for _, f := range sales {
+		a.drop(f.ID)
+	}
+	return nil
 }
 
 // Remaining is what is left to win: Redis's count while the sale runs (the
@@ -478,10 +582,8 @@ func (a *Admission) Restock(ctx context.Context, saleID, orderID, userID string,
 // Forget drops a settled or withdrawn sale's Redis state and this process's
 // copy of the offer.
 func (a *Admission) Forget(ctx context.Context, saleID string) error {
-	a.mu.Lock()
-	delete(a.sales, saleID)
-	a.mu.Unlock()
-	return a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), ticketsKey(saleID), restockedKey(saleID)).Err()
+	a.drop(saleID)
+	return a.rdb.Del(ctx, stockKey(saleID), usersKey(saleID), ticketsKey(saleID), restockedKey(saleID), boundsKey(saleID)).Err()
 }
 
 // ScheduleSale offers a merchant's product in a flash sale, for the API,

@@ -14,14 +14,18 @@ import (
 // flash price, many per transaction. A ticket makes at most one order (a
 // unique ticket_id), so a batch may run twice; the sale's `sold` count can
 // never pass its quantity (a CHECK), so a ticket Redis admitted wrongly
-// (after losing its state) is rejected instead of oversold.
+// (after losing its state) is rejected instead of oversold. A ticket of a
+// fair that is no longer open (closed, over, moved to later, or its stall
+// suspended since) is rejected too and its units go back on sale in Redis:
+// it must not become an order nobody may pay.
 func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	if len(tickets) == 0 {
 		return nil
 	}
 	var payments []*Payment
+	var refused []Ticket
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		payments = nil
+		payments, refused = nil, nil
 		ids := make([]string, len(tickets))
 		for i, t := range tickets {
 			ids[i] = t.ID
@@ -37,6 +41,7 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 		sales := map[string]*catalog.FlashSale{}
 		products := map[string]*catalog.Product{}
 		fairs := map[string]*catalog.Fair{}
+		bounds := map[string]catalog.FairWindow{}
 		soldBefore := map[string]int{}
 		var orders []*Order
 		var items []*Item
@@ -60,6 +65,9 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 					return err
 				}
 				products[f.ID] = p
+				if bounds[f.ID], err = s.catalog.FlashBounds(ctx, tx, f.StallID); err != nil {
+					return err
+				}
 				if fairs[f.FairID] == nil {
 					fair, err := s.catalog.FairByID(ctx, tx, f.FairID)
 					if err != nil {
@@ -77,6 +85,10 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 			case t.AdmittedAt.Before(f.StartsAt.Truncate(time.Millisecond)) || !t.AdmittedAt.Before(f.EndsAt):
 				// Admitted on a stale copy of the offer: outside its window.
 				row.Status, row.Reason = TicketRejected, "outside_window"
+				continue
+			case !bounds[f.ID].Open(now):
+				row.Status, row.Reason = TicketRejected, "fair_closed"
+				refused = append(refused, t)
 				continue
 			case f.Sold+t.Quantity > f.Quantity:
 				row.Status, row.Reason = TicketRejected, "sold_out"
@@ -128,6 +140,12 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, t := range refused {
+		// The ticket's id stands for the order it never became: put back once.
+		if err := s.events.FlashUnitsReturned(ctx, t.SaleID, t.ID, t.UserID, t.Quantity); err != nil {
+			return err
+		}
 	}
 	// The payments are opened at the provider when their payers come to pay
 	// (Payment): not ten thousand provider calls for a sale's winners at

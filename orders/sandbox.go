@@ -34,7 +34,9 @@ func (Sandbox) Payout(_ context.Context, o *Order, _ Money, _ string) (string, e
 func (Sandbox) ReversePayout(context.Context, *Transfer, Money, string) error { return nil }
 
 // CompleteSandbox settles a sandbox payment as the payer chose: "succeeded"
-// or "failed". Only the payer may, only while the payment is open.
+// or "failed". Only the payer may, only while the payment is open, and only
+// while its orders may be paid for (their fair open, their stalls not
+// suspended): otherwise it is refused and the orders are cancelled.
 func (s *Service) CompleteSandbox(ctx context.Context, buyerID, paymentID, outcome string) (*Payment, error) {
 	if s.provider.Name() != "sandbox" {
 		return nil, errSandboxOff
@@ -55,6 +57,9 @@ func (s *Service) CompleteSandbox(ctx context.Context, buyerID, paymentID, outco
 	var err error
 	switch outcome {
 	case PaymentSucceeded:
+		if err := s.checkPayable(ctx, p); err != nil {
+			return nil, err
+		}
 		err = s.MarkPaid(ctx, p.ID, "", "sandbox")
 	case PaymentFailed:
 		err = s.MarkFailed(ctx, p.ID, "", "sandbox")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -55,8 +56,14 @@ func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Pay
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
 		return nil, nil, catalog.NotFound(err, "payment")
 	}
-	if p.ProviderRef == "" && (p.Status == PaymentPending || p.Status == PaymentFailed) && s.now().Before(p.ExpiresAt) {
-		_ = s.openAtProvider(ctx, p)
+	if (p.Status == PaymentPending || p.Status == PaymentFailed) && s.now().Before(p.ExpiresAt) {
+		// Not opened, nor left open, for orders nobody may pay for any more.
+		if err := s.checkPayable(ctx, p); err != nil {
+			return nil, nil, err
+		}
+		if p.ProviderRef == "" {
+			_ = s.openAtProvider(ctx, p)
+		}
 	}
 	var orders []Order
 	if err := s.db.NewSelect().Model(&orders).Where("payment_id = ?", id).OrderExpr("id ASC").Scan(ctx); err != nil {
@@ -89,10 +96,15 @@ func (s *Service) openAtProvider(ctx context.Context, p *Payment) error {
 // MarkPaid records that a payment's money was captured. Its pending orders
 // become paid. If the payment had been cancelled meanwhile (the window closed
 // first), the money is refunded in full, since the stock went back on sale.
+// So it is if the orders can no longer be paid for (their fair closed or a
+// stall was suspended while the payer paid): they are cancelled, their stock
+// returned, and the money refunded with the reason recorded.
 func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType string) error {
 	var paid []string
 	var lateRefunds []*Refund
+	var backOnSale []returnedUnits
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		paid, lateRefunds, backOnSale = nil, nil, nil
 		now := s.now()
 		fresh, err := recordEvent(ctx, tx, eventID, eventType, now)
 		if err != nil || !fresh {
@@ -102,10 +114,25 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 		if err != nil {
 			return err
 		}
+		why := ""
 		switch p.Status {
 		case PaymentSucceeded:
 			return nil
 		case PaymentCancelled:
+			why = "payment captured after the order was cancelled"
+		default:
+			reason, err := s.unpayable(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			if reason != "" {
+				if backOnSale, err = s.cancelPaymentIn(ctx, tx, p, now); err != nil {
+					return err
+				}
+				why = "payment captured after the order could no longer be paid: " + reason
+			}
+		}
+		if why != "" {
 			// Captured after we gave up on it: give the money back.
 			var orders []Order
 			if err := tx.NewSelect().Model(&orders).Where("payment_id = ?", p.ID).Scan(ctx); err != nil {
@@ -117,7 +144,7 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 				if amount <= 0 {
 					continue
 				}
-				r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: p.ID, Amount: amount, Reason: "payment captured after the order was cancelled",
+				r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: p.ID, Amount: amount, Reason: why,
 					Status: RefundPending, CreatedBy: "system", CreatedAt: now, UpdatedAt: now}
 				if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
 					return err
@@ -142,6 +169,9 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 		return rollupPaid(ctx, tx, ids)
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.unitsReturned(ctx, backOnSale); err != nil {
 		return err
 	}
 	for _, r := range lateRefunds {
@@ -182,11 +212,7 @@ func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType 
 // window has not closed.
 func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue bool) (bool, error) {
 	cancelled := false
-	type returned struct {
-		sale, order, buyer string
-		units              int
-	}
-	var backOnSale []returned
+	var backOnSale []returnedUnits
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
@@ -199,45 +225,8 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 		if onlyIfDue && now.Before(p.ExpiresAt) {
 			return nil
 		}
-		p.Status, p.UpdatedAt = PaymentCancelled, now
-		if _, err := tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+		if backOnSale, err = s.cancelPaymentIn(ctx, tx, p, now); err != nil {
 			return err
-		}
-		var orders []Order
-		if err := tx.NewSelect().Model(&orders).Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Scan(ctx); err != nil {
-			return err
-		}
-		for _, o := range orders {
-			if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusCancelled).Set("cancelled_at = ?", now).
-				Where("id = ?", o.ID).Exec(ctx); err != nil {
-				return err
-			}
-			var items []Item
-			if err := tx.NewSelect().Model(&items).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
-				return err
-			}
-			if o.FlashSaleID != nil {
-				units := 0
-				for _, it := range items {
-					units += it.Quantity
-				}
-				onSale, err := s.catalog.ReturnFlashUnits(ctx, tx, *o.FlashSaleID, units)
-				if err != nil {
-					return err
-				}
-				if onSale {
-					backOnSale = append(backOnSale, returned{*o.FlashSaleID, o.ID, o.BuyerID, units})
-				}
-				continue
-			}
-			for _, it := range items {
-				if err := s.catalog.ReturnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.NewDelete().TableExpr("voucher_holds").Where("order_id = ?", o.ID).Exec(ctx); err != nil {
-				return err
-			}
 		}
 		cancelled = true
 		return nil
@@ -245,12 +234,139 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 	if err != nil {
 		return false, err
 	}
-	for _, r := range backOnSale {
-		if err := s.events.FlashUnitsReturned(ctx, r.sale, r.order, r.buyer, r.units); err != nil {
-			return cancelled, err
+	return cancelled, s.unitsReturned(ctx, backOnSale)
+}
+
+// returnedUnits are a cancelled flash order's units, to put back on sale in
+// Redis once the cancellation has committed.
+type returnedUnits struct {
+	sale, order, buyer string
+	units              int
+}
+
+// cancelPaymentIn cancels the locked payment p, still open, and its unpaid
+// orders in tx, returning their stock (a flash order's units to its sale).
+func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, now time.Time) ([]returnedUnits, error) {
+	var backOnSale []returnedUnits
+	p.Status, p.UpdatedAt = PaymentCancelled, now
+	if _, err := tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+		return nil, err
+	}
+	var orders []Order
+	if err := tx.NewSelect().Model(&orders).Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Scan(ctx); err != nil {
+		return nil, err
+	}
+	for _, o := range orders {
+		if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusCancelled).Set("cancelled_at = ?", now).
+			Where("id = ?", o.ID).Exec(ctx); err != nil {
+			return nil, err
+		}
+		var items []Item
+		if err := tx.NewSelect().Model(&items).Where("order_id = ?", o.ID).Scan(ctx); err != nil {
+			return nil, err
+		}
+		if o.FlashSaleID != nil {
+			units := 0
+			for _, it := range items {
+				units += it.Quantity
+			}
+			onSale, err := s.catalog.ReturnFlashUnits(ctx, tx, *o.FlashSaleID, units)
+			if err != nil {
+				return nil, err
+			}
+			if onSale {
+				backOnSale = append(backOnSale, returnedUnits{*o.FlashSaleID, o.ID, o.BuyerID, units})
+			}
+			continue
+		}
+		for _, it := range items {
+			if err := s.catalog.ReturnStock(ctx, tx, it.ProductID, int64(it.Quantity)); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.NewDelete().TableExpr("voucher_holds").Where("order_id = ?", o.ID).Exec(ctx); err != nil {
+			return nil, err
 		}
 	}
-	return cancelled, nil
+	return backOnSale, nil
+}
+
+// unitsReturned puts cancelled flash orders' units back on sale.
+func (s *Service) unitsReturned(ctx context.Context, back []returnedUnits) error {
+	for _, r := range back {
+		if err := s.events.FlashUnitsReturned(ctx, r.sale, r.order, r.buyer, r.units); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unpayable tells why a payment's unpaid orders can no longer be paid for:
+// their fair is not open (over, closed or moved to later) or a stall of
+// theirs is suspended. It is "" when they can, or when none is unpaid.
+func (s *Service) unpayable(ctx context.Context, db bun.IDB, p *Payment) (string, error) {
+	var stallIDs []string
+	err := db.NewSelect().Model((*Order)(nil)).ColumnExpr("DISTINCT stall_id").
+		Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Scan(ctx, &stallIDs)
+	if err != nil && !errors.Is(err, errNoRows) {
+		return "", err
+	}
+	if len(stallIDs) == 0 {
+		return "", nil
+	}
+	fair, err := s.catalog.FairByID(ctx, db, p.FairID)
+	if err != nil {
+		return "", err
+	}
+	switch fair.Status {
+	case catalog.FairOpen:
+	case catalog.FairUpcoming:
+		return "the fair has not opened", nil
+	default:
+		return "the fair is closed", nil
+	}
+	stalls, err := s.catalog.StallsByID(ctx, db, stallIDs)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range stallIDs {
+		if st := stalls[id]; st == nil || st.Status != catalog.StallActive {
+			return "the stall is suspended", nil
+		}
+	}
+	return "", nil
+}
+
+// refuseUnpayable closes a payment whose orders can no longer be paid for
+// (why says what stops them) before any money is taken: the provider's side
+// is cancelled, then the orders, their stock returned. It returns the
+// conflict to answer the payer. Money the provider captured meanwhile is
+// settled by MarkPaid, which refunds it.
+func (s *Service) refuseUnpayable(ctx context.Context, p *Payment, why string) error {
+	refused := catalog.Failf(catalog.ErrConflict, "this order can no longer be paid for: %s; it has been cancelled", why)
+	if err := s.provider.Cancel(ctx, p); err != nil {
+		if errors.Is(err, ErrAlreadyPaid) {
+			if err := s.MarkPaid(ctx, p.ID, "", "reconcile"); err != nil {
+				return err
+			}
+			return refused
+		}
+		return fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	if _, err := s.cancelPayment(ctx, p.ID, false); err != nil {
+		return err
+	}
+	return refused
+}
+
+// checkPayable refuses (and closes) an open payment whose orders can no
+// longer be paid for; nil when they can.
+func (s *Service) checkPayable(ctx context.Context, p *Payment) error {
+	why, err := s.unpayable(ctx, s.db, p)
+	if err != nil || why == "" {
+		return err
+	}
+	return s.refuseUnpayable(ctx, p, why)
 }
 
 // ExpirePayment closes a payment whose window has passed: the provider's side

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -303,15 +305,41 @@ func (s *Service) applyRefunded(ctx context.Context, paymentID, eventID, eventTy
 	return nil
 }
 
+// webhookTolerance is how far from now a webhook's signed timestamp may be,
+// in the past (a replay) as in the future (a forged or mis-clocked sender).
+const webhookTolerance = 5 * time.Minute
+
+// checkSignedAt refuses a Stripe-Signature whose timestamp is more than
+// tolerance ahead of now: stripe-go's check bounds only the past, and a
+// signature dated ahead would stay replayable for that long.
+func checkSignedAt(header string, now time.Time, tolerance time.Duration) error {
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "t" {
+			continue
+		}
+		ts, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: bad timestamp", ErrInvalidSignature)
+		}
+		if time.Unix(ts, 0).After(now.Add(tolerance)) {
+			return fmt.Errorf("%w: timestamp in the future", ErrInvalidSignature)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: no timestamp", ErrInvalidSignature)
+}
+
 // WebhookHandler receives Stripe's events.
 type WebhookHandler struct {
 	svc    *Service
 	secret string
+	now    func() time.Time // the wall clock Stripe signs with
 }
 
 // NewWebhookHandler returns the handler verifying events with secret.
 func NewWebhookHandler(svc *Service, secret string) *WebhookHandler {
-	return &WebhookHandler{svc: svc, secret: secret}
+	return &WebhookHandler{svc: svc, secret: secret, now: time.Now}
 }
 
 // Routes registers POST /api/v1/payments/stripe/webhook.
@@ -331,9 +359,12 @@ func (h *WebhookHandler) Routes(api huma.API) {
 		if h.secret == "" {
 			return nil, catalog.Fail(catalog.ErrNotFound, "the stripe provider is off")
 		}
-		ev, err := webhook.ConstructEventWithOptions(in.RawBody, in.Signature, h.secret, webhook.ConstructEventOptions{Tolerance: 5 * time.Minute})
+		ev, err := webhook.ConstructEventWithOptions(in.RawBody, in.Signature, h.secret, webhook.ConstructEventOptions{Tolerance: webhookTolerance})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+		}
+		if err := checkSignedAt(in.Signature, h.now(), webhookTolerance); err != nil {
+			return nil, err
 		}
 		if err := h.svc.ApplyStripeEvent(ctx, ev); err != nil {
 			return nil, err
