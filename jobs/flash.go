@@ -147,6 +147,22 @@ func (w *Worker) handleFlashRecover(ctx context.Context, _ *asynq.Task) error {
 		return err
 	}
 	events := NewOrderEvents(w.enq, w.deps.DB)
+	// The fairs' windows are written again, so a fair's change whose notice
+	// was lost (Redis down when it was told) still reaches admission within
+	// one sweep.
+	fairs := map[string]bool{}
+	for _, id := range ids {
+		f, err := w.deps.Catalog.FlashSaleByID(ctx, w.deps.DB, catalogActor(), id, true)
+		if err != nil {
+			return err
+		}
+		if !fairs[f.FairID] {
+			fairs[f.FairID] = true
+			if err := w.deps.Admission.Rebound(ctx, f.FairID); err != nil {
+				return err
+			}
+		}
+	}
 	for _, id := range ids {
 		tickets, err := w.deps.Admission.PendingTickets(ctx, id)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"miaohui/catalog"
 	"miaohui/catalog/catalogtest"
 	"miaohui/jobs"
+
+	"github.com/hibiken/asynq"
 )
 
 func TestFairChanged(t *testing.T) {
@@ -48,6 +50,14 @@ func TestFairChanged(t *testing.T) {
 		if n := k.runQueued(jobs.TypeFlashRebound); n != 1 {
 			t.Fatalf("%d rebound tasks run, want 1", n)
 		}
+		refused(t, k, f)
+	})
+
+	t.Run("NoticeLostRecoverySweep", func(t *testing.T) {
+		k, f := setup(t)
+		// Nobody told admission; the periodic recovery writes the fair's
+		// window again.
+		k.mustRun(asynq.NewTask(jobs.TypeFlashRecover, nil))
 		refused(t, k, f)
 	})
 }
