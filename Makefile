@@ -1,4 +1,4 @@
-.PHONY: run test lint bench
+.PHONY: run test lint bench fuzz
 
 GO ?= go
 GOPATH_BIN := $(shell $(GO) env GOPATH)/bin
@@ -26,3 +26,27 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Runs every fuzz target of the module (each `func FuzzX` in a _test.go file)
+# for FUZZTIME, one at a time: the same as
+#   go test -run '^$$' -fuzz '^FuzzX$$' -fuzztime $(FUZZTIME) ./pkg
+# per target (-fuzz takes one target per run), with each package's
+# instrumented test binary built once rather than once per target. It fails
+# at the end if any target failed; a failing input is written under the
+# package's testdata/fuzz/FuzzX/ (commit it as a seed once it is fixed).
+FUZZTIME ?= 60s
+
+fuzz:
+	@failed=""; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; \
+	cache=$$($(GO) env GOCACHE)/fuzz; \
+	for pkg in $$(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' . | xargs -n1 dirname | sort -u); do \
+		imp=$$($(GO) list "$$pkg") || { failed="$$failed $$pkg"; continue; }; \
+		$(GO) test -c -fuzz . -o "$$bin/fuzz.test" "$$pkg" || { failed="$$failed $$pkg"; continue; }; \
+		for name in $$(cat "$$pkg"/*_test.go | sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p'); do \
+			echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
+			(cd "$$pkg" && "$$bin/fuzz.test" -test.run '^$$' -test.fuzz "^$$name\$$" -test.fuzztime $(FUZZTIME) \
+				-test.fuzzcachedir "$$cache/$$imp") || failed="$$failed $$name"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi; \
+	echo "fuzz: all targets passed"

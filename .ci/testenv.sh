@@ -6,6 +6,7 @@
 # Environment overrides (local use):
 #   GO_TEST_FLAGS  extra flags appended to every `go test` (e.g. "-run X -v")
 #   SKIP_BROWSER=1 skip the headless Chromium suite
+#   FUZZTIME       how long each fuzz target runs (default 5s)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -237,6 +238,12 @@ step "== go test (PostgreSQL, Redis)" \
 	TEST_DATABASE_URL="${DATABASE_URL}" TEST_REDIS_URL="${REDIS_URL}" \
 	TEST_STRIPE_MOCK_URL="${STRIPE_URL}" \
 	go test -race -count=1 -timeout 20m "${EXTRA_FLAGS[@]}" ./...
+
+# Every fuzz target for a short while (SQLite, in-process Redis): the seeds
+# already ran above; this explores a little around them.
+step "== fuzz (FUZZTIME=${FUZZTIME:-5s} per target)" \
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u TEST_CHROMIUM \
+	make --no-print-directory fuzz FUZZTIME="${FUZZTIME:-5s}"
 
 if [[ ${SKIP_BROWSER:-} == 1 ]]; then
 	log ""
