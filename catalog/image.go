@@ -68,6 +68,11 @@ func withURLs(imgs []Image) []Image {
 // afresh (see reencodeImage): no metadata, no trailing bytes, nothing a
 // browser could read as anything but an image.
 func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data []byte) (*Image, error) {
+	// Who may add comes before what is added: nobody else learns how the
+	// upload would be judged, and nothing is decoded for them.
+	if _, _, err := s.ownProduct(ctx, s.db, a, productID); err != nil {
+		return nil, err
+	}
 	if len(data) == 0 {
 		return nil, Invalid("image", "is required")
 	}

@@ -3,6 +3,11 @@
 // one interface), refunds, payouts to merchants, and the fair's totals.
 package orders
 
+import (
+	"math/bits"
+	"slices"
+)
+
 // Money is an amount in fen (1/100 yuan). Amounts are never floats.
 type Money = int64
 
@@ -15,12 +20,22 @@ func Commission(total Money, bps int) (fee, merchant Money) {
 }
 
 // Split divides amount in proportion to weights by the largest-remainder
-// method: every part is whole fen and the parts add up to amount exactly.
+// method: every part is whole fen and the parts add up to amount exactly. A
+// negative weight counts as none; a negative amount is split as its opposite.
 func Split(amount Money, weights []Money) []Money {
+	if amount < 0 {
+		parts := Split(-amount, weights)
+		for i := range parts {
+			parts[i] = -parts[i]
+		}
+		return parts
+	}
+	weights = slices.Clone(weights)
 	parts := make([]Money, len(weights))
 	var sum Money
-	for _, w := range weights {
-		sum += w
+	for i, w := range weights {
+		weights[i] = max(w, 0)
+		sum += weights[i]
 	}
 	if sum <= 0 || len(weights) == 0 {
 		return parts
@@ -32,10 +47,8 @@ func Split(amount Money, weights []Money) []Money {
 	rems := make([]rem, len(weights))
 	var given Money
 	for i, w := range weights {
-		// amount*w may exceed int64 only past ¥10^11 × ¥10^5; amounts here are
-		// bounded far below that.
-		parts[i] = amount * w / sum
-		rems[i] = rem{i, amount * w % sum}
+		parts[i], rems[i].r = mulDiv(amount, w, sum)
+		rems[i].i = i
 		given += parts[i]
 	}
 	// Hand the leftover fen to the largest remainders, earliest first on ties.
@@ -50,6 +63,15 @@ func Split(amount Money, weights []Money) []Money {
 		rems[best].r = -1
 	}
 	return parts
+}
+
+// mulDiv is a*b/c and its remainder for 0 <= a, 0 <= b <= c, computed in
+// 128 bits: a*b overflows int64 for a refund of ¥30M against a stall's share
+// of ¥40M, though the quotient always fits.
+func mulDiv(a, b, c Money) (q, r Money) {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	uq, ur := bits.Div64(hi, lo, uint64(c))
+	return Money(uq), Money(ur)
 }
 
 // Yuan formats an amount as ¥1,234.50.

@@ -36,7 +36,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, orders.Signed("get-cart", get, "/cart", "The cart, priced now", 0), catalog.SignedIn(h.actor, h.getCart))
 	huma.Register(api, orders.Signed("clear-cart", del, "/cart", "Empty the cart", none), catalog.SignedInRaw(h.actor, h.clearCart))
 	huma.Register(api, withParams(orders.Signed("checkout", post, "/checkout", "Check out the cart: one order per stall, one payment. Honours Idempotency-Key.", created, 409, 422, 502), idempotent...), catalog.SignedIn(h.actor, h.checkout))
-	huma.Register(api, orders.Signed("get-order", get, "/orders/{id}", "One order (its buyer, its stall's merchant, its fair's organizer)", 0, 404), catalog.Public(h.actor, h.getOrder))
+	huma.Register(api, orders.Signed("get-order", get, "/orders/{id}", "One order (its buyer, its stall's merchant, its fair's organizer)", 0, 404), catalog.SignedIn(h.actor, h.getOrder))
 	huma.Register(api, orders.Signed("cancel-order", post, "/orders/{id}/cancel", "Cancel an unpaid order (its buyer); its checkout's stock is returned", 0, 403, 404, 409), catalog.SignedIn(h.actor, h.cancelOrder))
 	huma.Register(api, orders.Signed("my-orders", get, "/me/orders", "What the user bought, newest first", 0), catalog.SignedIn(h.actor, h.myOrders))
 	huma.Register(api, orders.Signed("stall-orders", get, "/stalls/{id}/orders", "A stall's orders (its merchant)", 0, 403, 404), catalog.SignedIn(h.actor, h.stallOrders))
