@@ -239,6 +239,15 @@ step "== go test (PostgreSQL, Redis)" \
 	TEST_STRIPE_MOCK_URL="${STRIPE_URL}" \
 	go test -race -count=1 -timeout 20m "${EXTRA_FLAGS[@]}" ./...
 
+# The audit's counts: its tests ran in both suites above, where go test keeps
+# a passing package quiet; this prints what the authorization matrix and the
+# bad-input sweep tried (a few seconds on SQLite).
+audit_report() {
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u TEST_CHROMIUM TEST_STRIPE_MOCK_URL="${STRIPE_URL}" \
+		go test -count=1 -run '^TestAudit' -v ./app 2>&1 | grep -E '^audit |^(ok|FAIL|--- FAIL)'
+}
+step "== audit (authorization matrix, bad-input sweep)" audit_report
+
 # Every fuzz target for a short while (SQLite, in-process Redis): the seeds
 # already ran above; this explores a little around them.
 step "== fuzz (FUZZTIME=${FUZZTIME:-5s} per target)" \
