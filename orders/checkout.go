@@ -53,8 +53,8 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		return nil, err
 	}
 	var out *Checkout
+	var items []CartItem
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var items []CartItem
 		if err := tx.NewSelect().Model(&items).Where("user_id = ?", a.UserID).OrderExpr("product_id ASC").Scan(ctx); err != nil {
 			return err
 		}
@@ -166,8 +166,12 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 	// from the payment id; if it cannot be opened the checkout is undone.
 	ref, secret, err := s.provider.Start(ctx, out.Payment)
 	if err != nil {
-		if _, cerr := s.cancelPayment(context.WithoutCancel(ctx), out.Payment.ID, false); cerr != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, cerr := s.cancelPayment(bg, out.Payment.ID, false); cerr != nil {
 			return nil, fmt.Errorf("%w: %v (undoing the checkout: %v)", ErrProvider, err, cerr)
+		}
+		if rerr := s.restoreCart(bg, a.UserID, items); rerr != nil {
+			return nil, fmt.Errorf("%w: %v (putting the cart back: %v)", ErrProvider, err, rerr)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrProvider, err)
 	}
@@ -180,4 +184,25 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		_ = err
 	}
 	return out, nil
+}
+
+// restoreCart puts the lines of a checkout that was undone back in the
+// buyer's cart, so they can pay again without filling it anew; a cart the
+// buyer started meanwhile at another fair is left as it is.
+func (s *Service) restoreCart(ctx context.Context, userID string, items []CartItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		other, err := tx.NewSelect().Model((*CartItem)(nil)).Where("user_id = ? AND fair_id <> ?", userID, items[0].FairID).Count(ctx)
+		if err != nil || other > 0 {
+			return err
+		}
+		now := s.now()
+		for i := range items {
+			items[i].UpdatedAt = now
+		}
+		_, err = tx.NewInsert().Model(&items).On("CONFLICT (user_id, product_id) DO NOTHING").Exec(ctx)
+		return err
+	})
 }

@@ -245,6 +245,18 @@ func TestCheckout(t *testing.T) {
 		if len(list) != 1 || list[0].Status != orders.StatusCancelled {
 			t.Errorf("orders = %+v, want one cancelled", list)
 		}
+		// The cart is back as it was, and paying works once the provider does.
+		cart, err := k.Orders.Cart(k.ctx, buyer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cart.Items) != 1 || cart.Items[0].ProductID != p.ID || cart.Items[0].Quantity != 2 {
+			t.Fatalf("cart after the undone checkout = %+v, want %s × 2", cart.Items, p.ID)
+		}
+		k.Provider.StartFunc = nil
+		if c := k.checkout(buyer, orders.CheckoutInput{}); len(c.Orders) != 1 {
+			t.Fatalf("checkout after the provider is back: %+v", c)
+		}
 	})
 }
 
