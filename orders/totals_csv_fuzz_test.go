@@ -68,11 +68,14 @@ func wantCSV(t *testing.T, out []byte, header []string, rows [][]string) {
 // sameCell tells whether a parsed cell is the cell written (see
 // FuzzTotalsCSV for the two allowances).
 func sameCell(got, want string) bool {
+	// Whether the cell was neutralised depends on what was written; the
+	// reader's "\r\n" → "\n" applies to what is read back.
+	formula := want != "" && strings.ContainsRune("=+-@\t\r", rune(want[0]))
 	want = strings.ReplaceAll(want, "\r\n", "\n")
 	if got == want {
 		return true
 	}
-	if want == "" || !strings.ContainsRune("=+-@\t\r", rune(want[0])) {
+	if !formula {
 		return false
 	}
 	for _, prefix := range []string{"'", "\t", " ", "'\t"} {
