@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"miaohui/migrations"
+	"miaohui/orders"
 )
 
 // Config is everything the fair binary reads from its environment. Every field
@@ -27,6 +28,7 @@ type Config struct {
 	StripeWebhookSecret string        // FAIR_STRIPE_WEBHOOK_SECRET
 	StripeAPIBase       string        // FAIR_STRIPE_API_BASE
 	PaymentWindow       time.Duration // FAIR_PAYMENT_WINDOW
+	PayoutHold          time.Duration // FAIR_PAYOUT_HOLD
 	SMTPURL             string        // FAIR_SMTP_URL
 	FlashUserRPS        int           // FAIR_FLASH_USER_RPS
 	FlashIPRPS          int           // FAIR_FLASH_IP_RPS
@@ -52,6 +54,7 @@ func DefaultConfig() Config {
 		DataDir:               "./data",
 		PaymentProvider:       "sandbox",
 		PaymentWindow:         15 * time.Minute,
+		PayoutHold:            orders.DefaultPayoutHold,
 		FlashUserRPS:          5,
 		FlashIPRPS:            50,
 		AuthAttemptsPerMinute: 10,
@@ -117,6 +120,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("FAIR_PAYMENT_WINDOW", v, "want between 1s and 24h")
 		default:
 			c.PaymentWindow = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("FAIR_PAYOUT_HOLD")); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("FAIR_PAYOUT_HOLD", v, "want a Go duration such as 72h")
+		case d < 0 || d > 90*24*time.Hour:
+			bad("FAIR_PAYOUT_HOLD", v, "want between 0s and 2160h (90 days)")
+		default:
+			c.PayoutHold = d
 		}
 	}
 	if v := strings.TrimSpace(getenv("FAIR_TRUSTED_PROXIES")); v != "" {
@@ -190,6 +204,7 @@ func (c Config) Masked() []any {
 		"FAIR_STRIPE_WEBHOOK_SECRET", secret(c.StripeWebhookSecret),
 		"FAIR_STRIPE_API_BASE", c.StripeAPIBase,
 		"FAIR_PAYMENT_WINDOW", c.PaymentWindow.String(),
+		"FAIR_PAYOUT_HOLD", c.PayoutHold.String(),
 		"FAIR_SMTP_URL", mask(c.SMTPURL),
 		"FAIR_FLASH_USER_RPS", c.FlashUserRPS,
 		"FAIR_FLASH_IP_RPS", c.FlashIPRPS,

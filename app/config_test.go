@@ -74,7 +74,7 @@ func TestConfigDefaults(t *testing.T) {
 	// Blank values (only spaces) count as unset.
 	blank := map[string]string{}
 	for _, k := range []string{"FAIR_HTTP_ADDR", "FAIR_DATA_DIR", "FAIR_DATABASE_URL", "FAIR_REDIS_URL",
-		"FAIR_PAYMENT_PROVIDER", "FAIR_PAYMENT_WINDOW", "FAIR_FLASH_USER_RPS", "FAIR_FLASH_IP_RPS",
+		"FAIR_PAYMENT_PROVIDER", "FAIR_PAYMENT_WINDOW", "FAIR_PAYOUT_HOLD", "FAIR_FLASH_USER_RPS", "FAIR_FLASH_IP_RPS",
 		"FAIR_TRUSTED_PROXIES", "FAIR_SMTP_URL", "FAIR_STRIPE_API_BASE", "FAIR_BODY_LIMIT", "FAIR_AUTH_ATTEMPTS_PER_MINUTE"} {
 		blank[k] = "  "
 	}
@@ -150,6 +150,16 @@ func TestConfigEveryVariableParsed(t *testing.T) {
 				t.Fatalf("PaymentWindow %s", c.PaymentWindow)
 			}
 		}},
+		{"payout hold 0s releases at shipping", map[string]string{"FAIR_PAYOUT_HOLD": "0s"}, func(t *testing.T, c Config) {
+			if c.PayoutHold != 0 {
+				t.Fatalf("PayoutHold = %v, want 0", c.PayoutHold)
+			}
+		}},
+		{"payout hold 24h", map[string]string{"FAIR_PAYOUT_HOLD": "24h"}, func(t *testing.T, c Config) {
+			if c.PayoutHold != 24*time.Hour {
+				t.Fatalf("PayoutHold = %v, want 24h", c.PayoutHold)
+			}
+		}},
 		{"payment window 24h", map[string]string{"FAIR_PAYMENT_WINDOW": "24h"}, func(t *testing.T, c Config) {
 			if c.PaymentWindow != 24*time.Hour {
 				t.Fatalf("PaymentWindow %s", c.PaymentWindow)
@@ -190,6 +200,9 @@ func TestConfigBadValues(t *testing.T) {
 		{"payment window soon", map[string]string{"FAIR_PAYMENT_WINDOW": "soon"}, []string{"FAIR_PAYMENT_WINDOW"}},
 		{"payment window 0s", map[string]string{"FAIR_PAYMENT_WINDOW": "0s"}, []string{"FAIR_PAYMENT_WINDOW"}},
 		{"payment window too long", map[string]string{"FAIR_PAYMENT_WINDOW": "25h"}, []string{"FAIR_PAYMENT_WINDOW"}},
+		{"payout hold soon", map[string]string{"FAIR_PAYOUT_HOLD": "soon"}, []string{"FAIR_PAYOUT_HOLD"}},
+		{"payout hold negative", map[string]string{"FAIR_PAYOUT_HOLD": "-1h"}, []string{"FAIR_PAYOUT_HOLD"}},
+		{"payout hold a year", map[string]string{"FAIR_PAYOUT_HOLD": "8760h"}, []string{"FAIR_PAYOUT_HOLD"}},
 		{"flash user rps negative", map[string]string{"FAIR_FLASH_USER_RPS": "-1"}, []string{"FAIR_FLASH_USER_RPS"}},
 		{"flash user rps abc", map[string]string{"FAIR_FLASH_USER_RPS": "abc"}, []string{"FAIR_FLASH_USER_RPS"}},
 		{"flash ip rps x", map[string]string{"FAIR_FLASH_IP_RPS": "x"}, []string{"FAIR_FLASH_IP_RPS"}},
@@ -330,6 +343,7 @@ func TestConfigMaskedHidesSecrets(t *testing.T) {
 		"FAIR_PAYMENT_PROVIDER":      "stripe",
 		"FAIR_HTTP_ADDR":             ":8080",
 		"FAIR_PAYMENT_WINDOW":        "15m0s",
+		"FAIR_PAYOUT_HOLD":           "72h0m0s",
 	} {
 		if got := fmt.Sprint(kv[k]); got != want {
 			t.Errorf("Masked()[%s] = %q, want %q", k, got, want)

@@ -59,7 +59,7 @@ func NewServices(d Deps) (*Services, error) {
 	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
 	events := jobs.NewOrderEvents(enqueue, d.DB)
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
-	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow)
+	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow).WithPayoutHold(d.Config.PayoutHold)
 	adm := orders.NewAdmission(d.Redis, ord, d.Now)
 	events.UseAdmission(adm) // a changed fair's flash sales are bounded at once
 	return &Services{

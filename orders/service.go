@@ -77,12 +77,13 @@ type Service struct {
 	events   Events
 	now      catalog.Clock
 	window   time.Duration
+	hold     time.Duration // how long a shipped order's share is held
 }
 
 // NewService returns the orders service. window is the platform's default
 // payment window (a fair may set its own).
 func NewService(db *bun.DB, cat *catalog.Service, provider Provider, events Events, now catalog.Clock, window time.Duration) *Service {
-	return &Service{db: db, catalog: cat, provider: provider, events: events, now: now, window: window}
+	return &Service{db: db, catalog: cat, provider: provider, events: events, now: now, window: window, hold: DefaultPayoutHold}
 }
 
 // Provider is the payment provider in use.
