@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,20 +20,27 @@ import (
 // Config is everything the fair binary reads from its environment. Every field
 // has an embedded default, so a bare `fair demo` needs nothing set.
 type Config struct {
-	HTTPAddr            string        // FAIR_HTTP_ADDR
-	DataDir             string        // FAIR_DATA_DIR
-	DatabaseURL         string        // FAIR_DATABASE_URL; empty: SQLite file in DataDir
-	RedisURL            string        // FAIR_REDIS_URL; empty: in-process Redis
-	PaymentProvider     string        // FAIR_PAYMENT_PROVIDER: sandbox | stripe
-	StripeSecretKey     string        // FAIR_STRIPE_SECRET_KEY
-	StripeWebhookSecret string        // FAIR_STRIPE_WEBHOOK_SECRET
-	StripeAPIBase       string        // FAIR_STRIPE_API_BASE
-	PaymentWindow       time.Duration // FAIR_PAYMENT_WINDOW
-	PayoutHold          time.Duration // FAIR_PAYOUT_HOLD
-	SMTPURL             string        // FAIR_SMTP_URL
-	FlashUserRPS        int           // FAIR_FLASH_USER_RPS
-	FlashIPRPS          int           // FAIR_FLASH_IP_RPS
-	TrustedProxies      []string      // FAIR_TRUSTED_PROXIES
+	HTTPAddr            string // FAIR_HTTP_ADDR
+	DataDir             string // FAIR_DATA_DIR
+	DatabaseURL         string // FAIR_DATABASE_URL; empty: SQLite file in DataDir
+	RedisURL            string // FAIR_REDIS_URL; empty: in-process Redis
+	PaymentProvider     string // FAIR_PAYMENT_PROVIDER: sandbox | stripe
+	StripeSecretKey     string // FAIR_STRIPE_SECRET_KEY
+	StripeWebhookSecret string // FAIR_STRIPE_WEBHOOK_SECRET
+	StripeAPIBase       string // FAIR_STRIPE_API_BASE
+	// StripePaymentMethods are the payment method types Stripe Checkout
+	// offers: card, alipay, wechat_pay (FAIR_STRIPE_PAYMENT_METHODS).
+	StripePaymentMethods []string
+	// PublicURL is the site's address as buyers reach it, without a trailing
+	// slash; Stripe Checkout sends them back there (FAIR_PUBLIC_URL; default
+	// http://localhost:<port of FAIR_HTTP_ADDR>).
+	PublicURL      string
+	PaymentWindow  time.Duration // FAIR_PAYMENT_WINDOW
+	PayoutHold     time.Duration // FAIR_PAYOUT_HOLD
+	SMTPURL        string        // FAIR_SMTP_URL
+	FlashUserRPS   int           // FAIR_FLASH_USER_RPS
+	FlashIPRPS     int           // FAIR_FLASH_IP_RPS
+	TrustedProxies []string      // FAIR_TRUSTED_PROXIES
 
 	// AuthAttemptsPerMinute bounds logins per client address and per
 	// (account, address), and registrations per address and per email; an
@@ -53,6 +61,8 @@ func DefaultConfig() Config {
 		HTTPAddr:              ":8080",
 		DataDir:               "./data",
 		PaymentProvider:       "sandbox",
+		StripePaymentMethods:  slices.Clone(orders.StripePaymentMethods),
+		PublicURL:             "http://localhost:8080",
 		PaymentWindow:         15 * time.Minute,
 		PayoutHold:            orders.DefaultPayoutHold,
 		FlashUserRPS:          5,
@@ -105,6 +115,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("FAIR_STRIPE_SECRET_KEY", &c.StripeSecretKey)
 	str("FAIR_STRIPE_WEBHOOK_SECRET", &c.StripeWebhookSecret)
 	str("FAIR_STRIPE_API_BASE", &c.StripeAPIBase)
+	publicURL := strings.TrimSpace(getenv("FAIR_PUBLIC_URL"))
 	str("FAIR_SMTP_URL", &c.SMTPURL)
 	integer("FAIR_FLASH_USER_RPS", &c.FlashUserRPS, 0)
 	integer("FAIR_FLASH_IP_RPS", &c.FlashIPRPS, 0)
@@ -177,6 +188,36 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("FAIR_STRIPE_API_BASE", u, "want an http(s) URL")
 		}
 	}
+	if v := strings.TrimSpace(getenv("FAIR_STRIPE_PAYMENT_METHODS")); v != "" {
+		var methods, unknown []string
+		for _, m := range strings.Split(v, ",") {
+			m = strings.TrimSpace(m)
+			switch {
+			case m == "":
+			case !slices.Contains(orders.StripePaymentMethods, m):
+				unknown = append(unknown, strconv.Quote(m))
+			case !slices.Contains(methods, m):
+				methods = append(methods, m)
+			}
+		}
+		switch {
+		case len(unknown) > 0:
+			bad("FAIR_STRIPE_PAYMENT_METHODS", v, strings.Join(unknown, ", ")+": want card, alipay or wechat_pay")
+		case len(methods) == 0:
+			bad("FAIR_STRIPE_PAYMENT_METHODS", v, "want a comma-separated list of card, alipay, wechat_pay")
+		}
+		c.StripePaymentMethods = methods
+	}
+	if publicURL == "" {
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err == nil && port != "" {
+			c.PublicURL = "http://localhost:" + port
+		}
+	} else if p, err := url.Parse(publicURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" ||
+		p.User != nil || p.RawQuery != "" || p.Fragment != "" {
+		bad("FAIR_PUBLIC_URL", publicURL, "want the site's http(s) address, e.g. https://fair.example.com")
+	} else {
+		c.PublicURL = strings.TrimRight(publicURL, "/")
+	}
 	if u := c.SMTPURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "smtp" && p.Scheme != "smtps") || p.Hostname() == "" {
 			bad("FAIR_SMTP_URL", mask(u), "want smtp://user:pass@host:port or smtps://…")
@@ -203,6 +244,8 @@ func (c Config) Masked() []any {
 		"FAIR_STRIPE_SECRET_KEY", secret(c.StripeSecretKey),
 		"FAIR_STRIPE_WEBHOOK_SECRET", secret(c.StripeWebhookSecret),
 		"FAIR_STRIPE_API_BASE", c.StripeAPIBase,
+		"FAIR_STRIPE_PAYMENT_METHODS", strings.Join(c.StripePaymentMethods, ","),
+		"FAIR_PUBLIC_URL", c.PublicURL,
 		"FAIR_PAYMENT_WINDOW", c.PaymentWindow.String(),
 		"FAIR_PAYOUT_HOLD", c.PayoutHold.String(),
 		"FAIR_SMTP_URL", mask(c.SMTPURL),

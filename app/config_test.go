@@ -56,6 +56,8 @@ func TestConfigDefaults(t *testing.T) {
 	want.RedisURL = ""
 	want.PaymentProvider = "sandbox"
 	want.StripeSecretKey, want.StripeWebhookSecret, want.StripeAPIBase = "", "", ""
+	want.StripePaymentMethods = []string{"card", "alipay", "wechat_pay"}
+	want.PublicURL = "http://localhost:8080"
 	want.PaymentWindow = 15 * time.Minute
 	want.SMTPURL = ""
 	want.FlashUserRPS = 5
@@ -75,7 +77,8 @@ func TestConfigDefaults(t *testing.T) {
 	blank := map[string]string{}
 	for _, k := range []string{"FAIR_HTTP_ADDR", "FAIR_DATA_DIR", "FAIR_DATABASE_URL", "FAIR_REDIS_URL",
 		"FAIR_PAYMENT_PROVIDER", "FAIR_PAYMENT_WINDOW", "FAIR_PAYOUT_HOLD", "FAIR_FLASH_USER_RPS", "FAIR_FLASH_IP_RPS",
-		"FAIR_TRUSTED_PROXIES", "FAIR_SMTP_URL", "FAIR_STRIPE_API_BASE", "FAIR_BODY_LIMIT", "FAIR_AUTH_ATTEMPTS_PER_MINUTE"} {
+		"FAIR_TRUSTED_PROXIES", "FAIR_SMTP_URL", "FAIR_STRIPE_API_BASE", "FAIR_BODY_LIMIT", "FAIR_AUTH_ATTEMPTS_PER_MINUTE",
+		"FAIR_STRIPE_PAYMENT_METHODS", "FAIR_PUBLIC_URL"} {
 		blank[k] = "  "
 	}
 	cfg, err = LoadConfig(envOf(blank))
@@ -102,6 +105,8 @@ func TestConfigEveryVariableParsed(t *testing.T) {
 			"FAIR_STRIPE_SECRET_KEY":        "sk_test_123",
 			"FAIR_STRIPE_WEBHOOK_SECRET":    "whsec_456",
 			"FAIR_STRIPE_API_BASE":          "http://127.0.0.1:12111",
+			"FAIR_STRIPE_PAYMENT_METHODS":   "wechat_pay, card",
+			"FAIR_PUBLIC_URL":               "https://fair.example.com/",
 			"FAIR_PAYMENT_WINDOW":           "30m",
 			"FAIR_SMTP_URL":                 "smtp://mailer:pw@mail.internal:587",
 			"FAIR_FLASH_USER_RPS":           "7",
@@ -119,6 +124,8 @@ func TestConfigEveryVariableParsed(t *testing.T) {
 			want.StripeSecretKey = "sk_test_123"
 			want.StripeWebhookSecret = "whsec_456"
 			want.StripeAPIBase = "http://127.0.0.1:12111"
+			want.StripePaymentMethods = []string{"wechat_pay", "card"}
+			want.PublicURL = "https://fair.example.com"
 			want.PaymentWindow = 30 * time.Minute
 			want.SMTPURL = "smtp://mailer:pw@mail.internal:587"
 			want.FlashUserRPS = 7
@@ -170,6 +177,21 @@ func TestConfigEveryVariableParsed(t *testing.T) {
 				t.Fatalf("got %q %q", c.SMTPURL, c.StripeAPIBase)
 			}
 		}},
+		{"public url follows the listen port", map[string]string{"FAIR_HTTP_ADDR": "0.0.0.0:9191"}, func(t *testing.T, c Config) {
+			if c.PublicURL != "http://localhost:9191" {
+				t.Fatalf("PublicURL %q, want http://localhost:9191", c.PublicURL)
+			}
+		}},
+		{"one payment method, duplicates and blanks dropped", map[string]string{"FAIR_STRIPE_PAYMENT_METHODS": "alipay,,alipay "}, func(t *testing.T, c Config) {
+			if !reflect.DeepEqual(c.StripePaymentMethods, []string{"alipay"}) {
+				t.Fatalf("StripePaymentMethods %q, want [alipay]", c.StripePaymentMethods)
+			}
+		}},
+		{"public url with a path", map[string]string{"FAIR_PUBLIC_URL": "http://10.0.0.5:8080/fair"}, func(t *testing.T, c Config) {
+			if c.PublicURL != "http://10.0.0.5:8080/fair" {
+				t.Fatalf("PublicURL %q", c.PublicURL)
+			}
+		}},
 		{"sandbox ignores missing stripe keys", map[string]string{"FAIR_PAYMENT_PROVIDER": "sandbox"}, func(t *testing.T, c Config) {
 			if c.PaymentProvider != "sandbox" {
 				t.Fatalf("PaymentProvider %q", c.PaymentProvider)
@@ -214,6 +236,12 @@ func TestConfigBadValues(t *testing.T) {
 		{"stripe without webhook secret", map[string]string{"FAIR_PAYMENT_PROVIDER": "stripe", "FAIR_STRIPE_SECRET_KEY": "sk_test_1"}, []string{"FAIR_STRIPE_WEBHOOK_SECRET"}},
 		{"auth attempts zero", map[string]string{"FAIR_AUTH_ATTEMPTS_PER_MINUTE": "0"}, []string{"FAIR_AUTH_ATTEMPTS_PER_MINUTE"}},
 		{"body limit too small", map[string]string{"FAIR_BODY_LIMIT": "10"}, []string{"FAIR_BODY_LIMIT"}},
+		{"payment method paypal", map[string]string{"FAIR_STRIPE_PAYMENT_METHODS": "card,paypal"}, []string{"FAIR_STRIPE_PAYMENT_METHODS"}},
+		{"payment methods only commas", map[string]string{"FAIR_STRIPE_PAYMENT_METHODS": ", ,"}, []string{"FAIR_STRIPE_PAYMENT_METHODS"}},
+		{"payment method wrong case", map[string]string{"FAIR_STRIPE_PAYMENT_METHODS": "WeChat_Pay"}, []string{"FAIR_STRIPE_PAYMENT_METHODS"}},
+		{"public url ftp", map[string]string{"FAIR_PUBLIC_URL": "ftp://fair.example.com"}, []string{"FAIR_PUBLIC_URL"}},
+		{"public url without scheme", map[string]string{"FAIR_PUBLIC_URL": "fair.example.com"}, []string{"FAIR_PUBLIC_URL"}},
+		{"public url with a query", map[string]string{"FAIR_PUBLIC_URL": "https://fair.example.com/?x=1"}, []string{"FAIR_PUBLIC_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,20 +267,22 @@ func TestConfigBadValues(t *testing.T) {
 
 func TestConfigReportsEveryBadValue(t *testing.T) {
 	env := map[string]string{
-		"FAIR_HTTP_ADDR":        "nonsense",
-		"FAIR_DATABASE_URL":     "mysql://x",
-		"FAIR_REDIS_URL":        "http://x",
-		"FAIR_PAYMENT_PROVIDER": "paypal",
-		"FAIR_PAYMENT_WINDOW":   "soon",
-		"FAIR_FLASH_USER_RPS":   "-1",
-		"FAIR_FLASH_IP_RPS":     "x",
-		"FAIR_SMTP_URL":         "http://h",
-		"FAIR_TRUSTED_PROXIES":  "not-an-ip",
-		"FAIR_STRIPE_API_BASE":  "ftp://x",
+		"FAIR_HTTP_ADDR":              "nonsense",
+		"FAIR_DATABASE_URL":           "mysql://x",
+		"FAIR_REDIS_URL":              "http://x",
+		"FAIR_PAYMENT_PROVIDER":       "paypal",
+		"FAIR_PAYMENT_WINDOW":         "soon",
+		"FAIR_FLASH_USER_RPS":         "-1",
+		"FAIR_FLASH_IP_RPS":           "x",
+		"FAIR_SMTP_URL":               "http://h",
+		"FAIR_TRUSTED_PROXIES":        "not-an-ip",
+		"FAIR_STRIPE_API_BASE":        "ftp://x",
+		"FAIR_STRIPE_PAYMENT_METHODS": "bitcoin",
+		"FAIR_PUBLIC_URL":             "javascript:alert(1)",
 	}
 	_, err := LoadConfig(envOf(env))
 	if err == nil {
-		t.Fatal("LoadConfig succeeded with ten bad values")
+		t.Fatal("LoadConfig succeeded with twelve bad values")
 	}
 	got := map[string]bool{}
 	for _, v := range configErrorVars(err) {

@@ -1087,8 +1087,8 @@ func TestFlashPaymentOpenedWhenPaid(t *testing.T) {
 func TestStripeFlashPayment(t *testing.T) {
 	e := newStripeEnv(t)
 	orderID := flPaymentOpenedWhenPaid(t, e, "stripe-flash", func(payID string, p orders.Payment) {
-		if !strings.HasPrefix(p.ProviderRef, "pi_") || p.ClientSecret == "" {
-			t.Errorf("Stripe payment opened with ref %q, secret %q", p.ProviderRef, p.ClientSecret)
+		if !strings.HasPrefix(p.ProviderRef, "cs_") || !strings.HasPrefix(p.CheckoutURL, "https://") {
+			t.Errorf("Stripe payment opened with session %q, checkout URL %q", p.ProviderRef, p.CheckoutURL)
 		}
 	})
 	// Stripe says the intent succeeded: the flash order is paid.
@@ -1124,8 +1124,9 @@ func flPaymentOpenedWhenPaid(t *testing.T, e *testEnv, slug string, opened func(
 		t.Fatalf("the payer's payment: %v, %d orders", err, len(list))
 	}
 	stored := readPayment(t, e, payID)
-	if stored.ProviderRef != p.ProviderRef || stored.ClientSecret != p.ClientSecret {
-		t.Errorf("stored ref %q, secret %q; returned %q, %q", stored.ProviderRef, stored.ClientSecret, p.ProviderRef, p.ClientSecret)
+	if stored.ProviderRef != p.ProviderRef || stored.ClientSecret != p.ClientSecret || stored.CheckoutURL != p.CheckoutURL {
+		t.Errorf("stored ref %q, secret %q, checkout URL %q; returned %q, %q, %q", stored.ProviderRef, stored.ClientSecret, stored.CheckoutURL,
+			p.ProviderRef, p.ClientSecret, p.CheckoutURL)
 	}
 	opened(payID, stored)
 	// Coming back changes nothing.

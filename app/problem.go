@@ -86,12 +86,14 @@ func problemFor(ctx context.Context, err error) *Problem {
 	}
 	for _, row := range errorTable {
 		if errors.Is(err, row.err) {
+			detail := publicDetail(err, row.detail)
 			if row.status >= 500 {
 				// The provider's message, address and network errors are
-				// for the log only.
+				// for the log only: the client gets the table's detail.
 				account.Log(ctx).Warn("payment provider failed", "err", err)
+				detail = row.detail
 			}
-			p := newProblem(row.status, row.code, publicDetail(err, row.detail))
+			p := newProblem(row.status, row.code, detail)
 			var coded *catalog.CodedError
 			if errors.As(err, &coded) {
 				p.Code, p.Type = coded.Code(), "urn:miaohui:problem:"+coded.Code()

@@ -93,15 +93,41 @@ func stripeWebhookRequest(payload []byte) *http.Request {
 	return hr
 }
 
+// stripeIntentID is the PaymentIntent Stripe made for a payment's Checkout
+// Session in these tests: the one recorded, else one named after the payment.
+func stripeIntentID(p orders.Payment) string {
+	if p.ProviderIntent != "" {
+		return p.ProviderIntent
+	}
+	return "pi_test_" + strings.ToLower(p.ID)
+}
+
 // stripeIntent is the PaymentIntent of a payment as Stripe would describe it
-// in an event: our payment's reference and the metadata we set.
+// in an event: the intent behind its session and the metadata we set.
 func stripeIntent(t testing.TB, e *testEnv, paymentID, status string) map[string]any {
 	t.Helper()
 	p := readPayment(t, e, paymentID)
 	return map[string]any{
-		"id": p.ProviderRef, "object": "payment_intent", "amount": p.Amount, "amount_received": p.Amount,
+		"id": stripeIntentID(p), "object": "payment_intent", "amount": p.Amount, "amount_received": p.Amount,
 		"currency": "cny", "status": status, "metadata": map[string]any{"payment_id": p.ID},
 	}
+}
+
+// stripeSession is a payment's Checkout Session as Stripe describes it in
+// an event: its id, the payment id we set and, once the buyer confirmed,
+// its PaymentIntent.
+func stripeSession(t testing.TB, e *testEnv, paymentID, status, paymentStatus string) map[string]any {
+	t.Helper()
+	p := readPayment(t, e, paymentID)
+	cs := map[string]any{
+		"id": p.ProviderRef, "object": "checkout.session", "mode": "payment", "status": status, "payment_status": paymentStatus,
+		"amount_total": p.Amount, "currency": "cny", "client_reference_id": p.ID, "url": nil,
+		"metadata": map[string]any{"payment_id": p.ID}, "payment_intent": nil,
+	}
+	if status == "complete" {
+		cs["payment_intent"] = stripeIntentID(p)
+	}
+	return cs
 }
 
 // stripeCharge is the charge of a PaymentIntent with the refunds listed;
@@ -128,17 +154,22 @@ func stripeRefundObject(refundID string, amount int64, status string) map[string
 		"metadata": map[string]any{"refund_id": refundID}}
 }
 
-// stripeUniqueRef gives a payment a provider reference of its own: stripe-mock
-// may hand every PaymentIntent the same fixture id, where Stripe never would,
-// and charge events find their payment by it.
+// stripeUniqueRef gives a payment a Checkout Session (stripeSessionRef) and a
+// PaymentIntent of its own, and returns the intent: stripe-mock may hand
+// every session the same fixture id, where Stripe never would, and charge
+// events find their payment by its intent.
 func stripeUniqueRef(t testing.TB, e *testEnv, paymentID string) string {
 	t.Helper()
 	ref := "pi_test_" + strings.ToLower(paymentID)
-	if _, err := e.srv.DB.NewUpdate().Table("payments").Set("provider_ref = ?", ref).Where("id = ?", paymentID).Exec(context.Background()); err != nil {
+	if _, err := e.srv.DB.NewUpdate().Table("payments").Set("provider_ref = ?, provider_intent = ?", stripeSessionRef(paymentID), ref).
+		Where("id = ?", paymentID).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return ref
 }
+
+// stripeSessionRef is the Checkout Session stripeUniqueRef gives a payment.
+func stripeSessionRef(paymentID string) string { return "cs_test_" + strings.ToLower(paymentID) }
 
 // stripePendingRefund records a refund the way RefundOrder does before asking
 // Stripe (the money reserved on the order, the refund pending), as it stands
@@ -195,12 +226,12 @@ func TestStripeCheckout(t *testing.T) {
 	res := e.do(req{Method: "POST", Path: "/api/v1/checkout", Token: buyer.Token, Body: map[string]any{"fulfillment": "pickup"}})
 	wantStatus(t, res, http.StatusCreated)
 	c := decodeCheckout(t, res)
-	if c.Payment.Provider != "stripe" || c.Payment.Status != "pending" || c.Payment.ClientSecret == "" {
-		t.Errorf("payment %s, want a pending stripe payment with a client_secret", res.Body)
+	if c.Payment.Provider != "stripe" || c.Payment.Status != "pending" || !strings.HasPrefix(c.Payment.CheckoutURL, "https://") {
+		t.Errorf("payment %s, want a pending stripe payment with a checkout_url", res.Body)
 	}
 	p := readPayment(t, e, c.Payment.ID)
-	if !strings.HasPrefix(p.ProviderRef, "pi_") || p.ClientSecret != c.Payment.ClientSecret || p.Provider != "stripe" {
-		t.Errorf("stored payment: ref %q, client secret %q, provider %s", p.ProviderRef, p.ClientSecret, p.Provider)
+	if !strings.HasPrefix(p.ProviderRef, "cs_") || p.CheckoutURL != c.Payment.CheckoutURL || p.Provider != "stripe" {
+		t.Errorf("stored payment: session %q, checkout URL %q, provider %s", p.ProviderRef, p.CheckoutURL, p.Provider)
 	}
 	// The sandbox cannot settle a Stripe payment.
 	res = e.do(req{Method: "POST", Path: "/api/v1/payments/sandbox/" + c.Payment.ID + "/complete", Token: buyer.Token, Body: map[string]any{"outcome": "succeeded"}})
@@ -584,9 +615,10 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 	_, stuck, stuckA, _ := stripeCheckout(t, w)
 	e.clock.Advance(time.Second)
 	_, due, dueA, dueB := stripeCheckout(t, w)
-	ref := stripeUniqueRef(t, e, stuck.Payment.ID)
+	stripeUniqueRef(t, e, stuck.Payment.ID)
 	stripeUniqueRef(t, e, due.Payment.ID)
-	failing.Store("POST /v1/payment_intents/"+ref+"/cancel", true)
+	stuckSession := "POST /v1/checkout/sessions/" + stripeSessionRef(stuck.Payment.ID) + "/expire"
+	failing.Store(stuckSession, true)
 	e.clock.Advance(e.cfg.PaymentWindow + time.Second)
 
 	n, err := e.srv.Orders.SweepExpired(context.Background(), 100)
@@ -594,7 +626,7 @@ func TestStripeSweepSkipsFailures(t *testing.T) {
 	wantOrderStatus(t, e, orders.StatusPendingPayment, stuckA)
 	wantOrderStatus(t, e, orders.StatusCancelled, dueA, dueB)
 	// Once Stripe lets go, the next sweep closes the other one.
-	failing.Delete("POST /v1/payment_intents/" + ref + "/cancel")
+	failing.Delete(stuckSession)
 	if _, err := e.srv.Orders.SweepExpired(context.Background(), 100); err != nil {
 		t.Fatal(err)
 	}
@@ -748,11 +780,22 @@ type stripeRecorder struct {
 type stripeCall struct {
 	method, path, key string
 	status            int
+	form              url.Values // the parameters sent
 }
 
 func (r *stripeRecorder) RoundTrip(hr *http.Request) (*http.Response, error) {
+	call := stripeCall{method: hr.Method, path: hr.URL.Path, key: hr.Header.Get("Idempotency-Key"), form: hr.URL.Query()}
+	if hr.Body != nil {
+		raw, err := io.ReadAll(hr.Body)
+		if err != nil {
+			return nil, err
+		}
+		hr.Body = io.NopCloser(strings.NewReader(string(raw)))
+		if form, err := url.ParseQuery(string(raw)); err == nil && len(form) > 0 {
+			call.form = form
+		}
+	}
 	res, err := http.DefaultTransport.RoundTrip(hr)
-	call := stripeCall{method: hr.Method, path: hr.URL.Path, key: hr.Header.Get("Idempotency-Key")}
 	if err == nil {
 		call.status = res.StatusCode
 	}
@@ -811,15 +854,15 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		return &orders.Payment{ID: id, Amount: 2500, Currency: "CNY", Provider: "stripe", Status: orders.PaymentPending}
 	}
 	payID, otherPayID := catalog.NewID(), catalog.NewID()
-	// intentOf starts payID's PaymentIntent and returns its reference.
-	intentOf := func(t *testing.T) string {
+	// sessionOf starts payID's Checkout Session and returns its reference.
+	sessionOf := func(t *testing.T) string {
 		t.Helper()
-		ref, _, err := p.Start(ctx, pay(payID))
+		op, err := p.Start(ctx, pay(payID))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec.take()
-		return ref
+		return op.Ref
 	}
 	// transferOf pays out an order and returns the transfer's reference.
 	transferOf := func(t *testing.T) string {
@@ -832,29 +875,38 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 		return ref
 	}
 
-	t.Run("PaymentIntent", func(t *testing.T) {
-		keys(t, "POST", "/v1/payment_intents", payID, otherPayID, func(id string) error {
-			ref, secret, err := p.Start(ctx, pay(id))
-			if err == nil && (ref == "" || secret == "") {
-				err = fmt.Errorf("ref %q, client secret %q", ref, secret)
+	t.Run("CheckoutSession", func(t *testing.T) {
+		keys(t, "POST", "/v1/checkout/sessions", payID, otherPayID, func(id string) error {
+			op, err := p.Start(ctx, pay(id))
+			if err == nil && (!strings.HasPrefix(op.Ref, "cs_") || op.CheckoutURL == "") {
+				err = fmt.Errorf("session %q, checkout URL %q", op.Ref, op.CheckoutURL)
 			}
 			return err
 		})
+		// A session that replaces an expired one has a key of its own.
+		again := pay(payID)
+		again.ProviderAttempt = 1
+		if _, err := p.Start(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		calls := rec.take()
+		if len(calls) != 1 || calls[0].key != "cs-"+payID+"-1" {
+			t.Errorf("a second session's requests %+v, want one with the key cs-%s-1", calls, payID)
+		}
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
-		intent := intentOf(t)
-		keys(t, "POST", "/v1/payment_intents/", payID, otherPayID, func(id string) error {
+		session := sessionOf(t)
+		keys(t, "POST", "/v1/checkout/sessions/", payID, otherPayID, func(id string) error {
 			pp := pay(id)
-			pp.ProviderRef = intent
+			pp.ProviderRef = session
 			return p.Cancel(ctx, pp)
 		})
 	})
 
 	t.Run("Refund", func(t *testing.T) {
-		intent := intentOf(t)
 		pp := pay(payID)
-		pp.ProviderRef = intent
+		pp.ProviderRef, pp.ProviderIntent = sessionOf(t), "pi_test_"+strings.ToLower(payID)
 		refundID, otherRefundID := catalog.NewID(), catalog.NewID()
 		keys(t, "POST", "/v1/refunds", refundID, otherRefundID, func(id string) error {
 			ref, err := p.Refund(ctx, pp, &orders.Refund{ID: id, OrderID: "order-1", PaymentID: payID, Amount: 500})

@@ -164,7 +164,7 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 
 	// The provider's side is opened after the commit, with an idempotency key
 	// from the payment id; if it cannot be opened the checkout is undone.
-	ref, secret, err := s.provider.Start(ctx, out.Payment)
+	op, err := s.provider.Start(ctx, out.Payment)
 	if err != nil {
 		bg := context.WithoutCancel(ctx)
 		if _, cerr := s.cancelPayment(bg, out.Payment.ID, false); cerr != nil {
@@ -175,8 +175,8 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 		}
 		return nil, fmt.Errorf("%w: %v", ErrProvider, err)
 	}
-	out.Payment.ProviderRef, out.Payment.ClientSecret = ref, secret
-	if _, err := s.db.NewUpdate().Model(out.Payment).Column("provider_ref", "client_secret").WherePK().Exec(ctx); err != nil {
+	out.Payment.ProviderRef, out.Payment.ClientSecret, out.Payment.CheckoutURL = op.Ref, op.ClientSecret, op.CheckoutURL
+	if _, err := s.db.NewUpdate().Model(out.Payment).Column("provider_ref", "client_secret", "checkout_url").WherePK().Exec(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.events.PaymentsOpened(ctx, []string{out.Payment.ID}, out.Payment.ExpiresAt); err != nil {

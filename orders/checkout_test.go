@@ -227,8 +227,8 @@ func TestCheckout(t *testing.T) {
 
 	t.Run("ProviderDownUndoesCheckout", func(t *testing.T) {
 		k := newKit(t)
-		k.Provider.StartFunc = func(context.Context, *orders.Payment) (string, string, error) {
-			return "", "", errors.New("connection refused")
+		k.Provider.StartFunc = func(context.Context, *orders.Payment) (orders.Opening, error) {
+			return orders.Opening{}, errors.New("connection refused")
 		}
 		p := k.goods(k.shop("灯"), catalogtest.Product{Stock: 3})
 		buyer := k.buyer()

@@ -240,7 +240,7 @@ func (e *events) Returned() []string {
 // it counts the payouts and reversals it was asked for.
 type provider struct {
 	orders.Sandbox
-	StartFunc  func(ctx context.Context, p *orders.Payment) (string, string, error)
+	StartFunc  func(ctx context.Context, p *orders.Payment) (orders.Opening, error)
 	CancelFunc func(ctx context.Context, p *orders.Payment) error
 	LookupFunc func(ctx context.Context, p *orders.Payment) (string, error)
 	RefundFunc func(ctx context.Context, p *orders.Payment, r *orders.Refund) (string, error)
@@ -250,7 +250,7 @@ type provider struct {
 	reversals []orders.Money
 }
 
-func (p *provider) Start(ctx context.Context, pay *orders.Payment) (string, string, error) {
+func (p *provider) Start(ctx context.Context, pay *orders.Payment) (orders.Opening, error) {
 	if p.StartFunc != nil {
 		return p.StartFunc(ctx, pay)
 	}

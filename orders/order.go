@@ -90,18 +90,25 @@ type Item struct {
 type Payment struct {
 	bun.BaseModel `bun:"table:payments"`
 
-	ID           string    `bun:",pk" json:"id"`
-	BuyerID      string    `json:"-"`
-	FairID       string    `json:"-"`
-	Provider     string    `json:"provider" enum:"sandbox,stripe"`
-	Status       string    `json:"status" enum:"pending,succeeded,failed,cancelled"`
-	Amount       Money     `json:"amount"`
-	Currency     string    `json:"currency"`
-	ProviderRef  string    `json:"-"`
-	ClientSecret string    `json:"client_secret,omitempty" doc:"Stripe: the PaymentIntent's client secret for Stripe.js"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	CreatedAt    time.Time `json:"-"`
-	UpdatedAt    time.Time `json:"-"`
+	ID           string `bun:",pk" json:"id"`
+	BuyerID      string `json:"-"`
+	FairID       string `json:"-"`
+	Provider     string `json:"provider" enum:"sandbox,stripe"`
+	Status       string `json:"status" enum:"pending,succeeded,failed,cancelled"`
+	Amount       Money  `json:"amount"`
+	Currency     string `json:"currency"`
+	ProviderRef  string `json:"-"`
+	ClientSecret string `json:"client_secret,omitempty" doc:"Stripe: the PaymentIntent's client secret for Stripe.js"`
+	CheckoutURL  string `json:"checkout_url,omitempty" doc:"Stripe: the Stripe Checkout page where the payer pays (card, Alipay, WeChat Pay)"`
+	// ProviderIntent is the Stripe PaymentIntent behind a Checkout Session,
+	// once known (refunds and charge events name it).
+	ProviderIntent string `json:"-"`
+	// ProviderAttempt counts the provider sessions opened before the current
+	// one: each new session gets an idempotency key of its own.
+	ProviderAttempt int       `json:"-"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	CreatedAt       time.Time `json:"-"`
+	UpdatedAt       time.Time `json:"-"`
 }
 
 // Payment statuses.

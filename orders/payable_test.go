@@ -65,7 +65,7 @@ func TestPaymentRefusedWhenUnpayable(t *testing.T) {
 		k.process(*tk)
 		o := k.flashOrders(b, f.ID)[0]
 		opened := 0
-		k.Provider.StartFunc = func(ctx context.Context, p *orders.Payment) (string, string, error) {
+		k.Provider.StartFunc = func(ctx context.Context, p *orders.Payment) (orders.Opening, error) {
 			opened++
 			return orders.Sandbox{}.Start(ctx, p)
 		}

@@ -45,7 +45,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, withParams(orders.Signed("refund-order", post, "/orders/{id}/refunds", "Refund all or part of an order (the stall's merchant or the fair's organizer). Honours Idempotency-Key.", created, 403, 404, 409, 422, 502), idempotent...), catalog.SignedIn(h.actor, h.refundOrder))
 
 	payments := catalog.Tag("Payments")
-	huma.Register(api, payments.Signed("get-payment", get, "/payments/{id}", "A payment and its orders (the payer)", 0, 404), catalog.SignedIn(h.actor, h.getPayment))
+	huma.Register(api, payments.Signed("get-payment", get, "/payments/{id}", "A payment and its orders (the payer); opens it at the provider when needed", 0, 404, 409, 502), catalog.SignedIn(h.actor, h.getPayment))
 	huma.Register(api, payments.Signed("complete-sandbox-payment", post, "/payments/sandbox/{payment_id}/complete", "Choose the outcome of a sandbox payment (the payer; 404 when the sandbox is off)", 0, 404, 409, 422), catalog.SignedIn(h.actor, h.completeSandboxPayment))
 	huma.Register(api, payments.Signed("payout-account-link", post, "/stalls/{id}/payout-account", "Connect the stall's Stripe payout account: returns the onboarding link (its merchant)", 0, 403, 404, 409, 502), catalog.SignedIn(h.actor, h.payoutAccountLink))
 

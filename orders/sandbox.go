@@ -10,8 +10,8 @@ type Sandbox struct{}
 func (Sandbox) Name() string { return "sandbox" }
 
 // Start needs nothing outside the app.
-func (Sandbox) Start(_ context.Context, p *Payment) (string, string, error) {
-	return "sbx_" + p.ID, "", nil
+func (Sandbox) Start(_ context.Context, p *Payment) (Opening, error) {
+	return Opening{Ref: "sbx_" + p.ID}, nil
 }
 
 // Cancel needs nothing: the sandbox page refuses payments that are not pending.

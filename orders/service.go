@@ -17,9 +17,9 @@ import (
 type Provider interface {
 	// Name is "sandbox" or "stripe".
 	Name() string
-	// Start opens the provider's side of a payment and returns its reference
-	// and, where the payer's browser needs one, a client secret.
-	Start(ctx context.Context, p *Payment) (ref, clientSecret string, err error)
+	// Start opens the provider's side of a payment: its reference and what
+	// the payer's browser needs to pay.
+	Start(ctx context.Context, p *Payment) (Opening, error)
 	// Cancel stops a pending payment. It returns ErrAlreadyPaid when the
 	// money was captured in the meantime.
 	Cancel(ctx context.Context, p *Payment) error
@@ -33,6 +33,16 @@ type Provider interface {
 	// ReversePayout takes back amount of a payout after refunds; key makes
 	// the call idempotent.
 	ReversePayout(ctx context.Context, t *Transfer, amount Money, key string) error
+}
+
+// Opening is a payment opened at its provider.
+type Opening struct {
+	// Ref names the provider's side (a Stripe Checkout Session's id).
+	Ref string
+	// ClientSecret is for a provider's script in the payer's browser.
+	ClientSecret string
+	// CheckoutURL is the provider's page where the payer pays.
+	CheckoutURL string
 }
 
 // ErrAlreadyPaid is a cancellation that came too late: the payment succeeded.

@@ -48,9 +48,10 @@ func (s *Service) PaymentByRef(ctx context.Context, ref string) (*Payment, error
 }
 
 // Payment returns a payment to its payer. A payment not yet opened at the
-// provider (a flash sale's orders are written without) is opened now, when
-// its payer comes to pay; if the provider fails, the payment comes back
-// without its client secret and the payer tries again.
+// provider (a flash sale's orders are written without; a Stripe Checkout
+// Session that expired or failed is forgotten) is opened now, when its payer
+// comes to pay. If the provider fails, the error wraps ErrProvider: nothing
+// changed, and the payer tries again.
 func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Payment, []Order, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND buyer_id = ?", id, a.UserID).Scan(ctx); err != nil {
@@ -62,7 +63,9 @@ func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Pay
 			return nil, nil, err
 		}
 		if p.ProviderRef == "" {
-			_ = s.openAtProvider(ctx, p)
+			if err := s.openAtProvider(ctx, p); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	var orders []Order
@@ -77,19 +80,24 @@ func (s *Service) Payment(ctx context.Context, a catalog.Actor, id string) (*Pay
 
 // openAtProvider opens a payment at the provider and stores its reference.
 // Two pages opening it at once get the same reference: the provider is asked
-// with an idempotency key from the payment id (the sandbox's reference is
-// made from the id).
+// with an idempotency key from the payment id and its attempt (the sandbox's
+// reference is made from the id); the first to store it wins, and the other
+// reads what was stored.
 func (s *Service) openAtProvider(ctx context.Context, p *Payment) error {
-	ref, secret, err := s.provider.Start(ctx, p)
+	op, err := s.provider.Start(ctx, p)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProvider, err)
+	}
+	res, err := s.db.NewUpdate().Model((*Payment)(nil)).
+		Set("provider_ref = ?, client_secret = ?, checkout_url = ?", op.Ref, op.ClientSecret, op.CheckoutURL).
+		Where("id = ? AND provider_ref = '' AND provider_attempt = ?", p.ID, p.ProviderAttempt).Exec(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_ref = ?, client_secret = ?", ref, secret).
-		Where("id = ? AND provider_ref = ''", p.ID).Exec(ctx)
-	if err != nil {
-		return err
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.db.NewSelect().Model(p).WherePK().Scan(ctx)
 	}
-	p.ProviderRef, p.ClientSecret = ref, secret
+	p.ProviderRef, p.ClientSecret, p.CheckoutURL = op.Ref, op.ClientSecret, op.CheckoutURL
 	return nil
 }
 
@@ -188,6 +196,14 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 // MarkFailed records a failed payment attempt. The orders stay unpaid: the
 // payer may try again until the payment window closes.
 func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType string) error {
+	return s.markFailed(ctx, paymentID, eventID, eventType, "")
+}
+
+// markFailed is MarkFailed; when the attempt that failed was the provider
+// session closedRef, which cannot be paid again (a Stripe Checkout Session
+// whose asynchronous payment failed), the payment also forgets it, so the
+// pay page opens a new one.
+func (s *Service) markFailed(ctx context.Context, paymentID, eventID, eventType, closedRef string) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		fresh, err := recordEvent(ctx, tx, eventID, eventType, s.now())
 		if err != nil || !fresh {
@@ -197,6 +213,14 @@ func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType 
 		if err != nil {
 			return err
 		}
+		if p.Status != PaymentPending && p.Status != PaymentFailed {
+			return nil
+		}
+		if closedRef != "" && p.ProviderRef == closedRef {
+			if err := forgetSession(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if p.Status != PaymentPending {
 			return nil
 		}
@@ -204,6 +228,16 @@ func (s *Service) MarkFailed(ctx context.Context, paymentID, eventID, eventType 
 		_, err = tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx)
 		return err
 	})
+}
+
+// forgetSession drops the locked payment's provider session, which can no
+// longer be paid, so the next visit of its pay page opens a new one (under a
+// new idempotency key: the attempt counts up).
+func forgetSession(ctx context.Context, tx bun.Tx, p *Payment) error {
+	p.ProviderRef, p.ClientSecret, p.CheckoutURL = "", "", ""
+	p.ProviderAttempt++
+	_, err := tx.NewUpdate().Model(p).Column("provider_ref", "client_secret", "checkout_url", "provider_attempt").WherePK().Exec(ctx)
+	return err
 }
 
 // cancelPayment cancels a payment that is still open and every unpaid order

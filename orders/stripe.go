@@ -3,8 +3,11 @@ package orders
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,14 +28,30 @@ type StripeConfig struct {
 	APIBase string
 	// HTTPClient, if set, carries every request (tests record them).
 	HTTPClient *http.Client
+	// PublicURL is where buyers reach the site (http://host:port, no
+	// trailing slash): Stripe Checkout sends them back there.
+	PublicURL string
+	// PaymentMethods are the payment method types Stripe Checkout offers
+	// (card, alipay, wechat_pay); empty offers all three.
+	PaymentMethods []string
 }
 
-// Stripe settles payments with Stripe: a PaymentIntent per checkout in CNY,
-// refunds against it, and Connect "separate charges and transfers" payouts to
-// each stall's connected account. Every write carries an Idempotency-Key
-// derived from our own row's id, so a retry after a crash repeats nothing.
+// StripePaymentMethods are the payment method types a Checkout Session may
+// offer, the default set.
+var StripePaymentMethods = []string{"card", "alipay", "wechat_pay"}
+
+// Stripe settles payments with Stripe: a Checkout Session per payment in CNY
+// (the buyer pays on Stripe's page by card, Alipay or WeChat Pay), refunds
+// against its PaymentIntent, and Connect "separate charges and transfers"
+// payouts to each stall's connected account. Every write carries an
+// Idempotency-Key derived from our own row's id, so a retry after a crash
+// repeats nothing. Payments opened before Checkout (a PaymentIntent as their
+// reference) are still cancelled, looked up and refunded as they were.
 type Stripe struct {
-	api *client.API
+	api       *client.API
+	publicURL string
+	methods   []string
+	now       func() time.Time // the wall clock Stripe checks expires_at with
 }
 
 // NewStripe returns the Stripe provider.
@@ -46,37 +65,131 @@ func NewStripe(cfg StripeConfig) *Stripe {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
 	}
-	return &Stripe{api: client.New(cfg.SecretKey, backends)}
+	st := &Stripe{api: client.New(cfg.SecretKey, backends), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		methods: cfg.PaymentMethods, now: time.Now}
+	if st.publicURL == "" {
+		st.publicURL = "http://localhost:8080"
+	}
+	if len(st.methods) == 0 {
+		st.methods = StripePaymentMethods
+	}
+	return st
 }
 
 // Name is "stripe".
 func (*Stripe) Name() string { return "stripe" }
 
-// Start creates the checkout's PaymentIntent.
-func (s *Stripe) Start(_ context.Context, p *Payment) (string, string, error) {
-	params := &stripe.PaymentIntentParams{
-		Amount:        stripe.Int64(p.Amount),
-		Currency:      stripe.String(string(stripe.CurrencyCNY)),
-		TransferGroup: stripe.String(p.ID),
-		Description:   stripe.String("Miaohui checkout " + p.ID),
-		AutomaticPaymentMethods: &stripe.PaymentIntentAutomaticPaymentMethodsParams{
-			Enabled: stripe.Bool(true),
-		},
+// Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours
+// ahead; sessionMargin keeps a request in flight inside those bounds.
+const (
+	sessionMinLife = 30 * time.Minute
+	sessionMaxLife = 24 * time.Hour
+	sessionMargin  = 2 * time.Minute
+)
+
+// sessionExpiry is when a Checkout Session opened now for a payment due at
+// due expires: at due, but no sooner and no later than Stripe allows. A
+// session that outlives the payment window is expired by Cancel when the
+// window closes.
+func sessionExpiry(due, now time.Time) time.Time {
+	if lo := now.Add(sessionMinLife + sessionMargin); due.Before(lo) {
+		return lo
 	}
-	params.AddMetadata("payment_id", p.ID)
-	params.SetIdempotencyKey("pi-" + p.ID)
-	pi, err := s.api.PaymentIntents.New(params)
-	if err != nil {
-		return "", "", err
+	if hi := now.Add(sessionMaxLife - sessionMargin); due.After(hi) {
+		return hi
 	}
-	return pi.ID, pi.ClientSecret, nil
+	return due
 }
 
-// Cancel cancels the PaymentIntent; if it succeeded meanwhile, ErrAlreadyPaid.
-func (s *Stripe) Cancel(_ context.Context, p *Payment) error {
+// sessionKey is the idempotency key of a write about p's current Checkout
+// Session: from the payment id, and the attempt when a session was replaced.
+func sessionKey(prefix string, p *Payment) string {
+	if p.ProviderAttempt == 0 {
+		return prefix + p.ID
+	}
+	return fmt.Sprintf("%s%s-%d", prefix, p.ID, p.ProviderAttempt)
+}
+
+// isIntentRef tells a payment opened as a bare PaymentIntent (before Checkout).
+func isIntentRef(ref string) bool { return strings.HasPrefix(ref, "pi_") }
+
+// Start creates the payment's Checkout Session: one line in CNY for the
+// whole payment, the configured payment methods, and the PaymentIntent
+// tagged with the payment (metadata and transfer group, for the payouts).
+func (s *Stripe) Start(_ context.Context, p *Payment) (Opening, error) {
+	params := &stripe.CheckoutSessionParams{
+		Mode: stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{
+			Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:    stripe.String(string(stripe.CurrencyCNY)),
+				UnitAmount:  stripe.Int64(p.Amount),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String("庙会订单 " + p.ID)},
+			},
+		}},
+		PaymentMethodTypes: stripe.StringSlice(s.methods),
+		ClientReferenceID:  stripe.String(p.ID),
+		SuccessURL:         stripe.String(s.publicURL + "/orders?paid=" + url.QueryEscape(p.ID)),
+		CancelURL:          stripe.String(s.publicURL + "/pay/" + url.PathEscape(p.ID) + "?back=1"),
+		ExpiresAt:          stripe.Int64(sessionExpiry(p.ExpiresAt, s.now()).Unix()),
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
+			TransferGroup: stripe.String(p.ID),
+			Description:   stripe.String("Miaohui checkout " + p.ID),
+		},
+	}
+	if slices.Contains(s.methods, "wechat_pay") {
+		params.PaymentMethodOptions = &stripe.CheckoutSessionPaymentMethodOptionsParams{
+			WeChatPay: &stripe.CheckoutSessionPaymentMethodOptionsWeChatPayParams{Client: stripe.String("web")},
+		}
+	}
+	params.AddMetadata("payment_id", p.ID)
+	params.PaymentIntentData.AddMetadata("payment_id", p.ID)
+	params.SetIdempotencyKey(sessionKey("cs-", p))
+	cs, err := s.api.CheckoutSessions.New(params)
+	if err != nil {
+		return Opening{}, err
+	}
+	return Opening{Ref: cs.ID, CheckoutURL: cs.URL}, nil
+}
+
+// sessionPaid tells a session whose money was captured.
+func sessionPaid(cs *stripe.CheckoutSession) bool {
+	return cs.Status == stripe.CheckoutSessionStatusComplete &&
+		(cs.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid || cs.PaymentStatus == stripe.CheckoutSessionPaymentStatusNoPaymentRequired)
+}
+
+// Cancel expires the Checkout Session, so it can no longer be paid; if it
+// was paid meanwhile, ErrAlreadyPaid. A session completed but not yet paid
+// (an asynchronous payment under way) cannot be expired: that is an error
+// until Stripe tells how it ended.
+func (s *Stripe) Cancel(ctx context.Context, p *Payment) error {
 	if p.ProviderRef == "" {
 		return nil
 	}
+	if isIntentRef(p.ProviderRef) {
+		return s.cancelIntent(ctx, p)
+	}
+	params := &stripe.CheckoutSessionExpireParams{}
+	params.SetIdempotencyKey(sessionKey("cs-expire-", p))
+	_, err := s.api.CheckoutSessions.Expire(p.ProviderRef, params)
+	if err == nil {
+		return nil
+	}
+	cs, gerr := s.api.CheckoutSessions.Get(p.ProviderRef, nil)
+	if gerr != nil {
+		return err
+	}
+	switch {
+	case sessionPaid(cs):
+		return ErrAlreadyPaid
+	case cs.Status == stripe.CheckoutSessionStatusExpired:
+		return nil
+	}
+	return err
+}
+
+// cancelIntent cancels a PaymentIntent; if it succeeded meanwhile, ErrAlreadyPaid.
+func (s *Stripe) cancelIntent(_ context.Context, p *Payment) error {
 	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
 	params.SetIdempotencyKey("pi-cancel-" + p.ID)
 	_, err := s.api.PaymentIntents.Cancel(p.ProviderRef, params)
@@ -96,24 +209,63 @@ func (s *Stripe) Cancel(_ context.Context, p *Payment) error {
 	return err
 }
 
-// Lookup reads the PaymentIntent's status.
+// Lookup reads the Checkout Session: complete and paid is succeeded,
+// expired is cancelled, anything else pending.
 func (s *Stripe) Lookup(_ context.Context, p *Payment) (string, error) {
-	pi, err := s.api.PaymentIntents.Get(p.ProviderRef, nil)
+	if isIntentRef(p.ProviderRef) {
+		pi, err := s.api.PaymentIntents.Get(p.ProviderRef, nil)
+		if err != nil {
+			return "", err
+		}
+		switch pi.Status {
+		case stripe.PaymentIntentStatusSucceeded:
+			return PaymentSucceeded, nil
+		case stripe.PaymentIntentStatusCanceled:
+			return PaymentCancelled, nil
+		}
+		return PaymentPending, nil
+	}
+	cs, err := s.api.CheckoutSessions.Get(p.ProviderRef, nil)
 	if err != nil {
 		return "", err
 	}
-	switch pi.Status {
-	case stripe.PaymentIntentStatusSucceeded:
+	switch {
+	case sessionPaid(cs):
 		return PaymentSucceeded, nil
-	case stripe.PaymentIntentStatusCanceled:
+	case cs.Status == stripe.CheckoutSessionStatusExpired:
 		return PaymentCancelled, nil
 	}
 	return PaymentPending, nil
 }
 
-// Refund refunds part of the PaymentIntent.
+// intentOf is the PaymentIntent that took p's money: the one recorded from
+// Stripe's events, else the one its Checkout Session names.
+func (s *Stripe) intentOf(p *Payment) (string, error) {
+	switch {
+	case p.ProviderIntent != "":
+		return p.ProviderIntent, nil
+	case isIntentRef(p.ProviderRef):
+		return p.ProviderRef, nil
+	case p.ProviderRef == "":
+		return "", errors.New("the payment was never opened at Stripe")
+	}
+	cs, err := s.api.CheckoutSessions.Get(p.ProviderRef, nil)
+	if err != nil {
+		return "", err
+	}
+	if cs.PaymentIntent == nil || cs.PaymentIntent.ID == "" {
+		return "", fmt.Errorf("checkout session %s has no PaymentIntent", cs.ID)
+	}
+	return cs.PaymentIntent.ID, nil
+}
+
+// Refund refunds part of the payment's PaymentIntent.
 func (s *Stripe) Refund(_ context.Context, p *Payment, r *Refund) (string, error) {
-	params := &stripe.RefundParams{PaymentIntent: stripe.String(p.ProviderRef), Amount: stripe.Int64(r.Amount)}
+	intent, err := s.intentOf(p)
+	if err != nil {
+		return "", err
+	}
+	params := &stripe.RefundParams{PaymentIntent: stripe.String(intent), Amount: stripe.Int64(r.Amount)}
 	params.AddMetadata("refund_id", r.ID)
 	params.AddMetadata("order_id", r.OrderID)
 	params.SetIdempotencyKey("re-" + r.ID)
@@ -206,8 +358,42 @@ var ErrInvalidSignature = catalog.Coded("invalid_signature", catalog.Fail(catalo
 
 // ApplyStripeEvent settles what a verified Stripe event says. Unknown event
 // types and events about payments we do not know are acknowledged and ignored.
+//
+// A Checkout Session completed and paid (or paid later, asynchronously)
+// settles its payment; a failed asynchronous payment marks it failed and
+// lets the payer open a new session. A session that expired can no longer be
+// paid: while the payment window lasts the payment forgets it, and the pay
+// page opens a new one; once the window has passed the payment is cancelled
+// (see sessionExpired).
 func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 	switch ev.Type {
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed", "checkout.session.expired":
+		var cs stripe.CheckoutSession
+		if err := json.Unmarshal(ev.Data.Raw, &cs); err != nil {
+			return catalog.Invalid("data", "not a Checkout Session")
+		}
+		p, err := s.paymentForSession(ctx, &cs)
+		if err != nil {
+			return nil // not ours
+		}
+		if cs.PaymentIntent != nil {
+			if err := s.noteIntent(ctx, p.ID, cs.PaymentIntent.ID); err != nil {
+				return err
+			}
+		}
+		switch ev.Type {
+		case "checkout.session.completed":
+			if !sessionPaid(&cs) {
+				return nil // an asynchronous payment: its outcome follows
+			}
+			return s.MarkPaid(ctx, p.ID, ev.ID, string(ev.Type))
+		case "checkout.session.async_payment_succeeded":
+			return s.MarkPaid(ctx, p.ID, ev.ID, string(ev.Type))
+		case "checkout.session.async_payment_failed":
+			return s.markFailed(ctx, p.ID, ev.ID, string(ev.Type), cs.ID)
+		}
+		return s.sessionExpired(ctx, p.ID, cs.ID, ev.ID, string(ev.Type))
 	case "payment_intent.succeeded", "payment_intent.payment_failed":
 		var pi stripe.PaymentIntent
 		if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil {
@@ -216,6 +402,9 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 		p, err := s.paymentForIntent(ctx, &pi)
 		if err != nil {
 			return nil // not ours
+		}
+		if err := s.noteIntent(ctx, p.ID, pi.ID); err != nil {
+			return err
 		}
 		if ev.Type == "payment_intent.succeeded" {
 			return s.MarkPaid(ctx, p.ID, ev.ID, string(ev.Type))
@@ -246,14 +435,96 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 	return nil
 }
 
-func (s *Service) paymentForIntent(ctx context.Context, pi *stripe.PaymentIntent) (*Payment, error) {
-	if id := pi.Metadata["payment_id"]; id != "" {
-		p := new(Payment)
-		if err := s.db.NewSelect().Model(p).Where("id = ?", id).Scan(ctx); err == nil {
+// stripePayment is the Stripe payment with the given id, if there is one.
+func (s *Service) stripePayment(ctx context.Context, id string) (*Payment, error) {
+	p := new(Payment)
+	if err := s.db.NewSelect().Model(p).Where("id = ? AND provider = 'stripe'", id).Scan(ctx); err != nil {
+		return nil, catalog.NotFound(err, "payment")
+	}
+	return p, nil
+}
+
+// paymentForSession finds the payment a Checkout Session was opened for: by
+// the payment id it carries, else by the session's id.
+func (s *Service) paymentForSession(ctx context.Context, cs *stripe.CheckoutSession) (*Payment, error) {
+	for _, id := range []string{cs.Metadata["payment_id"], cs.ClientReferenceID} {
+		if id == "" {
+			continue
+		}
+		if p, err := s.stripePayment(ctx, id); err == nil {
 			return p, nil
 		}
 	}
-	return s.PaymentByRef(ctx, pi.ID)
+	if cs.ID == "" {
+		return nil, catalog.ErrNotFound
+	}
+	return s.PaymentByRef(ctx, cs.ID)
+}
+
+// paymentForIntent finds the payment a PaymentIntent took money for: by the
+// payment id in its metadata, else by the intent's id (that of a payment
+// opened as a bare PaymentIntent, or recorded from a session's events).
+func (s *Service) paymentForIntent(ctx context.Context, pi *stripe.PaymentIntent) (*Payment, error) {
+	if id := pi.Metadata["payment_id"]; id != "" {
+		if p, err := s.stripePayment(ctx, id); err == nil {
+			return p, nil
+		}
+	}
+	if pi.ID == "" {
+		return nil, catalog.ErrNotFound
+	}
+	p := new(Payment)
+	err := s.db.NewSelect().Model(p).Where("provider_intent = ? OR provider_ref = ?", pi.ID, pi.ID).Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, catalog.NotFound(err, "payment")
+	}
+	return p, nil
+}
+
+// noteIntent records the PaymentIntent behind a payment's Checkout Session,
+// the first time an event names it: refunds are made against it.
+func (s *Service) noteIntent(ctx context.Context, paymentID, intent string) error {
+	if intent == "" {
+		return nil
+	}
+	_, err := s.db.NewUpdate().Model((*Payment)(nil)).Set("provider_intent = ?", intent).
+		Where("id = ? AND provider_intent = ''", paymentID).Exec(ctx)
+	return err
+}
+
+// sessionExpired applies Stripe's word that the Checkout Session sessionID
+// of a payment expired: nobody can pay it any more. A payment that moved on
+// (paid, cancelled) or that has since got another session keeps its state.
+// A payment still open while its window lasts forgets the session, so its
+// pay page opens a new one; once the window has passed it is cancelled and
+// its stock returned, as its expiry would (nothing is left to close at
+// Stripe). The event is applied once.
+func (s *Service) sessionExpired(ctx context.Context, paymentID, sessionID, eventID, eventType string) error {
+	var backOnSale []returnedUnits
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		backOnSale = nil
+		now := s.now()
+		fresh, err := recordEvent(ctx, tx, eventID, eventType, now)
+		if err != nil || !fresh {
+			return err
+		}
+		p, err := s.lockPayment(ctx, tx, paymentID)
+		if err != nil {
+			return err
+		}
+		if p.Status != PaymentPending && p.Status != PaymentFailed || p.ProviderRef != sessionID {
+			return nil
+		}
+		if now.Before(p.ExpiresAt) {
+			return forgetSession(ctx, tx, p)
+		}
+		backOnSale, err = s.cancelPaymentIn(ctx, tx, p, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.unitsReturned(ctx, backOnSale)
 }
 
 // applyRefunded books refunds Stripe reports as done. A refund proves the

@@ -287,7 +287,15 @@ type payView struct {
 	ExpiresMS, NowMS                                        int64
 	Open                                                    bool // may still be paid
 	Sandbox, Stripe, HasSecret                              bool
-	Orders                                                  []orderCard
+	// CheckoutURL is the provider's page where the payer pays (Stripe
+	// Checkout); AutoGo sends the browser there on its own, unless the
+	// payer just came back from it.
+	CheckoutURL string
+	AutoGo      bool
+	// Unavailable: the provider did not answer when the payment was to be
+	// opened; the page offers to try again.
+	Unavailable bool
+	Orders      []orderCard
 }
 
 func (s *Site) payPage(c *fiber.Ctx) error {
@@ -299,6 +307,12 @@ func (s *Site) payPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := s.page(c, "pay.title")
 	pay, list, err := s.orders.Payment(ctx, a, id)
+	if errors.Is(err, orders.ErrProvider) {
+		s.log.Warn("pay page: payment provider", "payment", id, "err", err)
+		p.Error = p.T("err.provider")
+		p.Data = payView{ID: id, Unavailable: true}
+		return s.render(c, http.StatusBadGateway, "pay", p)
+	}
 	if err != nil {
 		return err
 	}
@@ -309,7 +323,9 @@ func (s *Site) payPage(c *fiber.Ctx) error {
 		ExpiresMS: pay.ExpiresAt.UnixMilli(), NowMS: now.UnixMilli(),
 		Open:    (pay.Status == orders.PaymentPending || pay.Status == orders.PaymentFailed) && now.Before(pay.ExpiresAt),
 		Sandbox: pay.Provider == "sandbox", Stripe: pay.Provider == "stripe", HasSecret: pay.ClientSecret != "",
+		CheckoutURL: pay.CheckoutURL,
 	}
+	v.AutoGo = v.Open && v.CheckoutURL != "" && c.Query("back") == ""
 	if !v.Open && (pay.Status == orders.PaymentPending || pay.Status == orders.PaymentFailed) {
 		v.Status, v.StatusLabel = "expired", p.T("pay.status.expired")
 	}

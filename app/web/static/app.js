@@ -79,6 +79,10 @@ function startCountdown(el) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-fulfil-form]").forEach(syncFulfilForm);
   document.querySelectorAll("[data-countdown]").forEach(startCountdown);
+  // The pay page sends the payer on to the provider's checkout page; the
+  // link stays there for a browser that does not follow.
+  var go = document.querySelector("a[data-redirect]");
+  if (go) setTimeout(function () { window.location.assign(go.href); }, 600);
 });
 document.addEventListener("change", function (ev) {
   var t = ev.target;
