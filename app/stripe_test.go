@@ -820,7 +820,9 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 	// gets another key.
 	mock := stripeMockURL(t)
 	rec := &stripeRecorder{}
-	p := orders.NewStripe(orders.StripeConfig{SecretKey: stripeTestKey, APIBase: mock, HTTPClient: &http.Client{Transport: rec, Timeout: 30 * time.Second}})
+	// A fixed clock: a session's key names the 5-minute period it is opened in.
+	clock := func() time.Time { return time.Date(2026, 12, 3, 12, 2, 0, 0, time.UTC) }
+	p := orders.NewStripe(orders.StripeConfig{SecretKey: stripeTestKey, APIBase: mock, HTTPClient: &http.Client{Transport: rec, Timeout: 30 * time.Second}, Now: clock})
 	ctx := context.Background()
 	// keys runs call twice (a retry) and once for another row and checks the keys.
 	keys := func(t *testing.T, method, pathPrefix, id, otherID string, call func(id string) error) {
@@ -890,8 +892,8 @@ func TestStripeIdempotencyKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := rec.take()
-		if len(calls) != 1 || calls[0].key != "cs-"+payID+"-1" {
-			t.Errorf("a second session's requests %+v, want one with the key cs-%s-1", calls, payID)
+		if len(calls) != 1 || calls[0].key != "cs-"+payID+"-1-20261203T1200" {
+			t.Errorf("a second session's requests %+v, want one with the key cs-%s-1-20261203T1200", calls, payID)
 		}
 	})
 

@@ -34,6 +34,8 @@ type StripeConfig struct {
 	// PaymentMethods are the payment method types Stripe Checkout offers
 	// (card, alipay, wechat_pay); empty offers all three.
 	PaymentMethods []string
+	// Now is the wall clock (time.Now when nil; tests fix it).
+	Now func() time.Time
 }
 
 // StripePaymentMethods are the payment method types a Checkout Session may
@@ -66,7 +68,10 @@ func NewStripe(cfg StripeConfig) *Stripe {
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
 	}
 	st := &Stripe{api: client.New(cfg.SecretKey, backends), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		methods: cfg.PaymentMethods, now: time.Now}
+		methods: cfg.PaymentMethods, now: cfg.Now}
+	if st.now == nil {
+		st.now = time.Now
+	}
 	if st.publicURL == "" {
 		st.publicURL = "http://localhost:8080"
 	}
@@ -81,21 +86,31 @@ func (*Stripe) Name() string { return "stripe" }
 
 // Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours
 // ahead; sessionMargin keeps a request in flight inside those bounds.
+//
+// Stripe replays a request sent again with the same idempotency key only if
+// its parameters are the same, so expires_at must not move with the clock
+// between a request and its retry. Sessions are opened in periods of
+// sessionPeriod: within one, every request for a payment's session is the
+// same (same expires_at, same key); a request in the next period has a key of
+// its own (the period's start is part of it). A session opened in a period
+// and lost with its answer is never shown to anyone; it expires by itself,
+// and money paid through it would still find its payment by the metadata.
 const (
 	sessionMinLife = 30 * time.Minute
 	sessionMaxLife = 24 * time.Hour
 	sessionMargin  = 2 * time.Minute
+	sessionPeriod  = 5 * time.Minute
 )
 
-// sessionExpiry is when a Checkout Session opened now for a payment due at
-// due expires: at due, but no sooner and no later than Stripe allows. A
-// session that outlives the payment window is expired by Cancel when the
-// window closes.
-func sessionExpiry(due, now time.Time) time.Time {
-	if lo := now.Add(sessionMinLife + sessionMargin); due.Before(lo) {
+// sessionExpiry is when a Checkout Session opened in the period starting at
+// period, for a payment due at due, expires: at due, but no sooner and no
+// later than Stripe allows at any moment of the period. A session that
+// outlives the payment window is expired by Cancel when the window closes.
+func sessionExpiry(due, period time.Time) time.Time {
+	if lo := period.Add(sessionPeriod + sessionMinLife + sessionMargin); due.Before(lo) {
 		return lo
 	}
-	if hi := now.Add(sessionMaxLife - sessionMargin); due.After(hi) {
+	if hi := period.Add(sessionMaxLife - sessionMargin); due.After(hi) {
 		return hi
 	}
 	return due
@@ -110,6 +125,12 @@ func sessionKey(prefix string, p *Payment) string {
 	return fmt.Sprintf("%s%s-%d", prefix, p.ID, p.ProviderAttempt)
 }
 
+// openKey is the idempotency key that creates p's session in the period
+// starting at period.
+func openKey(p *Payment, period time.Time) string {
+	return sessionKey("cs-", p) + "-" + period.UTC().Format("20060102T1504")
+}
+
 // isIntentRef tells a payment opened as a bare PaymentIntent (before Checkout).
 func isIntentRef(ref string) bool { return strings.HasPrefix(ref, "pi_") }
 
@@ -117,6 +138,7 @@ func isIntentRef(ref string) bool { return strings.HasPrefix(ref, "pi_") }
 // whole payment, the configured payment methods, and the PaymentIntent
 // tagged with the payment (metadata and transfer group, for the payouts).
 func (s *Stripe) Start(_ context.Context, p *Payment) (Opening, error) {
+	period := s.now().Truncate(sessionPeriod)
 	params := &stripe.CheckoutSessionParams{
 		Mode: stripe.String(string(stripe.CheckoutSessionModePayment)),
 		LineItems: []*stripe.CheckoutSessionLineItemParams{{
@@ -131,7 +153,7 @@ func (s *Stripe) Start(_ context.Context, p *Payment) (Opening, error) {
 		ClientReferenceID:  stripe.String(p.ID),
 		SuccessURL:         stripe.String(s.publicURL + "/orders?paid=" + url.QueryEscape(p.ID)),
 		CancelURL:          stripe.String(s.publicURL + "/pay/" + url.PathEscape(p.ID) + "?back=1"),
-		ExpiresAt:          stripe.Int64(sessionExpiry(p.ExpiresAt, s.now()).Unix()),
+		ExpiresAt:          stripe.Int64(sessionExpiry(p.ExpiresAt, period).Unix()),
 		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
 			TransferGroup: stripe.String(p.ID),
 			Description:   stripe.String("Miaohui checkout " + p.ID),
@@ -144,7 +166,7 @@ func (s *Stripe) Start(_ context.Context, p *Payment) (Opening, error) {
 	}
 	params.AddMetadata("payment_id", p.ID)
 	params.PaymentIntentData.AddMetadata("payment_id", p.ID)
-	params.SetIdempotencyKey(sessionKey("cs-", p))
+	params.SetIdempotencyKey(openKey(p, period))
 	cs, err := s.api.CheckoutSessions.New(params)
 	if err != nil {
 		return Opening{}, err
