@@ -286,7 +286,7 @@ type payView struct {
 	ID, Amount, Status, StatusLabel, Deadline, LeftTemplate string
 	ExpiresMS, NowMS                                        int64
 	Open                                                    bool // may still be paid
-	Sandbox, Stripe, HasSecret                              bool
+	Sandbox, Stripe                                         bool
 	// CheckoutURL is the provider's page where the payer pays (Stripe
 	// Checkout); AutoGo sends the browser there on its own, unless the
 	// payer just came back from it.
@@ -322,7 +322,7 @@ func (s *Site) payPage(c *fiber.Ctx) error {
 		Deadline: dateTimeText(pay.ExpiresAt, p.Lang), LeftTemplate: p.T("pay.left", "Time", "{t}"),
 		ExpiresMS: pay.ExpiresAt.UnixMilli(), NowMS: now.UnixMilli(),
 		Open:    (pay.Status == orders.PaymentPending || pay.Status == orders.PaymentFailed) && now.Before(pay.ExpiresAt),
-		Sandbox: pay.Provider == "sandbox", Stripe: pay.Provider == "stripe", HasSecret: pay.ClientSecret != "",
+		Sandbox: pay.Provider == "sandbox", Stripe: pay.Provider == "stripe",
 		CheckoutURL: pay.CheckoutURL,
 	}
 	v.AutoGo = v.Open && v.CheckoutURL != "" && c.Query("back") == ""
