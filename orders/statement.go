@@ -378,7 +378,7 @@ func (s *Service) payablesOf(ctx context.Context, fairID string) (*Payables, err
 	err := s.db.NewSelect().TableExpr("orders AS o").Join("LEFT JOIN transfers AS t ON t.order_id = o.id").
 		ColumnExpr("o.stall_id, "+status+" AS status", now.Add(-hold)).
 		ColumnExpr("COUNT(*) AS orders, SUM(o.total) AS gross, SUM(o.platform_fee) AS fee, SUM(o.subsidy) AS subsidy, SUM(o.merchant_share) AS share").
-		ColumnExpr("SUM(" + paidOut + ") AS paid_out").
+		ColumnExpr("SUM("+paidOut+") AS paid_out").
 		Where("o.fair_id = ? AND o.status IN (?) AND o.paid_at IS NOT NULL AND o.refunded = 0", fairID, bun.In(PaidStatuses)).
 		GroupExpr("o.stall_id, 2").Scan(ctx, &groups)
 	if err != nil {
