@@ -364,11 +364,11 @@ func (s *Service) payablesOf(ctx context.Context, fairID string) (*Payables, err
 	// Unrefunded orders: the merchant's part of refunds is 0, so each
 	// figure is a plain sum; the payout status is PayoutStatusOf in SQL.
 	var groups []struct {
-		StallID              string
-		Status               string
-		Orders               int64
-		Gross, Fee, Subsidy  Money
-		Share, PaidOut, Owed Money
+		StallID             string
+		Status              string
+		Orders              int64
+		Gross, Fee, Subsidy Money
+		Share, PaidOut      Money
 	}
 	status := `CASE WHEN t.provider_ref IS NOT NULL AND t.provider_ref <> '' THEN 'paid'
 		WHEN o.merchant_share <= 0 THEN 'none'

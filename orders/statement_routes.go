@@ -27,7 +27,9 @@ type statementIn struct {
 }
 
 type statementPageIn struct {
-	statementIn
+	ID   string `path:"id"`
+	From string `query:"from" doc:"RFC 3339, inclusive; paid_at from this time"`
+	To   string `query:"to" doc:"RFC 3339, exclusive; paid_at before this time"`
 	catalog.PageQuery
 }
 
