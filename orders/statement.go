@@ -362,25 +362,25 @@ func (s *Service) payablesOf(ctx context.Context, fairID string) (*Payables, err
 	}
 
 	// Unrefunded orders: the merchant's part of refunds is 0, so each
-	// figure is a plain sum; the payout status is PayoutStatusOf in SQL.
+	// figure is a plain sum, and what is held is the share and subsidy of
+	// the orders PayoutStatusOf calls held (no transfer, a share, not
+	// released). The scan reads orders_payables_idx alone, in stall order.
 	var groups []struct {
 		StallID             string
-		Status              string
 		Orders              int64
 		Gross, Fee, Subsidy Money
 		Share, PaidOut      Money
+		Held                Money
 	}
-	status := `CASE WHEN t.provider_ref IS NOT NULL AND t.provider_ref <> '' THEN 'paid'
-		WHEN o.merchant_share <= 0 THEN 'none'
-		WHEN t.order_id IS NOT NULL OR (o.status <> 'refunded' AND (o.redeemed_at IS NOT NULL OR o.shipped_at <= ?)) THEN 'due'
-		ELSE 'held' END`
+	held := `CASE WHEN t.order_id IS NULL AND o.merchant_share > 0
+		AND NOT (o.status <> 'refunded' AND (o.redeemed_at IS NOT NULL OR o.shipped_at <= ?))
+		THEN o.merchant_share + o.subsidy ELSE 0 END`
 	paidOut := `CASE WHEN t.provider_ref IS NOT NULL AND t.provider_ref <> '' THEN t.amount - t.reversed ELSE 0 END`
 	err := s.db.NewSelect().TableExpr("orders AS o").Join("LEFT JOIN transfers AS t ON t.order_id = o.id").
-		ColumnExpr("o.stall_id, "+status+" AS status", now.Add(-hold)).
-		ColumnExpr("COUNT(*) AS orders, SUM(o.total) AS gross, SUM(o.platform_fee) AS fee, SUM(o.subsidy) AS subsidy, SUM(o.merchant_share) AS share").
-		ColumnExpr("SUM("+paidOut+") AS paid_out").
+		ColumnExpr("o.stall_id, COUNT(*) AS orders, SUM(o.total) AS gross, SUM(o.platform_fee) AS fee, SUM(o.subsidy) AS subsidy, SUM(o.merchant_share) AS share").
+		ColumnExpr("SUM("+paidOut+") AS paid_out, SUM("+held+") AS held", now.Add(-hold)).
 		Where("o.fair_id = ? AND o.status IN (?) AND o.paid_at IS NOT NULL AND o.refunded = 0", fairID, bun.In(PaidStatuses)).
-		GroupExpr("o.stall_id, 2").Scan(ctx, &groups)
+		GroupExpr("o.stall_id").Scan(ctx, &groups)
 	if err != nil {
 		return nil, err
 	}
@@ -394,11 +394,8 @@ func (s *Service) payablesOf(ctx context.Context, fairID string) (*Payables, err
 		t.Net += net
 		t.PaidOut += g.PaidOut
 		t.Owed += net - g.PaidOut
-		if g.Status == PayoutHeld {
-			t.Held += net - g.PaidOut
-		} else {
-			t.Due += net - g.PaidOut
-		}
+		t.Held += g.Held
+		t.Due += net - g.PaidOut - g.Held
 	}
 
 	// Refunded orders, one by one.
