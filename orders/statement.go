@@ -373,7 +373,7 @@ func (s *Service) payablesOf(ctx context.Context, fairID string) (*Payables, err
 		Held                Money
 	}
 	held := `CASE WHEN t.order_id IS NULL AND o.merchant_share > 0
-		AND NOT (o.status <> 'refunded' AND (o.redeemed_at IS NOT NULL OR o.shipped_at <= ?))
+		AND o.redeemed_at IS NULL AND (o.shipped_at IS NULL OR o.shipped_at > ? OR o.status = 'refunded')
 		THEN o.merchant_share + o.subsidy ELSE 0 END`
 	paidOut := `CASE WHEN t.provider_ref IS NOT NULL AND t.provider_ref <> '' THEN t.amount - t.reversed ELSE 0 END`
 	err := s.db.NewSelect().TableExpr("orders AS o").Join("LEFT JOIN transfers AS t ON t.order_id = o.id").

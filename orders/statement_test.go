@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -275,7 +276,9 @@ func TestPayables(t *testing.T) {
 		if err := w.Orders.Payout(w.ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
+		w.buy(w.goods(other, catalogtest.Product{Price: 1000, Stock: 5}), 1, true) // picked up later: held
 		empty := w.shop("空摊")
+
 		w.buy(w.goods(empty, catalogtest.Product{Price: 100}), 1, false)
 
 		for _, at := range []time.Time{w.Clock.Now(), w.shippedAt.Add(w.Orders.PayoutHold())} {
@@ -311,9 +314,12 @@ func TestPayables(t *testing.T) {
 			if p.Totals.Net != sum.Net || p.Totals.Owed != sum.Owed || p.Totals.PaidOut != sum.PaidOut || p.Totals.Held != sum.Held {
 				t.Errorf("payables totals %+v, items add up to %+v", p.Totals, sum)
 			}
-			// 2 × ¥49.99: fee 500, share 9498, all paid out.
-			if p.Totals.Net != 20565+9498 || p.Totals.PaidOut != 8550+9498 {
-				t.Errorf("net %d, paid out %d; want %d, %d", p.Totals.Net, p.Totals.PaidOut, 20565+9498, 8550+9498)
+			// 2 × ¥49.99: fee 500, share 9498, all paid out; ¥10.00: fee 50, share 950, held.
+			if p.Totals.Net != 20565+9498+950 || p.Totals.PaidOut != 8550+9498 {
+				t.Errorf("net %d, paid out %d; want %d, %d", p.Totals.Net, p.Totals.PaidOut, 20565+9498+950, 8550+9498)
+			}
+			if it := p.Items[slices.IndexFunc(p.Items, func(it orders.Payable) bool { return it.StallID == other.Stall.ID })]; it.Held != 950 || it.Due != 0 {
+				t.Errorf("second stall held %d, due %d; want 950, 0", it.Held, it.Due)
 			}
 		}
 		b, err := w.Orders.FairPayables(w.ctx, w.Organizer, w.Fair.Slug)
