@@ -770,6 +770,11 @@ var auditOps = map[string]auditDecl{
 	"fair-totals-csv":  fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
 	"stall-totals":     stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
 	"stall-totals-csv": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+	// Statements and payables: the merchant's and the organizer's only.
+	"stall-statement":     stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+	"stall-statement-csv": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+	"fair-payables":       fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
+	"fair-payables-csv":   fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
 
 	// Flash sales.
 	"create-flash-sale": stallMerchant.with(func(d *auditDecl) {

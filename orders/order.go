@@ -50,6 +50,7 @@ type Order struct {
 	PlatformFee     Money      `json:"platform_fee" doc:"the platform's commission, in fen"`
 	MerchantShare   Money      `json:"merchant_share" doc:"what the merchant receives, in fen"`
 	Refunded        Money      `json:"refunded" doc:"refunded so far, in fen"`
+	Subsidy         Money      `json:"subsidy,omitempty" doc:"what the fair's organizer pays the merchant on top (an organizer-funded discount), in fen"`
 	RefundPending   Money      `json:"-"`
 	ShippingAddress string     `json:"shipping_address,omitempty"`
 	Tracking        string     `json:"tracking,omitempty"`

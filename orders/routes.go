@@ -54,6 +54,8 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, totals.Signed("fair-totals-csv", get, "/fairs/{slug}/totals.csv", "A fair's totals per stall (or another of its tables), as CSV (its organizer)", 0, 403, 404), catalog.SignedInRaw(h.actor, h.fairTotalsCSV))
 	huma.Register(api, totals.Signed("stall-totals", get, "/stalls/{id}/totals", "A stall's own totals (its merchant)", 0, 403, 404), catalog.SignedIn(h.actor, h.stallTotals))
 	huma.Register(api, totals.Signed("stall-totals-csv", get, "/stalls/{id}/totals.csv", "One table of a stall's totals, as CSV (its merchant)", 0, 403, 404), catalog.SignedInRaw(h.actor, h.stallTotalsCSV))
+
+	h.statementRoutes(api)
 }
 
 // The inputs of the operations. Those that are aliases of unnamed structs

@@ -43,7 +43,10 @@ func Check(ctx context.Context, env Env, out io.Writer, args []string) error {
 // CheckTotals checks one fair (slug) or every fair (slug == "").
 func CheckTotals(ctx context.Context, db *bun.DB, dataDir, slug string, out io.Writer) error {
 	cat := catalog.NewService(db, catalog.SystemClock, dataDir, catalog.NoEvents{})
-	svc := orders.NewService(db, cat, orders.Sandbox{}, orders.NoEvents{}, catalog.SystemClock, 15*time.Minute)
+	// One instant for the whole check, so that statements and payables
+	// agree on which shipped orders are past the payout hold.
+	at := catalog.SystemClock()
+	svc := orders.NewService(db, cat, orders.Sandbox{}, orders.NoEvents{}, func() time.Time { return at }, 15*time.Minute)
 	var fairs []catalog.Fair
 	q := db.NewSelect().Model(&fairs).OrderExpr("id ASC")
 	if slug != "" {
@@ -79,10 +82,20 @@ func CheckTotals(ctx context.Context, db *bun.DB, dataDir, slug string, out io.W
 				diffs = append(diffs, "stall "+id+": "+d)
 			}
 		}
+		t3 := time.Now()
+		money, err := checkStatements(ctx, svc, f, want, stalls)
+		if err != nil {
+			return fmt.Errorf("fair %s: %w", f.Slug, err)
+		}
+		diffs = append(diffs, money.diffs...)
 		fmt.Fprintf(out, "fair %s: %d orders read in %s, FairTotals in %s, %d stalls' totals in %s; GMV %s, paid orders %d, refunded %s, participants %d, stalls %d, merchants %d, days %d, hours %d, categories %d\n",
-			f.Slug, n, t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), len(stalls), time.Since(t2).Round(time.Millisecond),
+			f.Slug, n, t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), len(stalls), t3.Sub(t2).Round(time.Millisecond),
 			orders.Yuan(want.GMV), want.PaidOrders, orders.Yuan(want.Refunded), want.Participants, want.Stalls, want.Merchants,
 			len(want.ByDay), len(want.ByHour), len(want.ByCategory))
+		fmt.Fprintf(out, "fair %s: %d stalls' statements in %s, payables in %s; commission %s, subsidy %s, net %s, paid out %s, owed %s (held %s)\n",
+			f.Slug, len(stalls), money.statements.Round(time.Millisecond), money.payables.Round(time.Millisecond),
+			orders.Yuan(money.sum.Commission), orders.Yuan(money.sum.Subsidy), orders.Yuan(money.sum.Net), orders.Yuan(money.sum.PaidOut),
+			orders.Yuan(money.sum.Owed), orders.Yuan(money.sum.Held))
 		for i, d := range diffs {
 			if i == 40 {
 				fmt.Fprintf(out, "  … and %d more\n", len(diffs)-40)

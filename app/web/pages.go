@@ -28,6 +28,7 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Post("/account/notifications/:id/read", s.readNotificationSubmit)
 	r.Get("/lang/:code", s.switchLang)
 	s.dashboardPageRoutes(r)
+	s.statementPageRoutes(r)
 }
 
 func (s *Site) loginPage(c *fiber.Ctx) error {
