@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"miaohui/app/ops"
 	"miaohui/catalog"
 	"miaohui/catalog/catalogtest"
 	"miaohui/jobs"
@@ -253,5 +254,26 @@ func TestFaultOutboxPayouts(t *testing.T) {
 	}
 	if t.Failed() {
 		e.logErrors(t)
+	}
+}
+
+func TestCheckOutbox(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	var out strings.Builder
+	now := time.Now()
+	if err := ops.CheckOutbox(ctx, e.srv.DB, now, 10*time.Minute, &out); err != nil || !strings.Contains(out.String(), "outbox OK") {
+		t.Fatalf("empty outbox: %v, %q", err, out.String())
+	}
+	for _, age := range []time.Duration{time.Minute, 20 * time.Minute, time.Hour} {
+		m := &orders.OutboxMessage{ID: catalog.NewID(), Kind: orders.OutboxNotice, OrderID: "o", Event: "paid", CreatedAt: now.Add(-age)}
+		if _, err := e.srv.DB.NewInsert().Model(m).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	err := ops.CheckOutbox(ctx, e.srv.DB, now, 10*time.Minute, &out)
+	if err != nil || !strings.Contains(out.String(), "WARNING 2 message(s) waiting longer than 10m0s") {
+		t.Errorf("CheckOutbox = %v, %q; want a warning about 2 messages and no error", err, out.String())
 	}
 }
