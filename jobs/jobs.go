@@ -2,6 +2,9 @@
 // their handlers, the scheduler of periodic work, and notifications. Tasks are
 // enqueued after the transaction that causes them commits, with a TaskID
 // derived from the row they concern, and every handler may run twice safely.
+// What follows a payment, refund, cancellation, shipping or redemption is
+// written to the orders' outbox in that transaction and handed over by the
+// Relay (outbox.go), so a crash or a Redis outage after the commit loses none.
 package jobs
 
 import (
