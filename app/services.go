@@ -62,7 +62,8 @@ func NewServices(d Deps) (*Services, error) {
 		queueRedis = ap
 	}
 	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
-	events := jobs.NewOrderEvents(enqueue, d.DB)
+	// A commit's outbox messages are delivered at once, on the services' clock.
+	events := jobs.NewOrderEvents(enqueue, d.DB).UseRelay(jobs.NewRelay(d.DB, enqueue, d.Now, d.Logger))
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
 	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow).WithPayoutHold(d.Config.PayoutHold)
 	adm := orders.NewAdmission(d.Redis, ord, d.Now)
