@@ -229,6 +229,14 @@ func (e *testEnv) runWorkers(tune ...func(*jobs.Deps)) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(srv.Shutdown)
+	// The outbox relay, as StartWorkers runs it (more often: tests wait).
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jobs.NewRelay(deps.DB, deps.Enqueuer, deps.Now, e.srv.Logger).Loop(ctx, 200*time.Millisecond)
+	}()
+	e.t.Cleanup(func() { stop(); <-done })
 }
 
 // eventually retries check until it passes or the deadline passes.

@@ -1369,11 +1369,14 @@ func TestRefunds(t *testing.T) {
 			if err := e.srv.Orders.ReversePayout(ctx, res.JSON(t)["id"].(string)); err != nil {
 				t.Fatal(err)
 			}
+			if amount < paid.Total {
+				e.redeemOrder(t, w.merchA.Token, paid.ID) // releases the payout
+			} // a fully refunded order is never released: nothing is paid out
 			if err := e.srv.Orders.Payout(ctx, paid.ID); err != nil {
 				t.Fatal(err)
 			}
 			var tr orders.Transfer
-			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", paid.ID).Scan(ctx); err != nil {
+			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", paid.ID).Scan(ctx); err != nil && amount < paid.Total {
 				t.Fatal(err)
 			}
 			want := paid.MerchantShare - orders.Split(amount, []int64{paid.MerchantShare, paid.PlatformFee})[0]

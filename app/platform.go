@@ -146,7 +146,13 @@ func (p *Platform) Close() {
 type Workers struct {
 	server    *asynq.Server
 	scheduler *asynq.Scheduler
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
 }
+
+// relayEvery is how often the outbox relay looks for messages a commit's
+// own delivery missed (Redis down, the process killed).
+const relayEvery = 2 * time.Second
 
 // StartWorkers starts processing every queue and the periodic work.
 func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error) {
@@ -171,16 +177,29 @@ func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error)
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	// Payments whose window closed while no worker ran (or whose expiry task
-	// was lost with Redis) are closed at once, not at the next sweep.
-	if err := jobs.NewEnqueuer(p.Redis, p.Log).Enqueue(context.Background(), asynq.NewTask(jobs.TypePaymentSweep, nil),
-		asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
-		p.Log.Warn("start-up sweep not queued", "err", err)
+	// was lost with Redis) are closed at once, not at the next sweep; so are
+	// the payouts that came due meanwhile.
+	enq := jobs.NewEnqueuer(p.Redis, p.Log)
+	for _, typ := range []string{jobs.TypePaymentSweep, jobs.TypePayoutsDue} {
+		if err := enq.Enqueue(context.Background(), asynq.NewTask(typ, nil), asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
+			p.Log.Warn("start-up sweep not queued", "type", typ, "err", err)
+		}
 	}
-	return &Workers{server: srv, scheduler: sched}, nil
+	// The outbox relay runs beside the queue: what a commit could not
+	// deliver (Redis down, the process killed) is queued within seconds.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jobs.NewRelay(p.DB, svc.Enqueuer, svc.Now, p.Log).Loop(ctx, relayEvery)
+	}()
+	return &Workers{server: srv, scheduler: sched, stopRelay: stop, relayDone: done}, nil
 }
 
 // Stop stops taking tasks and waits for the running ones to finish.
 func (w *Workers) Stop() {
+	w.stopRelay()
+	<-w.relayDone
 	w.scheduler.Shutdown()
 	w.server.Shutdown()
 }

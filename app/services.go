@@ -21,6 +21,9 @@ type Deps struct {
 	DB     *bun.DB
 	Redis  redis.UniversalClient
 	Now    catalog.Clock
+	// Provider, when set, is the payment provider instead of the one the
+	// configuration names (tests count its calls).
+	Provider orders.Provider
 }
 
 // Services are the domain services, built once per process from its
@@ -46,9 +49,11 @@ func NewServices(d Deps) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := NewProvider(d.Config)
-	if err != nil {
-		return nil, err
+	provider := d.Provider
+	if provider == nil {
+		if provider, err = NewProvider(d.Config); err != nil {
+			return nil, err
+		}
 	}
 	// Tasks are queued over the client's autopipeliner: a flash sale's
 	// winners, queued together once its burst is over, share round trips.
@@ -57,7 +62,8 @@ func NewServices(d Deps) (*Services, error) {
 		queueRedis = ap
 	}
 	enqueue := jobs.NewEnqueuer(queueRedis, d.Logger)
-	events := jobs.NewOrderEvents(enqueue, d.DB)
+	// A commit's outbox messages are delivered at once, on the services' clock.
+	events := jobs.NewOrderEvents(enqueue, d.DB).UseRelay(jobs.NewRelay(d.DB, enqueue, d.Now, d.Logger))
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
 	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow).WithPayoutHold(d.Config.PayoutHold)
 	adm := orders.NewAdmission(d.Redis, ord, d.Now)

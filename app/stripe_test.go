@@ -390,22 +390,34 @@ func TestStripeWebhookDuplicates(t *testing.T) {
 		}
 		paidAt[id] = *o.PaidAt
 	}
-	// One payout task per order.
+	// One receipt per order, and no payout: payment releases nothing.
 	ins := asynq.NewInspectorFromRedisClient(e.redis.Client)
-	tasks, err := ins.ListPendingTasks(jobs.QueueDefault, asynq.PageSize(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payouts := map[string]int{}
-	for _, task := range tasks {
-		if task.Type == jobs.TypeOrderPayout {
-			var p struct{ ID string }
+	payouts, receipts := map[string]int{}, map[string]int{}
+	for _, q := range []string{jobs.QueueDefault, jobs.QueueLow} {
+		tasks, err := ins.ListPendingTasks(q, asynq.PageSize(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			var p struct {
+				ID      string
+				OrderID string `json:"order_id"`
+				Event   string
+			}
 			_ = json.Unmarshal(task.Payload, &p)
-			payouts[p.ID]++
+			switch {
+			case task.Type == jobs.TypeOrderPayout:
+				payouts[p.ID]++
+			case task.Type == jobs.TypeOrderNotify && p.Event == "paid":
+				receipts[p.OrderID]++
+			}
 		}
 	}
-	if len(payouts) != 2 || payouts[orderA] != 1 || payouts[orderB] != 1 {
-		t.Errorf("payout tasks %v, want one for each of %s and %s", payouts, orderA, orderB)
+	if len(payouts) != 0 {
+		t.Errorf("payout tasks %v at payment, want none", payouts)
+	}
+	if len(receipts) != 2 || receipts[orderA] != 1 || receipts[orderB] != 1 {
+		t.Errorf("receipt tasks %v, want one for each of %s and %s", receipts, orderA, orderB)
 	}
 
 	// A redelivery later changes nothing either.
@@ -651,6 +663,9 @@ func TestStripeProviderCalls(t *testing.T) {
 		_, c, orderA, orderB := stripeCheckout(t, w)
 		ok := stripeEvent("evt_ok_"+c.Payment.ID, "payment_intent.succeeded", stripeIntent(t, e, c.Payment.ID, "succeeded"))
 		wantStatus(t, e.stripeDeliver(ok, stripeTestSecret, time.Now()), http.StatusOK)
+		// Both are picked up at the booth, which releases their payouts.
+		e.redeemOrder(t, w.merchA.Token, orderA)
+		e.redeemOrder(t, w.merchB.Token, orderB)
 		return e, w, orderA, orderB, readOrder(t, e, orderA)
 	}
 	// paidOut waits for the transfer of stall A's share of order A.
@@ -731,14 +746,15 @@ func TestStripeProviderCalls(t *testing.T) {
 		}
 		res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallB + "/payout-account", Token: w.merchA.Token, Body: map[string]any{"return_url": "https://miaohui.example/merchant"}})
 		wantProblem(t, res, http.StatusForbidden, "forbidden")
-		// Now stall B's order can be paid out.
-		if err := e.srv.Orders.Payout(ctx, orderB); err != nil {
-			t.Fatal(err)
-		}
-		var tr orders.Transfer
-		if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderB).Scan(ctx); err != nil || !strings.HasPrefix(tr.ProviderRef, "tr_") {
-			t.Errorf("transfer to stall B %+v %v", tr, err)
-		}
+		// Stall B's redeemed order, owed since, is paid out now that it
+		// has an account: connecting it queued the payout.
+		eventually(t, 20*time.Second, func() error {
+			var tr orders.Transfer
+			if err := e.srv.DB.NewSelect().Model(&tr).Where("order_id = ?", orderB).Scan(ctx); err != nil || !strings.HasPrefix(tr.ProviderRef, "tr_") {
+				return fmt.Errorf("transfer to stall B %+v %v", tr, err)
+			}
+			return nil
+		})
 	})
 
 	t.Run("Cancel", func(t *testing.T) {

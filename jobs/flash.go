@@ -74,13 +74,8 @@ type restockPayload struct {
 	OrderID  string `json:"order_id"`
 	UserID   string `json:"user_id"`
 	Quantity int    `json:"quantity"`
-}
-
-// FlashUnitsReturned queues the Redis restock of a cancelled flash order.
-func (e *OrderEvents) FlashUnitsReturned(ctx context.Context, saleID, orderID, userID string, quantity int) error {
-	b, _ := json.Marshal(restockPayload{saleID, orderID, userID, quantity})
-	return e.enq.Enqueue(ctx, asynq.NewTask(TypeFlashRestock, b),
-		asynq.TaskID("restock:"+orderID), asynq.Queue(QueueCritical), asynq.MaxRetry(25))
+	// Outbox names the outbox message the restock came from.
+	Outbox string `json:"outbox,omitempty"`
 }
 
 // FlashSaleScheduled queues the reminder of a sale's start.

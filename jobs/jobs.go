@@ -2,6 +2,9 @@
 // their handlers, the scheduler of periodic work, and notifications. Tasks are
 // enqueued after the transaction that causes them commits, with a TaskID
 // derived from the row they concern, and every handler may run twice safely.
+// What follows a payment, refund, cancellation, shipping or redemption is
+// written to the orders' outbox in that transaction and handed over by the
+// Relay (outbox.go), so a crash or a Redis outage after the commit loses none.
 package jobs
 
 import (
@@ -61,11 +64,13 @@ type Worker struct {
 	deps  Deps
 	inbox *Inbox
 	enq   *Enqueuer
+	relay *Relay
 }
 
 // NewWorker returns the handlers over deps.
 func NewWorker(deps Deps) *Worker {
-	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now).WithUsers(deps.Users), enq: deps.Enqueuer}
+	return &Worker{deps: deps, inbox: NewInbox(deps.DB, deps.Now).WithUsers(deps.Users), enq: deps.Enqueuer,
+		relay: NewRelay(deps.DB, deps.Enqueuer, deps.Now, deps.Logger)}
 }
 
 // Users is what the workers read of the accounts, which the app owns and
@@ -95,17 +100,19 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypePaymentExpire, w.handlePaymentExpire)
 	mux.HandleFunc(TypePaymentSweep, w.handlePaymentSweep)
 	mux.HandleFunc(TypePaymentReconcile, w.handlePaymentReconcile)
-	mux.HandleFunc(TypeOrderPayout, w.handleOrderPayout)
-	mux.HandleFunc(TypeRefundReverse, w.handleRefundReverse)
+	mux.HandleFunc(TypeOrderPayout, w.outboxed(w.handleOrderPayout))
+	mux.HandleFunc(TypeRefundReverse, w.outboxed(w.handleRefundReverse))
+	mux.HandleFunc(TypeOutboxRelay, w.handleOutboxRelay)
+	mux.HandleFunc(TypePayoutsDue, w.handlePayoutsDue)
 	mux.HandleFunc(TypeFlashTicket, w.handleFlashTicket)
 	mux.HandleFunc(TypeFlashTickets, w.handleFlashTickets)
-	mux.HandleFunc(TypeFlashRestock, w.handleFlashRestock)
+	mux.HandleFunc(TypeFlashRestock, w.outboxed(w.handleFlashRestock))
 	mux.HandleFunc(TypeFlashRecover, w.handleFlashRecover)
 	mux.HandleFunc(TypeFlashSettle, w.handleFlashSettle)
 	mux.HandleFunc(TypeFlashRemind, w.handleFlashRemind)
 	mux.HandleFunc(TypeFlashRebound, w.handleFlashRebound)
 	mux.HandleFunc(TypeEmail, w.handleEmail)
-	mux.HandleFunc(TypeOrderNotify, w.handleOrderNotify)
+	mux.HandleFunc(TypeOrderNotify, w.outboxed(w.handleOrderNotify))
 	mux.HandleFunc(TypePaymentRemind, w.handlePaymentRemind)
 	mux.HandleFunc(TypePaymentsExpire, w.handlePaymentsExpire)
 	mux.HandleFunc(TypePaymentsRemind, w.handlePaymentsRemind)
@@ -161,6 +168,8 @@ func NewScheduler(client redis.UniversalClient, logger *slog.Logger) (*asynq.Sch
 		{"@every 5m", TypePaymentReconcile, QueueDefault, 4 * time.Minute},
 		{"@every 15s", TypeFlashRecover, QueueCritical, 10 * time.Second},
 		{"@every 30s", TypeFlashSettle, QueueDefault, 25 * time.Second},
+		{"@every 1m", TypeOutboxRelay, QueueCritical, 50 * time.Second},
+		{"@every 1m", TypePayoutsDue, QueueDefault, 50 * time.Second},
 	}
 	for _, p := range periodic {
 		if _, err := s.Register(p.spec, asynq.NewTask(p.typ, nil), asynq.Queue(p.queue), asynq.Unique(p.unique)); err != nil {

@@ -15,7 +15,7 @@ func TestRegister(t *testing.T) {
 		jobs.TypeNotify, jobs.TypeEmail, jobs.TypePurgeSessions, jobs.TypePaymentExpire, jobs.TypePaymentSweep,
 		jobs.TypePaymentReconcile, jobs.TypeOrderPayout, jobs.TypeRefundReverse, jobs.TypeFlashTicket, jobs.TypeFlashTickets,
 		jobs.TypeFlashRestock, jobs.TypeFlashRecover, jobs.TypeFlashSettle, jobs.TypeFlashRemind, jobs.TypeOrderNotify,
-		jobs.TypePaymentRemind, jobs.TypePaymentsExpire, jobs.TypePaymentsRemind,
+		jobs.TypePaymentRemind, jobs.TypePaymentsExpire, jobs.TypePaymentsRemind, jobs.TypeOutboxRelay, jobs.TypePayoutsDue,
 	}
 	for _, typ := range types {
 		if _, pattern := k.mux.Handler(asynq.NewTask(typ, nil)); pattern != typ {
@@ -23,7 +23,8 @@ func TestRegister(t *testing.T) {
 		}
 	}
 	// The periodic tasks need no payload.
-	for _, typ := range []string{jobs.TypePurgeSessions, jobs.TypePaymentSweep, jobs.TypePaymentReconcile, jobs.TypeFlashRecover, jobs.TypeFlashSettle} {
+	for _, typ := range []string{jobs.TypePurgeSessions, jobs.TypePaymentSweep, jobs.TypePaymentReconcile, jobs.TypeFlashRecover, jobs.TypeFlashSettle,
+		jobs.TypeOutboxRelay, jobs.TypePayoutsDue} {
 		if err := k.run(asynq.NewTask(typ, nil)); err != nil {
 			t.Errorf("%s: %v", typ, err)
 		}
@@ -59,6 +60,8 @@ func TestScheduler(t *testing.T) {
 		jobs.TypePaymentReconcile: "@every 5m",
 		jobs.TypeFlashRecover:     "@every 15s",
 		jobs.TypeFlashSettle:      "@every 30s",
+		jobs.TypeOutboxRelay:      "@every 1m",
+		jobs.TypePayoutsDue:       "@every 1m",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("entries = %v, want %v", got, want)

@@ -29,15 +29,16 @@ type orderNotice struct {
 	Event   string `json:"event"` // paid, shipped, redeemed, refunded
 	// RefundID names the refund of a "refunded" notice.
 	RefundID string `json:"refund_id,omitempty"`
+	// Outbox names the outbox message the notice came from.
+	Outbox string `json:"outbox,omitempty"`
 }
 
-func (e *OrderEvents) orderNotice(ctx context.Context, n orderNotice) error {
-	b, _ := json.Marshal(n)
-	key := n.Event + ":" + n.OrderID
+// key names the notice in its TaskID: one per order and event, one per refund.
+func (n orderNotice) key() string {
 	if n.RefundID != "" {
-		key = n.Event + ":" + n.RefundID
+		return n.Event + ":" + n.RefundID
 	}
-	return e.enq.Enqueue(ctx, asynq.NewTask(TypeOrderNotify, b), asynq.TaskID("order-notify:"+key), asynq.Queue(QueueLow), asynq.MaxRetry(10))
+	return n.Event + ":" + n.OrderID
 }
 
 // ApplicationDecided tells the merchant the organizer's answer.

@@ -35,6 +35,8 @@ const (
 
 type idPayload struct {
 	ID string `json:"id"`
+	// Outbox names the outbox message the task came from, if any.
+	Outbox string `json:"outbox,omitempty"`
 }
 
 type idsPayload struct {
@@ -78,10 +80,13 @@ type OrderEvents struct {
 	enq *Enqueuer
 	db  bun.IDB
 	adm *orders.Admission // optional: see UseAdmission
+	rel *Relay
 }
 
 // NewOrderEvents returns the queue side of the order flow.
-func NewOrderEvents(enq *Enqueuer, db bun.IDB) *OrderEvents { return &OrderEvents{enq: enq, db: db} }
+func NewOrderEvents(enq *Enqueuer, db bun.IDB) *OrderEvents {
+	return &OrderEvents{enq: enq, db: db, rel: NewRelay(db, enq, nil, enq.logger)}
+}
 
 var _ orders.Events = (*OrderEvents)(nil)
 
@@ -113,36 +118,6 @@ func (e *OrderEvents) PaymentsOpened(ctx context.Context, paymentIDs []string, e
 		return nil // a short window needs no reminder
 	}
 	return e.enq.Enqueue(ctx, remind, asynq.TaskID(remindID), asynq.ProcessAt(remindAt), asynq.Queue(QueueLow))
-}
-
-// OrdersPaid queues the payout of each order and the receipts.
-func (e *OrderEvents) OrdersPaid(ctx context.Context, orderIDs []string) error {
-	for _, id := range orderIDs {
-		if err := e.enq.Enqueue(ctx, idTask(TypeOrderPayout, id), asynq.TaskID("payout:"+id), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
-			return err
-		}
-		if err := e.orderNotice(ctx, orderNotice{OrderID: id, Event: "paid"}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Refunded queues the payout reversal and the buyer's notice.
-func (e *OrderEvents) Refunded(ctx context.Context, refundID string) error {
-	if err := e.enq.Enqueue(ctx, idTask(TypeRefundReverse, refundID), asynq.TaskID("reverse:"+refundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)); err != nil {
-		return err
-	}
-	r, err := orders.FindRefund(ctx, e.db, refundID)
-	if err != nil {
-		return err
-	}
-	return e.orderNotice(ctx, orderNotice{OrderID: r.OrderID, Event: "refunded", RefundID: refundID})
-}
-
-// OrderChanged tells the buyer their order was shipped or redeemed.
-func (e *OrderEvents) OrderChanged(ctx context.Context, orderID, status string) error {
-	return e.orderNotice(ctx, orderNotice{OrderID: orderID, Event: status})
 }
 
 func (w *Worker) handlePaymentExpire(ctx context.Context, t *asynq.Task) error {

@@ -85,16 +85,12 @@ func TestPaymentExpire(t *testing.T) {
 }
 
 func TestOrderFollowUps(t *testing.T) {
-	t.Run("PaidNotifiesAndPaysOutOnce", func(t *testing.T) {
+	t.Run("PaidNotifiesRedeemedPaysOutOnce", func(t *testing.T) {
 		k := newKit(t, false)
 		s := k.shop("糖葫芦", catalogtest.Product{Price: 10000})
-		b, _ := k.paid(s.Product.ID, 1)
-
-		payout := k.one(jobs.TypeOrderPayout)
-		k.mustRun(payout)
-		k.mustRun(payout)
-		if got, want := k.Provider.Payouts(), []orders.Money{9500}; !slices.Equal(got, want) {
-			t.Errorf("payouts = %v, want %v", got, want)
+		b, o := k.paid(s.Product.ID, 1)
+		if got := k.queued(jobs.TypeOrderPayout); len(got) != 0 {
+			t.Fatalf("queued payouts at payment = %d, want none (held until redemption)", len(got))
 		}
 
 		notice := k.one(jobs.TypeOrderNotify)
@@ -106,6 +102,16 @@ func TestOrderFollowUps(t *testing.T) {
 		}
 		if got := kinds(k.inbox(s.Merchant.UserID)); !slices.Equal(got, []string{"new_order"}) {
 			t.Errorf("merchant's inbox = %v, want [new_order]", got)
+		}
+
+		if _, err := k.Orders.Redeem(k.ctx, s.Merchant, o.ID, o.PickupCode); err != nil {
+			t.Fatal(err)
+		}
+		payout := k.one(jobs.TypeOrderPayout)
+		k.mustRun(payout)
+		k.mustRun(payout)
+		if got, want := k.Provider.Payouts(), []orders.Money{9500}; !slices.Equal(got, want) {
+			t.Errorf("payouts = %v, want %v", got, want)
 		}
 	})
 
@@ -148,10 +154,16 @@ func TestOrderFollowUps(t *testing.T) {
 			t.Errorf("second buyer's inbox = %v, want order_redeemed", got)
 		}
 
-		// The refund's reversal finds the payout made and takes it all back.
-		k.runQueued(jobs.TypeOrderPayout)
+		// The shipped order was refunded before its release: nothing was paid
+		// out, and its reversal takes nothing back; the redeemed one is paid.
+		if got := k.runQueued(jobs.TypeOrderPayout); got != 1 {
+			t.Errorf("payout tasks = %d, want 1 (the redeemed order)", got)
+		}
 		if got := k.runQueued(jobs.TypeRefundReverse); got != 1 {
 			t.Errorf("reversal tasks = %d, want 1", got)
+		}
+		if got, want := k.Provider.Payouts(), []orders.Money{o2.MerchantShare}; !slices.Equal(got, want) {
+			t.Errorf("payouts = %v, want %v", got, want)
 		}
 	})
 }

@@ -23,9 +23,9 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 		return nil
 	}
 	var payments []*Payment
-	var refused []Ticket
+	var restock []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		payments, refused = nil, nil
+		payments, restock = nil, nil
 		ids := make([]string, len(tickets))
 		for i, t := range tickets {
 			ids[i] = t.ID
@@ -88,7 +88,9 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				continue
 			case !bounds[f.ID].Open(now):
 				row.Status, row.Reason = TicketRejected, "fair_closed"
-				refused = append(refused, t)
+				// The ticket's id stands for the order it never became: its
+				// units go back on sale once.
+				restock = append(restock, OutboxMessage{Kind: OutboxRestock, SaleID: t.SaleID, OrderID: t.ID, BuyerID: t.UserID, Units: t.Quantity})
 				continue
 			case f.Sold+t.Quantity > f.Quantity:
 				row.Status, row.Reason = TicketRejected, "sold_out"
@@ -136,17 +138,14 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				}
 			}
 		}
-		return nil
+		var err error
+		restock, err = writeOutbox(ctx, tx, now, restock...)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	for _, t := range refused {
-		// The ticket's id stands for the order it never became: put back once.
-		if err := s.events.FlashUnitsReturned(ctx, t.SaleID, t.ID, t.UserID, t.Quantity); err != nil {
-			return err
-		}
-	}
+	s.nudge(ctx, restock)
 	// The payments are opened at the provider when their payers come to pay
 	// (Payment): not ten thousand provider calls for a sale's winners at
 	// once, many of whom never pay. The windows' ends are scheduled, one

@@ -246,7 +246,7 @@ func TestAdmission(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := k.Events.Returned(); len(got) != 1 || got[0] != o.ID {
-			t.Fatalf("FlashUnitsReturned = %v, want %s", got, o.ID)
+			t.Fatalf("restocks in the outbox = %v, want %s", got, o.ID)
 		}
 		for range 2 { // once per order, however often
 			if err := adm.Restock(k.ctx, f.ID, o.ID, b.UserID, 1); err != nil {
@@ -490,7 +490,7 @@ func TestFlashTickets(t *testing.T) {
 			t.Errorf("stock = %d, want %d", got, want)
 		}
 		if got := k.Events.Returned(); len(got) != 0 {
-			t.Errorf("FlashUnitsReturned = %v, want none (the sale is over)", got)
+			t.Errorf("restocks in the outbox = %v, want none (the sale is over)", got)
 		}
 	})
 

@@ -18,6 +18,7 @@ func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking s
 	if utf8.RuneCountInString(tracking) > 100 {
 		return nil, catalog.Invalid("tracking", "must be at most 100 characters")
 	}
+	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		o, acc, err := s.loadOrder(ctx, tx, a, orderID, true)
 		if err != nil {
@@ -35,14 +36,17 @@ func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking s
 		now := s.now()
 		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusShipped).Set("shipped_at = ?", now).Set("tracking = ?", tracking).
 			Where("id = ?", o.ID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		// The payout follows the hold (the payouts-due sweep); the notice now.
+		follow, err = writeOutbox(ctx, tx, now, OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusShipped})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.events.OrderChanged(ctx, orderID, StatusShipped); err != nil {
-		_ = err // the notice is best effort; the order is shipped
-	}
+	s.nudge(ctx, follow)
 	return s.Order(ctx, a, orderID)
 }
 
@@ -54,6 +58,7 @@ var ErrWrongCode = catalog.Invalid("code", "does not match this order's code")
 // an expired voucher are conflicts.
 func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code string) (*Order, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
+	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		o, acc, err := s.loadOrder(ctx, tx, a, orderID, true)
 		if err != nil {
@@ -89,13 +94,19 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 		if err != nil {
 			return err
 		}
+		// Redemption releases the merchant's share: its payout and the
+		// buyer's notice follow the commit.
+		follow, err = writeOutbox(ctx, tx, now,
+			OutboxMessage{Kind: OutboxPayout, OrderID: o.ID},
+			OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusRedeemed})
+		if err != nil {
+			return err
+		}
 		return rollupOne(ctx, tx, o.ID, (*rollup).redeemed)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.events.OrderChanged(ctx, orderID, StatusRedeemed); err != nil {
-		_ = err
-	}
+	s.nudge(ctx, follow)
 	return s.Order(ctx, a, orderID)
 }

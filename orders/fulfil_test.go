@@ -27,7 +27,7 @@ func TestShip(t *testing.T) {
 			t.Errorf("the buyer sees %s, want %s", got, want)
 		}
 		if got, want := k.Events.Changed(), []string{o.ID + ":" + orders.StatusShipped}; strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("OrderChanged = %v, want %v", got, want)
+			t.Errorf("notices in the outbox = %v, want %v", got, want)
 		}
 	})
 
@@ -96,7 +96,7 @@ func TestRedeem(t *testing.T) {
 			t.Errorf("the buyer sees %s, want %s", got, want)
 		}
 		if got := k.Events.Changed(); len(got) != 1 || got[0] != o.ID+":"+orders.StatusRedeemed {
-			t.Errorf("OrderChanged = %v, want the redemption", got)
+			t.Errorf("notices in the outbox = %v, want the redemption", got)
 		}
 		tot := k.totals()
 		if len(tot.ByFulfillment) != 1 || tot.ByFulfillment[0].Redeemed != 1 || tot.ByFulfillment[0].GMV != 800 {

@@ -108,6 +108,17 @@ func (k *kit) buy(p *catalog.Product, quantity int, paid bool) (catalog.Actor, *
 	return b, k.order(b, c.Orders[0].ID)
 }
 
+// redeem has the shop's merchant redeem a picked-up order at the booth,
+// which releases its payout.
+func (k *kit) redeem(s shop, o *orders.Order) *orders.Order {
+	k.t.Helper()
+	got, err := k.Orders.Redeem(k.ctx, s.Merchant, o.ID, o.PickupCode)
+	if err != nil {
+		k.t.Fatalf("Redeem(%s): %v", o.ID, err)
+	}
+	return got
+}
+
 // order reads an order as the actor sees it.
 func (k *kit) order(a catalog.Actor, id string) *orders.Order {
 	k.t.Helper()
@@ -164,24 +175,22 @@ func (e *events) PaymentsOpened(_ context.Context, ids []string, _ time.Time) er
 	return nil
 }
 
-func (e *events) OrdersPaid(_ context.Context, ids []string) error {
+// Outboxed records the follow-ups committed to the outbox, by what they announce.
+func (e *events) Outboxed(_ context.Context, msgs []orders.OutboxMessage) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.paid = append(e.paid, ids...)
-	return nil
-}
-
-func (e *events) Refunded(_ context.Context, id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refunds = append(e.refunds, id)
-	return nil
-}
-
-func (e *events) OrderChanged(_ context.Context, id, status string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.changed = append(e.changed, id+":"+status)
+	for _, m := range msgs {
+		switch {
+		case m.Kind == orders.OutboxNotice && m.Event == "paid":
+			e.paid = append(e.paid, m.OrderID)
+		case m.Kind == orders.OutboxNotice && m.Event == "refunded":
+			e.refunds = append(e.refunds, m.RefundID)
+		case m.Kind == orders.OutboxNotice:
+			e.changed = append(e.changed, m.OrderID+":"+m.Event)
+		case m.Kind == orders.OutboxRestock:
+			e.returned = append(e.returned, m.OrderID)
+		}
+	}
 	return nil
 }
 
@@ -189,13 +198,6 @@ func (e *events) TicketAdmitted(_ context.Context, t orders.Ticket) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.tickets = append(e.tickets, t)
-	return nil
-}
-
-func (e *events) FlashUnitsReturned(_ context.Context, _, orderID, _ string, _ int) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.returned = append(e.returned, orderID)
 	return nil
 }
 

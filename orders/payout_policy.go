@@ -1,6 +1,13 @@
 package orders
 
-import "time"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+)
 
 // Payout statuses of an order's merchant share, as statements show them.
 const (
@@ -55,4 +62,70 @@ func PayoutStatusOf(o *Order, t *Transfer, now time.Time, hold time.Duration) st
 		return PayoutDue
 	}
 	return PayoutHeld
+}
+
+// releasedWhere is the SQL of PayoutReleased over orders aliased o, with
+// the shipped-before cutoff (now minus the hold) as its one argument.
+const releasedWhere = "o.paid_at IS NOT NULL AND o.status NOT IN ('cancelled', 'refunded') " +
+	"AND (o.redeemed_at IS NOT NULL OR o.shipped_at <= ?)"
+
+// dueQuery selects the ids of the orders released at now whose payout is not
+// complete (no transfer, or one still in flight) and whose stall can be paid
+// (it has a payout account, or the provider is the sandbox), oldest paid first.
+func (s *Service) dueQuery(db bun.IDB, now time.Time) *bun.SelectQuery {
+	q := db.NewSelect().TableExpr("orders AS o").Column("o.id").
+		Where(releasedWhere, now.Add(-s.hold)).
+		Where("NOT EXISTS (SELECT 1 FROM transfers AS t WHERE t.order_id = o.id AND t.provider_ref <> '')").
+		OrderExpr("o.paid_at ASC, o.id ASC")
+	if s.provider.Name() != "sandbox" {
+		// The stall's payout account is the catalog's: read, never written, here.
+		q.Where("o.stall_id IN (SELECT id FROM stalls WHERE stripe_account_id <> '')")
+	}
+	return q
+}
+
+// PayoutsDue lists up to limit orders whose merchant share is released but
+// not yet paid out to a stall that can be paid: the sweep that queues their
+// payouts (shipped orders past the hold, stalls that connected an account
+// since, payouts whose task was lost).
+func (s *Service) PayoutsDue(ctx context.Context, limit int) ([]string, error) {
+	var ids []string
+	err := s.dueQuery(s.db, s.now()).Limit(int64(limit)).Scan(ctx, &ids)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return ids, err
+}
+
+// connectPayoutAccount stores a stall's payout account and, in the same
+// transaction, writes the payouts it is owed by then into the outbox, so that
+// they follow at once (the payouts-due sweep would find them too).
+func (s *Service) connectPayoutAccount(ctx context.Context, stallID, account string) error {
+	var follow []OutboxMessage
+	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		follow = nil
+		if err := s.catalog.SetPayoutAccount(ctx, tx, stallID, account); err != nil {
+			return err
+		}
+		if account == "" {
+			return nil
+		}
+		now := s.now()
+		var ids []string
+		err := s.dueQuery(tx, now).Where("o.stall_id = ?", stallID).Scan(ctx, &ids)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		msgs := make([]OutboxMessage, len(ids))
+		for i, id := range ids {
+			msgs[i] = OutboxMessage{Kind: OutboxPayout, OrderID: id}
+		}
+		follow, err = writeOutbox(ctx, tx, now, msgs...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.nudge(ctx, follow)
+	return nil
 }

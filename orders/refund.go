@@ -123,7 +123,9 @@ func (s *Service) executeRefund(ctx context.Context, r *Refund) error {
 		return err
 	}
 	ref, perr := s.provider.Refund(ctx, p, r)
+	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		follow = nil
 		cur := new(Refund)
 		if err := catalog.ForUpdate(tx.NewSelect().Model(cur).Where("id = ?", r.ID)).Scan(ctx); err != nil {
 			return err
@@ -145,7 +147,12 @@ func (s *Service) executeRefund(ctx context.Context, r *Refund) error {
 		if _, err := tx.NewUpdate().Model(r).Column("status", "provider_ref", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		return s.bookRefund(ctx, tx, r.OrderID, r.Amount, true)
+		if err := s.bookRefund(ctx, tx, r.OrderID, r.Amount, true); err != nil {
+			return err
+		}
+		var err error
+		follow, err = refundedOutbox(ctx, tx, now, r)
+		return err
 	})
 	if err != nil {
 		return err
@@ -153,7 +160,17 @@ func (s *Service) executeRefund(ctx context.Context, r *Refund) error {
 	if perr != nil {
 		return fmt.Errorf("%w: %v", ErrProvider, perr)
 	}
-	return s.events.Refunded(ctx, r.ID)
+	s.nudge(ctx, follow)
+	return nil
+}
+
+// refundedOutbox writes what follows a refund booked in tx: the reversal of
+// its merchant part from the payout (if one was made by then) and the
+// buyer's notice.
+func refundedOutbox(ctx context.Context, tx bun.IDB, now time.Time, r *Refund) ([]OutboxMessage, error) {
+	return writeOutbox(ctx, tx, now,
+		OutboxMessage{Kind: OutboxReverse, OrderID: r.OrderID, RefundID: r.ID},
+		OutboxMessage{Kind: OutboxNotice, OrderID: r.OrderID, RefundID: r.ID, Event: "refunded"})
 }
 
 // bookRefund adds a refunded amount to an order and moves its status. A fully
@@ -221,13 +238,22 @@ func FindRefund(ctx context.Context, db bun.IDB, id string) (*Refund, error) {
 }
 
 // Payout sends a paid order's merchant share to its stall's payout account,
-// once per order. Stalls without an account are paid out later by hand.
+// once per order, once it is released (PayoutReleased): before, it does
+// nothing, and refunds made meanwhile simply reduce it. A stall without an
+// account is paid when it connects one (the payouts-due sweep finds it). A
+// payout begun (its transfer row written) is finished whatever happened to
+// the order since: the provider call is idempotent by the order id.
 func (s *Service) Payout(ctx context.Context, orderID string) error {
 	o := new(Order)
 	if err := s.db.NewSelect().Model(o).Where("id = ?", orderID).Scan(ctx); err != nil {
 		return err
 	}
-	if o.PaidAt == nil || o.Status == StatusCancelled {
+	t := new(Transfer)
+	begun := s.db.NewSelect().Model(t).Where("order_id = ?", o.ID).Scan(ctx) == nil
+	switch {
+	case begun && t.ProviderRef != "":
+		return nil
+	case !begun && !PayoutReleased(o, s.now(), s.hold):
 		return nil
 	}
 	account, err := s.catalog.PayoutAccount(ctx, s.db, o.StallID)
@@ -237,22 +263,27 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	if account == "" && s.provider.Name() != "sandbox" {
 		return nil // paid out once the merchant has connected a payout account
 	}
-	// Refunds made before the payout are left out of it.
-	t := &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare - merchantPart(o, o.Refunded), CreatedAt: s.now()}
-	res, err := s.db.NewInsert().Model(t).On("CONFLICT (order_id) DO NOTHING").Exec(ctx)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if err := s.db.NewSelect().Model(t).WherePK().Scan(ctx); err != nil {
+	if !begun {
+		// Refunds made before the payout are left out of it.
+		t = &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare - merchantPart(o, o.Refunded), CreatedAt: s.now()}
+		if t.Amount < 0 {
+			t.Amount = 0
+		}
+		res, err := s.db.NewInsert().Model(t).On("CONFLICT (order_id) DO NOTHING").Exec(ctx)
+		if err != nil {
 			return err
 		}
-		if t.ProviderRef != "" {
-			return nil
+		if n, _ := res.RowsAffected(); n == 0 {
+			if err := s.db.NewSelect().Model(t).WherePK().Scan(ctx); err != nil {
+				return err
+			}
+			if t.ProviderRef != "" {
+				return nil
+			}
 		}
 	}
 	if t.Amount <= 0 {
-		_, err = s.db.NewUpdate().Model(t).Set("provider_ref = ?", "none").WherePK().Exec(ctx)
+		_, err = s.db.NewUpdate().Model(t).Set("provider_ref = ?", "none").WherePK().Where("provider_ref = ''").Exec(ctx)
 		return err
 	}
 	ref, err := s.provider.Payout(ctx, o, t.Amount, account)

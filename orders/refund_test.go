@@ -166,10 +166,19 @@ func merchantOf(_ *kit, s shop, _ catalog.Actor) catalog.Actor { return s.Mercha
 func TestPayout(t *testing.T) {
 	t.Run("MerchantShareOnce", func(t *testing.T) {
 		k := newKit(t)
-		_, o := k.buy(k.goods(k.shop("甲"), catalogtest.Product{Price: 1280}), 1, true)
+		s := k.shop("甲")
+		_, o := k.buy(k.goods(s, catalogtest.Product{Price: 1280}), 1, true)
 		if o.PlatformFee != 64 || o.MerchantShare != 1216 {
 			t.Fatalf("split = %d + %d, want 64 + 1216 (5%%)", o.PlatformFee, o.MerchantShare)
 		}
+		// Payment releases nothing: the payout waits for redemption.
+		if err := k.Orders.Payout(k.ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := k.Provider.Payouts(); len(got) != 0 {
+			t.Fatalf("payouts before redemption = %v, want none", got)
+		}
+		k.redeem(s, o)
 		for range 2 {
 			if err := k.Orders.Payout(k.ctx, o.ID); err != nil {
 				t.Fatal(err)
@@ -198,6 +207,7 @@ func TestPayout(t *testing.T) {
 		if _, err := k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, money(2000), "x"); err != nil {
 			t.Fatal(err)
 		}
+		k.redeem(s, o)
 		if err := k.Orders.Payout(k.ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -217,6 +227,7 @@ func TestPayout(t *testing.T) {
 		k := newKit(t)
 		s := k.shop("甲")
 		_, o := k.buy(k.goods(s, catalogtest.Product{Price: 10000}), 1, true)
+		k.redeem(s, o)
 		if err := k.Orders.Payout(k.ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}

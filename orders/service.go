@@ -54,16 +54,13 @@ type Events interface {
 	// PaymentsOpened schedules the end of payments' windows closing together
 	// (a checkout's payment, or the orders of a batch of flash tickets).
 	PaymentsOpened(ctx context.Context, paymentIDs []string, expiresAt time.Time) error
-	// OrdersPaid follows a captured payment: receipts, merchant notices, payouts.
-	OrdersPaid(ctx context.Context, orderIDs []string) error
-	// Refunded follows a refund: the buyer's notice, the payout reversal.
-	Refunded(ctx context.Context, refundID string) error
-	// OrderChanged follows shipping and redemption (the buyer's notice).
-	OrderChanged(ctx context.Context, orderID, status string) error
+	// Outboxed nudges the relay: msgs were just committed to the outbox
+	// (what follows a payment, refund, cancellation, shipping or redemption)
+	// and may be handed to the queue at once. It is best effort: the relay
+	// delivers whatever a nudge did not.
+	Outboxed(ctx context.Context, msgs []OutboxMessage) error
 	// TicketAdmitted queues a flash-sale ticket to become an order (TaskID = ticket).
 	TicketAdmitted(ctx context.Context, t Ticket) error
-	// FlashUnitsReturned puts the units of a cancelled flash order back on sale.
-	FlashUnitsReturned(ctx context.Context, saleID, orderID, userID string, quantity int) error
 	// FlashSaleScheduled arranges the reminder of a sale's start.
 	FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error
 }
@@ -71,13 +68,10 @@ type Events interface {
 // NoEvents is Events that does nothing, for tools that only read.
 type NoEvents struct{}
 
-func (NoEvents) PaymentsOpened(context.Context, []string, time.Time) error             { return nil }
-func (NoEvents) OrdersPaid(context.Context, []string) error                            { return nil }
-func (NoEvents) Refunded(context.Context, string) error                                { return nil }
-func (NoEvents) OrderChanged(context.Context, string, string) error                    { return nil }
-func (NoEvents) TicketAdmitted(context.Context, Ticket) error                          { return nil }
-func (NoEvents) FlashUnitsReturned(context.Context, string, string, string, int) error { return nil }
-func (NoEvents) FlashSaleScheduled(context.Context, string, time.Time) error           { return nil }
+func (NoEvents) PaymentsOpened(context.Context, []string, time.Time) error   { return nil }
+func (NoEvents) Outboxed(context.Context, []OutboxMessage) error             { return nil }
+func (NoEvents) TicketAdmitted(context.Context, Ticket) error                { return nil }
+func (NoEvents) FlashSaleScheduled(context.Context, string, time.Time) error { return nil }
 
 // Service runs carts, checkout, payments, fulfilment, refunds and totals.
 type Service struct {

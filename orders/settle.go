@@ -108,11 +108,10 @@ func (s *Service) openAtProvider(ctx context.Context, p *Payment) error {
 // stall was suspended while the payer paid): they are cancelled, their stock
 // returned, and the money refunded with the reason recorded.
 func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType string) error {
-	var paid []string
 	var lateRefunds []*Refund
-	var backOnSale []returnedUnits
+	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		paid, lateRefunds, backOnSale = nil, nil, nil
+		lateRefunds, follow = nil, nil
 		now := s.now()
 		fresh, err := recordEvent(ctx, tx, eventID, eventType, now)
 		if err != nil || !fresh {
@@ -134,7 +133,7 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 				return err
 			}
 			if reason != "" {
-				if backOnSale, err = s.cancelPaymentIn(ctx, tx, p, now); err != nil {
+				if follow, err = s.cancelPaymentIn(ctx, tx, p, now); err != nil {
 					return err
 				}
 				why = "payment captured after the order could no longer be paid: " + reason
@@ -173,22 +172,27 @@ func (s *Service) MarkPaid(ctx context.Context, paymentID, eventID, eventType st
 		if err != nil && !errors.Is(err, errNoRows) {
 			return err
 		}
-		paid = ids
+		// The receipts and the merchants' notices follow the commit; the
+		// payouts wait for release (PayoutReleased), not payment.
+		notices := make([]OutboxMessage, len(ids))
+		for i, id := range ids {
+			notices[i] = OutboxMessage{Kind: OutboxNotice, OrderID: id, Event: "paid"}
+		}
+		notices, err = writeOutbox(ctx, tx, now, notices...)
+		if err != nil {
+			return err
+		}
+		follow = append(follow, notices...)
 		return rollupPaid(ctx, tx, ids)
 	})
 	if err != nil {
 		return err
 	}
-	if err := s.unitsReturned(ctx, backOnSale); err != nil {
-		return err
-	}
+	s.nudge(ctx, follow)
 	for _, r := range lateRefunds {
 		if err := s.executeRefund(context.WithoutCancel(ctx), r); err != nil {
 			return err
 		}
-	}
-	if len(paid) > 0 {
-		return s.events.OrdersPaid(ctx, paid)
 	}
 	return nil
 }
@@ -246,7 +250,7 @@ func forgetSession(ctx context.Context, tx bun.Tx, p *Payment) error {
 // window has not closed.
 func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue bool) (bool, error) {
 	cancelled := false
-	var backOnSale []returnedUnits
+	var backOnSale []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
@@ -268,20 +272,16 @@ func (s *Service) cancelPayment(ctx context.Context, paymentID string, onlyIfDue
 	if err != nil {
 		return false, err
 	}
-	return cancelled, s.unitsReturned(ctx, backOnSale)
-}
-
-// returnedUnits are a cancelled flash order's units, to put back on sale in
-// Redis once the cancellation has committed.
-type returnedUnits struct {
-	sale, order, buyer string
-	units              int
+	s.nudge(ctx, backOnSale)
+	return cancelled, nil
 }
 
 // cancelPaymentIn cancels the locked payment p, still open, and its unpaid
-// orders in tx, returning their stock (a flash order's units to its sale).
-func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, now time.Time) ([]returnedUnits, error) {
-	var backOnSale []returnedUnits
+// orders in tx, returning their stock (a flash order's units to its sale,
+// and, by the outbox messages it returns, to the sale's Redis side once the
+// cancellation has committed).
+func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, now time.Time) ([]OutboxMessage, error) {
+	var backOnSale []OutboxMessage
 	p.Status, p.UpdatedAt = PaymentCancelled, now
 	if _, err := tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
 		return nil, err
@@ -309,7 +309,11 @@ func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, no
 				return nil, err
 			}
 			if onSale {
-				backOnSale = append(backOnSale, returnedUnits{*o.FlashSaleID, o.ID, o.BuyerID, units})
+				msgs, err := writeOutbox(ctx, tx, now, OutboxMessage{Kind: OutboxRestock, SaleID: *o.FlashSaleID, OrderID: o.ID, BuyerID: o.BuyerID, Units: units})
+				if err != nil {
+					return nil, err
+				}
+				backOnSale = append(backOnSale, msgs...)
 			}
 			continue
 		}
@@ -323,16 +327,6 @@ func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, no
 		}
 	}
 	return backOnSale, nil
-}
-
-// unitsReturned puts cancelled flash orders' units back on sale.
-func (s *Service) unitsReturned(ctx context.Context, back []returnedUnits) error {
-	for _, r := range back {
-		if err := s.events.FlashUnitsReturned(ctx, r.sale, r.order, r.buyer, r.units); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // unpayable tells why a payment's unpaid orders can no longer be paid for:

@@ -114,7 +114,7 @@ func TestSandboxPayment(t *testing.T) {
 		got := k.Events.Paid()
 		slices.Sort(got)
 		if want := orderIDs(c); !slices.Equal(got, want) {
-			t.Errorf("OrdersPaid = %v, want %v", got, want)
+			t.Errorf("receipts in the outbox = %v, want %v", got, want)
 		}
 		tot := k.totals()
 		if tot.GMV != 3000 || tot.PaidOrders != 2 || tot.Participants != 1 {
@@ -136,7 +136,7 @@ func TestSandboxPayment(t *testing.T) {
 			t.Errorf("order = %s, want %s", got, want)
 		}
 		if len(k.Events.Paid()) != 0 {
-			t.Errorf("OrdersPaid = %v after a failure", k.Events.Paid())
+			t.Errorf("receipts in the outbox = %v after a failure", k.Events.Paid())
 		}
 		k.pay(b, c)
 		if got, want := k.order(b, c.Orders[0].ID).Status, orders.StatusPaid; got != want {

@@ -368,7 +368,7 @@ func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallI
 		return "", fmt.Errorf("%w: %v", ErrProvider, err)
 	}
 	if acct != account {
-		if err := s.catalog.SetPayoutAccount(ctx, s.db, stallID, acct); err != nil {
+		if err := s.connectPayoutAccount(ctx, stallID, acct); err != nil {
 			return "", err
 		}
 	}
@@ -562,8 +562,9 @@ func (s *Service) applyRefunded(ctx context.Context, paymentID, eventID, eventTy
 			return err
 		}
 	}
-	var booked []string
+	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		follow = nil
 		fresh, err := recordEvent(ctx, tx, eventID, eventType, s.now())
 		if err != nil || !fresh {
 			return err
@@ -583,18 +584,18 @@ func (s *Service) applyRefunded(ctx context.Context, paymentID, eventID, eventTy
 			if err := s.bookRefund(ctx, tx, r.OrderID, r.Amount, true); err != nil {
 				return err
 			}
-			booked = append(booked, r.ID)
+			msgs, err := refundedOutbox(ctx, tx, r.UpdatedAt, r)
+			if err != nil {
+				return err
+			}
+			follow = append(follow, msgs...)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, id := range booked {
-		if err := s.events.Refunded(ctx, id); err != nil {
-			return err
-		}
-	}
+	s.nudge(ctx, follow)
 	return nil
 }
 

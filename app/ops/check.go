@@ -19,16 +19,18 @@ import (
 // `fair check totals [--fair SLUG]` recomputes each fair's totals in Go from
 // its orders rows, streamed (orders.Recompute), and compares them with what
 // the API and the dashboards read from the rollups: the fair's totals and
-// every stall's. Any difference is printed and the command fails.
+// every stall's. Any difference is printed and the command fails. It also
+// reports (without failing) outbox messages waiting too long (CheckOutbox).
 
 // Check is `fair check totals`.
 func Check(ctx context.Context, env Env, out io.Writer, args []string) error {
 	if len(args) == 0 || args[0] != "totals" {
-		return errors.New("usage: fair check totals [--fair SLUG]")
+		return errors.New("usage: fair check totals [--fair SLUG] [--outbox-age DURATION]")
 	}
 	fs := flag.NewFlagSet("check totals", flag.ContinueOnError)
 	fs.SetOutput(out)
 	slug := fs.String("fair", "", "the fair to check (default: every fair)")
+	outboxAge := fs.Duration("outbox-age", 10*time.Minute, "report outbox messages waiting longer than this")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -37,6 +39,7 @@ func Check(ctx context.Context, env Env, out io.Writer, args []string) error {
 		return err
 	}
 	defer db.Close()
+	_ = CheckOutbox(ctx, db, time.Now(), *outboxAge, out)
 	return CheckTotals(ctx, db, env.DataDir, *slug, out)
 }
 
