@@ -522,7 +522,7 @@ func (s *Service) noteIntent(ctx context.Context, paymentID, intent string) erro
 // its stock returned, as its expiry would (nothing is left to close at
 // Stripe). The event is applied once.
 func (s *Service) sessionExpired(ctx context.Context, paymentID, sessionID, eventID, eventType string) error {
-	var backOnSale []returnedUnits
+	var backOnSale []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		backOnSale = nil
 		now := s.now()
@@ -546,7 +546,8 @@ func (s *Service) sessionExpired(ctx context.Context, paymentID, sessionID, even
 	if err != nil {
 		return err
 	}
-	return s.unitsReturned(ctx, backOnSale)
+	s.nudge(ctx, backOnSale)
+	return nil
 }
 
 // applyRefunded books refunds Stripe reports as done. A refund proves the
