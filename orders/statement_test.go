@@ -20,7 +20,7 @@ import (
 //	shipped    ¥100.00 shipped now, ¥3.00 subsidy                → held, due after the hold
 //	partial    ¥33.33 picked up, ¥10.01 refunded                 → held
 //	refunded   ¥20.00 refunded in full                           → none
-//	reversed   ¥100.00 paid out, then ¥20.00 refunded and taken back → paid
+//	reversed   ¥100.00 picked up and paid out, then ¥20.00 refunded and taken back → paid
 //
 // and an unpaid order, which no statement lists.
 type statementWorld struct {
@@ -73,6 +73,9 @@ func newStatementWorld(t *testing.T) *statementWorld {
 	next()
 
 	_, w.reverse = k.buy(pickup(10000), 1, true)
+	if _, err := k.Orders.Redeem(k.ctx, w.s.Merchant, w.reverse.ID, w.reverse.PickupCode); err != nil {
+		t.Fatal(err) // picked up: its share is released
+	}
 	if err := k.Orders.Payout(k.ctx, w.reverse.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +276,9 @@ func TestPayables(t *testing.T) {
 		// A second stall, one order paid out, and a stall with no paid order.
 		other := w.shop("剪纸坊")
 		_, o := w.buy(w.goods(other, catalogtest.Product{Price: 4999, Stock: 5}), 2, true)
+		if _, err := w.Orders.Redeem(w.ctx, other.Merchant, o.ID, o.PickupCode); err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Orders.Payout(w.ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
