@@ -20,7 +20,7 @@ import (
 
 // statementWorld is a shop world where stall A sold two lanterns to one
 // buyer and one to another (paid a minute apart) and stall B a paper cut,
-// ¥10.00 of it refunded; stall A's first order was paid out.
+// ¥10.00 of it refunded; stall A's first order was picked up and paid out.
 type statementWorld struct {
 	*world
 	lantern2, lantern1, cut orders.Order
@@ -37,9 +37,13 @@ func newStatementWorld(t *testing.T, e *testEnv, slug string) *statementWorld {
 	w.cut = w.buyPaid(t, b1.Token, w.paperCut, 1)
 	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + w.cut.ID + "/refunds", Token: w.merchB.Token,
 		Body: map[string]any{"amount": 1000, "reason": "torn"}}), http.StatusCreated)
+	// Picked up at the booth, the first order's share is released and paid out.
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/orders/" + w.lantern2.ID + "/redeem", Token: w.merchA.Token,
+		Body: map[string]any{"code": w.lantern2.PickupCode}}), http.StatusOK)
 	if err := e.srv.Orders.Payout(context.Background(), w.lantern2.ID); err != nil {
 		t.Fatal(err)
 	}
+	w.lantern2 = readOrder(t, e, w.lantern2.ID)
 	return w
 }
 
