@@ -250,6 +250,10 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 			rows = rows[:0]
 		}
 	}
+	// The products went in directly: index them for the search.
+	if err := catalog.RebuildSearchIndex(ctx, db, fair.ID); err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
 	fmt.Fprintf(out, "seed: %d products (%s)\n", o.products, time.Since(t0).Round(time.Millisecond))
 
 	// Shoppers.

@@ -1,0 +1,69 @@
+package migrations
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
+)
+
+// Search index: search_terms holds per product the terms of its title,
+// description and stall name (every character and adjacent pair, and the
+// title's and stall name's pinyin: see catalog's searchindex.go), so that
+// queries of one, two or more characters, several words and pinyin are
+// answered from an index. Products also count the units sold (checked out
+// and not given back), which the search ranks by. The migration fills both
+// from the existing rows: the terms through the catalog's own tokenizer.
+//
+// The databases differ in two places. PostgreSQL compares terms in the "C"
+// collation (byte order, as SQLite's BINARY), so that a pinyin prefix is a
+// range of the index whatever the database's locale; SQLite keeps the rows
+// in the primary key itself (WITHOUT ROWID), which is the index the queries
+// read.
+func init() {
+	Migrations.MustRegister(func(ctx context.Context, db *bun.DB) error {
+		table := `CREATE TABLE search_terms (
+				fair_id     TEXT NOT NULL REFERENCES fairs (id) ON DELETE CASCADE,
+				term        TEXT NOT NULL,
+				product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+				weight      INTEGER NOT NULL,
+				PRIMARY KEY (fair_id, term, product_id)
+			)`
+		if IsPostgres(db) {
+			table = `CREATE TABLE search_terms (
+				fair_id     TEXT NOT NULL REFERENCES fairs (id) ON DELETE CASCADE,
+				term        TEXT COLLATE "C" NOT NULL,
+				product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+				weight      INTEGER NOT NULL,
+				PRIMARY KEY (fair_id, term, product_id)
+			)`
+		} else {
+			table += ` WITHOUT ROWID`
+		}
+		err := execAll(ctx, db,
+			table,
+			`CREATE INDEX search_terms_product_idx ON search_terms (product_id)`,
+			`ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0`,
+			// Units checked out and not given back: orders not cancelled
+			// or refunded in whole (flash orders' units are the sale's).
+			`UPDATE products SET sold = t.units FROM (
+				SELECT i.product_id, SUM(i.quantity) AS units
+				FROM order_items AS i JOIN orders AS o ON o.id = i.order_id
+				WHERE o.status NOT IN ('cancelled', 'refunded') AND o.flash_sale_id IS NULL
+				GROUP BY i.product_id
+			) AS t WHERE t.product_id = products.id`,
+		)
+		if err != nil {
+			return err
+		}
+		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return catalog.RebuildSearchIndex(ctx, tx, "")
+		})
+	}, func(ctx context.Context, db *bun.DB) error {
+		return execAll(ctx, db,
+			`DROP TABLE search_terms`,
+			`ALTER TABLE products DROP COLUMN sold`,
+		)
+	})
+}
