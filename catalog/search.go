@@ -166,18 +166,22 @@ func (d *DBSearcher) hits(ctx context.Context, fairID string, q SearchQuery, wor
 	var scoreArgs, joinArgs []any
 	for i, w := range words {
 		alias := fmt.Sprintf("w%d", i)
+		title, stall, desc := "lower(p.title)", "lower(st.name)", "lower(p.description)"
+		if strings.ToUpper(w.text) == w.text {
+			title, stall, desc = "p.title", "st.name", "p.description" // nothing to fold (Chinese)
+		}
 		scores = append(scores, fmt.Sprintf(`CASE
-			WHEN lower(p.title) = ? THEN %[3]d
-			WHEN %[1]s(lower(p.title), ?) = 1 THEN %[4]d
+			WHEN %[15]s = ? THEN %[3]d
+			WHEN %[1]s(%[15]s, ?) = 1 THEN %[4]d
 			WHEN (%[2]s.pyw & %[11]d) <> 0 THEN %[5]d
-			WHEN %[1]s(lower(p.title), ?) > 0 THEN %[6]d
+			WHEN %[1]s(%[15]s, ?) > 0 THEN %[6]d
 			WHEN (%[2]s.pyw & %[12]d) <> 0 THEN %[7]d
-			WHEN %[1]s(lower(st.name), ?) > 0 THEN %[8]d
+			WHEN %[1]s(%[16]s, ?) > 0 THEN %[8]d
 			WHEN (%[2]s.pyw & %[13]d) <> 0 THEN %[9]d
-			WHEN %[1]s(lower(p.description), ?) > 0 THEN %[10]d
+			WHEN %[1]s(%[17]s, ?) > 0 THEN %[10]d
 			ELSE 0 END AS s%[14]d`,
 			instr, alias, scoreTitleExact, scoreTitlePrefix, scorePinyinPrefix, scoreTitle, scorePinyinTitle,
-			scoreStall, scorePinyinStall, scoreDescription, fieldTitleStart, fieldTitle, fieldStall, i))
+			scoreStall, scorePinyinStall, scoreDescription, fieldTitleStart, fieldTitle, fieldStall, i, title, stall, desc))
 		scoreArgs = append(scoreArgs, w.text, w.text, w.text, w.text, w.text)
 		sub := `SELECT product_id, 0 AS pyw FROM search_terms WHERE fair_id = ? AND term IN (?) GROUP BY product_id HAVING COUNT(*) = ?`
 		subArgs := []any{fairID, bun.In(w.grams), len(w.grams)}
@@ -189,7 +193,11 @@ func (d *DBSearcher) hits(ctx context.Context, fairID string, q SearchQuery, wor
 			) AS u GROUP BY product_id`
 			subArgs = append(subArgs, fairID, pinyinPrefix+w.text, pinyinPrefix+w.text+"{", fairID, initialsPrefix+w.text, initialsPrefix+w.text+"{")
 		}
-		joins = append(joins, fmt.Sprintf("JOIN (%s) AS %s ON %[2]s.product_id = p.id", sub, alias))
+		if i == 0 {
+			joins = append(joins, fmt.Sprintf("(%s) AS %s", sub, alias))
+		} else {
+			joins = append(joins, fmt.Sprintf("JOIN (%s) AS %s ON %[2]s.product_id = w0.product_id", sub, alias))
+		}
 		joinArgs = append(joinArgs, subArgs...)
 		checks = append(checks, fmt.Sprintf("c.s%d > 0", i))
 	}
@@ -198,7 +206,7 @@ func (d *DBSearcher) hits(ctx context.Context, fairID string, q SearchQuery, wor
 		sum[i] = fmt.Sprintf("c.s%d", i)
 	}
 	var filters strings.Builder
-	filterArgs := []any{fairID, StallActive}
+	filterArgs := []any{StallActive}
 	if q.StallID != "" {
 		filters.WriteString(" AND p.stall_id = ?")
 		filterArgs = append(filterArgs, q.StallID)
@@ -211,11 +219,13 @@ func (d *DBSearcher) hits(ctx context.Context, fairID string, q SearchQuery, wor
 		filters.WriteString(" AND p.category = ?")
 		filterArgs = append(filterArgs, q.Category)
 	}
+	// The words' product sets drive the join: SQLite joins a CROSS JOIN in
+	// the order written, so a rare word never scans the fair's products.
 	query := `SELECT c.id, c.title, c.stall_name, c.sold, ` + strings.Join(sum, " + ") + ` AS score FROM (
 		SELECT p.id, p.title, st.name AS stall_name, p.sold, ` + strings.Join(scores, ", ") + `
-		FROM products AS p JOIN stalls AS st ON st.id = p.stall_id
-		` + strings.Join(joins, "\n") + `
-		WHERE p.fair_id = ? AND p.active AND st.status = ?` + filters.String() + `
+		FROM ` + strings.Join(joins, "\n") + `
+		CROSS JOIN products AS p CROSS JOIN stalls AS st
+		WHERE p.id = w0.product_id AND st.id = p.stall_id AND p.active AND st.status = ?` + filters.String() + `
 	) AS c WHERE ` + strings.Join(checks, " AND ")
 	args := append(append(append([]any{}, scoreArgs...), joinArgs...), filterArgs...)
 	query = `SELECT h.id, h.title, h.stall_name, h.sold, h.score FROM (` + query + `) AS h`

@@ -204,3 +204,26 @@ func RebuildSearchIndex(ctx context.Context, db bun.IDB, fairID string) error {
 	}
 	return indexProducts(ctx, db, "p.fair_id = ?", fairID)
 }
+
+// RecountSold sets the units sold of a fair's products (every fair's when
+// fairID is empty) from their orders: units checked out in orders not
+// cancelled or refunded in whole (a flash sale's units are the sale's). For
+// the migration that adds the count and for tools that insert orders
+// directly; afterwards ReserveStock and ReturnStock keep it.
+func RecountSold(ctx context.Context, db bun.IDB, fairID string) error {
+	q := `UPDATE products SET sold = COALESCE(t.units, 0) FROM (
+			SELECT i.product_id, SUM(i.quantity) AS units
+			FROM order_items AS i JOIN orders AS o ON o.id = i.order_id
+			WHERE o.status NOT IN ('cancelled', 'refunded') AND o.flash_sale_id IS NULL
+			GROUP BY i.product_id
+		) AS t WHERE t.product_id = products.id`
+	var args []any
+	if fairID != "" {
+		q += ` AND products.fair_id = ?`
+		args = append(args, fairID)
+	}
+	if _, err := db.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("units sold: %w", err)
+	}
+	return nil
+}

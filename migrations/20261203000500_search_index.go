@@ -45,19 +45,14 @@ func init() {
 			table,
 			`CREATE INDEX search_terms_product_idx ON search_terms (product_id)`,
 			`ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0`,
-			// Units checked out and not given back: orders not cancelled
-			// or refunded in whole (flash orders' units are the sale's).
-			`UPDATE products SET sold = t.units FROM (
-				SELECT i.product_id, SUM(i.quantity) AS units
-				FROM order_items AS i JOIN orders AS o ON o.id = i.order_id
-				WHERE o.status NOT IN ('cancelled', 'refunded') AND o.flash_sale_id IS NULL
-				GROUP BY i.product_id
-			) AS t WHERE t.product_id = products.id`,
 		)
 		if err != nil {
 			return err
 		}
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := catalog.RecountSold(ctx, tx, ""); err != nil {
+				return err
+			}
 			return catalog.RebuildSearchIndex(ctx, tx, "")
 		})
 	}, func(ctx context.Context, db *bun.DB) error {

@@ -416,6 +416,9 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		return nil, fmt.Errorf("rollups: %w", err)
 	}
 	fmt.Fprintf(out, "seed: rollups built (%s)\n", time.Since(t1).Round(time.Millisecond))
+	if err := catalog.RecountSold(ctx, db, fair.ID); err != nil { // the search ranks by it
+		return nil, fmt.Errorf("units sold: %w", err)
+	}
 	if migrations.IsPostgres(db) {
 		_, _ = db.ExecContext(ctx, "ANALYZE")
 	} else {
