@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -104,11 +105,12 @@ func isLetters(s string) bool {
 
 // DBSearcher is the Searcher over the database's search_terms index.
 type DBSearcher struct {
-	db bun.IDB
+	db   bun.IDB
+	walk int // tiers larger than this are walked (see tiers)
 }
 
 // NewDBSearcher returns the searcher over db's index.
-func NewDBSearcher(db bun.IDB) *DBSearcher { return &DBSearcher{db: db} }
+func NewDBSearcher(db bun.IDB) *DBSearcher { return &DBSearcher{db: db, walk: tierWalk} }
 
 // Scores of one word by where it matched; a product's score is the sum over
 // the query's words.
@@ -145,7 +147,13 @@ func (d *DBSearcher) Search(ctx context.Context, fairID string, q SearchQuery, p
 		}
 		after = &c
 	}
-	hits, err := d.hits(ctx, fairID, q, words, after, p.Size()+1)
+	var hits []SearchHit
+	var err error
+	if w := words[0]; len(words) == 1 && len(w.grams) == 1 && !w.pinyin && q.StallID == "" && q.Kind == "" && q.Category == "" {
+		hits, err = d.tiers(ctx, fairID, w.grams[0], after, p.Size()+1)
+	} else {
+		hits, err = d.hits(ctx, fairID, q, words, after, p.Size()+1)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,6 +247,93 @@ func (d *DBSearcher) hits(ctx context.Context, fairID string, q SearchQuery, wor
 	var hits []SearchHit
 	if err := d.db.NewRaw(query, args...).Scan(ctx, &hits); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
+	}
+	return hits, nil
+}
+
+// scoreOfWeight is the score of a word of one term (one or two characters)
+// found with these weight bits: as hits scores it, from the bits alone.
+func scoreOfWeight(w int) int {
+	switch {
+	case w&fieldTitleExact != 0:
+		return scoreTitleExact
+	case w&fieldTitleStart != 0:
+		return scoreTitlePrefix
+	case w&fieldTitle != 0:
+		return scoreTitle
+	case w&fieldStall != 0:
+		return scoreStall
+	case w&fieldDescription != 0:
+		return scoreDescription
+	}
+	return 0
+}
+
+// tierWalk is the size of a tier above which its page is found by walking
+// the fair's products from the best sold, probing each for the term,
+// rather than by sorting every product holding it.
+const tierWalk = 400
+
+// tiers answers a word of one term (the shortest and broadest queries, 糖)
+// without sorting all the products that hold it: the term's rows are
+// counted by score (a scan of the index alone), then each score's products,
+// best first, are read until the page is full — a small tier by sorting its
+// products, a large one by walking the fair's products by units sold and
+// probing the index for each, which stops after about the page's size
+// divided by the share of products in the tier.
+func (d *DBSearcher) tiers(ctx context.Context, fairID, term string, after *searchCursor, limit int64) ([]SearchHit, error) {
+	var counts []struct {
+		Weight int `bun:"weight"`
+		N      int `bun:"n"`
+	}
+	err := d.db.NewSelect().TableExpr("search_terms").ColumnExpr("weight, COUNT(*) AS n").
+		Where("fair_id = ? AND term = ?", fairID, term).GroupExpr("weight").Scan(ctx, &counts)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	type tier struct {
+		score   int
+		weights []int
+		n       int
+	}
+	var ts []tier
+	for _, c := range counts {
+		sc := scoreOfWeight(c.Weight)
+		i := slices.IndexFunc(ts, func(t tier) bool { return t.score == sc })
+		if i < 0 {
+			ts, i = append(ts, tier{score: sc}), len(ts)
+		}
+		ts[i].weights, ts[i].n = append(ts[i].weights, c.Weight), ts[i].n+c.N
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].score > ts[j].score })
+	var hits []SearchHit
+	for _, t := range ts {
+		if int64(len(hits)) >= limit {
+			break
+		}
+		if t.score == 0 || after != nil && t.score > after.score {
+			continue
+		}
+		q := d.db.NewSelect().ColumnExpr("p.id, p.title, st.name AS stall_name, p.sold, ? AS score", t.score)
+		if t.n <= d.walk {
+			q = q.TableExpr("search_terms AS t").
+				Join("CROSS JOIN products AS p").Join("CROSS JOIN stalls AS st").
+				Where("t.fair_id = ? AND t.term = ? AND t.weight IN (?) AND p.id = t.product_id", fairID, term, bun.In(t.weights))
+		} else {
+			q = q.TableExpr("products AS p").
+				Join("CROSS JOIN search_terms AS t").Join("CROSS JOIN stalls AS st").
+				Where("p.fair_id = ? AND t.fair_id = p.fair_id AND t.term = ? AND t.product_id = p.id AND t.weight IN (?)", fairID, term, bun.In(t.weights))
+		}
+		q = q.Where("st.id = p.stall_id AND p.active AND st.status = ?", StallActive).
+			OrderExpr("p.sold DESC, p.id ASC").Limit(limit - int64(len(hits)))
+		if after != nil && t.score == after.score {
+			q = q.Where("(p.sold < ? OR (p.sold = ? AND p.id > ?))", after.sold, after.sold, after.id)
+		}
+		var page []SearchHit
+		if err := q.Scan(ctx, &page); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		hits = append(hits, page...)
 	}
 	return hits, nil
 }

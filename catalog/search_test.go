@@ -358,6 +358,48 @@ func TestSearch(t *testing.T) {
 		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 
+	t.Run("Tiers", func(t *testing.T) {
+		// A word of one term is answered tier by tier; walked or sorted,
+		// the order is the general query's.
+		sw := newKit(t).searchWorld()
+		sw.k.renameStall(sw.world, "糖果铺")
+		sw.add(sw.world, "糖")
+		for i := range 9 {
+			var p *catalog.Product
+			switch i % 3 {
+			case 0:
+				p = sw.add(sw.other, fmt.Sprintf("糖画%d", i))
+			case 1:
+				p = sw.add(sw.other, fmt.Sprintf("冰糖%d", i))
+			default:
+				p = sw.add(sw.world, fmt.Sprintf("豆腐%d", i), "糖")
+			}
+			if i%2 == 0 {
+				if err := sw.k.svc.ReserveStock(sw.k.ctx, sw.k.db, p.ID, int64(i+1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		sw.add(sw.other, "梨膏", "冰糖熬制")
+		titles := func(hs []catalog.SearchHit) string {
+			var out []string
+			for _, h := range hs {
+				out = append(out, fmt.Sprintf("%s/%d/%d", h.Title, h.Score, h.Sold))
+			}
+			return strings.Join(out, "|")
+		}
+		for _, limit := range []int64{3, 100} {
+			walked, sorted, general, err := catalog.SearchEveryWay(sw.k.ctx, sw.k.db, sw.fair.ID, "糖", limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if titles(walked) != titles(general) || titles(sorted) != titles(general) || len(general) != int(min(limit, 11)) {
+				t.Errorf("limit %d:\nwalked  %s\nsorted  %s\ngeneral %s", limit, titles(walked), titles(sorted), titles(general))
+			}
+		}
+		sw.want(t, "糖", "糖", "糖画6", "糖画0", "糖画3", "冰糖4", "冰糖1", "冰糖7", "豆腐8", "豆腐2", "豆腐5", "梨膏")
+	})
+
 	t.Run("Rebuild", func(t *testing.T) {
 		sw := newKit(t).searchWorld()
 		sw.add(sw.other, "靖江蟹黄汤包")

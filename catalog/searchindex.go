@@ -25,7 +25,8 @@ const (
 	fieldDescription = 1
 	fieldStall       = 2
 	fieldTitle       = 4
-	fieldTitleStart  = 8 // a pinyin term starting at the title's first character
+	fieldTitleStart  = 8  // a term starting at the title's first character
+	fieldTitleExact  = 16 // a term that is the whole title
 )
 
 // maxSyllables bounds the pinyin terms: a pinyin word longer than this many
@@ -53,14 +54,24 @@ type searchTerm struct {
 // termSet maps each term to the fields it was found in.
 type termSet map[string]int
 
-// addGrams adds the unigrams and bigrams of text's words.
+// addGrams adds the unigrams and bigrams of text's words; a title's also
+// say which one starts it and which one is the whole of it.
 func (ts termSet) addGrams(text string, field int) {
-	for _, w := range strings.Fields(strings.ToLower(text)) {
+	for wi, w := range strings.Fields(strings.ToLower(text)) {
 		rs := []rune(w)
 		for i := range rs {
 			ts[string(rs[i])] |= field
 			if i+1 < len(rs) {
 				ts[string(rs[i:i+2])] |= field
+			}
+		}
+		if field == fieldTitle && wi == 0 {
+			ts[string(rs[0])] |= fieldTitleStart
+			if len(rs) > 1 {
+				ts[string(rs[:2])] |= fieldTitleStart
+			}
+			if lower := strings.ToLower(text); len(rs) <= 2 && string(rs) == lower {
+				ts[lower] |= fieldTitleExact
 			}
 		}
 	}

@@ -45,6 +45,8 @@ func init() {
 			table,
 			`CREATE INDEX search_terms_product_idx ON search_terms (product_id)`,
 			`ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0`,
+			// The broadest searches walk a fair's products best sold first.
+			`CREATE INDEX products_sold_idx ON products (fair_id, sold DESC, id)`,
 		)
 		if err != nil {
 			return err
@@ -58,6 +60,7 @@ func init() {
 	}, func(ctx context.Context, db *bun.DB) error {
 		return execAll(ctx, db,
 			`DROP TABLE search_terms`,
+			`DROP INDEX products_sold_idx`,
 			`ALTER TABLE products DROP COLUMN sold`,
 		)
 	})
