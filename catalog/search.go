@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -276,42 +275,56 @@ const tierWalk = 400
 
 // tiers answers a word of one term (the shortest and broadest queries, 糖)
 // without sorting all the products that hold it: the term's rows are
-// counted by score (a scan of the index alone), then each score's products,
+// counted by score (up to the walking size, in the index alone), then each
+// score's products,
 // best first, are read until the page is full — a small tier by sorting its
 // products, a large one by walking the fair's products by units sold and
 // probing the index for each, which stops after about the page's size
 // divided by the share of products in the tier.
 func (d *DBSearcher) tiers(ctx context.Context, fairID, term string, after *searchCursor, limit int64) ([]SearchHit, error) {
-	var counts []struct {
-		Weight int `bun:"weight"`
-		N      int `bun:"n"`
-	}
-	err := d.db.NewSelect().TableExpr("search_terms").ColumnExpr("weight, COUNT(*) AS n").
-		Where("fair_id = ? AND term = ?", fairID, term).GroupExpr("weight").Scan(ctx, &counts)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
+	// Each tier is the weights of one score; its rows are a range of the
+	// index per weight, counted only up to the walking size.
 	type tier struct {
 		score   int
 		weights []int
 		n       int
 	}
 	var ts []tier
-	for _, c := range counts {
-		sc := scoreOfWeight(c.Weight)
-		i := slices.IndexFunc(ts, func(t tier) bool { return t.score == sc })
-		if i < 0 {
-			ts, i = append(ts, tier{score: sc}), len(ts)
+	for _, sc := range []int{scoreTitleExact, scoreTitlePrefix, scoreTitle, scoreStall, scoreDescription} {
+		if after != nil && sc > after.score {
+			continue
 		}
-		ts[i].weights, ts[i].n = append(ts[i].weights, c.Weight), ts[i].n+c.N
+		t := tier{score: sc}
+		for w := 1; w < 2*fieldTitleExact; w++ {
+			if scoreOfWeight(w) == sc {
+				t.weights = append(t.weights, w)
+			}
+		}
+		ts = append(ts, t)
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].score > ts[j].score })
+	cols := make([]string, len(ts))
+	var args []any
+	for i, t := range ts {
+		cols[i] = "(SELECT COUNT(*) FROM (SELECT 1 FROM search_terms WHERE fair_id = ? AND term = ? AND weight IN (?) LIMIT ?) AS c)"
+		args = append(args, fairID, term, bun.In(t.weights), d.walk+1)
+	}
+	counts := make([]int, len(ts))
+	dest := make([]any, len(ts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := d.db.NewRaw("SELECT "+strings.Join(cols, ", "), args...).Scan(ctx, dest...); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	for i := range ts {
+		ts[i].n = counts[i]
+	}
 	var hits []SearchHit
 	for _, t := range ts {
 		if int64(len(hits)) >= limit {
 			break
 		}
-		if t.score == 0 || after != nil && t.score > after.score {
+		if t.n == 0 {
 			continue
 		}
 		q := d.db.NewSelect().ColumnExpr("p.id, p.title, st.name AS stall_name, p.sold, ? AS score", t.score)

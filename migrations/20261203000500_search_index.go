@@ -20,7 +20,8 @@ import (
 // collation (byte order, as SQLite's BINARY), so that a pinyin prefix is a
 // range of the index whatever the database's locale; SQLite keeps the rows
 // in the primary key itself (WITHOUT ROWID), which is the index the queries
-// read.
+// read. The key puts the weight (where the term was found) before the
+// product, so the products of a term found in one place are a range of it.
 func init() {
 	Migrations.MustRegister(func(ctx context.Context, db *bun.DB) error {
 		table := `CREATE TABLE search_terms (
@@ -28,7 +29,7 @@ func init() {
 				term        TEXT NOT NULL,
 				product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
 				weight      INTEGER NOT NULL,
-				PRIMARY KEY (fair_id, term, product_id)
+				PRIMARY KEY (fair_id, term, weight, product_id)
 			)`
 		if IsPostgres(db) {
 			table = `CREATE TABLE search_terms (
@@ -36,7 +37,7 @@ func init() {
 				term        TEXT COLLATE "C" NOT NULL,
 				product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
 				weight      INTEGER NOT NULL,
-				PRIMARY KEY (fair_id, term, product_id)
+				PRIMARY KEY (fair_id, term, weight, product_id)
 			)`
 		} else {
 			table += ` WITHOUT ROWID`
