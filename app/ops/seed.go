@@ -251,7 +251,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 		}
 	}
 	// The products went in directly: index them for the search.
-	if err := catalog.RebuildSearchIndex(ctx, db, fair.ID); err != nil {
+	if err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return catalog.RebuildSearchIndex(ctx, tx, fair.ID) }); err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
 	fmt.Fprintf(out, "seed: %d products (%s)\n", o.products, time.Since(t0).Round(time.Millisecond))
