@@ -114,15 +114,15 @@ func NewDBSearcher(db bun.IDB) *DBSearcher { return &DBSearcher{db: db, walk: ti
 // Scores of one word by where it matched; a product's score is the sum over
 // the query's words.
 const (
-	scoreTitleExact    = 1000
-	scoreTitlePrefix   = 800
-	scorePinyinPrefix  = 700
-	scoreTitle         = 600
-	scorePinyinTitle   = 500
-	scoreStall         = 300
-	scorePinyinStall   = 250
-	scoreDescription   = 100
-	searchCandidateCap = 1000 // suggestions look at this many hits at most
+	scoreTitleExact   = 1000
+	scoreTitlePrefix  = 800
+	scorePinyinPrefix = 700
+	scoreTitle        = 600
+	scorePinyinTitle  = 500
+	scoreStall        = 300
+	scorePinyinStall  = 250
+	scoreDescription  = 100
+	suggestCandidates = 100 // suggestions are drawn from the best this many hits
 )
 
 // Search finds the products of fairID matching q. One query answers it: per
@@ -146,13 +146,7 @@ func (d *DBSearcher) Search(ctx context.Context, fairID string, q SearchQuery, p
 		}
 		after = &c
 	}
-	var hits []SearchHit
-	var err error
-	if w := words[0]; len(words) == 1 && len(w.grams) == 1 && !w.pinyin && q.StallID == "" && q.Kind == "" && q.Category == "" {
-		hits, err = d.tiers(ctx, fairID, w.grams[0], after, p.Size()+1)
-	} else {
-		hits, err = d.hits(ctx, fairID, q, words, after, p.Size()+1)
-	}
+	hits, err := d.find(ctx, fairID, q, words, after, p.Size()+1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,6 +155,15 @@ func (d *DBSearcher) Search(ctx context.Context, fairID string, q SearchQuery, p
 		hits[i].Highlight = highlight(hits[i].Title, words)
 	}
 	return hits, next, nil
+}
+
+// find returns up to limit hits after the cursor, best first: a word of one
+// term tier by tier, anything else by the general query.
+func (d *DBSearcher) find(ctx context.Context, fairID string, q SearchQuery, words []searchWord, after *searchCursor, limit int64) ([]SearchHit, error) {
+	if w := words[0]; len(words) == 1 && len(w.grams) == 1 && !w.pinyin && q.StallID == "" && q.Kind == "" && q.Category == "" {
+		return d.tiers(ctx, fairID, w.grams[0], after, limit)
+	}
+	return d.hits(ctx, fairID, q, words, after, limit)
 }
 
 // hits runs the search query.
@@ -382,7 +385,7 @@ func (d *DBSearcher) Suggest(ctx context.Context, fairID, text string, limit int
 	if len(words) == 0 || len(words) > MaxSearchWords {
 		return []Suggestion{}, nil
 	}
-	hits, err := d.hits(ctx, fairID, SearchQuery{}, words, nil, searchCandidateCap)
+	hits, err := d.find(ctx, fairID, SearchQuery{}, words, nil, suggestCandidates)
 	if err != nil {
 		return nil, err
 	}
