@@ -646,6 +646,9 @@ var auditOps = map[string]auditDecl{
 	"search-products": public.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target { return target{path: map[string]string{"slug": aw.a.slug}, query: "q=灯"} }
 	}),
+	"suggest-products": public.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target { return target{path: map[string]string{"slug": aw.a.slug}, query: "q=灯"} }
+	}),
 
 	// Property seasons.
 	"add-unit-type": stallMerchant.with(func(d *auditDecl) {

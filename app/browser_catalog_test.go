@@ -245,7 +245,8 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	browserWantText(t, mer, "[data-testid=flash]", "图片已上传。")
 	browserDo(t, mer, "see the photo's thumbnail", chromedp.WaitVisible(chromedp.CSS("[data-testid=image-thumb] img")))
 
-	// A second product that the search must leave out.
+	// A second product, found only by its stall's name (老街臭干摊): it comes
+	// after the product whose title matches.
 	merchant := userByEmail(t, env, merchantMail)
 	other := "桂花糖藕"
 	price, stock := int64(900), int64(10)
@@ -270,8 +271,11 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	}
 	browserWantText(t, shop, "[data-testid=product-card] [data-testid=product-title]", title)
 	browserWantText(t, shop, "[data-testid=product-card] [data-testid=product-price]", "¥12.80")
-	if n := browserRun(t, shop, "count the results", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=product-card]").length`)); n != 1 {
-		t.Fatalf("the search shows %d products, want 1%s", n, browserPage(shop))
+	if n := browserRun(t, shop, "count the results", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=product-card]").length`)); n != 2 {
+		t.Fatalf("the search shows %d products, want 2%s", n, browserPage(shop))
+	}
+	if got := browserRun(t, shop, "read the marked match", chromedp.Evaluate[string](`document.querySelector("[data-testid=product-card] mark").textContent`)); got != "臭干" {
+		t.Fatalf("the first result marks %q, want 臭干%s", got, browserPage(shop))
 	}
 	res = browserNavigate(t, shop, "open the product", chromedp.Click(chromedp.CSS("[data-testid=product-card] a")))
 	browserWantStatus(t, shop, "open the product", res.Status, 200)

@@ -225,7 +225,7 @@ func (s *Service) UpdateFlashSale(ctx context.Context, a Actor, id string, in Fl
 				return err
 			}
 		} else if d < 0 {
-			if err := s.ReturnStock(ctx, tx, f.ProductID, int64(-d)); err != nil {
+			if err := restock(ctx, tx, f.ProductID, int64(-d)); err != nil {
 				return err
 			}
 		}
@@ -252,7 +252,7 @@ func (s *Service) WithdrawFlashSale(ctx context.Context, a Actor, id string) (*F
 		if f.Withdrawn || !s.now().Before(f.StartsAt) {
 			return ErrFlashStarted
 		}
-		if err := s.ReturnStock(ctx, tx, f.ProductID, int64(f.Quantity)); err != nil {
+		if err := restock(ctx, tx, f.ProductID, int64(f.Quantity)); err != nil {
 			return err
 		}
 		f.Withdrawn, f.Settled, f.UpdatedAt = true, true, s.now()

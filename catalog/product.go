@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 )
 
 // Product kinds and fulfilment.
@@ -50,6 +49,9 @@ type Product struct {
 	UpdatedAt   time.Time  `json:"updated_at"`
 
 	Images []Image `bun:"rel:has-many,join:id=product_id" json:"images"`
+
+	// Highlight, in search results, is where the query matched the title.
+	Highlight [][2]int `bun:"-" json:"highlight,omitempty" doc:"search results: the parts of the title the query matched, as [start, end) offsets in characters (Unicode code points)"`
 }
 
 // ProductInput is what a merchant sets on a product; nil fields stay as they
@@ -156,8 +158,10 @@ func (s *Service) CreateProduct(ctx context.Context, a Actor, stallID string, in
 		if err := in.apply(p, sa.Fair, cats, now); err != nil {
 			return err
 		}
-		_, err = tx.NewInsert().Model(p).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+			return err
+		}
+		return indexProduct(ctx, tx, p, sa.Stall.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -180,12 +184,18 @@ func (s *Service) UpdateProduct(ctx context.Context, a Actor, id string, in Prod
 		if err != nil {
 			return err
 		}
+		title, description := p.Title, p.Description
 		if err := in.apply(p, sa.Fair, cats, s.now()); err != nil {
 			return err
 		}
 		p.UpdatedAt = s.now()
-		_, err = tx.NewUpdate().Model(p).ExcludeColumn("id", "fair_id", "stall_id", "created_at").WherePK().Exec(ctx)
-		return err
+		if _, err := tx.NewUpdate().Model(p).ExcludeColumn("id", "fair_id", "stall_id", "created_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if p.Title == title && p.Description == description {
+			return nil
+		}
+		return indexProduct(ctx, tx, p, sa.Stall.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -242,7 +252,7 @@ func (s *Service) Product(ctx context.Context, a Actor, id string) (*Product, St
 
 // ProductQuery filters a fair's product list.
 type ProductQuery struct {
-	Q        string // words in the title or description; Chinese substrings match
+	Q        string // words, each in the title, the stall's name or the description (or as pinyin)
 	StallID  string
 	Kind     string
 	Category string
@@ -250,7 +260,8 @@ type ProductQuery struct {
 }
 
 // Products lists what shoppers may buy at a fair: active products of active
-// stalls, matching the query, in the order they were listed.
+// stalls, in the order they were listed; with a query, those matching it,
+// best first (see Searcher), each with where its title matched.
 func (s *Service) Products(ctx context.Context, a Actor, slug string, pq ProductQuery) ([]Product, *string, error) {
 	f, err := s.Fair(ctx, a, slug)
 	if err != nil {
@@ -258,6 +269,12 @@ func (s *Service) Products(ctx context.Context, a Actor, slug string, pq Product
 	}
 	if pq.Kind != "" && pq.Kind != KindGoods && pq.Kind != KindVoucher {
 		return nil, nil, Invalid("kind", "must be goods or voucher")
+	}
+	if text := strings.TrimSpace(pq.Q); text != "" {
+		if utf8.RuneCountInString(text) > 100 {
+			return nil, nil, Invalid("q", "must be at most 100 characters")
+		}
+		return s.searchProducts(ctx, f.ID, pq)
 	}
 	var rows []Product
 	q := s.db.NewSelect().Model(&rows).
@@ -279,12 +296,6 @@ func (s *Service) Products(ctx context.Context, a Actor, slug string, pq Product
 	if pq.Cursor != "" {
 		q = q.Where("product.id > ?", pq.Cursor)
 	}
-	if text := strings.TrimSpace(pq.Q); text != "" {
-		if utf8.RuneCountInString(text) > 100 {
-			return nil, nil, Invalid("q", "must be at most 100 characters")
-		}
-		q = matchText(q, text)
-	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -295,20 +306,61 @@ func (s *Service) Products(ctx context.Context, a Actor, slug string, pq Product
 	return rows, next, nil
 }
 
-// matchText keeps products whose title or description contains text. SQLite
-// answers from its FTS5 trigram index (which needs three characters; shorter
-// queries scan); PostgreSQL from its pg_trgm index.
-func matchText(q *bun.SelectQuery, text string) *bun.SelectQuery {
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
-	if q.Dialect().Name() == dialect.PG {
-		return q.Where(`(product.title || ' ' || product.description) ILIKE ? ESCAPE '\'`, like)
+// searchProducts is Products with a query: the searcher ranks, then the
+// products of the page are read with their images.
+func (s *Service) searchProducts(ctx context.Context, fairID string, pq ProductQuery) ([]Product, *string, error) {
+	hits, next, err := s.search.Search(ctx, fairID, SearchQuery{Text: pq.Q, StallID: pq.StallID, Kind: pq.Kind, Category: pq.Category}, pq.Page)
+	if err != nil || len(hits) == 0 {
+		return []Product{}, nil, err
 	}
-	if utf8.RuneCountInString(text) >= 3 {
-		phrase := `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
-		return q.Where("product.rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)", phrase)
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ProductID
 	}
-	return q.Where(`(product.title LIKE ? ESCAPE '\' OR product.description LIKE ? ESCAPE '\')`, like, like)
+	var rows []Product
+	err = s.db.NewSelect().Model(&rows).
+		Relation("Images", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("id ASC") }).
+		Where("product.id IN (?)", bun.In(ids)).Scan(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*Product, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	out := make([]Product, 0, len(hits))
+	for _, h := range hits {
+		if p := byID[h.ProductID]; p != nil {
+			p.Images = withURLs(p.Images)
+			p.Highlight = h.Highlight
+			out = append(out, *p)
+		}
+	}
+	return out, next, nil
 }
+
+// Suggest completes what a shopper types in a fair's search box: up to
+// limit titles and stall names (see Searcher).
+func (s *Service) Suggest(ctx context.Context, a Actor, slug, text string, limit int) ([]Suggestion, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	text = strings.TrimSpace(text)
+	if utf8.RuneCountInString(text) > 100 {
+		return nil, Invalid("q", "must be at most 100 characters")
+	}
+	if limit <= 0 || limit > MaxSuggestions {
+		limit = MaxSuggestions
+	}
+	if text == "" {
+		return []Suggestion{}, nil
+	}
+	return s.search.Suggest(ctx, f.ID, text, limit)
+}
+
+// MaxSuggestions is the most suggestions one answer gives.
+const MaxSuggestions = 8
 
 // StallProducts lists every product of a stall for its merchant (hidden ones
 // included), or the active ones for everyone else.

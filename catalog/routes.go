@@ -57,6 +57,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, products.Signed("add-product-image", post, "/products/{id}/images", "Upload a product photo (the stall's merchant)", created, 403, 404, 409, 422), SignedIn(h.actor, h.addProductImage))
 	huma.Register(api, products.Signed("remove-product-image", del, "/products/{id}/images/{image_id}", "Remove a product photo (the stall's merchant)", none, 403, 404), SignedInRaw(h.actor, h.removeProductImage))
 	huma.Register(api, products.Public("search-products", get, "/fairs/{slug}/products", "Browse and search a fair's products (Chinese text too)", 0, 404, 422), Public(h.actor, h.searchProducts))
+	huma.Register(api, products.Public("suggest-products", get, "/fairs/{slug}/suggest", "Completions of what a shopper types in the search box: titles and stall names, pinyin too", 0, 404, 422), Public(h.actor, h.suggest))
 
 	// Property seasons: unit types, viewing slots, bookings.
 	property := Tag("Property")
@@ -355,9 +356,20 @@ func (h *Handler) removeProductImage(ctx context.Context, a Actor, in *removePro
 	return nil, h.svc.RemoveImage(ctx, a, in.ID, in.ImageID)
 }
 
+type suggestIn = struct {
+	Slug  string `path:"slug"`
+	Q     string `query:"q" doc:"what the shopper has typed so far, e.g. 糖 or tangh"`
+	Limit int    `query:"limit" minimum:"0" doc:"at most this many (default and most 8)"`
+}
+
+func (h *Handler) suggest(ctx context.Context, a Actor, in *suggestIn) (items[Suggestion], error) {
+	rows, err := h.svc.Suggest(ctx, a, in.Slug, in.Q, in.Limit)
+	return itemsOf(rows), err
+}
+
 type searchProductsIn = struct {
 	Slug     string `path:"slug"`
-	Q        string `query:"q" doc:"text in the title or description, e.g. 臭干"`
+	Q        string `query:"q" doc:"words, each in the title, the stall's name or the description, e.g. 臭干 or 蟹黄 汤包; Latin letters also as pinyin (tangbao) or its initials (tb). Results come best first."`
 	StallID  string `query:"stall_id"`
 	Kind     string `query:"kind" enum:"goods,voucher"`
 	Category string `query:"category" doc:"a category slug"`

@@ -16,6 +16,7 @@ type Service struct {
 	mediaDir string
 	events   Events
 	people   People
+	search   Searcher
 }
 
 // People tells who users are, for the lists that name them (a development's
@@ -60,7 +61,14 @@ func (NoEvents) FairChanged(context.Context, string) error { return nil }
 // NewService returns the catalog service; uploaded images are stored under
 // dataDir/media.
 func NewService(db *bun.DB, now Clock, dataDir string, events Events) *Service {
-	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media"), events: events}
+	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media"), events: events, search: NewDBSearcher(db)}
+}
+
+// WithSearcher returns the service answering product searches with se
+// instead of the database's own index.
+func (s *Service) WithSearcher(se Searcher) *Service {
+	s.search = se
+	return s
 }
 
 // DB is the database the service works on.

@@ -304,6 +304,7 @@ func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallI
 			return err
 		}
 		st = sa.Stall
+		oldName := st.Name
 		set := func(dst *string, v *string) {
 			if v != nil {
 				*dst = strings.TrimSpace(*v)
@@ -321,9 +322,15 @@ func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallI
 		if err := c.Err(); err != nil {
 			return err
 		}
+		renamed := st.Name != oldName
 		st.UpdatedAt = s.now()
-		_, err = tx.NewUpdate().Model(st).Column("name", "description", "address", "district", "updated_at").WherePK().Exec(ctx)
-		return err
+		if _, err := tx.NewUpdate().Model(st).Column("name", "description", "address", "district", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if !renamed {
+			return nil
+		}
+		return indexProducts(ctx, tx, "p.stall_id = ?", st.ID) // its products are found by its name
 	})
 	return st, err
 }

@@ -19,9 +19,10 @@ var ErrInsufficientStock = Coded("insufficient_stock", Fail(ErrConflict, "not en
 // ReserveStock takes quantity units of a product if that many are left. It is
 // one conditional update (stock >= quantity), so reservations running at once
 // never take the stock below zero; when too few are left it returns
-// ErrInsufficientStock.
+// ErrInsufficientStock. The units count as sold (the search ranks by it)
+// until ReturnStock gives them back.
 func (s *Service) ReserveStock(ctx context.Context, db bun.IDB, productID string, quantity int64) error {
-	res, err := db.NewUpdate().Table("products").Set("stock = stock - ?", quantity).
+	res, err := db.NewUpdate().Table("products").Set("stock = stock - ?, sold = sold + ?", quantity, quantity).
 		Where("id = ? AND stock >= ?", productID, quantity).Exec(ctx)
 	if err != nil {
 		if IsCheckViolation(err) {
@@ -36,8 +37,20 @@ func (s *Service) ReserveStock(ctx context.Context, db bun.IDB, productID string
 }
 
 // ReturnStock puts quantity units of a product back (a cancelled, expired or
-// refunded order's).
+// refunded order's): they no longer count as sold.
 func (s *Service) ReturnStock(ctx context.Context, db bun.IDB, productID string, quantity int64) error {
+	_, err := db.NewUpdate().Table("products").
+		Set("stock = stock + ?, sold = CASE WHEN sold > ? THEN sold - ? ELSE 0 END", quantity, quantity, quantity).
+		Where("id = ?", productID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("return stock: %w", err)
+	}
+	return nil
+}
+
+// restock puts units of a flash sale back into its product's stock: they
+// were never sold through ReserveStock.
+func restock(ctx context.Context, db bun.IDB, productID string, quantity int64) error {
 	if _, err := db.NewUpdate().Table("products").Set("stock = stock + ?", quantity).Where("id = ?", productID).Exec(ctx); err != nil {
 		return fmt.Errorf("return stock: %w", err)
 	}
@@ -99,7 +112,7 @@ func (s *Service) ReturnFlashUnits(ctx context.Context, tx bun.IDB, saleID strin
 		if _, err := tx.NewUpdate().Model(f).Set("sold = sold - ?, quantity = quantity - ?", units, units).WherePK().Exec(ctx); err != nil {
 			return false, fmt.Errorf("flash sale %s: %w", saleID, err)
 		}
-		return false, s.ReturnStock(ctx, tx, f.ProductID, int64(units))
+		return false, restock(ctx, tx, f.ProductID, int64(units))
 	}
 	if err := s.AddFlashSold(ctx, tx, saleID, -units); err != nil {
 		return false, err
@@ -122,7 +135,7 @@ func (s *Service) SettleFlashSaleIn(ctx context.Context, tx bun.IDB, saleID stri
 	if _, err := tx.NewUpdate().Model(f).Set("quantity = sold, settled = TRUE, updated_at = ?", now).WherePK().Exec(ctx); err != nil {
 		return fmt.Errorf("settle flash sale %s: %w", saleID, err)
 	}
-	return s.ReturnStock(ctx, tx, f.ProductID, int64(unsold))
+	return restock(ctx, tx, f.ProductID, int64(unsold))
 }
 
 // UnsettledFlashSaleIDs lists up to limit offers ended by now and not yet

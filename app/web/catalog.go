@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"math"
 	"net/http"
@@ -151,6 +152,11 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 	if status == 0 {
 		status = http.StatusOK
 		v.Products = productCards(p, products, nil)
+		for i := range v.Products {
+			if hl := products[i].Highlight; len(hl) > 0 {
+				v.Products[i].Marked = markedTitle(products[i].Title, hl)
+			}
+		}
 		if next != nil {
 			v.NextURL = searchURL(f.Slug, v.Q, v.Category, v.Kind, *next)
 		}
@@ -1146,6 +1152,29 @@ func fairCardOf(p *Page, f *catalog.Fair) fairCard {
 // productCard is a product in a grid.
 type productCard struct {
 	ID, Title, Price, Image, Stall, Badge, Note string
+	// Marked is the title with the search's matches in <mark>, escaped.
+	Marked template.HTML
+}
+
+// markedTitle is title with the ranges (rune offsets) in <mark>; every part
+// of it is HTML-escaped.
+func markedTitle(title string, ranges [][2]int) template.HTML {
+	rs := []rune(title)
+	var b strings.Builder
+	at := 0
+	for _, r := range ranges {
+		start, end := max(r[0], at), min(r[1], len(rs))
+		if start >= end {
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(string(rs[at:start])))
+		b.WriteString("<mark>")
+		b.WriteString(template.HTMLEscapeString(string(rs[start:end])))
+		b.WriteString("</mark>")
+		at = end
+	}
+	b.WriteString(template.HTMLEscapeString(string(rs[at:])))
+	return template.HTML(b.String()) //nolint:gosec // built from escaped parts
 }
 
 func productCards(p *Page, rows []catalog.Product, stallNames map[string]string) []productCard {

@@ -529,3 +529,32 @@ document.addEventListener("change", function (ev) {
     initFlash(document);
   });
 })();
+
+// The search box suggests titles and stall names as the shopper types (the
+// browser shows the datalist; without JavaScript the box is a plain search).
+(function () {
+  var input = document.querySelector("input[data-suggest]");
+  var list = input && document.getElementById(input.getAttribute("list"));
+  if (!list || !window.fetch) return;
+  var timer, last = "";
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var q = input.value.trim();
+      if (q === last) return;
+      last = q;
+      if (!q) { list.replaceChildren(); return; }
+      fetch(input.getAttribute("data-suggest") + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (body) {
+          if (q !== last) return; // a later keystroke has asked again
+          list.replaceChildren.apply(list, (body.items || []).map(function (s) {
+            var o = document.createElement("option");
+            o.value = s.text;
+            return o;
+          }));
+        })
+        .catch(function () {});
+    }, 150);
+  });
+})();
