@@ -50,13 +50,22 @@ type pageCache struct {
 	fills    singleflight.Group
 	gen      atomic.Uint64 // bumped by every drop; fills begun before one are not kept
 	rdb      redis.UniversalClient
+	channel  string
 	origin   string
 	log      *slog.Logger
 }
 
 // pageCacheChannel is the Redis channel on which processes tell each other
-// to drop their caches; the message is the sender's origin id.
-const pageCacheChannel = "fair:pagecache:drop"
+// to drop their caches; the message is the sender's origin id. Channels are
+// not scoped by database number, so the channel names it: deployments on
+// the databases of one Redis server do not drop each other's caches.
+func pageCacheChannel(rdb redis.UniversalClient) string {
+	db := 0
+	if c, ok := rdb.(interface{ Options() *redis.Options }); ok {
+		db = c.Options().DB
+	}
+	return "fair:pagecache:drop:" + strconv.Itoa(db)
+}
 
 // pageCacheEntries bounds the number of cached answers; an answer larger
 // than pageCacheMaxBody is never kept.
@@ -73,6 +82,7 @@ type cachedPage struct {
 	hash        string // strong ETag of the identity body, without quotes
 	expires     time.Time
 	gen         uint64
+	refreshing  atomic.Bool // one request renders it again once expired
 
 	gzOnce, brOnce sync.Once
 	gz, br         []byte
@@ -83,7 +93,7 @@ func newPageCache(ttl time.Duration, rdb redis.UniversalClient, log *slog.Logger
 	if err != nil {
 		panic(err) // only for a non-positive size
 	}
-	return &pageCache{ttl: ttl, flashTTL: min(ttl, time.Second), entries: entries, rdb: rdb, origin: catalog.NewID(), log: log}
+	return &pageCache{ttl: ttl, flashTTL: min(ttl, time.Second), entries: entries, rdb: rdb, channel: pageCacheChannel(rdb), origin: catalog.NewID(), log: log}
 }
 
 // listen follows the other processes' drops until stop closes. It returns
@@ -91,7 +101,7 @@ func newPageCache(ttl time.Duration, rdb redis.UniversalClient, log *slog.Logger
 // keeps trying, and the TTL bounds what a process misses meanwhile).
 func (pc *pageCache) listen(stop <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sub := pc.rdb.Subscribe(ctx, pageCacheChannel)
+	sub := pc.rdb.Subscribe(ctx, pc.channel)
 	rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
 	if _, err := sub.Receive(rctx); err != nil {
 		pc.log.Warn("page cache: not subscribed to drops yet", "error", err)
@@ -128,7 +138,7 @@ func (pc *pageCache) dropEverywhere(ctx context.Context) {
 	pc.drop()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := pc.rdb.Publish(ctx, pageCacheChannel, pc.origin).Err(); err != nil {
+	if err := pc.rdb.Publish(ctx, pc.channel, pc.origin).Err(); err != nil {
 		account.Log(ctx).Warn("page cache: drop not published", "error", err)
 	}
 }
@@ -243,8 +253,14 @@ func (pc *pageCache) handle(c *fiber.Ctx) error {
 	if !ok {
 		return c.Next()
 	}
-	if p, ok := pc.entries.Get(key); ok && p.gen == pc.gen.Load() && time.Now().Before(p.expires) {
-		return pc.write(c, p, ttl)
+	if p, ok := pc.entries.Get(key); ok && p.gen == pc.gen.Load() {
+		// Fresh: served. Expired: the first request renders it again while
+		// the others are served what is kept, for at most another TTL (a
+		// write drops it at once, so nothing older than a write is served).
+		now := time.Now()
+		if now.Before(p.expires) || now.Before(p.expires.Add(ttl)) && !p.refreshing.CompareAndSwap(false, true) {
+			return pc.write(c, p, ttl)
+		}
 	}
 	gen := pc.gen.Load()
 	leader := false
