@@ -56,7 +56,7 @@ func benchBrowseCommand(ctx context.Context, out io.Writer, args []string) error
 	fs.StringVar(&o.slug, "fair", "seed-article", "the fair browsed (`fair seed --scale article` makes seed-article)")
 	fs.IntVar(&o.conns, "conns", 64, "concurrent connections")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each path is loaded")
-	fs.StringVar(&o.encoding, "accept-encoding", "", "Accept-Encoding the phones send (e.g. \"gzip, br\"); empty: none")
+	fs.StringVar(&o.encoding, "accept-encoding", "gzip, br", "Accept-Encoding the phones send (browsers send gzip and br); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
