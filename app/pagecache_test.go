@@ -5,8 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -417,4 +421,52 @@ func BenchmarkPageCacheFairPage(b *testing.B) {
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 	}
+}
+
+func TestProductPhotoSizes(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "photo-sizes")
+	pic := image.NewRGBA(image.Rect(0, 0, 1000, 500))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, pic, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := e.catUpload(t, w.merchA.Token, w.lantern, "lantern.jpg", buf.Bytes())
+	wantStatus(t, res, http.StatusCreated)
+	img := res.JSON(t)
+	thumb, medium, url := img["thumb_url"].(string), img["medium_url"].(string), img["url"].(string)
+	if thumb == url || medium == url || img["srcset"] != thumb+" 320w, "+medium+" 800w, "+url+" 1000w" {
+		t.Fatalf("image %s", res.Body)
+	}
+	for _, c := range []struct {
+		url   string
+		width int
+	}{{thumb, 320}, {medium, 800}, {url, 1000}} {
+		got := e.anon(c.url)
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(got.Body))
+		if err != nil || cfg.Width != c.width {
+			t.Errorf("%s: width %d (%v), want %d", c.url, cfg.Width, err, c.width)
+		}
+	}
+	product := string(e.anon("/products/" + w.lantern).Body)
+	if !strings.Contains(product, `src="`+medium+`"`) || !strings.Contains(product, `srcset="`+thumb+` 320w, `+medium+` 800w, `+url+` 1000w"`) {
+		t.Errorf("the product page does not show the medium copy with a srcset")
+	}
+	fair := string(e.anon("/fairs/" + w.slug).Body)
+	if !strings.Contains(fair, `src="`+thumb+`" srcset="`) {
+		t.Errorf("the fair's grid does not show the thumbnail with a srcset")
+	}
+
+	t.Run("PhotoFromBeforeCopies", func(t *testing.T) {
+		// A photo stored before copies were made has none: its copies'
+		// names serve the photo itself.
+		if err := os.Remove(filepath.Join(e.srv.Catalog.MediaDir(), filepath.FromSlash(strings.TrimPrefix(thumb, "/media/")))); err != nil {
+			t.Fatal(err)
+		}
+		got := e.anon(thumb)
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(got.Body)); err != nil || cfg.Width != 1000 {
+			t.Errorf("a missing copy: width %d (%v), want the photo's 1000", cfg.Width, err)
+		}
+		wantStatus(t, e.do(req{Method: "GET", Path: "/media/products/NOSUCHPHOTO-320.jpg"}), http.StatusNotFound)
+	})
 }

@@ -5,7 +5,12 @@ package app
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -108,7 +113,9 @@ func NewServer(svc *Services) (*Server, error) {
 	// Hashed asset names (/static/app.<hash>.css) never change content.
 	s.app.Get("/static/*", site.Asset)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: web.StaticFS(), MaxAge: 3600}))
-	// Uploaded images never change: each upload gets a new name.
+	// Uploaded images never change: each upload gets a new name. A photo
+	// stored before smaller copies were made is served for its copies' names.
+	s.app.Get("/media/products/:file", s.mediaCopyFallback)
 	s.app.Static("/media", s.Catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
 	s.app.Use(s.gate.Authenticate, noStore, s.idempotency)
@@ -139,6 +146,27 @@ func NewServer(svc *Services) (*Server, error) {
 	site.Routes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
+}
+
+// copyName is a photo copy's file name: ID-WIDTH.EXT.
+var copyName = regexp.MustCompile(`^([0-9A-Za-z]+)-[0-9]+(\.jpg|\.png)$`)
+
+// mediaCopyFallback serves the photo itself for a copy that was never made
+// (photos uploaded before copies were); everything else goes on to the files.
+func (s *Server) mediaCopyFallback(c *fiber.Ctx) error {
+	m := copyName.FindStringSubmatch(c.Params("file"))
+	if m == nil {
+		return c.Next()
+	}
+	dir := filepath.Join(s.Catalog.MediaDir(), "products")
+	if _, err := os.Stat(filepath.Join(dir, c.Params("file"))); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return c.Next()
+	}
+	if _, err := os.Stat(filepath.Join(dir, m[1]+m[2])); err != nil {
+		return c.Next()
+	}
+	c.Path("/media/products/" + m[1] + m[2])
+	return c.Next()
 }
 
 // App is the Fiber application (tests drive it with App().Test).
