@@ -64,7 +64,8 @@ type Image struct {
 	CreatedAt   time.Time `json:"created_at"`
 	URL         string    `bun:"-" json:"url"`
 	// ThumbURL and MediumURL are the copies at ImageWidths (the photo itself
-	// when it is no wider); SrcSet lists every size for an img srcset.
+	// when it is no wider); SrcSet lists every size for an img srcset, ""
+	// when the photo has no copies.
 	ThumbURL  string `bun:"-" json:"thumb_url"`
 	MediumURL string `bun:"-" json:"medium_url"`
 	SrcSet    string `bun:"-" json:"srcset"`
@@ -94,7 +95,9 @@ func (img *Image) fillURLs() {
 		}
 	}
 	img.ThumbURL, img.MediumURL = urls[0], urls[1]
-	img.SrcSet = strings.Join(append(set, img.URL+" "+strconv.Itoa(img.Width)+"w"), ", ")
+	if len(set) > 0 {
+		img.SrcSet = strings.Join(append(set, img.URL+" "+strconv.Itoa(img.Width)+"w"), ", ")
+	}
 }
 
 // AddImage stores an uploaded photo of the merchant's own product. The bytes
