@@ -49,6 +49,7 @@ type pageCache struct {
 	entries  *lru.Cache[string, *cachedPage]
 	fills    singleflight.Group
 	gen      atomic.Uint64 // bumped by every drop; fills begun before one are not kept
+	bytes    atomic.Int64  // the size of the bodies kept
 	rdb      redis.UniversalClient
 	channel  string
 	origin   string
@@ -67,11 +68,13 @@ func pageCacheChannel(rdb redis.UniversalClient) string {
 	return "fair:pagecache:drop:" + strconv.Itoa(db)
 }
 
-// pageCacheEntries bounds the number of cached answers; an answer larger
-// than pageCacheMaxBody is never kept.
+// pageCacheEntries and pageCacheBytes bound the cached answers, by number
+// and by the size of their bodies (the least recently used go first); an
+// answer larger than pageCacheMaxBody is never kept.
 const (
 	pageCacheEntries = 2048
-	pageCacheMaxBody = 2 << 20
+	pageCacheBytes   = 64 << 20
+	pageCacheMaxBody = 1 << 20
 )
 
 // cachedPage is one kept answer and its compressed forms, made on demand.
@@ -89,11 +92,26 @@ type cachedPage struct {
 }
 
 func newPageCache(ttl time.Duration, rdb redis.UniversalClient, log *slog.Logger) *pageCache {
-	entries, err := lru.New[string, *cachedPage](pageCacheEntries)
+	pc := &pageCache{}
+	entries, err := lru.NewWithEvict(pageCacheEntries, func(_ string, p *cachedPage) { pc.bytes.Add(-int64(len(p.body))) })
 	if err != nil {
 		panic(err) // only for a non-positive size
 	}
-	return &pageCache{ttl: ttl, flashTTL: min(ttl, time.Second), entries: entries, rdb: rdb, channel: pageCacheChannel(rdb), origin: catalog.NewID(), log: log}
+	*pc = pageCache{ttl: ttl, flashTTL: min(ttl, time.Second), entries: entries, rdb: rdb, channel: pageCacheChannel(rdb), origin: catalog.NewID(), log: log}
+	return pc
+}
+
+// keep adds p under key, then evicts the least recently used answers while
+// the bodies kept pass pageCacheBytes.
+func (pc *pageCache) keep(key string, p *cachedPage) {
+	pc.entries.Remove(key) // a replaced answer's bytes are counted out
+	pc.bytes.Add(int64(len(p.body)))
+	pc.entries.Add(key, p)
+	for pc.bytes.Load() > pageCacheBytes {
+		if _, _, ok := pc.entries.RemoveOldest(); !ok {
+			return
+		}
+	}
 }
 
 // listen follows the other processes' drops until stop closes. It returns
@@ -275,7 +293,7 @@ func (pc *pageCache) handle(c *fiber.Ctx) error {
 		}
 		p.expires, p.gen = time.Now().Add(ttl), gen
 		if pc.gen.Load() == gen {
-			pc.entries.Add(key, p)
+			pc.keep(key, p)
 		}
 		return p, nil
 	})

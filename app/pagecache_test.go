@@ -470,3 +470,22 @@ func TestProductPhotoSizes(t *testing.T) {
 		wantStatus(t, e.do(req{Method: "GET", Path: "/media/products/NOSUCHPHOTO-320.jpg"}), http.StatusNotFound)
 	})
 }
+
+func TestPageCacheBounded(t *testing.T) {
+	r := newTestEnv(t).srv.Redis
+	pc := newPageCache(time.Minute, r, nil)
+	body := bytes.Repeat([]byte("庙"), pageCacheMaxBody/3)
+	for i := range 200 {
+		pc.keep(fmt.Sprint("/fairs/", i%150), &cachedPage{body: body})
+	}
+	if got := pc.bytes.Load(); got > pageCacheBytes || got != int64(pc.entries.Len()*len(body)) {
+		t.Errorf("%d bytes counted for %d answers of %d bytes, want at most %d", got, pc.entries.Len(), len(body), pageCacheBytes)
+	}
+	if _, ok := pc.entries.Get("/fairs/149"); !ok {
+		t.Error("the latest answer was evicted")
+	}
+	pc.drop()
+	if pc.bytes.Load() != 0 || pc.entries.Len() != 0 {
+		t.Errorf("after a drop: %d bytes, %d answers", pc.bytes.Load(), pc.entries.Len())
+	}
+}
