@@ -69,7 +69,7 @@ func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 		return benchTotalsCommand(ctx, out, args[1:])
 	}
 	if len(args) == 0 || args[0] != "flash" {
-		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256]")
+		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
 	}
 	fs := flag.NewFlagSet("bench flash", flag.ContinueOnError)
 	fs.SetOutput(out)
