@@ -1248,9 +1248,10 @@ func TestCatalogImages(t *testing.T) {
 		for i := 3; i <= 6; i++ {
 			wantStatus(t, e.catUpload(t, m1.Token, pID, fmt.Sprintf("%d.png", i), catPNG(t, i, i, false)), http.StatusCreated)
 		}
-		unchanged(t, e, 6, 6)
+		// Six photos; the 700 px one also has its 320 px thumbnail.
+		unchanged(t, e, 6, 7)
 		wantProblem(t, e.catUpload(t, m1.Token, pID, "7.png", small), http.StatusConflict, "conflict")
-		unchanged(t, e, 6, 6)
+		unchanged(t, e, 6, 7)
 	})
 
 	t.Run("Remove", func(t *testing.T) {

@@ -42,6 +42,11 @@ type Config struct {
 	FlashIPRPS     int           // FAIR_FLASH_IP_RPS
 	TrustedProxies []string      // FAIR_TRUSTED_PROXIES
 
+	// PageCacheTTL is how long a public page or list, rendered once for
+	// anonymous visitors, is served from memory (FAIR_PAGE_CACHE_TTL; 0 turns
+	// the cache off). Writes drop it sooner, on every process.
+	PageCacheTTL time.Duration
+
 	// AuthAttemptsPerMinute bounds logins per client address and per
 	// (account, address), and registrations per address and per email; an
 	// account's failed logins from all addresses may number ten times as
@@ -67,6 +72,7 @@ func DefaultConfig() Config {
 		PayoutHold:            orders.DefaultPayoutHold,
 		FlashUserRPS:          5,
 		FlashIPRPS:            50,
+		PageCacheTTL:          2 * time.Second,
 		AuthAttemptsPerMinute: 10,
 		BodyLimit:             8 << 20,
 		PasswordMemoryKiB:     19 * 1024,
@@ -131,6 +137,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("FAIR_PAYMENT_WINDOW", v, "want between 1s and 24h")
 		default:
 			c.PaymentWindow = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("FAIR_PAGE_CACHE_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("FAIR_PAGE_CACHE_TTL", v, "want a Go duration such as 2s")
+		case d < 0 || d > time.Minute:
+			bad("FAIR_PAGE_CACHE_TTL", v, "want between 0 (off) and 1m")
+		default:
+			c.PageCacheTTL = d
 		}
 	}
 	if v := strings.TrimSpace(getenv("FAIR_PAYOUT_HOLD")); v != "" {
@@ -252,6 +269,7 @@ func (c Config) Masked() []any {
 		"FAIR_FLASH_USER_RPS", c.FlashUserRPS,
 		"FAIR_FLASH_IP_RPS", c.FlashIPRPS,
 		"FAIR_TRUSTED_PROXIES", strings.Join(c.TrustedProxies, ","),
+		"FAIR_PAGE_CACHE_TTL", c.PageCacheTTL.String(),
 	}
 }
 

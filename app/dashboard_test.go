@@ -53,7 +53,7 @@ func TestDashboardFair(t *testing.T) {
 			`data-testid="dash-merchants">2<`,
 			`data-testid="dash-stalls">2<`,
 			`<script type="application/json" id="dashboard-data">`,
-			`/static/vendor/chart.umd.js`, `/static/dashboard.js`,
+			e.srv.site.AssetURL("vendor/chart.umd.js"), e.srv.site.AssetURL("dashboard.js"),
 			`href="/api/v1/fairs/` + w.slug + `/totals.csv"`,
 			`"api":"/api/v1/fairs/` + w.slug + `/totals"`,
 		} {

@@ -5,7 +5,12 @@ package app
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -13,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/hibiken/asynq"
@@ -33,6 +39,7 @@ type Server struct {
 	site    *web.Site
 	limiter *RateLimiter
 	metrics *Metrics
+	pages   *pageCache // nil when FAIR_PAGE_CACHE_TTL is 0
 	app     *fiber.App
 	api     huma.API
 
@@ -96,15 +103,27 @@ func NewServer(svc *Services) (*Server, error) {
 	s.app.Post(purchaseRoute, s.flashPurchase)
 	go s.sweepLimiters()
 	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders(), s.checkInput)
+	// Pages, JSON, CSS and JS go out gzip- or brotli-compressed when the
+	// client takes it (answers the page cache compressed already pass as they are).
+	s.app.Use(compress.New(compress.Config{Level: compress.LevelDefault}))
 
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	// Hashed asset names (/static/app.<hash>.css) never change content.
+	s.app.Get("/static/*", site.Asset)
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: web.StaticFS(), MaxAge: 3600}))
-	// Uploaded images never change: each upload gets a new name.
+	// Uploaded images never change: each upload gets a new name. A photo
+	// stored before smaller copies were made is served for its copies' names.
+	s.app.Get("/media/products/:file", s.mediaCopyFallback)
 	s.app.Static("/media", s.Catalog.MediaDir(), fiber.Static{MaxAge: 365 * 24 * 3600, Browse: false})
 
 	s.app.Use(s.gate.Authenticate, noStore, s.idempotency)
+	if d.Config.PageCacheTTL > 0 {
+		s.pages = newPageCache(d.Config.PageCacheTTL, d.Redis, d.Logger)
+		s.pages.listen(stop)
+		s.app.Use(s.pages.handle)
+	}
 
 	installHumaErrors()
 	hc := huma.DefaultConfig("Miaohui API", "1.0.0")
@@ -127,6 +146,27 @@ func NewServer(svc *Services) (*Server, error) {
 	site.Routes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil
+}
+
+// copyName is a photo copy's file name: ID-WIDTH.EXT.
+var copyName = regexp.MustCompile(`^([0-9A-Za-z]+)-[0-9]+(\.jpg|\.png)$`)
+
+// mediaCopyFallback serves the photo itself for a copy that was never made
+// (photos uploaded before copies were); everything else goes on to the files.
+func (s *Server) mediaCopyFallback(c *fiber.Ctx) error {
+	m := copyName.FindStringSubmatch(c.Params("file"))
+	if m == nil {
+		return c.Next()
+	}
+	dir := filepath.Join(s.Catalog.MediaDir(), "products")
+	if _, err := os.Stat(filepath.Join(dir, c.Params("file"))); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return c.Next()
+	}
+	if _, err := os.Stat(filepath.Join(dir, m[1]+m[2])); err != nil {
+		return c.Next()
+	}
+	c.Path("/media/products/" + m[1] + m[2])
+	return c.Next()
 }
 
 // App is the Fiber application (tests drive it with App().Test).

@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // WebP decoder
 )
 
@@ -30,6 +33,19 @@ const (
 	maxImagePixels    = 24_000_000
 	jpegQuality       = 85
 )
+
+// ImageWidths are the smaller copies made of each photo at upload, in
+// pixels across: a card in the phone's two-column grid (thumbnail) and the
+// product page (medium). A photo narrower than a width gets no copy of it.
+// WebP is read but never written: Go has no well-kept pure-Go WebP encoder.
+var ImageWidths = []int{320, 800}
+
+// variantFile is where the copy of file at width w is stored:
+// products/ID.jpg → products/ID-320.jpg.
+func variantFile(file string, w int) string {
+	ext := filepath.Ext(file)
+	return strings.TrimSuffix(file, ext) + "-" + strconv.Itoa(w) + ext
+}
 
 // imageTypes are the formats accepted, by sniffed content type.
 var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
@@ -47,18 +63,41 @@ type Image struct {
 	Height      int       `json:"height"`
 	CreatedAt   time.Time `json:"created_at"`
 	URL         string    `bun:"-" json:"url"`
+	// ThumbURL and MediumURL are the copies at ImageWidths (the photo itself
+	// when it is no wider); SrcSet lists every size for an img srcset, ""
+	// when the photo has no copies.
+	ThumbURL  string `bun:"-" json:"thumb_url"`
+	MediumURL string `bun:"-" json:"medium_url"`
+	SrcSet    string `bun:"-" json:"srcset"`
 }
 
-// withURLs fills the URL each image is served at, and turns nil into an
+// withURLs fills the URLs each image is served at, and turns nil into an
 // empty list for JSON.
 func withURLs(imgs []Image) []Image {
 	if imgs == nil {
 		return []Image{}
 	}
 	for i := range imgs {
-		imgs[i].URL = "/media/" + imgs[i].File
+		imgs[i].fillURLs()
 	}
 	return imgs
+}
+
+func (img *Image) fillURLs() {
+	img.URL = "/media/" + img.File
+	var set []string
+	urls := make([]string, len(ImageWidths))
+	for i, w := range ImageWidths {
+		urls[i] = img.URL
+		if img.Width > w {
+			urls[i] = "/media/" + variantFile(img.File, w)
+			set = append(set, urls[i]+" "+strconv.Itoa(w)+"w")
+		}
+	}
+	img.ThumbURL, img.MediumURL = urls[0], urls[1]
+	if len(set) > 0 {
+		img.SrcSet = strings.Join(append(set, img.URL+" "+strconv.Itoa(img.Width)+"w"), ", ")
+	}
 }
 
 // AddImage stores an uploaded photo of the merchant's own product. The bytes
@@ -118,15 +157,20 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 		if _, err := tx.NewInsert().Model(img).Exec(ctx); err != nil {
 			return err
 		}
-		// The file is written last inside the transaction: if it fails the
-		// row is rolled back; if the commit fails the file is removed below.
+		// The files are written last inside the transaction: if one fails
+		// the row is rolled back; if the commit fails they are removed below.
+		for _, v := range enc.variants {
+			if err := writeFileAtomic(filepath.Join(s.mediaDir, filepath.FromSlash(variantFile(img.File, v.width))), v.data); err != nil {
+				return err
+			}
+		}
 		return writeFileAtomic(path, data)
 	})
 	if err != nil {
-		os.Remove(path)
+		s.removeImageFiles(img.File)
 		return nil, err
 	}
-	img.URL = "/media/" + img.File
+	img.fillURLs()
 	return img, nil
 }
 
@@ -146,8 +190,16 @@ func (s *Service) RemoveImage(ctx context.Context, a Actor, productID, imageID s
 	if err != nil {
 		return err
 	}
-	os.Remove(filepath.Join(s.mediaDir, filepath.FromSlash(img.File)))
+	s.removeImageFiles(img.File)
 	return nil
+}
+
+// removeImageFiles removes a photo's file and its smaller copies.
+func (s *Service) removeImageFiles(file string) {
+	os.Remove(filepath.Join(s.mediaDir, filepath.FromSlash(file)))
+	for _, w := range ImageWidths {
+		os.Remove(filepath.Join(s.mediaDir, filepath.FromSlash(variantFile(file, w))))
+	}
 }
 
 func writeFileAtomic(path string, data []byte) error {
@@ -166,6 +218,12 @@ type encodedImage struct {
 	data          []byte
 	ctype, ext    string
 	width, height int
+	variants      []imageVariant // the copies at ImageWidths narrower than the photo
+}
+
+type imageVariant struct {
+	width int
+	data  []byte
 }
 
 // reencodeImage decodes an upload of format (checked against its header's
@@ -188,19 +246,38 @@ func reencodeImage(data []byte, format string) (encodedImage, error) {
 	if o, ok := pic.(interface{ Opaque() bool }); ok {
 		opaque = o.Opaque()
 	}
-	var buf bytes.Buffer
 	out := encodedImage{ctype: "image/png", ext: ".png"}
-	if format == "jpeg" || format == "webp" && opaque {
+	asJPEG := format == "jpeg" || format == "webp" && opaque
+	if asJPEG {
 		out.ctype, out.ext = "image/jpeg", ".jpg"
-		err = jpeg.Encode(&buf, pic, &jpeg.Options{Quality: jpegQuality})
-	} else {
-		err = png.Encode(&buf, pic)
 	}
-	if err != nil {
+	encode := func(pic image.Image) ([]byte, error) {
+		var buf bytes.Buffer
+		if asJPEG {
+			err := jpeg.Encode(&buf, pic, &jpeg.Options{Quality: jpegQuality})
+			return buf.Bytes(), err
+		}
+		err := png.Encode(&buf, pic)
+		return buf.Bytes(), err
+	}
+	if out.data, err = encode(pic); err != nil {
 		return encodedImage{}, err
 	}
-	out.data = buf.Bytes()
-	out.width, out.height = pic.Bounds().Dx(), pic.Bounds().Dy()
+	b := pic.Bounds()
+	out.width, out.height = b.Dx(), b.Dy()
+	for _, w := range ImageWidths {
+		if out.width <= w {
+			continue
+		}
+		h := max(1, out.height*w/out.width)
+		small := image.NewNRGBA(image.Rect(0, 0, w, h))
+		xdraw.BiLinear.Scale(small, small.Bounds(), pic, b, xdraw.Src, nil)
+		data, err := encode(small)
+		if err != nil {
+			return encodedImage{}, err
+		}
+		out.variants = append(out.variants, imageVariant{width: w, data: data})
+	}
 	return out, nil
 }
 

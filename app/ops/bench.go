@@ -56,17 +56,20 @@ type benchOpts struct {
 	persistMax time.Duration
 }
 
-// Bench is `fair bench flash|references|totals`.
+// Bench is `fair bench flash|browse|references|totals`.
 func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	log := env.Log
 	if len(args) > 0 && args[0] == "references" {
 		return benchReferencesCommand(ctx, env, out, args[1:])
 	}
+	if len(args) > 0 && args[0] == "browse" {
+		return benchBrowseCommand(ctx, out, args[1:])
+	}
 	if len(args) > 0 && args[0] == "totals" {
 		return benchTotalsCommand(ctx, out, args[1:])
 	}
 	if len(args) == 0 || args[0] != "flash" {
-		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256]")
+		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
 	}
 	fs := flag.NewFlagSet("bench flash", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -637,6 +640,7 @@ func benchReferencesCommand(ctx context.Context, env Env, out io.Writer, args []
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Post("/bare", BareHandler())
+	app.Get("/bare", BareHandler())
 	app.Post("/evalsha", EvalHandler(p.Redis))
 	app.Post("/for-update", naiveHandler(p.DB, *product))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1152,6 +1152,7 @@ func fairCardOf(p *Page, f *catalog.Fair) fairCard {
 // productCard is a product in a grid.
 type productCard struct {
 	ID, Title, Price, Image, Stall, Badge, Note string
+	ImageSet                                    string // srcset: the thumbnail and the medium copy
 	// Marked is the title with the search's matches in <mark>, escaped.
 	Marked template.HTML
 }
@@ -1181,6 +1182,9 @@ func productCards(p *Page, rows []catalog.Product, stallNames map[string]string)
 	out := make([]productCard, 0, len(rows))
 	for _, pr := range rows {
 		card := productCard{ID: pr.ID, Title: pr.Title, Price: orders.Yuan(pr.Price), Image: coverURL(&pr), Stall: stallNames[pr.StallID]}
+		if len(pr.Images) > 0 {
+			card.ImageSet = pr.Images[0].SrcSet
+		}
 		if pr.Kind == catalog.KindVoucher {
 			card.Badge = p.T("product.kind.voucher")
 		}
@@ -1197,24 +1201,26 @@ func productCards(p *Page, rows []catalog.Product, stallNames map[string]string)
 // imageView is a product photo on a page.
 type imageView struct {
 	ID, URL       string
+	Medium        string // the copy a phone's product page shows
+	SrcSet        string
 	Width, Height int
 }
 
 func imageViews(imgs []catalog.Image) []imageView {
 	out := make([]imageView, len(imgs))
 	for i, img := range imgs {
-		out[i] = imageView{ID: img.ID, URL: img.URL, Width: img.Width, Height: img.Height}
+		out[i] = imageView{ID: img.ID, URL: img.URL, Medium: img.MediumURL, SrcSet: img.SrcSet, Width: img.Width, Height: img.Height}
 	}
 	return out
 }
 
-// coverURL is the address of a product's first photo, which the lists show;
-// "" when it has none.
+// coverURL is the address of the thumbnail of a product's first photo,
+// which the lists show; "" when it has none.
 func coverURL(pr *catalog.Product) string {
 	if len(pr.Images) == 0 {
 		return ""
 	}
-	return pr.Images[0].URL
+	return pr.Images[0].ThumbURL
 }
 
 // productRow is a product in the merchant's list.

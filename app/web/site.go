@@ -69,6 +69,7 @@ type Site struct {
 
 	bundle *i18n.Bundle
 	pages  map[string]*template.Template
+	assets *assets
 }
 
 // New parses the embedded templates and message catalogs.
@@ -85,11 +86,17 @@ func New(d Deps) (*Site, error) {
 		catalog: d.Catalog, orders: d.Orders, flash: d.Admission, inbox: d.Inbox,
 		bundle: b, pages: map[string]*template.Template{},
 	}
+	assets, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	w.assets = assets
 	files, err := fs.Glob(webFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
 	funcs := template.FuncMap{
+		"asset": w.assets.url,
 		"datetime": func(t time.Time, lang string) string {
 			t = t.In(catalog.FairZone)
 			if lang == "en" {
