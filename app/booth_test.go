@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"miaohui/app/ops"
 	"miaohui/catalog"
 )
 
@@ -223,4 +224,147 @@ func TestBoothRedeemByCode(t *testing.T) {
 			t.Errorf("totals count %d redeemed, the orders %d", redeemed, want)
 		}
 	})
+}
+
+func TestBoothStaff(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "staff")
+	staffPath := "/api/v1/stalls/" + w.stallA + "/staff"
+
+	t.Run("adding", func(t *testing.T) {
+		u := w.shopper(t)
+		for range 2 { // twice: the same one member
+			res := e.do(req{Method: "POST", Path: staffPath, Token: w.merchA.Token, Body: map[string]any{"email": " " + strings.ToUpper(u.Email)}})
+			wantStatus(t, res, http.StatusCreated)
+			if m := res.JSON(t); m["user_id"] != u.ID || m["stall_id"] != w.stallA || m["email"] != u.Email {
+				t.Errorf("staff member %v", m)
+			}
+		}
+		if n := countRows(t, e, "stall_staff", "stall_id = ? AND user_id = ?", w.stallA, u.ID); n != 1 {
+			t.Errorf("%d rows, want 1", n)
+		}
+		wantField(t, e.do(req{Method: "POST", Path: staffPath, Token: w.merchA.Token, Body: map[string]any{"email": "nobody@example.com"}}), "email")
+		wantField(t, e.do(req{Method: "POST", Path: staffPath, Token: w.merchA.Token, Body: map[string]any{"email": w.merchA.Email}}), "email")
+		wantDenied(t, e.do(req{Method: "POST", Path: staffPath, Token: w.merchB.Token, Body: map[string]any{"email": u.Email}}))
+		wantDenied(t, e.do(req{Method: "POST", Path: staffPath, Token: u.Token, Body: map[string]any{"email": w.shopper(t).Email}}))
+		res := e.do(req{Method: "GET", Path: staffPath, Token: w.merchA.Token})
+		wantStatus(t, res, http.StatusOK)
+		if ids := listField(listItems(t, res), "user_id"); len(ids) != 1 || ids[0] != u.ID {
+			t.Errorf("staff list %v", ids)
+		}
+	})
+	t.Run("staff list orders, redeem and sell, nothing else", func(t *testing.T) {
+		staff := w.boothStaff(t, w.merchA.Token, w.stallA)
+		buyer := w.shopper(t)
+		o := w.buyPaid(t, buyer.Token, w.lantern, 1)
+		shipped := w.buy(t, buyer.Token, w.dumplings, 1)
+		_ = shipped
+		wantStatus(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders", Token: staff.Token}), http.StatusOK)
+		denied := []req{
+			{Method: "PATCH", Path: "/api/v1/stalls/" + w.stallA, Body: map[string]any{"description": "staff"}},
+			{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/products", Body: goods("核销员的货", 100, 1)},
+			{Method: "PATCH", Path: "/api/v1/products/" + w.lantern, Body: map[string]any{"description": "staff"}},
+			{Method: "GET", Path: "/api/v1/orders/" + o.ID},
+			{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/ship", Body: map[string]any{"tracking": "SF1"}},
+			{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/refunds", Body: map[string]any{"reason": "staff"}},
+			{Method: "POST", Path: "/api/v1/orders/" + o.ID + "/redeem", Body: map[string]any{"code": o.PickupCode}},
+			{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals"},
+			{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals.csv"},
+			{Method: "POST", Path: staffPath, Body: map[string]any{"email": w.shopper(t).Email}},
+			{Method: "GET", Path: staffPath},
+			{Method: "DELETE", Path: staffPath + "/" + staff.ID},
+			{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/payout-account", Body: map[string]any{"return_url": "https://fair.example/m"}},
+		}
+		for _, r := range denied {
+			r.Token = staff.Token
+			res := e.do(r)
+			if res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusConflict {
+				t.Errorf("staff %s %s: status %d, want 403/404\n%s", r.Method, r.Path, res.StatusCode, res.Body)
+			}
+		}
+		wantOrderStatus(t, e, "paid", o.ID)
+		// Another stall's staff works only there.
+		staffB := w.boothStaff(t, w.merchB.Token, w.stallB)
+		wantDenied(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders", Token: staffB.Token}))
+		wantDenied(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/offline-sales", Token: staffB.Token, Body: map[string]any{"amount": 100}}))
+		wantStatus(t, redeemAt(e, w.stallA, staff.Token, o.PickupCode), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/offline-sales", Token: staff.Token, Body: map[string]any{"amount": 100}}), http.StatusCreated)
+	})
+	t.Run("removing", func(t *testing.T) {
+		staff := w.boothStaff(t, w.merchA.Token, w.stallA)
+		wantDenied(t, e.do(req{Method: "DELETE", Path: staffPath + "/" + staff.ID, Token: w.merchB.Token}))
+		wantStatus(t, e.do(req{Method: "DELETE", Path: staffPath + "/" + staff.ID, Token: w.merchA.Token}), http.StatusNoContent)
+		wantProblem(t, e.do(req{Method: "DELETE", Path: staffPath + "/" + staff.ID, Token: w.merchA.Token}), http.StatusNotFound, "not_found")
+		wantDenied(t, e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/orders", Token: staff.Token}))
+		buyer := w.shopper(t)
+		o := w.buyPaid(t, buyer.Token, w.lantern, 1)
+		wantDenied(t, redeemAt(e, w.stallA, staff.Token, o.PickupCode))
+		wantOrderStatus(t, e, "paid", o.ID)
+	})
+}
+
+func TestBoothOfflineSales(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "booth-sales")
+	salesA := "/api/v1/stalls/" + w.stallA + "/offline-sales"
+	staff := w.boothStaff(t, w.merchA.Token, w.stallA)
+	buyer := w.shopper(t)
+	pass := w.pass(t, buyer.Token)["code"].(string)
+	online := w.buyPaid(t, buyer.Token, w.lantern, 1)
+
+	res := e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: map[string]any{"amount": 2500, "note": "现金 兔子灯"}})
+	wantStatus(t, res, http.StatusCreated)
+	if m := res.JSON(t); m["amount"] != float64(2500) || m["currency"] != "CNY" || m["note"] != "现金 兔子灯" || m["stall_id"] != w.stallA {
+		t.Errorf("sale %v", m)
+	}
+	wantStatus(t, e.do(req{Method: "POST", Path: salesA, Token: staff.Token, Body: map[string]any{"amount": 800, "pass_code": strings.ToLower(pass)}}), http.StatusCreated)
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallB + "/offline-sales", Token: w.merchB.Token, Body: map[string]any{"amount": 300}}), http.StatusCreated)
+
+	for _, bad := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"amount": 0}, "amount"},
+		{map[string]any{"amount": -100}, "amount"},
+		{map[string]any{"amount": 10_000_001}, "amount"},
+		{map[string]any{"amount": 100, "note": strings.Repeat("灯", 201)}, "note"},
+		{map[string]any{"amount": 100, "pass_code": "PZZZZZZZZZ"}, "pass_code"},
+	} {
+		wantField(t, e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: bad.body}), bad.field)
+	}
+	wantDenied(t, e.do(req{Method: "POST", Path: salesA, Token: buyer.Token, Body: map[string]any{"amount": 100}}))
+	wantDenied(t, e.do(req{Method: "POST", Path: salesA, Token: w.merchB.Token, Body: map[string]any{"amount": 100}}))
+	wantDenied(t, e.do(req{Method: "POST", Path: salesA, Token: w.org, Body: map[string]any{"amount": 100}}))
+	if n := countRows(t, e, "offline_sales", "stall_id = ?", w.stallA); n != 2 {
+		t.Fatalf("%d booth sales at A, want 2", n)
+	}
+
+	offlineOf := func(m map[string]any) (gmv, sales int, booth map[string]any) {
+		o := m["offline"].(map[string]any)
+		for _, f := range m["by_fulfillment"].([]any) {
+			if f.(map[string]any)["fulfillment"] == "booth" {
+				booth = f.(map[string]any)
+			}
+		}
+		return int(o["gmv"].(float64)), int(o["sales"].(float64)), booth
+	}
+	stall := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA + "/totals", Token: w.merchA.Token}).JSON(t)
+	if gmv, sales, booth := offlineOf(stall); gmv != 3300 || sales != 2 || booth == nil || booth["gmv"] != float64(3300) || booth["orders"] != float64(2) {
+		t.Errorf("stall offline %d/%d, booth row %v", gmv, sales, booth)
+	}
+	if stall["gmv"] != float64(online.Total) {
+		t.Errorf("stall gmv %v, want the online %d only", stall["gmv"], online.Total)
+	}
+	fair := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals", Token: w.org}).JSON(t)
+	if gmv, sales, booth := offlineOf(fair); gmv != 3600 || sales != 3 || booth == nil {
+		t.Errorf("fair offline %d/%d, booth row %v", gmv, sales, booth)
+	}
+	csv := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv?table=fulfillment", Token: w.org})
+	if !bytes.Contains(csv.Body, []byte("booth,3600,3,0")) {
+		t.Errorf("fulfillment CSV:\n%s", csv.Body)
+	}
+	var out bytes.Buffer
+	if err := ops.CheckTotals(t.Context(), e.srv.DB, e.cfg.DataDir, w.slug, &out); err != nil {
+		t.Fatalf("check totals: %v\n%s", err, out.String())
+	}
 }
