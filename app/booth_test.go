@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -367,4 +368,82 @@ func TestBoothOfflineSales(t *testing.T) {
 	if err := ops.CheckTotals(t.Context(), e.srv.DB, e.cfg.DataDir, w.slug, &out); err != nil {
 		t.Fatalf("check totals: %v\n%s", err, out.String())
 	}
+}
+
+func TestBoothPages(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "booth-pages")
+	buyer := w.shopper(t)
+	o := w.buyPaid(t, buyer.Token, w.lantern, 2)
+	staff := w.boothStaff(t, w.merchA.Token, w.stallA)
+	page := func(u registered, path string) response {
+		return e.do(req{Method: "GET", Path: path, Cookies: []*http.Cookie{u.Cookie}})
+	}
+
+	t.Run("pass", func(t *testing.T) {
+		res := page(buyer, "/fairs/"+w.slug+"/pass")
+		wantStatus(t, res, http.StatusOK)
+		code := w.pass(t, buyer.Token)["code"].(string)
+		body := string(res.Body)
+		for _, want := range []string{code, `data-testid="pass-qr"`, "老街灯笼铺", "兔子灯 ×2", `data-order="` + o.ID + `" data-status="paid"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the pass page lacks %q", want)
+			}
+		}
+		qr := page(buyer, "/fairs/"+w.slug+"/pass/qr.png")
+		wantStatus(t, qr, http.StatusOK)
+		if ct := qr.Header.Get("Content-Type"); ct != "image/png" || !bytes.HasPrefix(qr.Body, []byte("\x89PNG")) {
+			t.Errorf("QR: %s, %d bytes", ct, len(qr.Body))
+		}
+		anon := e.do(req{Method: "GET", Path: "/fairs/" + w.slug + "/pass"})
+		if anon.StatusCode != http.StatusSeeOther || !strings.HasPrefix(anon.Header.Get("Location"), "/login") {
+			t.Errorf("anonymous: %d %s", anon.StatusCode, anon.Header.Get("Location"))
+		}
+		wantStatus(t, e.do(req{Method: "GET", Path: "/fairs/" + w.slug + "/pass/qr.png"}), http.StatusSeeOther)
+	})
+	t.Run("redeem page", func(t *testing.T) {
+		for _, u := range []registered{w.merchA, staff} {
+			res := page(u, "/stalls/"+w.stallA+"/redeem")
+			wantStatus(t, res, http.StatusOK)
+			if !bytes.Contains(res.Body, []byte(`data-testid="redeem-code-input"`)) || !bytes.Contains(res.Body, []byte("data-redeem-scanner")) {
+				t.Errorf("the redeem page lacks its form or scanner")
+			}
+		}
+		for _, u := range []registered{buyer, w.merchB} {
+			wantStatus(t, page(u, "/stalls/"+w.stallA+"/redeem"), http.StatusForbidden)
+		}
+		if res := page(w.merchA, "/merchant/stalls/"+w.stallA); !bytes.Contains(res.Body, []byte(`href="/stalls/`+w.stallA+`/redeem"`)) {
+			t.Error("the stall console does not link to the redeem page")
+		}
+		if res := page(staff, "/account"); !bytes.Contains(res.Body, []byte(`href="/stalls/`+w.stallA+`/redeem"`)) {
+			t.Error("the staff's account page does not link to the redeem page")
+		}
+
+		submit := func(u registered, code string) response {
+			return e.do(req{Method: "POST", Path: "/stalls/" + w.stallA + "/redeem", Cookies: []*http.Cookie{u.Cookie},
+				Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+				Body:   "_csrf=" + url.QueryEscape(u.CSRF) + "&code=" + url.QueryEscape(code)})
+		}
+		wantStatus(t, e.do(req{Method: "POST", Path: "/stalls/" + w.stallA + "/redeem", Cookies: []*http.Cookie{staff.Cookie},
+			Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: "_csrf=wrong&code=" + o.PickupCode}), http.StatusForbidden)
+		wantOrderStatus(t, e, "paid", o.ID)
+		pass := w.pass(t, buyer.Token)["code"].(string)
+		res := submit(staff, pass)
+		wantStatus(t, res, http.StatusOK)
+		if !bytes.Contains(res.Body, []byte(`data-testid="redeem-ok"`)) || !bytes.Contains(res.Body, []byte("兔子灯 ×2")) {
+			t.Errorf("no success shown:\n%s", res.Body)
+		}
+		wantOrderStatus(t, e, "redeemed", o.ID)
+		res = submit(staff, pass)
+		wantStatus(t, res, http.StatusConflict)
+		if !bytes.Contains(res.Body, []byte(`data-code="nothing_to_redeem"`)) {
+			t.Error("no nothing-to-redeem error shown")
+		}
+		res = submit(w.merchA, "ZZZZZZZZ")
+		wantStatus(t, res, http.StatusNotFound)
+		if !bytes.Contains(res.Body, []byte(`data-code="not_found"`)) {
+			t.Error("no unknown-code error shown")
+		}
+		wantStatus(t, submit(buyer, pass), http.StatusForbidden)
+	})
 }
