@@ -29,8 +29,19 @@ func isStaff(ctx context.Context, db bun.IDB, stallID, userID string) (bool, err
 	return db.NewSelect().Model((*StaffMember)(nil)).Where("stall_id = ? AND user_id = ?", stallID, userID).Exists(ctx)
 }
 
-// CanWorkBooth reports whether the actor may redeem and record booth sales at
-// the stall: its merchant or its staff.
+// BoothStall is Stall read through db, also telling whether the actor works
+// the stall's booth as staff (a lookup the other stall reads skip).
+func (s *Service) BoothStall(ctx context.Context, db bun.IDB, a Actor, id string) (StallAccess, error) {
+	sa, err := s.stallAccess(ctx, db, a, id)
+	if err != nil || sa.Merchant {
+		return sa, err
+	}
+	sa.Staff, err = isStaff(ctx, db, id, a.UserID)
+	return sa, err
+}
+
+// CanWorkBooth reports whether the actor may list the stall's orders, redeem
+// and record booth sales: its merchant or its staff (from BoothStall).
 func (sa StallAccess) CanWorkBooth() bool { return sa.Merchant || sa.Staff }
 
 // AddStaff lets the registered user with email work the stall's booth; only

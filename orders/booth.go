@@ -171,7 +171,7 @@ func (s *Service) RedeemCode(ctx context.Context, a catalog.Actor, stallID, code
 	var out []Redeemed
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out = nil
-		sa, err := s.catalog.StallIn(ctx, tx, a, stallID)
+		sa, err := s.catalog.BoothStall(ctx, tx, a, stallID)
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *Service) RecordOfflineSale(ctx context.Context, a catalog.Actor, stallI
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	sa, err := s.catalog.Stall(ctx, a, stallID)
+	sa, err := s.catalog.BoothStall(ctx, s.db, a, stallID)
 	if err != nil {
 		return nil, err
 	}

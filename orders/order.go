@@ -221,7 +221,7 @@ func (s *Service) BuyerOrders(ctx context.Context, a catalog.Actor, p catalog.Pa
 // StallOrders lists a stall's orders for its merchant and staff, newest
 // first, without their codes.
 func (s *Service) StallOrders(ctx context.Context, a catalog.Actor, stallID string, status string, p catalog.Page) ([]Order, *string, error) {
-	sa, err := s.catalog.Stall(ctx, a, stallID)
+	sa, err := s.catalog.BoothStall(ctx, s.db, a, stallID)
 	if err != nil {
 		return nil, nil, err
 	}

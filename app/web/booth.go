@@ -117,7 +117,7 @@ func (s *Site) boothStall(c *fiber.Ctx) (catalog.Actor, catalog.StallAccess, boo
 	if !ok {
 		return a, catalog.StallAccess{}, false, err
 	}
-	sa, err := s.catalog.Stall(c.UserContext(), a, id)
+	sa, err := s.catalog.BoothStall(c.UserContext(), s.db, a, id)
 	if err != nil {
 		return a, sa, false, err
 	}
