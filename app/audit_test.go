@@ -821,6 +821,13 @@ var auditOps = map[string]auditDecl{
 	"stall-flash-sales": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
 
 	// Booth operations.
+	"get-fair-map": public.with(func(d *auditDecl) { d.make = slug }),
+	"set-fair-map": fairOrganizer.with(func(d *auditDecl) {
+		d.make = slug
+		d.body = func(aw *auditWorld) any {
+			return map[string]any{"booths": []map[string]any{{"booth": "A-001", "stall_id": aw.a.stallA, "x": 10, "y": 20, "w": 40, "h": 30}}}
+		}
+	}),
 	"fair-pass": signedIn.with(func(d *auditDecl) { d.make = slug }),
 	"redeem-code": stallBooth.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target {

@@ -447,3 +447,51 @@ func TestBoothPages(t *testing.T) {
 		wantStatus(t, submit(buyer, pass), http.StatusForbidden)
 	})
 }
+
+func TestBoothFloorPlan(t *testing.T) {
+	e := newTestEnv(t)
+	w := newWorld(t, e, "floor-plan")
+	other := newWorld(t, e, "floor-plan-other")
+	mapPath := "/api/v1/fairs/" + w.slug + "/map"
+
+	res := e.do(req{Method: "GET", Path: mapPath})
+	wantStatus(t, res, http.StatusOK)
+	if b := res.JSON(t)["booths"].([]any); len(b) != 0 {
+		t.Errorf("a fair without a plan has booths %v", b)
+	}
+	plan := map[string]any{"image_url": "https://img.example/plan.png", "booths": []map[string]any{
+		{"booth": "A-001", "stall_id": w.stallA, "x": 10, "y": 20, "w": 40, "h": 30},
+		{"booth": "A-002", "x": 60, "y": 20, "w": 40, "h": 30},
+	}}
+	wantStatus(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: plan}), http.StatusOK)
+	res = e.do(req{Method: "GET", Path: mapPath})
+	wantStatus(t, res, http.StatusOK)
+	got := res.JSON(t)
+	booths := got["booths"].([]any)
+	if got["image_url"] != "https://img.example/plan.png" || len(booths) != 2 || booths[0].(map[string]any)["stall_id"] != w.stallA || booths[1].(map[string]any)["x"] != float64(60) {
+		t.Errorf("plan %v", got)
+	}
+	// Replaced whole.
+	wantStatus(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"booths": []map[string]any{{"booth": "B-1", "x": 0, "y": 0, "w": 1, "h": 1}}}}), http.StatusOK)
+	if b := e.do(req{Method: "GET", Path: mapPath}).JSON(t)["booths"].([]any); len(b) != 1 {
+		t.Errorf("after replacing: %v", b)
+	}
+
+	for _, bad := range []struct {
+		booth map[string]any
+		field string
+	}{
+		{map[string]any{"booth": "", "x": 0, "y": 0, "w": 1, "h": 1}, "booths[0].booth"},
+		{map[string]any{"booth": "C-1", "stall_id": other.stallA, "x": 0, "y": 0, "w": 1, "h": 1}, "booths[0].stall_id"},
+		{map[string]any{"booth": "C-1", "x": -1, "y": 0, "w": 1, "h": 1}, "booths[0]"},
+		{map[string]any{"booth": "C-1", "x": 0, "y": 0, "w": 0, "h": 1}, "booths[0]"},
+	} {
+		wantField(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"booths": []any{bad.booth}}}), bad.field)
+	}
+	wantField(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"image_url": "javascript:alert(1)", "booths": []any{}}}), "image_url")
+	wantDenied(t, e.do(req{Method: "PUT", Path: mapPath, Token: other.org, Body: plan}))
+	wantDenied(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.merchA.Token, Body: plan}))
+	if b := e.do(req{Method: "GET", Path: mapPath}).JSON(t)["booths"].([]any); len(b) != 1 {
+		t.Errorf("refused edits changed the plan: %v", b)
+	}
+}

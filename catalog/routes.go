@@ -70,6 +70,10 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, property.Signed("cancel-booking", post, "/bookings/{id}/cancel", "Cancel one's viewing booking", 0, 404, 409), SignedIn(h.actor, h.cancelBooking))
 	huma.Register(api, property.Signed("my-bookings", get, "/me/bookings", "The user's viewing bookings", 0), SignedIn(h.actor, h.myBookings))
 
+	// The offline fair's floor plan.
+	huma.Register(api, fairs.Public("get-fair-map", get, "/fairs/{slug}/map", "The fair's floor plan: its booths and their stalls", 0, 404), Public(h.actor, h.getFairMap))
+	huma.Register(api, fairs.Signed("set-fair-map", http.MethodPut, "/fairs/{slug}/map", "Replace the fair's floor plan (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.setFairMap))
+
 	// Booth staff (核销员).
 	huma.Register(api, stalls.Signed("add-stall-staff", post, "/stalls/{id}/staff", "Let a registered user work the stall's booth: list its orders, redeem, record booth sales (its merchant)", created, 403, 404, 422), SignedIn(h.actor, h.addStaff))
 	huma.Register(api, stalls.Signed("list-stall-staff", get, "/stalls/{id}/staff", "The stall's booth staff (its merchant)", 0, 403, 404), SignedIn(h.actor, h.listStaff))
@@ -349,6 +353,19 @@ func (h *Handler) addProductImage(ctx context.Context, a Actor, in *addProductIm
 		return nil, err
 	}
 	return h.svc.AddImage(ctx, a, in.ID, data)
+}
+
+func (h *Handler) getFairMap(ctx context.Context, a Actor, in *slugPath) (*FloorPlan, error) {
+	return h.svc.FloorPlan(ctx, a, in.Slug)
+}
+
+type setFairMapIn = struct {
+	Slug string `path:"slug"`
+	Body FloorPlan
+}
+
+func (h *Handler) setFairMap(ctx context.Context, a Actor, in *setFairMapIn) (*FloorPlan, error) {
+	return h.svc.SetFloorPlan(ctx, a, in.Slug, in.Body)
 }
 
 type addStaffIn = struct {
