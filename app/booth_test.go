@@ -446,6 +446,30 @@ func TestBoothPages(t *testing.T) {
 		}
 		wantStatus(t, submit(buyer, pass), http.StatusForbidden)
 	})
+	t.Run("staff in the stall console", func(t *testing.T) {
+		post := func(path, body string) response {
+			return e.do(req{Method: "POST", Path: path, Cookies: []*http.Cookie{w.merchA.Cookie},
+				Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: "_csrf=" + url.QueryEscape(w.merchA.CSRF) + body})
+		}
+		helper := w.shopper(t)
+		res := post("/merchant/stalls/"+w.stallA+"/staff", "&email="+url.QueryEscape(helper.Email))
+		wantStatus(t, res, http.StatusSeeOther)
+		if n := countRows(t, e, "stall_staff", "stall_id = ? AND user_id = ?", w.stallA, helper.ID); n != 1 {
+			t.Fatalf("%d staff rows", n)
+		}
+		if res := page(w.merchA, "/merchant/stalls/"+w.stallA); !bytes.Contains(res.Body, []byte(helper.Email)) {
+			t.Error("the console does not list the staff member")
+		}
+		res = post("/merchant/stalls/"+w.stallA+"/staff", "&email=nobody%40example.com")
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if !bytes.Contains(res.Body, []byte("请填写一位已注册用户的邮箱")) {
+			t.Error("no error for an unknown email")
+		}
+		wantStatus(t, post("/merchant/stalls/"+w.stallA+"/staff/"+helper.ID+"/remove", ""), http.StatusSeeOther)
+		if n := countRows(t, e, "stall_staff", "stall_id = ? AND user_id = ?", w.stallA, helper.ID); n != 0 {
+			t.Fatalf("%d staff rows after removal", n)
+		}
+	})
 }
 
 func TestBoothFloorPlan(t *testing.T) {
