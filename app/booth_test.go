@@ -446,6 +446,29 @@ func TestBoothPages(t *testing.T) {
 		}
 		wantStatus(t, submit(buyer, pass), http.StatusForbidden)
 	})
+	t.Run("booth sale form", func(t *testing.T) {
+		post := func(u registered, body string) response {
+			return e.do(req{Method: "POST", Path: "/stalls/" + w.stallA + "/offline-sales", Cookies: []*http.Cookie{u.Cookie},
+				Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: "_csrf=" + url.QueryEscape(u.CSRF) + body})
+		}
+		res := post(staff, "&amount=12.50&note="+url.QueryEscape("现金"))
+		wantStatus(t, res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); loc != "/stalls/"+w.stallA+"/redeem#booth-sale" {
+			t.Errorf("redirected to %s", loc)
+		}
+		if n := countRows(t, e, "offline_sales", "stall_id = ? AND amount = 1250 AND note = '现金'", w.stallA); n != 1 {
+			t.Fatalf("%d booth sales of ¥12.50", n)
+		}
+		res = post(staff, "&amount=abc")
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if !bytes.Contains(res.Body, []byte("请输入 0.01 到 100000 元之间的金额")) || !bytes.Contains(res.Body, []byte(`value="abc"`)) {
+			t.Errorf("no amount error on the page:\n%s", res.Body)
+		}
+		wantStatus(t, post(buyer, "&amount=1"), http.StatusForbidden)
+		if n := countRows(t, e, "offline_sales", "stall_id = ?", w.stallA); n != 1 {
+			t.Errorf("%d booth sales after refused ones", n)
+		}
+	})
 	t.Run("staff in the stall console", func(t *testing.T) {
 		post := func(path, body string) response {
 			return e.do(req{Method: "POST", Path: path, Cookies: []*http.Cookie{w.merchA.Cookie},

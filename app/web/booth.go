@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,6 +25,7 @@ func (s *Site) boothPageRoutes(r fiber.Router) {
 	r.Get("/fairs/:slug/pass/qr.png", s.passQR)
 	r.Get("/stalls/:id/redeem", s.redeemPage)
 	r.Post("/stalls/:id/redeem", s.redeemCodeSubmit)
+	r.Post("/stalls/:id/offline-sales", s.offlineSaleSubmit)
 }
 
 // passView is the shopper's pass page.
@@ -136,7 +138,10 @@ func (s *Site) redeemPage(c *fiber.Ctx) error {
 }
 
 func (s *Site) renderRedeem(c *fiber.Ctx, status int, sa catalog.StallAccess, v redeemView) error {
-	p := s.page(c, "redeem.title")
+	return s.showRedeem(c, s.page(c, "redeem.title"), status, sa, v)
+}
+
+func (s *Site) showRedeem(c *fiber.Ctx, p *Page, status int, sa catalog.StallAccess, v redeemView) error {
 	v.Stall, v.Fair = sa.Stall, fairCardOf(p, sa.Fair)
 	p.Title = p.T("redeem.title_of", "Name", sa.Stall.Name)
 	p.Data = v
@@ -171,4 +176,23 @@ func (s *Site) redeemCodeSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.renderRedeem(c, status, sa, v)
+}
+
+// offlineSaleSubmit records a sale made and paid at the booth, through the
+// forms' protocol: back to the redeem page with a flash message, or the
+// page again with the fields to fix.
+func (s *Site) offlineSaleSubmit(c *fiber.Ctx) error {
+	a, sa, ok, err := s.boothStall(c)
+	if !ok {
+		return err
+	}
+	amount, okAmount := parseCents(c.FormValue("amount"))
+	if !okAmount {
+		amount = 0 // the service refuses it with the amount's message
+	}
+	_, err = s.orders.RecordOfflineSale(c.UserContext(), a, sa.Stall.ID, orders.OfflineSaleInput{Amount: amount, Note: c.FormValue("note"), PassCode: c.FormValue("pass_code")})
+	return s.finish(c, err, "flash.sale_recorded", "/stalls/"+url.PathEscape(sa.Stall.ID)+"/redeem#booth-sale", form{
+		name: "sale", inputs: []string{"amount", "note", "pass_code"}, title: "redeem.title",
+		show: func(p *Page, status int) error { return s.showRedeem(c, p, status, sa, redeemView{}) },
+	})
 }
