@@ -47,8 +47,9 @@ func TestBrowserBoothPassAndRedeem(t *testing.T) {
 	bcSignIn(t, shop, base, buyer.Email)
 	res := browserNavigate(t, shop, "open the pass", chromedp.Navigate(base+"/fairs/"+w.slug+"/pass"))
 	browserWantStatus(t, shop, "open the pass", res.Status, 200)
-	boWantImageLoaded(t, shop, "[data-testid=pass-qr]")
+	// Wait for the page's own DOM before scripts run in it.
 	code := strings.TrimSpace(browserRun(t, shop, "read the pass code", chromedp.Text(chromedp.CSS("[data-testid=pass-code]"), chromedp.NodeVisible)))
+	boWantImageLoaded(t, shop, "[data-testid=pass-qr]")
 	if len(code) != 10 || !strings.HasPrefix(code, "P") {
 		t.Fatalf("the pass shows the code %q%s", code, browserPage(shop))
 	}
@@ -68,6 +69,7 @@ func TestBrowserBoothPassAndRedeem(t *testing.T) {
 	bcSignIn(t, desk, base, staff.Email)
 	res = browserNavigate(t, desk, "open the redeem page", chromedp.Navigate(base+"/stalls/"+w.stallA+"/redeem"))
 	browserWantStatus(t, desk, "open the redeem page", res.Status, 200)
+	browserDo(t, desk, "see the code input", chromedp.WaitVisible(chromedp.CSS("[data-testid=redeem-code-input]")))
 	bbWantFits(t, desk, "the redeem page")
 	res = browserNavigate(t, desk, "redeem the pass",
 		chromedp.SendKeys(chromedp.CSS("[data-testid=redeem-code-input]"), strings.ToLower(code)),
