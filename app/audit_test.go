@@ -193,6 +193,7 @@ type auditWorld struct {
 	stock          string // stall a's pickup goods with plenty of stock, for fresh orders
 	shipped        string // stall a's shipped goods with plenty of stock
 	liveSale       string // a running flash sale of a.product (limit 2)
+	staffA         string // the token of stall a's booth staff (核销员), once made
 	seq            int
 }
 
@@ -264,6 +265,14 @@ func (aw *auditWorld) paidOrder(ship bool) (buyer registered, order string) {
 	order, payment := aw.checkout(buyer, product, ship)
 	aw.a.pay(aw.t, buyer.Token, payment)
 	return buyer, order
+}
+
+// staff is a fresh user that stall a's merchant made its booth staff.
+func (aw *auditWorld) staff() registered {
+	aw.t.Helper()
+	u := aw.fresh(catalog.RoleShopper)
+	wantStatus(aw.t, aw.send("POST", "/api/v1/stalls/"+aw.a.stallA+"/staff", aw.a.merchA.Token, map[string]any{"email": u.Email}, nil), http.StatusCreated)
+	return u
 }
 
 // pendingApplication is a fresh merchant's application to fair a.
@@ -486,13 +495,20 @@ func answered(codes ...int) outcome {
 type tok func(aw *auditWorld) string
 
 var (
-	orgA      tok = func(aw *auditWorld) string { return aw.a.org }
-	orgB      tok = func(aw *auditWorld) string { return aw.b.org }
-	merchA    tok = func(aw *auditWorld) string { return aw.a.merchA.Token }
-	merchB    tok = func(aw *auditWorld) string { return aw.b.merchA.Token }
-	shopperA  tok = func(aw *auditWorld) string { return aw.shopperA.Token }
-	shopperB  tok = func(aw *auditWorld) string { return aw.shopperB.Token }
-	freshUser     = func(role catalog.Role) tok {
+	orgA     tok = func(aw *auditWorld) string { return aw.a.org }
+	orgB     tok = func(aw *auditWorld) string { return aw.b.org }
+	merchA   tok = func(aw *auditWorld) string { return aw.a.merchA.Token }
+	merchB   tok = func(aw *auditWorld) string { return aw.b.merchA.Token }
+	shopperA tok = func(aw *auditWorld) string { return aw.shopperA.Token }
+	shopperB tok = func(aw *auditWorld) string { return aw.shopperB.Token }
+	// staffA works stall a's booth: a shopper the stall's merchant added.
+	staffA tok = func(aw *auditWorld) string {
+		if aw.staffA == "" {
+			aw.staffA = aw.staff().Token
+		}
+		return aw.staffA
+	}
+	freshUser = func(role catalog.Role) tok {
 		return func(aw *auditWorld) string { return aw.fresh(role).Token }
 	}
 )
@@ -540,6 +556,10 @@ var (
 		anon: unauth, wrong: denied, other: denied, owner: allowed}
 	// stallMerchant: the merchant of stall a.
 	stallMerchant = auditDecl{who: "the stall's merchant", wrongAs: shopperA, otherAs: merchB, ownerAs: merchA,
+		anon: unauth, wrong: denied, other: denied, owner: allowed}
+	// stallBooth: the booth work of stall a (redeeming, booth sales), which
+	// its staff may do: the owner here is its staff, not its merchant.
+	stallBooth = auditDecl{who: "the stall's merchant or staff", wrongAs: shopperA, otherAs: merchB, ownerAs: staffA,
 		anon: unauth, wrong: denied, other: denied, owner: allowed}
 	// ownedByBuyer: a private resource of the user who made it (an order, a
 	// payment, a ticket, a booking): everyone else is told it does not exist.
@@ -807,6 +827,36 @@ var auditOps = map[string]auditDecl{
 		}
 	}),
 	"stall-flash-sales": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+
+	// Booth operations.
+	"get-fair-map": public.with(func(d *auditDecl) { d.make = slug }),
+	"set-fair-map": fairOrganizer.with(func(d *auditDecl) {
+		d.make = slug
+		d.body = func(aw *auditWorld) any {
+			return map[string]any{"booths": []map[string]any{{"booth": "A-001", "stall_id": aw.a.stallA, "x": 10, "y": 20, "w": 40, "h": 30}}}
+		}
+	}),
+	"fair-pass": signedIn.with(func(d *auditDecl) { d.make = slug }),
+	"redeem-code": stallBooth.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			u, o := aw.paidOrder(false)
+			return target{path: map[string]string{"id": aw.a.stallA}, wrong: u.Token, body: map[string]any{"code": readOrder(aw.t, aw.e, o).PickupCode}}
+		}
+	}),
+	"record-offline-sale": stallBooth.with(func(d *auditDecl) {
+		d.make = stallID
+		d.body = func(*auditWorld) any { return map[string]any{"amount": 1500, "note": "审计 现金"} }
+	}),
+	"add-stall-staff": stallMerchant.with(func(d *auditDecl) {
+		d.make = stallID
+		d.body = func(aw *auditWorld) any { return map[string]any{"email": aw.fresh(catalog.RoleShopper).Email} }
+	}),
+	"list-stall-staff": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+	"remove-stall-staff": stallMerchant.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			return target{path: map[string]string{"id": aw.a.stallA, "user_id": aw.staff().ID}}
+		}
+	}),
 }
 
 // ------------------------------------------------------------ the requests

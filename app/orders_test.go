@@ -680,7 +680,11 @@ func TestPaymentSandbox(t *testing.T) {
 			}
 			wantStatus(t, res, http.StatusOK)
 			o := res.JSON(t)
-			wantKeys(t, "order", o, "id", "status", "stall_id", "buyer_id", "items", "total", "currency", "pickup_code", "created_at", "paid_at")
+			wantKeys(t, "order", o, "id", "status", "stall_id", "buyer_id", "items", "total", "currency", "created_at", "paid_at")
+			// The pickup code is its buyer's, shown at the booth; nobody else reads it.
+			if _, has := o["pickup_code"]; has != (tc.name == "buyer") {
+				t.Errorf("%s: pickup_code shown %v", tc.name, has)
+			}
 			if o["id"] != orderA || o["status"] != "paid" || o["stall_id"] != w.stallA || o["buyer_id"] != buyer.ID || o["total"] != float64(lanternPrice) || o["currency"] != "CNY" {
 				t.Errorf("%s sees %s", tc.name, res.Body)
 			}

@@ -176,6 +176,7 @@ var cachedRoutes = [][]string{
 	{"api", "v1", "fairs", "*", "stalls"},
 	{"api", "v1", "fairs", "*", "products"},
 	{"api", "v1", "fairs", "*", "flash-sales"},
+	{"api", "v1", "fairs", "*", "suggest"},
 	{"api", "v1", "stalls", "*"},
 	{"api", "v1", "products", "*"},
 	// Not GET /api/v1/flash-sales/{id}: it is the live count of a sale's

@@ -70,6 +70,15 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, property.Signed("book-slot", post, "/slots/{id}/bookings", "Book a viewing (one per development); a full slot is 409", created, 404, 409), SignedIn(h.actor, h.bookSlot))
 	huma.Register(api, property.Signed("cancel-booking", post, "/bookings/{id}/cancel", "Cancel one's viewing booking", 0, 404, 409), SignedIn(h.actor, h.cancelBooking))
 	huma.Register(api, property.Signed("my-bookings", get, "/me/bookings", "The user's viewing bookings", 0), SignedIn(h.actor, h.myBookings))
+
+	// The offline fair's floor plan.
+	huma.Register(api, fairs.Public("get-fair-map", get, "/fairs/{slug}/map", "The fair's floor plan: its booths and their stalls", 0, 404), Public(h.actor, h.getFairMap))
+	huma.Register(api, fairs.Signed("set-fair-map", http.MethodPut, "/fairs/{slug}/map", "Replace the fair's floor plan (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.setFairMap))
+
+	// Booth staff (核销员).
+	huma.Register(api, stalls.Signed("add-stall-staff", post, "/stalls/{id}/staff", "Let a registered user work the stall's booth: list its orders, redeem, record booth sales (its merchant)", created, 403, 404, 422), SignedIn(h.actor, h.addStaff))
+	huma.Register(api, stalls.Signed("list-stall-staff", get, "/stalls/{id}/staff", "The stall's booth staff (its merchant)", 0, 403, 404), SignedIn(h.actor, h.listStaff))
+	huma.Register(api, stalls.Signed("remove-stall-staff", del, "/stalls/{id}/staff/{user_id}", "End a user's work at the stall's booth (its merchant)", none, 403, 404), SignedInRaw(h.actor, h.removeStaff))
 }
 
 // The inputs of the operations. Those that are aliases of unnamed structs
@@ -345,6 +354,46 @@ func (h *Handler) addProductImage(ctx context.Context, a Actor, in *addProductIm
 		return nil, err
 	}
 	return h.svc.AddImage(ctx, a, in.ID, data)
+}
+
+func (h *Handler) getFairMap(ctx context.Context, a Actor, in *slugPath) (*FloorPlan, error) {
+	return h.svc.FloorPlan(ctx, a, in.Slug)
+}
+
+type setFairMapIn = struct {
+	Slug string `path:"slug"`
+	Body FloorPlan
+}
+
+func (h *Handler) setFairMap(ctx context.Context, a Actor, in *setFairMapIn) (*FloorPlan, error) {
+	return h.svc.SetFloorPlan(ctx, a, in.Slug, in.Body)
+}
+
+type addStaffIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Email string `json:"email" maxLength:"254" doc:"a registered user's email"`
+	}
+}
+
+func (h *Handler) addStaff(ctx context.Context, a Actor, in *addStaffIn) (*StaffMember, error) {
+	return h.svc.AddStaff(ctx, a, in.ID, in.Body.Email)
+}
+
+func (h *Handler) listStaff(ctx context.Context, a Actor, in *struct {
+	ID string `path:"id"`
+}) (items[StaffMember], error) {
+	rows, err := h.svc.Staff(ctx, a, in.ID)
+	return itemsOf(rows), err
+}
+
+type removeStaffIn = struct {
+	ID     string `path:"id"`
+	UserID string `path:"user_id"`
+}
+
+func (h *Handler) removeStaff(ctx context.Context, a Actor, in *removeStaffIn) (*struct{}, error) {
+	return nil, h.svc.RemoveStaff(ctx, a, in.ID, in.UserID)
 }
 
 type removeProductImageIn = struct {

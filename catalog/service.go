@@ -25,6 +25,9 @@ type Service struct {
 type People interface {
 	// Contacts returns the name and email of each of ids that exists.
 	Contacts(ctx context.Context, ids []string) (map[string]Contact, error)
+	// UserIDByEmail returns the id of the user registered with email, or ""
+	// when there is none.
+	UserIDByEmail(ctx context.Context, email string) (string, error)
 }
 
 // Contact is how a user is named to a merchant.

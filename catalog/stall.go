@@ -211,6 +211,7 @@ type StallAccess struct {
 	Fair      *Fair
 	Merchant  bool // the actor runs the stall
 	Organizer bool // the actor runs the stall's fair
+	Staff     bool // the actor works the stall's booth (核销员); set by BoothStall only
 }
 
 // Public reports whether anyone may see the stall.

@@ -73,40 +73,61 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 		if subtle.ConstantTimeCompare([]byte(code), []byte(o.PickupCode)) != 1 {
 			return ErrWrongCode
 		}
-		if o.RedeemedAt != nil {
-			return catalog.Fail(catalog.ErrConflict, "this code was already redeemed")
-		}
-		switch o.Status {
-		case StatusPaid, StatusPartiallyRefunded:
-		case StatusRedeemed:
-			return catalog.Fail(catalog.ErrConflict, "this code was already redeemed")
-		default:
-			return catalog.Failf(catalog.ErrConflict, "a %s order cannot be redeemed", o.Status)
-		}
-		now := s.now()
-		for _, it := range o.Items {
-			if it.ValidUntil != nil && now.After(*it.ValidUntil) {
-				return catalog.Fail(catalog.ErrConflict, "this voucher expired")
-			}
-		}
-		_, err = tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusRedeemed).Set("redeemed_at = ?", now).
-			Where("id = ?", o.ID).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		// Redemption releases the merchant's share: its payout and the
-		// buyer's notice follow the commit.
-		follow, err = writeOutbox(ctx, tx, now,
-			OutboxMessage{Kind: OutboxPayout, OrderID: o.ID},
-			OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusRedeemed})
-		if err != nil {
-			return err
-		}
-		return rollupOne(ctx, tx, o.ID, (*rollup).redeemed)
+		follow, err = s.redeemInTx(ctx, tx, o)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.nudge(ctx, follow)
 	return s.Order(ctx, a, orderID)
+}
+
+// errAlreadyRedeemed is a code redeemed before.
+var errAlreadyRedeemed = catalog.Fail(catalog.ErrConflict, "this code was already redeemed")
+
+// redeemInTx marks one paid pickup order or voucher redeemed inside the
+// caller's transaction; every redemption (by an order's card, by a code at
+// the booth) goes through it. The update is conditional, so of two
+// redemptions racing for the same order only one changes it; the other is
+// told it was already redeemed.
+//
+// Redemption releases the merchant's share: its payout and the buyer's
+// notice are written to the outbox in the same transaction, and returned
+// for the caller to hand on once it commits.
+func (s *Service) redeemInTx(ctx context.Context, tx bun.Tx, o *Order) ([]OutboxMessage, error) {
+	if o.RedeemedAt != nil {
+		return nil, errAlreadyRedeemed
+	}
+	switch o.Status {
+	case StatusPaid, StatusPartiallyRefunded:
+	case StatusRedeemed:
+		return nil, errAlreadyRedeemed
+	default:
+		return nil, catalog.Failf(catalog.ErrConflict, "a %s order cannot be redeemed", o.Status)
+	}
+	now := s.now()
+	for _, it := range o.Items {
+		if it.ValidUntil != nil && now.After(*it.ValidUntil) {
+			return nil, catalog.Fail(catalog.ErrConflict, "this voucher expired")
+		}
+	}
+	res, err := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusRedeemed).Set("redeemed_at = ?", now).
+		Where("id = ? AND redeemed_at IS NULL AND status IN (?)", o.ID, bun.In([]string{StatusPaid, StatusPartiallyRefunded})).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, errAlreadyRedeemed
+	}
+	o.Status, o.RedeemedAt = StatusRedeemed, &now
+	follow, err := writeOutbox(ctx, tx, now,
+		OutboxMessage{Kind: OutboxPayout, OrderID: o.ID},
+		OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusRedeemed})
+	if err != nil {
+		return nil, err
+	}
+	return follow, rollupOne(ctx, tx, o.ID, (*rollup).redeemed)
 }

@@ -63,8 +63,21 @@ type Order struct {
 	CancelledAt     *time.Time `json:"cancelled_at,omitempty"`
 	FlashSaleID     *string    `json:"flash_sale_id,omitempty" doc:"set when the order was won in a flash sale"`
 	TicketID        *string    `json:"ticket_id,omitempty" doc:"the flash-sale ticket it was made from"`
+	// HasCode tells that the order is redeemed with a code (a pickup order
+	// or a voucher), also when the code itself is hidden from the reader.
+	HasCode bool `bun:"-" json:"-"`
 
 	Items []Item `bun:"rel:has-many,join:id=order_id" json:"items"`
+}
+
+// forReader hides the pickup or voucher code from anyone but the buyer: the
+// buyer presents it at the booth; merchants, staff and organizers never read
+// it. Every order a service returns goes through it.
+func (o *Order) forReader(buyer bool) {
+	o.HasCode = o.PickupCode != ""
+	if !buyer {
+		o.PickupCode = ""
+	}
 }
 
 // Refundable is what can still be refunded.
@@ -193,32 +206,39 @@ func (s *Service) PaymentByID(ctx context.Context, id string) (*Payment, error) 
 
 // Order returns one order to its buyer, its stall's merchant or its fair's organizer.
 func (s *Service) Order(ctx context.Context, a catalog.Actor, id string) (*Order, error) {
-	o, _, err := s.loadOrder(ctx, s.db, a, id, false)
-	return o, err
+	o, acc, err := s.loadOrder(ctx, s.db, a, id, false)
+	if err != nil {
+		return nil, err
+	}
+	o.forReader(acc.buyer)
+	return o, nil
 }
 
 // BuyerOrders lists what the actor bought, newest first.
 func (s *Service) BuyerOrders(ctx context.Context, a catalog.Actor, p catalog.Page) ([]Order, *string, error) {
-	return s.listOrders(ctx, s.db.NewSelect().Where("o.buyer_id = ?", a.UserID), p)
+	return s.listOrders(ctx, s.db.NewSelect().Where("o.buyer_id = ?", a.UserID), p, true)
 }
 
-// StallOrders lists a stall's orders for its merchant, newest first.
+// StallOrders lists a stall's orders for its merchant and staff, newest
+// first, without their codes.
 func (s *Service) StallOrders(ctx context.Context, a catalog.Actor, stallID string, status string, p catalog.Page) ([]Order, *string, error) {
-	sa, err := s.catalog.Stall(ctx, a, stallID)
+	sa, err := s.catalog.BoothStall(ctx, s.db, a, stallID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !sa.Merchant {
-		return nil, nil, catalog.Fail(catalog.ErrForbidden, "only the stall's merchant sees its orders")
+	if !sa.CanWorkBooth() {
+		return nil, nil, catalog.Fail(catalog.ErrForbidden, "only the stall's merchant and staff see its orders")
 	}
 	q := s.db.NewSelect().Where("o.stall_id = ?", stallID)
 	if status != "" {
 		q = q.Where("o.status = ?", status)
 	}
-	return s.listOrders(ctx, q, p)
+	return s.listOrders(ctx, q, p, false)
 }
 
-func (s *Service) listOrders(ctx context.Context, q *bun.SelectQuery, p catalog.Page) ([]Order, *string, error) {
+// listOrders reads a page of orders; buyer tells whether the reader bought
+// them (and so may read their codes).
+func (s *Service) listOrders(ctx context.Context, q *bun.SelectQuery, p catalog.Page, buyer bool) ([]Order, *string, error) {
 	var rows []Order
 	q = q.Model(&rows).ModelTableExpr("orders AS o").ColumnExpr("o.*").OrderExpr("o.id DESC").Limit(p.Size() + 1)
 	if p.Cursor != "" {
@@ -230,6 +250,9 @@ func (s *Service) listOrders(ctx context.Context, q *bun.SelectQuery, p catalog.
 	rows, next := catalog.NextCursor(p, rows, func(o Order) string { return o.ID })
 	if err := s.attachItems(ctx, rows); err != nil {
 		return nil, nil, err
+	}
+	for i := range rows {
+		rows[i].forReader(buyer)
 	}
 	return rows, next, nil
 }

@@ -94,6 +94,19 @@ func Recompute(ctx context.Context, db *bun.DB, fairID string) (fair *Totals, st
 		return nil, nil, 0, err
 	}
 	done()
+	var booth []struct {
+		StallID string
+		Amount  Money
+	}
+	if err := db.NewSelect().TableExpr("offline_sales").Column("stall_id", "amount").Where("fair_id = ?", fairID).Scan(ctx, &booth); err != nil {
+		return nil, nil, 0, err
+	}
+	for _, b := range booth {
+		all.boothSale(b.Amount)
+		if t := per[b.StallID]; t != nil {
+			t.boothSale(b.Amount)
+		}
+	}
 	if len(invalid) > 0 {
 		if len(invalid) > 10 {
 			invalid = append(invalid[:10], fmt.Sprintf("… and %d more", len(invalid)-10))
@@ -142,6 +155,19 @@ type tally struct {
 	fulfil        map[string]*FulfillmentTotal
 	catUnits      map[string]int64
 	catGMV        map[string]Money
+	offline       OfflineTotal
+}
+
+// boothSale counts a sale made at the booth: offline, and as its own
+// fulfillment.
+func (t *tally) boothSale(amount Money) {
+	t.offline.GMV += amount
+	t.offline.Sales++
+	if t.fulfil[FulfillmentBooth] == nil {
+		t.fulfil[FulfillmentBooth] = &FulfillmentTotal{Fulfillment: FulfillmentBooth}
+	}
+	t.fulfil[FulfillmentBooth].GMV += amount
+	t.fulfil[FulfillmentBooth].Orders++
 }
 
 func newTally() *tally {
@@ -178,7 +204,7 @@ func (t *tally) add(o *recomputeRow, lines []rollupLine) {
 }
 
 func (t *tally) breakdown(names map[string]catalog.Category) ([]DayTotal, Breakdown) {
-	b := Breakdown{ByHour: []HourTotal{}, ByCategory: []CategoryTotal{}, ByFulfillment: []FulfillmentTotal{}}
+	b := Breakdown{Offline: t.offline, ByHour: []HourTotal{}, ByCategory: []CategoryTotal{}, ByFulfillment: []FulfillmentTotal{}}
 	days := []DayTotal{}
 	for _, h := range slices.Sorted(maps.Keys(t.hours)) {
 		ht := *t.hours[h]
@@ -247,6 +273,7 @@ func diffRows[T any](d *diffs, what string, want, got []T) {
 }
 
 func (d *diffs) breakdown(want, got Breakdown) {
+	d.eq("offline", want.Offline, got.Offline)
 	diffRows(d, "by_hour", want.ByHour, got.ByHour)
 	diffRows(d, "by_category", want.ByCategory, got.ByCategory)
 	diffRows(d, "by_fulfillment", want.ByFulfillment, got.ByFulfillment)

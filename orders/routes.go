@@ -44,6 +44,11 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, orders.Signed("redeem-order", post, "/orders/{id}/redeem", "Redeem the pickup or voucher code shown at the booth (the stall's merchant)", 0, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.redeemOrder))
 	huma.Register(api, withParams(orders.Signed("refund-order", post, "/orders/{id}/refunds", "Refund all or part of an order (the stall's merchant or the fair's organizer). Honours Idempotency-Key.", created, 403, 404, 409, 422, 502), idempotent...), catalog.SignedIn(h.actor, h.refundOrder))
 
+	booth := catalog.Tag("Booth")
+	huma.Register(api, booth.Signed("fair-pass", get, "/fairs/{slug}/pass", "The signed-in shopper's one pass for the fair and where to collect their pickups", 0, 404), catalog.SignedIn(h.actor, h.fairPass))
+	huma.Register(api, booth.Signed("redeem-code", post, "/stalls/{id}/redeem", "Redeem at the booth every paid pickup and voucher of the buyer whose fair pass, pickup or voucher code it is (the stall's merchant or staff)", 0, 403, 404, 409, 422), catalog.SignedIn(h.actor, h.redeemCode))
+	huma.Register(api, booth.Signed("record-offline-sale", post, "/stalls/{id}/offline-sales", "Record a sale made and paid at the booth, counted in the totals as offline (the stall's merchant or staff)", created, 403, 404, 422), catalog.SignedIn(h.actor, h.recordOfflineSale))
+
 	payments := catalog.Tag("Payments")
 	huma.Register(api, payments.Signed("get-payment", get, "/payments/{id}", "A payment and its orders (the payer); opens it at the provider when needed", 0, 404, 409, 502), catalog.SignedIn(h.actor, h.getPayment))
 	huma.Register(api, payments.Signed("complete-sandbox-payment", post, "/payments/sandbox/{payment_id}/complete", "Choose the outcome of a sandbox payment (the payer; 404 when the sandbox is off)", 0, 404, 409, 422), catalog.SignedIn(h.actor, h.completeSandboxPayment))
@@ -150,6 +155,41 @@ type redeemOrderIn = struct {
 
 func (h *Handler) redeemOrder(ctx context.Context, a catalog.Actor, in *redeemOrderIn) (*Order, error) {
 	return h.svc.Redeem(ctx, a, in.ID, in.Body.Code)
+}
+
+// ---- Booth ----
+
+func (h *Handler) fairPass(ctx context.Context, a catalog.Actor, in *slugPath) (*PassView, error) {
+	return h.svc.Pass(ctx, a, in.Slug)
+}
+
+type redeemCodeIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Code string `json:"code" maxLength:"40" doc:"a fair pass code, or an order's pickup or voucher code"`
+	}
+}
+
+type redeemedOut = struct {
+	Redeemed []Redeemed `json:"redeemed"`
+}
+
+func (h *Handler) redeemCode(ctx context.Context, a catalog.Actor, in *redeemCodeIn) (redeemedOut, error) {
+	r, err := h.svc.RedeemCode(ctx, a, in.ID, in.Body.Code)
+	return redeemedOut{r}, err
+}
+
+type offlineSaleIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Amount   int64  `json:"amount" doc:"in fen, 1 to 10000000"`
+		Note     string `json:"note,omitempty" doc:"at most 200 characters"`
+		PassCode string `json:"pass_code,omitempty" maxLength:"40" doc:"the buyer's fair pass, when shown"`
+	}
+}
+
+func (h *Handler) recordOfflineSale(ctx context.Context, a catalog.Actor, in *offlineSaleIn) (*OfflineSale, error) {
+	return h.svc.RecordOfflineSale(ctx, a, in.ID, OfflineSaleInput{Amount: in.Body.Amount, Note: in.Body.Note, PassCode: in.Body.PassCode})
 }
 
 type refundOrderIn = struct {

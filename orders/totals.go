@@ -48,11 +48,16 @@ type CategoryTotal struct {
 	Units    int64  `json:"units"`
 }
 
-// FulfillmentTotal is the sales delivered one way: shipped (online) or
+// FulfillmentBooth is the by_fulfillment row of the sales made and paid at
+// the booth (offline-sales): Orders counts the sales.
+const FulfillmentBooth = "booth"
+
+// FulfillmentTotal is the sales delivered one way: shipped (online),
 // collected at the booth or sales office (offline), with how many of those
-// codes were redeemed.
+// codes were redeemed, or sold at the booth itself (booth: its orders are
+// the booth sales).
 type FulfillmentTotal struct {
-	Fulfillment string `json:"fulfillment" enum:"ship,pickup"`
+	Fulfillment string `json:"fulfillment" enum:"ship,pickup,booth"`
 	GMV         Money  `json:"gmv"`
 	Orders      int64  `json:"orders"`
 	Redeemed    int64  `json:"redeemed"`
@@ -84,8 +89,17 @@ type DevelopmentTotal struct {
 	Bookings int64  `json:"bookings" doc:"live viewing bookings"`
 }
 
+// OfflineTotal is the sales made and paid at the booth, recorded by the
+// stall's merchant or staff; they are not part of gmv (the platform did not
+// take the money).
+type OfflineTotal struct {
+	GMV   Money `json:"gmv" doc:"in fen"`
+	Sales int64 `json:"sales"`
+}
+
 // Breakdown is what the fair's and a stall's totals both show.
 type Breakdown struct {
+	Offline       OfflineTotal       `json:"offline"`
 	ByHour        []HourTotal        `json:"by_hour"`
 	ByCategory    []CategoryTotal    `json:"by_category"`
 	ByFulfillment []FulfillmentTotal `json:"by_fulfillment"`
@@ -240,6 +254,17 @@ func (s *Service) sums(ctx context.Context, sc scope) (*scopeSums, error) {
 		GroupExpr("r.fulfillment").OrderExpr("r.fulfillment").Scan(ctx, &b.ByFulfillment)
 	if err != nil {
 		return nil, err
+	}
+
+	// Booth sales are few (typed in by hand): summed from their rows.
+	err = sc.filter(s.db.NewSelect().TableExpr("offline_sales AS x"), "x").
+		ColumnExpr("COALESCE(SUM(x.amount), 0) AS gmv, COUNT(*) AS sales").Scan(ctx, &b.Offline)
+	if err != nil {
+		return nil, err
+	}
+	if b.Offline.Sales > 0 {
+		b.ByFulfillment = append(b.ByFulfillment, FulfillmentTotal{Fulfillment: FulfillmentBooth, GMV: b.Offline.GMV, Orders: b.Offline.Sales})
+		slices.SortFunc(b.ByFulfillment, func(x, y FulfillmentTotal) int { return cmp.Compare(x.Fulfillment, y.Fulfillment) })
 	}
 
 	err = sc.filter(s.db.NewSelect().TableExpr("rollup_categories AS r"), "r").

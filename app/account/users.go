@@ -39,6 +39,23 @@ func (a *Accounts) Contacts(ctx context.Context, ids []string) (map[string]catal
 	return out, nil
 }
 
+// UserIDByEmail finds a registered user by email (catalog.People); "" when
+// nobody registered with it.
+func (a *Accounts) UserIDByEmail(ctx context.Context, email string) (string, error) {
+	e, ok := NormalizeEmail(email)
+	if !ok {
+		return "", nil
+	}
+	var ids []string
+	if err := a.db.NewSelect().Model((*User)(nil)).Column("id").Where("email = ?", e).Scan(ctx, &ids); err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}
+
 // WithRole lists the ids of the users of one role, oldest first.
 func (a *Accounts) WithRole(ctx context.Context, role catalog.Role) ([]string, error) {
 	var ids []string

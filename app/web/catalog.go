@@ -49,6 +49,8 @@ func (s *Site) catalogPageRoutes(r fiber.Router) {
 	r.Post("/merchant/stalls/:id/unit-types", s.addUnitTypeSubmit)
 	r.Post("/merchant/stalls/:id/unit-types/:unit/remove", s.removeUnitTypeSubmit)
 	r.Post("/merchant/stalls/:id/slots", s.addSlotSubmit)
+	r.Post("/merchant/stalls/:id/staff", s.addStaffSubmit)
+	r.Post("/merchant/stalls/:id/staff/:user/remove", s.removeStaffSubmit)
 	r.Get("/merchant/products/:id", s.productEditorPage)
 	r.Post("/merchant/products/:id", s.productSubmit)
 	r.Post("/merchant/products/:id/images", s.imageSubmit)
@@ -428,6 +430,7 @@ type merchantStallView struct {
 	Units       []unitRow
 	Slots       []slotRow
 	Bookings    []bookingRow
+	Staff       []catalog.StaffMember
 	// ProductFormOpen unfolds the new-product form when it came back with errors.
 	ProductFormOpen bool
 }
@@ -487,6 +490,9 @@ func (s *Site) showMerchantStall(c *fiber.Ctx, p *Page, a catalog.Actor, id stri
 			}
 			v.Bookings = append(v.Bookings, row)
 		}
+	}
+	if v.Staff, err = s.catalog.Staff(ctx, a, id); err != nil {
+		return err
 	}
 	st := sa.Stall
 	defaults(p, "stall", map[string]string{"name": st.Name, "description": st.Description, "address": st.Address, "district": st.District})
@@ -583,6 +589,22 @@ func (s *Site) addSlotSubmit(c *fiber.Ctx) error {
 	}
 	return s.finish(c, err, "flash.slot_added", "/merchant/stalls/"+url.PathEscape(id)+"#slots",
 		s.merchantStallForm(c, a, id, "slot", "starts_at", "ends_at", "capacity"))
+}
+
+// addStaffSubmit lets a registered user work the stall's booth (核销员).
+func (s *Site) addStaffSubmit(c *fiber.Ctx) error {
+	id := c.Params("id")
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant/stalls/"+id)
+	if !ok {
+		return err
+	}
+	_, err = s.catalog.AddStaff(c.UserContext(), a, id, c.FormValue("email"))
+	return s.finish(c, err, "flash.staff_added", "/merchant/stalls/"+url.PathEscape(id)+"#staff",
+		s.merchantStallForm(c, a, id, "staff", "email"))
+}
+
+func (s *Site) removeStaffSubmit(c *fiber.Ctx) error {
+	return s.removeSubmit(c, "/merchant/stalls/", "user", "#staff", "flash.staff_removed", s.catalog.RemoveStaff)
 }
 
 // productEditorView is the console page of one product.

@@ -65,7 +65,7 @@ type dashboardView struct {
 
 func dashboardLabels(p *Page) map[string]string {
 	l := map[string]string{"gmv": p.T("totals.gmv"), "orders": p.T("totals.orders")}
-	for _, k := range []string{"live", "stale", "uncategorized", "online", "offline", "orders_unit", "redeemed", "ordered", "left",
+	for _, k := range []string{"live", "stale", "uncategorized", "online", "offline", "booth", "orders_unit", "redeemed", "ordered", "left",
 		"vouchers_sold", "vouchers_redeemed", "vouchers_refunded", "bookings"} {
 		l[k] = p.T("dash." + k)
 	}

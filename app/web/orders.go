@@ -393,7 +393,7 @@ func orderCardOf(p *Page, o *orders.Order, stall string, buyer bool) orderCard {
 		Status: o.Status, StatusLabel: p.T("order.status." + o.Status), Total: orders.Yuan(o.Total),
 		Created: dateTimeText(o.CreatedAt, p.Lang), Deadline: dateTimeText(o.ExpiresAt, p.Lang),
 		FulfillmentLabel: p.T("product.fulfillment." + o.Fulfillment), Address: o.ShippingAddress, Tracking: o.Tracking,
-		Pickup: o.PickupCode != "", Unpaid: o.Status == orders.StatusPendingPayment,
+		Pickup: o.HasCode || o.PickupCode != "", Unpaid: o.Status == orders.StatusPendingPayment,
 	}
 	if o.Refunded > 0 {
 		oc.Refunded = orders.Yuan(o.Refunded)
@@ -557,7 +557,7 @@ func (s *Site) stallOrdersPage(c *fiber.Ctx) error {
 		o := &list[i]
 		oc := orderCardOf(p, o, sa.Stall.Name, false)
 		oc.CanShip = o.Fulfillment == catalog.ShipDelivery && o.Status == orders.StatusPaid
-		oc.CanRedeem = o.PickupCode != "" && o.RedeemedAt == nil && (o.Status == orders.StatusPaid || o.Status == orders.StatusPartiallyRefunded) && !voucherExpired(o, now)
+		oc.CanRedeem = o.HasCode && o.RedeemedAt == nil && (o.Status == orders.StatusPaid || o.Status == orders.StatusPartiallyRefunded) && !voucherExpired(o, now)
 		oc.CanRefund = o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCancelled && o.Status != orders.StatusRefunded &&
 			o.Refundable() > 0 && !(o.RedeemedAt != nil && oc.Voucher)
 		oc.Refundable = orders.Yuan(o.Refundable())

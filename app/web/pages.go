@@ -11,6 +11,7 @@ import (
 
 	"miaohui/app/account"
 	"miaohui/catalog"
+	"miaohui/jobs"
 )
 
 // Routes mounts the server-rendered pages. Forms post back to these
@@ -18,6 +19,7 @@ import (
 func (s *Site) Routes(r fiber.Router) {
 	s.catalogPageRoutes(r)
 	s.orderPageRoutes(r)
+	s.boothPageRoutes(r)
 	s.flashPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
@@ -110,6 +112,13 @@ func (s *Site) logoutSubmit(c *fiber.Ctx) error {
 	return c.Redirect("/", http.StatusSeeOther)
 }
 
+// accountView is the account page: the inbox, and the stalls whose booth
+// the user works as staff (their redeem pages).
+type accountView struct {
+	Inbox       []jobs.Notification
+	StaffStalls []catalog.Stall
+}
+
 func (s *Site) accountPage(c *fiber.Ctx) error {
 	a, ok := account.From(c.UserContext())
 	if !ok {
@@ -120,7 +129,11 @@ func (s *Site) accountPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p.Data = items
+	staff, err := s.catalog.StaffStalls(c.UserContext(), a.User.Actor())
+	if err != nil {
+		return err
+	}
+	p.Data = accountView{Inbox: items, StaffStalls: staff}
 	return s.render(c, http.StatusOK, "account", p)
 }
 

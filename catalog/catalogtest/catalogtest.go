@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,6 +291,16 @@ func (p People) Contacts(ctx context.Context, ids []string) (map[string]catalog.
 		out[r.ID] = catalog.Contact{Name: r.Name, Email: r.Email}
 	}
 	return out, err
+}
+
+// UserIDByEmail finds a user by email.
+func (p People) UserIDByEmail(ctx context.Context, email string) (string, error) {
+	var ids []string
+	err := p.DB.NewSelect().TableExpr("users").Column("id").Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Scan(ctx, &ids)
+	if len(ids) == 0 {
+		return "", err
+	}
+	return ids[0], err
 }
 
 // WantErr fails the test unless errors.Is(err, want).

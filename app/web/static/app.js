@@ -558,3 +558,60 @@ document.addEventListener("change", function (ev) {
     }, 150);
   });
 })();
+
+// The redeem page scans a pass with the camera where the browser has a
+// BarcodeDetector (Chrome on Android, Safari 17+ behind a flag…); the code it
+// reads is put in the form, which is sent as if typed. Elsewhere the scanner
+// stays hidden and the code is typed.
+(function () {
+  function scanner(box) {
+    var form = document.querySelector("[data-redeem-form]");
+    var input = form && form.querySelector("input[name=code]");
+    var video = box.querySelector("[data-scan-video]");
+    var status = box.querySelector("[data-scan-status]");
+    var start = box.querySelector("[data-scan-start]");
+    if (!form || !input || !("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    box.hidden = false;
+    var detector, stream, busy = false;
+    function stop() {
+      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+      stream = null;
+      video.removeAttribute("data-on");
+      start.hidden = false;
+    }
+    function tick() {
+      if (!stream || busy) return;
+      busy = true;
+      detector.detect(video).then(function (codes) {
+        busy = false;
+        var hit = codes && codes[0] && codes[0].rawValue;
+        if (hit) {
+          stop();
+          input.value = String(hit).trim();
+          if (form.requestSubmit) form.requestSubmit(); else form.submit();
+          return;
+        }
+        requestAnimationFrame(tick);
+      }, function () { busy = false; requestAnimationFrame(tick); });
+    }
+    start.addEventListener("click", function () {
+      try { detector = detector || new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { box.hidden = true; return; }
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (s) {
+        stream = s;
+        video.srcObject = s;
+        video.setAttribute("data-on", "");
+        start.hidden = true;
+        status.textContent = box.getAttribute("data-scanning") || status.textContent;
+        return video.play();
+      }).then(tick, function () {
+        stop();
+        status.textContent = box.getAttribute("data-no-camera") || status.textContent;
+        input.focus();
+      });
+    });
+    window.addEventListener("pagehide", stop);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-redeem-scanner]").forEach(scanner);
+  });
+})();

@@ -107,11 +107,11 @@
         return {
           type: "doughnut", money: true,
           labels: fs.map(function (f) {
-            var name = f.fulfillment === "ship" ? label.online : label.offline;
+            var name = f.fulfillment === "ship" ? label.online : f.fulfillment === "booth" ? label.booth : label.offline;
             var s = name + " · " + f.orders + " " + label.orders_unit;
             return f.fulfillment === "pickup" ? s + " · " + label.redeemed + " " + f.redeemed : s;
           }),
-          datasets: [{ label: label.gmv, data: fs.map(function (f) { return f.gmv / 100; }), backgroundColor: [gold, red] }]
+          datasets: [{ label: label.gmv, data: fs.map(function (f) { return f.gmv / 100; }), backgroundColor: [gold, red, "#2e7d32"] }]
         };
       },
       "flash-sales": function (t) {

@@ -1,0 +1,133 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// Bounds of a floor plan.
+const (
+	MaxMapBooths   = 2000
+	MaxMapCoord    = 100000 // coordinates are in the plan image's pixels, or any grid
+	MaxBoothLabel  = 20
+	MaxMapImageURL = 500
+)
+
+// Booth is one booth of the floor plan: a rectangle, and the stall that
+// stands there when one does.
+type Booth struct {
+	Booth   string `json:"booth" doc:"the booth's number, e.g. A-001"`
+	StallID string `json:"stall_id,omitempty"`
+	X       int    `json:"x"`
+	Y       int    `json:"y"`
+	W       int    `json:"w"`
+	H       int    `json:"h"`
+}
+
+// FloorPlan is the offline fair's map: an optional image and its booths.
+type FloorPlan struct {
+	ImageURL string  `json:"image_url,omitempty" doc:"an image of the plan (http(s) URL or a path of this site)"`
+	Booths   []Booth `json:"booths"`
+}
+
+// fairMap is the stored plan.
+type fairMap struct {
+	bun.BaseModel `bun:"table:fair_maps"`
+
+	FairID    string `bun:",pk"`
+	ImageURL  string
+	Booths    string
+	UpdatedAt time.Time
+}
+
+// FloorPlan returns the fair's floor plan to anyone who may see the fair;
+// a fair without one has no booths.
+func (s *Service) FloorPlan(ctx context.Context, a Actor, slug string) (*FloorPlan, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	m := new(fairMap)
+	err = s.db.NewSelect().Model(m).Where("fair_id = ?", f.ID).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &FloorPlan{Booths: []Booth{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &FloorPlan{ImageURL: m.ImageURL, Booths: []Booth{}}
+	if err := json.Unmarshal([]byte(m.Booths), &p.Booths); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetFloorPlan replaces the fair's floor plan; only its organizer may. A
+// booth's stall must be one of the fair's.
+func (s *Service) SetFloorPlan(ctx context.Context, a Actor, slug string, in FloorPlan) (*FloorPlan, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	if f.OrganizerID != a.UserID {
+		return nil, Fail(ErrForbidden, "only the fair's organizer edits its floor plan")
+	}
+	in.ImageURL = strings.TrimSpace(in.ImageURL)
+	if in.Booths == nil {
+		in.Booths = []Booth{}
+	}
+	var c Check
+	if in.ImageURL != "" {
+		u, err := url.Parse(in.ImageURL)
+		ok := err == nil && len(in.ImageURL) <= MaxMapImageURL &&
+			(u.Scheme == "https" || u.Scheme == "http") && u.Host != "" || err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(in.ImageURL, "/") && !strings.HasPrefix(in.ImageURL, "//")
+		c.That(ok, "image_url", "must be an http(s) URL or a path of this site, at most 500 characters")
+	}
+	c.That(len(in.Booths) <= MaxMapBooths, "booths", "must be at most 2000")
+	stalls, err := StallsOfFair(ctx, s.db, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	ofFair := map[string]bool{}
+	for _, st := range stalls {
+		ofFair[st.ID] = true
+	}
+	seen := map[string]bool{}
+	for i := range in.Booths {
+		if i >= MaxMapBooths {
+			break
+		}
+		b := &in.Booths[i]
+		b.Booth, b.StallID = strings.TrimSpace(b.Booth), strings.TrimSpace(b.StallID)
+		field := fmt.Sprintf("booths[%d]", i)
+		n := utf8.RuneCountInString(b.Booth)
+		c.That(n >= 1 && n <= MaxBoothLabel, field+".booth", "must be 1 to 20 characters")
+		c.That(!seen[b.Booth], field+".booth", "is listed twice")
+		seen[b.Booth] = true
+		c.That(b.StallID == "" || ofFair[b.StallID], field+".stall_id", "is not a stall of this fair")
+		c.That(b.X >= 0 && b.X <= MaxMapCoord && b.Y >= 0 && b.Y <= MaxMapCoord, field, "x and y must be from 0 to 100000")
+		c.That(b.W >= 1 && b.W <= MaxMapCoord && b.H >= 1 && b.H <= MaxMapCoord, field, "w and h must be from 1 to 100000")
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(in.Booths)
+	if err != nil {
+		return nil, err
+	}
+	m := &fairMap{FairID: f.ID, ImageURL: in.ImageURL, Booths: string(raw), UpdatedAt: s.now()}
+	if _, err := s.db.NewInsert().Model(m).On("CONFLICT (fair_id) DO UPDATE").
+		Set("image_url = EXCLUDED.image_url, booths = EXCLUDED.booths, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
