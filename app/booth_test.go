@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -148,17 +149,24 @@ func TestBoothRedeemByCode(t *testing.T) {
 		wantStatus(t, res, http.StatusOK)
 		wantOrderStatus(t, e, "redeemed", atB.ID)
 	})
-	t.Run("pickup code redeems the buyer's orders at the stall", func(t *testing.T) {
+	t.Run("a pickup code redeems its own order only", func(t *testing.T) {
 		buyer := w.shopper(t)
 		a1 := w.buyPaid(t, buyer.Token, w.lantern, 1)
 		a2 := w.buyPaid(t, buyer.Token, w.lantern, 1)
 		res := redeemAt(e, w.stallA, w.merchA.Token, a2.PickupCode)
 		wantStatus(t, res, http.StatusOK)
-		if n := len(res.JSON(t)["redeemed"].([]any)); n != 2 {
-			t.Errorf("redeemed %d orders, want 2", n)
+		if got := res.JSON(t)["redeemed"].([]any); len(got) != 1 || got[0].(map[string]any)["order_id"] != a2.ID {
+			t.Errorf("redeemed %v, want only %s", got, a2.ID)
 		}
-		wantOrderStatus(t, e, "redeemed", a1.ID, a2.ID)
-		wantProblem(t, redeemAt(e, w.stallA, w.merchA.Token, a1.PickupCode), http.StatusConflict, "nothing_to_redeem")
+		wantOrderStatus(t, e, "redeemed", a2.ID)
+		wantOrderStatus(t, e, "paid", a1.ID) // a code seen once does not redeem the buyer's other orders
+		wantProblem(t, redeemAt(e, w.stallA, w.merchA.Token, a2.PickupCode), http.StatusConflict, "nothing_to_redeem")
+		// A later order of the same buyer is not redeemed by the old code either.
+		a3 := w.buyPaid(t, buyer.Token, w.lantern, 1)
+		wantProblem(t, redeemAt(e, w.stallA, w.merchA.Token, a2.PickupCode), http.StatusConflict, "nothing_to_redeem")
+		wantOrderStatus(t, e, "paid", a1.ID, a3.ID)
+		wantStatus(t, redeemAt(e, w.stallA, w.merchA.Token, a1.PickupCode), http.StatusOK)
+		wantOrderStatus(t, e, "redeemed", a1.ID)
 	})
 	t.Run("unknown codes and codes of other fairs are 404", func(t *testing.T) {
 		buyer := other.shopper(t)
@@ -540,5 +548,41 @@ func TestBoothFloorPlan(t *testing.T) {
 	wantDenied(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.merchA.Token, Body: plan}))
 	if b := e.do(req{Method: "GET", Path: mapPath}).JSON(t)["booths"].([]any); len(b) != 1 {
 		t.Errorf("refused edits changed the plan: %v", b)
+	}
+}
+
+// A booth sale sent twice with one Idempotency-Key (a retry, a double tap)
+// is recorded once; a booth that is not open records nothing.
+func TestBoothOfflineSaleRetriesAndClosedBooths(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "booth-sales-retry")
+	salesA := "/api/v1/stalls/" + w.stallA + "/offline-sales"
+	key := map[string]string{"Idempotency-Key": "sale-" + w.stallA}
+	body := map[string]any{"amount": 1200, "note": "糖画"}
+
+	first := e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: body, Header: key})
+	wantStatus(t, first, http.StatusCreated)
+	again := e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: body, Header: key})
+	wantStatus(t, again, http.StatusCreated)
+	if first.JSON(t)["id"] != again.JSON(t)["id"] {
+		t.Errorf("a retried sale answered %v, want the first sale %v", again.JSON(t)["id"], first.JSON(t)["id"])
+	}
+	wantProblem(t, e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: map[string]any{"amount": 1300}, Header: key}),
+		http.StatusConflict, "conflict")
+	if n := countRows(t, e, "offline_sales", "stall_id = ?", w.stallA); n != 1 {
+		t.Fatalf("%d booth sales after a retry, want 1", n)
+	}
+
+	// A suspended stall's booth is closed.
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/suspend", Token: w.org}), http.StatusOK)
+	wantProblem(t, e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: body}), http.StatusConflict, "conflict")
+	// So is every booth once the fair is over.
+	salesB := "/api/v1/stalls/" + w.stallB + "/offline-sales"
+	if _, err := e.srv.DB.NewUpdate().Table("fairs").Set("ends_at = ?", e.clock.Now().Add(-time.Minute)).Where("slug = ?", w.slug).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, e.do(req{Method: "POST", Path: salesB, Token: w.merchB.Token, Body: body}), http.StatusConflict, "conflict")
+	if n := countRows(t, e, "offline_sales", "1 = 1"); n != 1 {
+		t.Fatalf("%d booth sales, want only the first", n)
 	}
 }

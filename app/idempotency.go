@@ -29,10 +29,12 @@ type idempotencyRecord struct {
 }
 
 // idempotentPath reports whether a POST to path moves money and so honours
-// Idempotency-Key: checkout and refunds.
+// Idempotency-Key: checkout, refunds and booth sales (a retried or
+// double-tapped sale must not count twice).
 func idempotentPath(path string) bool {
 	path = strings.TrimSuffix(path, "/")
-	return path == "/api/v1/checkout" || strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/refunds")
+	return path == "/api/v1/checkout" || strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/refunds") ||
+		strings.HasPrefix(path, "/api/v1/stalls/") && strings.HasSuffix(path, "/offline-sales")
 }
 
 var errKeyReused = catalog.Fail(catalog.ErrConflict, "this Idempotency-Key was used with another request")

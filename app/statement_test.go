@@ -152,7 +152,7 @@ func TestStatementAPI(t *testing.T) {
 		if got := strings.Join(rows[0], ","); got != "order_id,paid_at,gross_fen,commission_fen,subsidy_fen,refunded_fen,net_fen,paid_out_fen,payout_status" {
 			t.Errorf("header %s", got)
 		}
-		if got := strings.Join(rows[2], ","); got != w.lantern1.ID+","+rows[2][1]+",1250,63,0,0,1187,0,held" || !strings.HasSuffix(rows[2][1], "+08:00") {
+		if got := strings.Join(rows[2], ","); got != w.lantern1.ID+","+rows[2][1]+",1250,63,0,0,1187,0,held" || !strings.HasSuffix(rows[2][1], "Z") {
 			t.Errorf("row %s", got)
 		}
 	})

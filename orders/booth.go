@@ -160,10 +160,10 @@ func (s *Service) buyerOfCode(ctx context.Context, db bun.IDB, fairID, code stri
 	return buyers[0], nil
 }
 
-// RedeemCode redeems at the stall, in one transaction, every paid pickup
-// order and voucher not yet redeemed of the buyer whose code it is: a fair
-// pass code, or the pickup or voucher code of any of their orders at the
-// fair. The stall's merchant and staff may. Each order goes through
+// RedeemCode redeems at the stall, in one transaction, what the code shows:
+// with a fair pass code, every paid pickup order and voucher of its holder
+// not yet redeemed there; with an order's pickup or voucher code, that order.
+// The stall's merchant and staff may. Each order goes through
 // redeemInTx, as a redemption by the order's card does; locked and updated
 // conditionally, a code scanned at several counters at once is redeemed once.
 func (s *Service) RedeemCode(ctx context.Context, a catalog.Actor, stallID, code string) ([]Redeemed, error) {
@@ -187,6 +187,11 @@ func (s *Service) RedeemCode(ctx context.Context, a catalog.Actor, stallID, code
 		q := tx.NewSelect().Model(&list).
 			Where("stall_id = ? AND buyer_id = ? AND pickup_code <> '' AND redeemed_at IS NULL AND status IN (?)",
 				stallID, buyer, bun.In([]string{StatusPaid, StatusPartiallyRefunded})).OrderExpr("id ASC")
+		if !isPassCode(code) {
+			// An order's own code redeems that order only: a code seen once
+			// at the booth must not redeem the buyer's later orders.
+			q = q.Where("pickup_code = ?", code)
+		}
 		if err := catalog.ForUpdate(q).Scan(ctx); err != nil {
 			return err
 		}
@@ -244,7 +249,7 @@ type OfflineSale struct {
 type OfflineSaleInput struct {
 	Amount   int64
 	Note     string
-	PassCode string // optional: the buyer's fair pass, to count them as a participant
+	PassCode string // optional: the buyer's fair pass, recorded with the sale
 }
 
 // RecordOfflineSale records a sale made at the stall's booth; its merchant
@@ -263,6 +268,14 @@ func (s *Service) RecordOfflineSale(ctx context.Context, a catalog.Actor, stallI
 	}
 	if !sa.CanWorkBooth() {
 		return nil, catalog.Fail(catalog.ErrForbidden, "only the stall's merchant and staff record booth sales")
+	}
+	// A sale is made at a booth that is open: while its fair runs and the
+	// stall is not suspended.
+	if sa.Fair.StatusAt(s.now()) != catalog.FairOpen {
+		return nil, catalog.Fail(catalog.ErrConflict, "the fair is not open: booth sales are recorded while it runs")
+	}
+	if sa.Stall.Status != catalog.StallActive {
+		return nil, catalog.Fail(catalog.ErrConflict, "the stall is suspended")
 	}
 	sale := &OfflineSale{ID: catalog.NewID(), StallID: stallID, FairID: sa.Stall.FairID, Amount: Money(in.Amount), Currency: catalog.CurrencyCNY,
 		Note: in.Note, RecordedBy: a.UserID, CreatedAt: s.now()}

@@ -26,30 +26,38 @@ func (k *kit) paidTwice(p *catalog.Product) (catalog.Actor, [2]*orders.Order) {
 }
 
 func TestRedeemCode(t *testing.T) {
-	t.Run("PickupCodeRedeemsTheBuyersOrdersAtTheStall", func(t *testing.T) {
+	t.Run("PickupCodeRedeemsItsOrderOnly", func(t *testing.T) {
 		k := newKit(t)
 		s := k.shop("甲")
-		_, os := k.paidTwice(k.goods(s, catalogtest.Product{Price: 500}))
+		b, os := k.paidTwice(k.goods(s, catalogtest.Product{Price: 500}))
 		got, err := k.Orders.RedeemCode(k.ctx, s.Merchant, s.Stall.ID, strings.ToLower(os[1].PickupCode))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 2 || got[0].OrderID != os[0].ID || got[1].OrderID != os[1].ID || len(got[0].Items) != 1 {
-			t.Fatalf("redeemed %+v", got)
+		if len(got) != 1 || got[0].OrderID != os[1].ID || len(got[0].Items) != 1 {
+			t.Fatalf("redeemed %+v, want %s only", got, os[1].ID)
 		}
-		if ev := k.Events.Changed(); len(ev) != 2 {
-			t.Errorf("notices %v, want both redemptions", ev)
+		if ev := k.Events.Changed(); len(ev) != 1 || ev[0] != os[1].ID+":"+orders.StatusRedeemed {
+			t.Errorf("notices %v, want the one redemption", ev)
 		}
 		for _, f := range k.totals().ByFulfillment {
-			if f.Fulfillment == catalog.ShipPickup && f.Redeemed != 2 {
-				t.Errorf("totals: %d redeemed, want 2", f.Redeemed)
+			if f.Fulfillment == catalog.ShipPickup && f.Redeemed != 1 {
+				t.Errorf("totals: %d redeemed, want 1", f.Redeemed)
 			}
 		}
-		// Redeeming by the order's card now finds it redeemed: one path.
-		_, err = k.Orders.Redeem(k.ctx, s.Merchant, os[0].ID, os[0].PickupCode)
-		catalogtest.WantErr(t, err, catalog.ErrConflict)
-		_, err = k.Orders.RedeemCode(k.ctx, s.Merchant, s.Stall.ID, os[0].PickupCode)
+		// The same code again has nothing left; the buyer's other order stays
+		// for its own code, which redeems it.
+		_, err = k.Orders.RedeemCode(k.ctx, s.Merchant, s.Stall.ID, os[1].PickupCode)
 		catalogtest.WantErr(t, err, orders.ErrNothingToRedeem)
+		if o := k.order(b, os[0].ID); o.Status != orders.StatusPaid {
+			t.Fatalf("the other order is %s, want paid", o.Status)
+		}
+		// Redeeming by the order's card finds it redeemed: one path.
+		_, err = k.Orders.Redeem(k.ctx, s.Merchant, os[1].ID, os[1].PickupCode)
+		catalogtest.WantErr(t, err, catalog.ErrConflict)
+		if _, err := k.Orders.RedeemCode(k.ctx, s.Merchant, s.Stall.ID, os[0].PickupCode); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("UnknownCodeAndOthers", func(t *testing.T) {
 		k := newKit(t)

@@ -265,7 +265,7 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	}
 	if !begun {
 		// Refunds made before the payout are left out of it.
-		t = &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: o.MerchantShare - merchantPart(o, o.Refunded), CreatedAt: s.now()}
+		t = &Transfer{OrderID: o.ID, StallID: o.StallID, Amount: payoutTarget(o), CreatedAt: s.now()}
 		if t.Amount < 0 {
 			t.Amount = 0
 		}
@@ -294,6 +294,12 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	return err
 }
 
+// payoutTarget is what the stall is paid for an order: its share less its
+// part of the refunds, plus the organizer's subsidy (the statement's net).
+func payoutTarget(o *Order) Money {
+	return o.MerchantShare - merchantPart(o, o.Refunded) + o.Subsidy
+}
+
 // merchantPart is the merchant's share of refunded: refunds are split between
 // merchant and platform in proportion to the order's shares.
 func merchantPart(o *Order, refunded Money) Money {
@@ -320,7 +326,7 @@ func (s *Service) ReversePayout(ctx context.Context, refundID string) error {
 	if err := s.db.NewSelect().Model(o).Where("id = ?", r.OrderID).Scan(ctx); err != nil {
 		return err
 	}
-	take := (t.Amount - t.Reversed) - (o.MerchantShare - merchantPart(o, o.Refunded))
+	take := (t.Amount - t.Reversed) - payoutTarget(o)
 	if take <= 0 {
 		return nil
 	}

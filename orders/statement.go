@@ -100,7 +100,12 @@ func ParsePeriod(from, to string) (Period, error) {
 		if v == "" {
 			return nil
 		}
-		t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+		v = strings.TrimSpace(v)
+		// A "+" offset sent unencoded in a query arrives as a space.
+		if len(v) > 6 && v[len(v)-6] == ' ' {
+			v = v[:len(v)-6] + "+" + v[len(v)-5:]
+		}
+		t, err := time.Parse(time.RFC3339, v)
 		c.That(err == nil, field, "must be an RFC 3339 time, such as 2026-02-10T00:00:00+08:00")
 		if err != nil {
 			return nil
@@ -301,7 +306,7 @@ func (s *Service) WriteStatementCSV(ctx context.Context, a catalog.Actor, stallI
 	}
 	cw := newCSVStream(w, statementCSVHeader)
 	err := s.eachStatementLine(ctx, stallID, p, func(l *StatementLine) error {
-		return cw.row(l.OrderID, l.PaidAt.In(catalog.FairZone), l.Gross, l.Commission, l.Subsidy, l.Refunded, l.Net, l.PaidOut, l.PayoutStatus)
+		return cw.row(l.OrderID, l.PaidAt.UTC(), l.Gross, l.Commission, l.Subsidy, l.Refunded, l.Net, l.PaidOut, l.PayoutStatus)
 	})
 	if err != nil {
 		return err
@@ -328,9 +333,11 @@ type Payable struct {
 
 // Payables are what a fair owes its stalls: every stall with paid orders.
 type Payables struct {
-	Currency string          `json:"currency"`
-	Items    []Payable       `json:"items" doc:"by stall id"`
-	Totals   StatementTotals `json:"totals"`
+	Currency string    `json:"currency"`
+	Items    []Payable `json:"items" doc:"by stall id"`
+	// NextCursor is always null: every stall is in one answer.
+	NextCursor *string         `json:"next_cursor" nullable:"true"`
+	Totals     StatementTotals `json:"totals"`
 }
 
 // FairPayables sums the statements of every stall of a fair with paid

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,13 +171,13 @@ func TestStatement(t *testing.T) {
 		if st.Totals.Held != 2215 || st.Totals.Due != 9800 || st.Totals.Owed != 12015 {
 			t.Errorf("held %d, due %d, owed %d; want 2215, 9800, 12015", st.Totals.Held, st.Totals.Due, st.Totals.Owed)
 		}
-		// Paid out: the transfer makes it paid, and nothing is owed on it but the subsidy.
+		// Paid out: the transfer, subsidy included, makes it paid and settled.
 		if err := w.Orders.Payout(w.ctx, w.shipped.ID); err != nil {
 			t.Fatal(err)
 		}
 		st = w.statement(orders.Period{}, catalog.Page{})
-		if l := st.Lines[1]; l.PayoutStatus != orders.PayoutPaid || l.PaidOut != 9500 || l.Net-l.PaidOut != 300 {
-			t.Errorf("shipped line after payout %+v, want paid, 9500 out, 300 (the subsidy) owed", l)
+		if l := st.Lines[1]; l.PayoutStatus != orders.PayoutPaid || l.PaidOut != 9800 || l.Net != l.PaidOut {
+			t.Errorf("shipped line after payout %+v, want paid, 9800 (9500 + the 300 subsidy) out, nothing owed", l)
 		}
 	})
 
@@ -224,6 +225,14 @@ func TestStatement(t *testing.T) {
 		}
 	})
 
+	t.Run("OffsetSentUnencoded", func(t *testing.T) {
+		// "+08:00" typed into a query string arrives as " 08:00".
+		p, err := orders.ParsePeriod("2026-02-10T00:00:00 08:00", "")
+		if err != nil || p.From == nil || !p.From.Equal(time.Date(2026, 2, 9, 16, 0, 0, 0, time.UTC)) {
+			t.Fatalf("ParsePeriod = %+v, %v; want from 2026-02-09T16:00:00Z", p, err)
+		}
+	})
+
 	t.Run("BadPeriod", func(t *testing.T) {
 		for _, c := range []struct{ from, to, field string }{
 			{"yesterday", "", "from"},
@@ -264,8 +273,8 @@ func TestStatement(t *testing.T) {
 		if got, want := fmt.Sprint(rows[3][2:]), "[3333 117 0 1001 2215 0 held]"; rows[3][0] != w.partial.ID || got != want {
 			t.Errorf("partial row %v, want %s %s", rows[3], w.partial.ID, want)
 		}
-		if at, err := time.Parse(time.RFC3339, rows[1][1]); err != nil || !at.Equal(w.start.Truncate(time.Second)) || rows[1][1][len(rows[1][1])-6:] != "+08:00" {
-			t.Errorf("paid_at %q, want %v in +08:00", rows[1][1], w.start)
+		if at, err := time.Parse(time.RFC3339, rows[1][1]); err != nil || !at.Equal(w.start.Truncate(time.Second)) || !strings.HasSuffix(rows[1][1], "Z") {
+			t.Errorf("paid_at %q, want %v in UTC", rows[1][1], w.start)
 		}
 	})
 }

@@ -397,7 +397,7 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 		}
 		p, err := s.paymentForSession(ctx, &cs)
 		if err != nil {
-			return nil // not ours
+			return notOurs(err)
 		}
 		if cs.PaymentIntent != nil {
 			if err := s.noteIntent(ctx, p.ID, cs.PaymentIntent.ID); err != nil {
@@ -423,7 +423,7 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 		}
 		p, err := s.paymentForIntent(ctx, &pi)
 		if err != nil {
-			return nil // not ours
+			return notOurs(err)
 		}
 		if err := s.noteIntent(ctx, p.ID, pi.ID); err != nil {
 			return err
@@ -442,7 +442,7 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 		}
 		p, err := s.paymentForIntent(ctx, ch.PaymentIntent)
 		if err != nil {
-			return nil
+			return notOurs(err)
 		}
 		var ours []string
 		if ch.Refunds != nil {
@@ -458,6 +458,15 @@ func (s *Service) ApplyStripeEvent(ctx context.Context, ev stripe.Event) error {
 }
 
 // stripePayment is the Stripe payment with the given id, if there is one.
+// notOurs acknowledges an event about a payment we do not know (nil), but
+// not a failed lookup: that error makes Stripe deliver the event again.
+func notOurs(err error) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 func (s *Service) stripePayment(ctx context.Context, id string) (*Payment, error) {
 	p := new(Payment)
 	if err := s.db.NewSelect().Model(p).Where("id = ? AND provider = 'stripe'", id).Scan(ctx); err != nil {
@@ -473,8 +482,12 @@ func (s *Service) paymentForSession(ctx context.Context, cs *stripe.CheckoutSess
 		if id == "" {
 			continue
 		}
-		if p, err := s.stripePayment(ctx, id); err == nil {
+		p, err := s.stripePayment(ctx, id)
+		if err == nil {
 			return p, nil
+		}
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return nil, err
 		}
 	}
 	if cs.ID == "" {
@@ -488,8 +501,12 @@ func (s *Service) paymentForSession(ctx context.Context, cs *stripe.CheckoutSess
 // opened as a bare PaymentIntent, or recorded from a session's events).
 func (s *Service) paymentForIntent(ctx context.Context, pi *stripe.PaymentIntent) (*Payment, error) {
 	if id := pi.Metadata["payment_id"]; id != "" {
-		if p, err := s.stripePayment(ctx, id); err == nil {
+		p, err := s.stripePayment(ctx, id)
+		if err == nil {
 			return p, nil
+		}
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return nil, err
 		}
 	}
 	if pi.ID == "" {
