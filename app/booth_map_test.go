@@ -163,3 +163,24 @@ func TestBoothMapEditor(t *testing.T) {
 		}
 	})
 }
+
+// The redeem page alone loads the vendored QR decoder, for browsers without
+// BarcodeDetector; the file is served with its licence beside it.
+func TestBoothRedeemQRDecoder(t *testing.T) {
+	e := newTestEnv(t)
+	w := newWorld(t, e, "redeem-jsqr")
+	src := e.srv.site.AssetURL("vendor/jsQR.js")
+	res := e.do(req{Method: "GET", Path: "/stalls/" + w.stallA + "/redeem", Cookies: []*http.Cookie{w.merchA.Cookie}})
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(string(res.Body), `<script src="`+src+`" defer></script>`) {
+		t.Errorf("the redeem page does not load %s", src)
+	}
+	if res := e.do(req{Method: "GET", Path: "/fairs/" + w.slug}); strings.Contains(string(res.Body), "jsQR") {
+		t.Error("the fair page loads the QR decoder")
+	}
+	js := e.do(req{Method: "GET", Path: src})
+	wantStatus(t, js, http.StatusOK)
+	if !strings.Contains(string(js.Body), "jsQR 1.4.0") || !strings.Contains(js.Header.Get("Content-Type"), "javascript") {
+		t.Errorf("%s: %s, %d bytes", src, js.Header.Get("Content-Type"), len(js.Body))
+	}
+}
