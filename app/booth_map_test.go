@@ -1,7 +1,10 @@
 package app
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -160,6 +163,37 @@ func TestBoothMapEditor(t *testing.T) {
 		wantStatus(t, post(w.org, editor+"/booth", "booth=A-004&remove=1"), http.StatusSeeOther)
 		if n := len(plan()); n != 3 {
 			t.Errorf("after removing a booth the plan has %d", n)
+		}
+	})
+
+	t.Run("upload", func(t *testing.T) {
+		upload := func(token string, data []byte) response {
+			api := catUploadRequest(t, token, "x", "plan.png", data)
+			body, err := io.ReadAll(api.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hr := httptest.NewRequest("POST", editor+"/upload", bytes.NewReader(body))
+			hr.Header = api.Header
+			return e.send(hr)
+		}
+		files := catMediaFiles(t, e)
+		wantStatus(t, upload(w.org, []byte("not an image")), http.StatusUnprocessableEntity)
+		wantStatus(t, upload(other.org, catPNG(t, 40, 30, false)), http.StatusForbidden)
+		if got := catMediaFiles(t, e); got != files {
+			t.Errorf("refused uploads stored %d files", got-files)
+		}
+		wantStatus(t, upload(w.org, catPNG(t, 40, 30, false)), http.StatusSeeOther)
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/map"})
+		got := res.JSON(t)
+		image, _ := got["image_url"].(string)
+		if !strings.HasPrefix(image, "/media/maps/") || len(got["booths"].([]any)) != 3 {
+			t.Fatalf("after the upload the plan is %v", got)
+		}
+		img := e.do(req{Method: "GET", Path: image})
+		wantStatus(t, img, http.StatusOK)
+		if ct := img.Header.Get("Content-Type"); ct != "image/png" {
+			t.Errorf("the plan's image is served as %q", ct)
 		}
 	})
 }

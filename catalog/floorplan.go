@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,4 +269,35 @@ func splitBooth(b string) (string, int) {
 		return b, -1
 	}
 	return b[:i], n
+}
+
+// SetFloorPlanImage stores an uploaded image of the fair's plan (checked and
+// encoded afresh as product photos are) and makes it the plan's image; the
+// booths stay. Only the fair's organizer may.
+func (s *Service) SetFloorPlanImage(ctx context.Context, a Actor, slug string, data []byte) (*FloorPlan, error) {
+	f, err := s.Fair(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	if f.OrganizerID != a.UserID {
+		return nil, Fail(ErrForbidden, "only the fair's organizer edits its floor plan")
+	}
+	enc, err := checkedUpload(data, "image")
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.FloorPlan(ctx, a, slug)
+	if err != nil {
+		return nil, err
+	}
+	file := "maps/" + NewID() + enc.ext
+	if err := writeFileAtomic(filepath.Join(s.mediaDir, filepath.FromSlash(file)), enc.data); err != nil {
+		return nil, err
+	}
+	p, err := s.SetFloorPlan(ctx, a, slug, FloorPlan{ImageURL: "/media/" + file, Booths: cur.Booths})
+	if err != nil {
+		os.Remove(filepath.Join(s.mediaDir, filepath.FromSlash(file)))
+		return nil, err
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,6 +94,7 @@ func (s *Site) mapPageRoutes(r fiber.Router) {
 	r.Post("/organizer/fairs/:slug/map/grid", s.mapGridSubmit)
 	r.Post("/organizer/fairs/:slug/map/booth", s.mapBoothSubmit)
 	r.Post("/organizer/fairs/:slug/map/image", s.mapImageSubmit)
+	r.Post("/organizer/fairs/:slug/map/upload", s.mapUploadSubmit)
 }
 
 func mapEditorPath(slug string) string { return "/organizer/fairs/" + url.PathEscape(slug) + "/map" }
@@ -255,4 +257,28 @@ func (s *Site) mapImageSubmit(c *fiber.Ctx) error {
 		_, err = s.catalog.SetFloorPlan(ctx, a, slug, *plan)
 	}
 	return s.finish(c, err, "flash.map_saved", mapEditorPath(slug), s.mapForm(c, a, slug, "image", "image_url"))
+}
+
+// mapUploadSubmit stores an uploaded image of the plan as its image.
+func (s *Site) mapUploadSubmit(c *fiber.Ctx) error {
+	slug := c.Params("slug")
+	a, ok, err := s.console(c, catalog.RoleOrganizer, mapEditorPath(slug))
+	if !ok {
+		return err
+	}
+	var data []byte
+	fh, err := c.FormFile("image")
+	if err != nil {
+		err = catalog.Invalid("image", "is required")
+	} else {
+		var f io.ReadCloser
+		if f, err = fh.Open(); err == nil {
+			data, err = io.ReadAll(io.LimitReader(f, catalog.MaxImageBytes+1))
+			f.Close()
+		}
+		if err == nil {
+			_, err = s.catalog.SetFloorPlanImage(c.UserContext(), a, slug, data)
+		}
+	}
+	return s.finish(c, err, "flash.map_saved", mapEditorPath(slug), s.mapForm(c, a, slug, "upload"))
 }
