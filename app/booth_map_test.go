@@ -146,6 +146,10 @@ func TestBoothMapEditor(t *testing.T) {
 				t.Errorf("booth %d = %v, want %+v", i, b, wb)
 			}
 		}
+		page := string(e.do(req{Method: "GET", Path: editor, Token: w.org}).Body)
+		if n := strings.Count(page, `data-testid="booth-form"`); n != 4 || !strings.Contains(page, `data-testid="booth-stall">第三家<`) || !strings.Contains(page, `data-testid="editor-map"`) {
+			t.Errorf("the map page shows %d booth forms, or not their stalls or the map", n)
+		}
 	})
 
 	t.Run("booth", func(t *testing.T) {

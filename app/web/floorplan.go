@@ -83,9 +83,15 @@ func mapViewOf(p *Page, plan *catalog.FloorPlan, stalls []catalog.Stall, mine ma
 type mapEditorView struct {
 	Fair   fairCard
 	Map    *mapView
-	Booths []catalog.Booth
+	Booths []editorBooth
 	Stalls []catalog.Stall // all the fair's stalls, in booth-number order
 	Image  string
+}
+
+// editorBooth is a booth of the map page, with its stall's name.
+type editorBooth struct {
+	catalog.Booth
+	Stall string
 }
 
 // mapPageRoutes mounts the organizer's map page.
@@ -125,7 +131,14 @@ func (s *Site) showMapEditor(c *fiber.Ctx, p *Page, a catalog.Actor, slug string
 		return err
 	}
 	catalog.SortByBooth(all)
-	v := mapEditorView{Fair: fairCardOf(p, f), Map: mapViewOf(p, plan, all, nil), Booths: plan.Booths, Stalls: all, Image: plan.ImageURL}
+	v := mapEditorView{Fair: fairCardOf(p, f), Map: mapViewOf(p, plan, all, nil), Stalls: all, Image: plan.ImageURL}
+	names := map[string]string{}
+	for _, st := range all {
+		names[st.ID] = st.Name
+	}
+	for _, b := range plan.Booths {
+		v.Booths = append(v.Booths, editorBooth{Booth: b, Stall: names[b.StallID]})
+	}
 	if v.Map != nil {
 		v.Map.Testid = "editor-map"
 	}
