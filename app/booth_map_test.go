@@ -187,7 +187,7 @@ func TestBoothMapEditor(t *testing.T) {
 		if got := catMediaFiles(t, e); got != files {
 			t.Errorf("refused uploads stored %d files", got-files)
 		}
-		wantStatus(t, upload(w.org, catPNG(t, 40, 30, false)), http.StatusSeeOther)
+		wantStatus(t, upload(w.org, catPNG(t, 800, 500, false)), http.StatusSeeOther)
 		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/map"})
 		got := res.JSON(t)
 		image, _ := got["image_url"].(string)
@@ -198,6 +198,13 @@ func TestBoothMapEditor(t *testing.T) {
 		wantStatus(t, img, http.StatusOK)
 		if ct := img.Header.Get("Content-Type"); ct != "image/png" {
 			t.Errorf("the plan's image is served as %q", ct)
+		}
+		// The booths are in the image's pixels: the map spans the image.
+		page := string(e.do(req{Method: "GET", Path: "/fairs/" + w.slug}).Body)
+		for _, want := range []string{`viewBox="0 0 800 500"`, `<image href="` + image + `" x="0" y="0" width="800" height="500"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the fair page's map lacks %q", want)
+			}
 		}
 	})
 }

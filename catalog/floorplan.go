@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -300,4 +301,24 @@ func (s *Service) SetFloorPlanImage(ctx context.Context, a Actor, slug string, d
 		return nil, err
 	}
 	return p, nil
+}
+
+// MapImageSize is the size in pixels of a plan image uploaded to this site
+// (read from its header), so the booths, in its pixels, can be drawn over
+// it; 0, 0 for an image elsewhere or none.
+func (s *Service) MapImageSize(p *FloorPlan) (w, h int) {
+	file, ok := strings.CutPrefix(p.ImageURL, "/media/maps/")
+	if !ok || strings.ContainsAny(file, `/\`) || strings.Contains(file, "..") {
+		return 0, 0
+	}
+	f, err := os.Open(filepath.Join(s.mediaDir, "maps", file))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, 0
+	}
+	return cfg.Width, cfg.Height
 }

@@ -89,7 +89,8 @@ func (s *Site) passPage(c *fiber.Ctx) error {
 			mine[row.StallID] = true
 		}
 	}
-	if v.Map = mapViewOf(p, plan, stalls, mine); v.Map != nil {
+	iw, ih := s.catalog.MapImageSize(plan)
+	if v.Map = mapViewOf(p, plan, iw, ih, stalls, mine); v.Map != nil {
 		v.Map.Testid = "pass-map"
 	}
 	p.Title = p.T("pass.title_of", "Name", fair.Name)

@@ -138,7 +138,8 @@ func (s *Site) fairPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v.Map = mapViewOf(p, plan, mapStalls, nil)
+	iw, ih := s.catalog.MapImageSize(plan)
+	v.Map = mapViewOf(p, plan, iw, ih, mapStalls, nil)
 	p.Title = v.Fair.Name
 	p.Data = v
 	return s.render(c, http.StatusOK, "fair", p)

@@ -24,6 +24,8 @@ import (
 type mapView struct {
 	W, H     int    // the viewBox: the booths' extent, and a margin
 	Image    string // the plan's image, drawn under the booths
+	ImageW   int    // its size, when known; 0: the whole viewBox
+	ImageH   int
 	Booths   []boothShape
 	Mine     []boothShape // the highlighted booths, for the list beside the map
 	Label    string       // the map's accessible name
@@ -41,8 +43,10 @@ type boothShape struct {
 }
 
 // mapViewOf draws the plan; nil when the fair has none. Booths link to
-// their stall when it is one of stalls; those in mine are highlighted.
-func mapViewOf(p *Page, plan *catalog.FloorPlan, stalls []catalog.Stall, mine map[string]bool) *mapView {
+// their stall when it is one of stalls; those in mine are highlighted. The
+// image is drawn at imgW × imgH when its size is known (the booths are in
+// its pixels), else stretched over the booths' extent.
+func mapViewOf(p *Page, plan *catalog.FloorPlan, imgW, imgH int, stalls []catalog.Stall, mine map[string]bool) *mapView {
 	if plan == nil || len(plan.Booths) == 0 {
 		return nil
 	}
@@ -71,6 +75,10 @@ func mapViewOf(p *Page, plan *catalog.FloorPlan, stalls []catalog.Stall, mine ma
 	}
 	margin := max(v.W, v.H) / 50
 	v.W, v.H = v.W+margin, v.H+margin
+	if v.Image != "" && imgW > 0 && imgH > 0 {
+		v.ImageW, v.ImageH = imgW, imgH
+		v.W, v.H = max(v.W, imgW), max(v.H, imgH)
+	}
 	// The booth numbers fit the smallest booth, yet stay readable on a
 	// phone when the plan is wide.
 	v.FontSize = max(minSide/3, max(v.W, v.H)/60, 1)
@@ -131,7 +139,8 @@ func (s *Site) showMapEditor(c *fiber.Ctx, p *Page, a catalog.Actor, slug string
 		return err
 	}
 	catalog.SortByBooth(all)
-	v := mapEditorView{Fair: fairCardOf(p, f), Map: mapViewOf(p, plan, all, nil), Stalls: all, Image: plan.ImageURL}
+	iw, ih := s.catalog.MapImageSize(plan)
+	v := mapEditorView{Fair: fairCardOf(p, f), Map: mapViewOf(p, plan, iw, ih, all, nil), Stalls: all, Image: plan.ImageURL}
 	names := map[string]string{}
 	for _, st := range all {
 		names[st.ID] = st.Name
