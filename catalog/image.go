@@ -112,27 +112,9 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 	if _, _, err := s.ownProduct(ctx, s.db, a, productID); err != nil {
 		return nil, err
 	}
-	if len(data) == 0 {
-		return nil, Invalid("image", "is required")
-	}
-	if len(data) > MaxImageBytes {
-		return nil, Invalid("image", "must be at most 2 MiB")
-	}
-	ctype := http.DetectContentType(data)
-	if !imageTypes[ctype] {
-		return nil, Invalid("image", "must be a JPEG, PNG, WebP or GIF image")
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil || "image/"+format != ctype {
-		return nil, Invalid("image", "is not a readable image")
-	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageDimension || cfg.Height > maxImageDimension ||
-		cfg.Width*cfg.Height > maxImagePixels {
-		return nil, Invalid("image", fmt.Sprintf("must be at most %d pixels on a side and %d megapixels", maxImageDimension, maxImagePixels/1_000_000))
-	}
-	enc, err := reencodeImage(data, format)
+	enc, err := checkedUpload(data, "image")
 	if err != nil {
-		return nil, Invalid("image", "is not a readable image")
+		return nil, err
 	}
 	img := &Image{ID: NewID(), ProductID: productID, ContentType: enc.ctype, Size: int64(len(enc.data)), Width: enc.width, Height: enc.height, CreatedAt: s.now()}
 	img.File = "products/" + img.ID + enc.ext
@@ -211,6 +193,35 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// checkedUpload checks an uploaded image (a JPEG, PNG, WebP or GIF by
+// content, at most MaxImageBytes, within the pixel limits; failures name
+// field) and encodes it afresh (see reencodeImage).
+func checkedUpload(data []byte, field string) (encodedImage, error) {
+	if len(data) == 0 {
+		return encodedImage{}, Invalid(field, "is required")
+	}
+	if len(data) > MaxImageBytes {
+		return encodedImage{}, Invalid(field, "must be at most 2 MiB")
+	}
+	ctype := http.DetectContentType(data)
+	if !imageTypes[ctype] {
+		return encodedImage{}, Invalid(field, "must be a JPEG, PNG, WebP or GIF image")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || "image/"+format != ctype {
+		return encodedImage{}, Invalid(field, "is not a readable image")
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageDimension || cfg.Height > maxImageDimension ||
+		cfg.Width*cfg.Height > maxImagePixels {
+		return encodedImage{}, Invalid(field, fmt.Sprintf("must be at most %d pixels on a side and %d megapixels", maxImageDimension, maxImagePixels/1_000_000))
+	}
+	enc, err := reencodeImage(data, format)
+	if err != nil {
+		return encodedImage{}, Invalid(field, "is not a readable image")
+	}
+	return enc, nil
 }
 
 // encodedImage is an upload decoded and encoded afresh.

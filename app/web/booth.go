@@ -34,7 +34,8 @@ type passView struct {
 	Code    string
 	QRURL   string
 	Pickups []pickupRow
-	ToDo    int // pickups still to collect
+	ToDo    int      // pickups still to collect
+	Map     *mapView // the fair's floor plan, the booths to visit marked
 }
 
 // pickupRow is one order to collect at a booth.
@@ -77,6 +78,20 @@ func (s *Site) passPage(c *fiber.Ctx) error {
 			v.ToDo++
 		}
 		v.Pickups = append(v.Pickups, row)
+	}
+	plan, stalls, err := s.catalog.FloorPlanStalls(ctx, a, slug)
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, row := range v.Pickups {
+		if !row.Done {
+			mine[row.StallID] = true
+		}
+	}
+	iw, ih := s.catalog.MapImageSize(plan)
+	if v.Map = mapViewOf(p, plan, iw, ih, stalls, mine); v.Map != nil {
+		v.Map.Testid = "pass-map"
 	}
 	p.Title = p.T("pass.title_of", "Name", fair.Name)
 	p.Data = v

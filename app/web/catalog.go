@@ -105,6 +105,7 @@ type fairView struct {
 	// The search page's query.
 	Q, Category, Kind string
 	Kinds             []option
+	Map               *mapView // the fair page's floor plan, when there is one
 }
 
 func (s *Site) fairPage(c *fiber.Ctx) error {
@@ -133,6 +134,12 @@ func (s *Site) fairPage(c *fiber.Ctx) error {
 	if next != nil {
 		v.NextURL = searchURL(f.Slug, "", "", "", *next)
 	}
+	plan, mapStalls, err := s.catalog.FloorPlanStalls(ctx, a, slug)
+	if err != nil {
+		return err
+	}
+	iw, ih := s.catalog.MapImageSize(plan)
+	v.Map = mapViewOf(p, plan, iw, ih, mapStalls, nil)
 	p.Title = v.Fair.Name
 	p.Data = v
 	return s.render(c, http.StatusOK, "fair", p)

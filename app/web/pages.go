@@ -20,6 +20,7 @@ func (s *Site) Routes(r fiber.Router) {
 	s.catalogPageRoutes(r)
 	s.orderPageRoutes(r)
 	s.boothPageRoutes(r)
+	s.mapPageRoutes(r)
 	s.flashPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)

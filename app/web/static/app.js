@@ -559,43 +559,78 @@ document.addEventListener("change", function (ev) {
   });
 })();
 
-// The redeem page scans a pass with the camera where the browser has a
-// BarcodeDetector (Chrome on Android, Safari 17+ behind a flag…); the code it
-// reads is put in the form, which is sent as if typed. Elsewhere the scanner
-// stays hidden and the code is typed.
+// The redeem page scans a pass with the camera: with the browser's
+// BarcodeDetector where there is one (Chrome on Android…), else with the
+// vendored jsQR decoder (loaded on the redeem page only) on frames of the
+// camera drawn into a canvas. The code read is put in the form, which is
+// sent as if typed. Without a camera the scanner stays hidden and the code
+// is typed.
 (function () {
+  // nativeDetect reads QR codes with BarcodeDetector; null when it is missing.
+  function nativeDetect() {
+    if (!("BarcodeDetector" in window)) return null;
+    var detector;
+    try { detector = new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { return null; }
+    return function (video) {
+      return detector.detect(video).then(function (codes) { return codes && codes[0] && codes[0].rawValue; });
+    };
+  }
+  // jsQRDetect reads a frame of the video in a canvas with jsQR.
+  function jsQRDetect() {
+    if (typeof window.jsQR !== "function") return null;
+    var canvas = document.createElement("canvas");
+    var ctx = canvas.getContext("2d", { willReadFrequently: true });
+    if (!ctx) return null;
+    return function (video) {
+      var w = video.videoWidth, h = video.videoHeight;
+      if (!w || !h) return Promise.resolve(null);
+      var scale = Math.min(1, 640 / Math.max(w, h)); // enough pixels for a pass held up to the camera
+      canvas.width = Math.round(w * scale);
+      canvas.height = Math.round(h * scale);
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      var img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      var hit = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" });
+      return Promise.resolve(hit && hit.data);
+    };
+  }
   function scanner(box) {
     var form = document.querySelector("[data-redeem-form]");
     var input = form && form.querySelector("input[name=code]");
     var video = box.querySelector("[data-scan-video]");
     var status = box.querySelector("[data-scan-status]");
     var start = box.querySelector("[data-scan-start]");
-    if (!form || !input || !("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    if (!form || !input || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    var detect = nativeDetect(), native = !!detect;
+    detect = detect || jsQRDetect();
+    if (!detect) return;
     box.hidden = false;
-    var detector, stream, busy = false;
+    box.setAttribute("data-decoder", native ? "native" : "jsqr");
+    var stream, busy = false;
     function stop() {
       if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
       stream = null;
       video.removeAttribute("data-on");
       start.hidden = false;
     }
+    function again() {
+      // jsQR works on the main thread: a few frames a second are enough.
+      if (native) requestAnimationFrame(tick); else setTimeout(tick, 120);
+    }
     function tick() {
       if (!stream || busy) return;
       busy = true;
-      detector.detect(video).then(function (codes) {
+      detect(video).then(function (hit) {
         busy = false;
-        var hit = codes && codes[0] && codes[0].rawValue;
         if (hit) {
           stop();
           input.value = String(hit).trim();
           if (form.requestSubmit) form.requestSubmit(); else form.submit();
           return;
         }
-        requestAnimationFrame(tick);
-      }, function () { busy = false; requestAnimationFrame(tick); });
+        again();
+      }, function () { busy = false; again(); });
     }
     start.addEventListener("click", function () {
-      try { detector = detector || new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { box.hidden = true; return; }
       navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (s) {
         stream = s;
         video.srcObject = s;
