@@ -544,6 +544,11 @@ func TestBoothFloorPlan(t *testing.T) {
 		wantField(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"booths": []any{bad.booth}}}), bad.field)
 	}
 	wantField(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"image_url": "javascript:alert(1)", "booths": []any{}}}), "image_url")
+	// One stall stands at one booth: the pass names it.
+	wantField(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.org, Body: map[string]any{"booths": []any{
+		map[string]any{"booth": "C-1", "stall_id": w.stallA, "x": 0, "y": 0, "w": 1, "h": 1},
+		map[string]any{"booth": "C-2", "stall_id": w.stallA, "x": 2, "y": 0, "w": 1, "h": 1},
+	}}}), "booths[1].stall_id")
 	wantDenied(t, e.do(req{Method: "PUT", Path: mapPath, Token: other.org, Body: plan}))
 	wantDenied(t, e.do(req{Method: "PUT", Path: mapPath, Token: w.merchA.Token, Body: plan}))
 	if b := e.do(req{Method: "GET", Path: mapPath}).JSON(t)["booths"].([]any); len(b) != 1 {

@@ -107,7 +107,7 @@ func (s *Service) SetFloorPlan(ctx context.Context, a Actor, slug string, in Flo
 	for _, st := range stalls {
 		ofFair[st.ID] = true
 	}
-	seen := map[string]bool{}
+	seen, placed := map[string]bool{}, map[string]bool{}
 	for i := range in.Booths {
 		if i >= MaxMapBooths {
 			break
@@ -120,6 +120,10 @@ func (s *Service) SetFloorPlan(ctx context.Context, a Actor, slug string, in Flo
 		c.That(!seen[b.Booth], field+".booth", "is listed twice")
 		seen[b.Booth] = true
 		c.That(b.StallID == "" || ofFair[b.StallID], field+".stall_id", "is not a stall of this fair")
+		c.That(b.StallID == "" || !placed[b.StallID], field+".stall_id", "is placed at another booth already")
+		if b.StallID != "" {
+			placed[b.StallID] = true
+		}
 		c.That(b.X >= 0 && b.X <= MaxMapCoord && b.Y >= 0 && b.Y <= MaxMapCoord, field, "x and y must be from 0 to 100000")
 		c.That(b.W >= 1 && b.W <= MaxMapCoord && b.H >= 1 && b.H <= MaxMapCoord, field, "w and h must be from 1 to 100000")
 	}
