@@ -144,7 +144,11 @@ func outboxTask(m orders.OutboxMessage) (*asynq.Task, []asynq.Option, error) {
 	switch m.Kind {
 	case orders.OutboxPayout:
 		b, _ := json.Marshal(idPayload{ID: m.OrderID, Outbox: m.ID})
-		return asynq.NewTask(TypeOrderPayout, b), []asynq.Option{asynq.TaskID("payout:" + m.OrderID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)}, nil
+		id := "payout:" + m.OrderID
+		if m.Event != "" { // the payouts of a stall that connected its account
+			id += ":" + m.Event
+		}
+		return asynq.NewTask(TypeOrderPayout, b), []asynq.Option{asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(20)}, nil
 	case orders.OutboxReverse:
 		b, _ := json.Marshal(idPayload{ID: m.RefundID, Outbox: m.ID})
 		return asynq.NewTask(TypeRefundReverse, b), []asynq.Option{asynq.TaskID("reverse:" + m.RefundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)}, nil

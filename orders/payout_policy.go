@@ -97,6 +97,11 @@ func (s *Service) PayoutsDue(ctx context.Context, limit int) ([]string, error) {
 	return ids, err
 }
 
+// PayoutEventConnected marks the payouts a stall is owed when it connects its
+// payout account (their task is queued apart from the order's other payout
+// task).
+const PayoutEventConnected = "connected"
+
 // connectPayoutAccount stores a stall's payout account and, in the same
 // transaction, writes the payouts it is owed by then into the outbox, so that
 // they follow at once (the payouts-due sweep would find them too).
@@ -118,7 +123,10 @@ func (s *Service) connectPayoutAccount(ctx context.Context, stallID, account str
 		}
 		msgs := make([]OutboxMessage, len(ids))
 		for i, id := range ids {
-			msgs[i] = OutboxMessage{Kind: OutboxPayout, OrderID: id}
+			// Its own task: a payout task of the order's that is running
+			// now read the stall before it had an account, and found
+			// nothing to pay.
+			msgs[i] = OutboxMessage{Kind: OutboxPayout, OrderID: id, Event: PayoutEventConnected}
 		}
 		follow, err = writeOutbox(ctx, tx, now, msgs...)
 		return err
