@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
 
 	"miaohui/migrations"
 	"miaohui/migrations/testdb"
@@ -430,5 +431,24 @@ func TestSQLiteDSNEscapesPath(t *testing.T) {
 				t.Fatalf("the database is not at %s: %v", path, err)
 			}
 		})
+	}
+}
+
+// migrateBefore applies every migration named before name, as an older
+// release did, so that a test can apply name onto rows that release wrote.
+func migrateBefore(t *testing.T, ctx context.Context, db *bun.DB, name string) {
+	t.Helper()
+	older := migrate.NewMigrations()
+	for _, m := range migrations.Migrations.Sorted() {
+		if m.Name < name {
+			older.Add(m)
+		}
+	}
+	m := migrate.NewMigrator(db, older, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx); err != nil {
+		t.Fatalf("older migrations: %v", err)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun/migrate"
-
 	"miaohui/migrations"
 	"miaohui/migrations/testdb"
 )
@@ -18,19 +16,7 @@ func TestMigrateSearchIndex(t *testing.T) {
 	db := testdb.OpenEmpty(t)
 	const name = "20261203000500"
 
-	older := migrate.NewMigrations()
-	for _, m := range migrations.Migrations.Sorted() {
-		if m.Name < name {
-			older.Add(m)
-		}
-	}
-	m := migrate.NewMigrator(db, older, migrate.WithMarkAppliedOnSuccess(true))
-	if err := m.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(ctx); err != nil {
-		t.Fatalf("older migrations: %v", err)
-	}
+	migrateBefore(t, ctx, db, name)
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, s := range []struct {
 		q    string

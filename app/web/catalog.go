@@ -805,14 +805,24 @@ func (s *Site) organizerFairPage(c *fiber.Ctx) error {
 	return s.showOrganizerFair(c, s.page(c, "ofair.title"), a, c.Params("slug"), http.StatusOK)
 }
 
-func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug string, status int) error {
-	ctx := c.UserContext()
+// organizersFair is the fair at slug for the console of its own organizer;
+// any other organizer is refused.
+func (s *Site) organizersFair(ctx context.Context, a catalog.Actor, slug string) (*catalog.Fair, error) {
 	f, err := s.catalog.Fair(ctx, a, slug)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.OrganizerID != a.UserID {
-		return catalog.Fail(catalog.ErrForbidden, "only the fair's organizer may manage it")
+		return nil, catalog.Fail(catalog.ErrForbidden, "only the fair's organizer may manage it")
+	}
+	return f, nil
+}
+
+func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug string, status int) error {
+	ctx := c.UserContext()
+	f, err := s.organizersFair(ctx, a, slug)
+	if err != nil {
+		return err
 	}
 	apps, _, err := s.catalog.Applications(ctx, a, slug, "", catalog.Page{Limit: catalog.MaxLimit})
 	if err != nil {
