@@ -178,9 +178,10 @@ func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error)
 	}
 	// Payments whose window closed while no worker ran (or whose expiry task
 	// was lost with Redis) are closed at once, not at the next sweep; so are
-	// the payouts that came due meanwhile.
+	// the payouts that came due meanwhile. The flash sales' reminders are
+	// queued again from the database.
 	enq := jobs.NewEnqueuer(p.Redis, p.Log)
-	for _, typ := range []string{jobs.TypePaymentSweep, jobs.TypePayoutsDue} {
+	for _, typ := range []string{jobs.TypePaymentSweep, jobs.TypePayoutsDue, jobs.TypeRemindersRebuild} {
 		if err := enq.Enqueue(context.Background(), asynq.NewTask(typ, nil), asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
 			p.Log.Warn("start-up sweep not queued", "type", typ, "err", err)
 		}

@@ -375,3 +375,21 @@ func (s *Service) Reminded(ctx context.Context, saleID string) ([]string, error)
 func (s *Service) IsReminded(ctx context.Context, saleID, userID string) (bool, error) {
 	return s.db.NewSelect().TableExpr("flash_reminders").Where("sale_id = ? AND user_id = ?", saleID, userID).Exists(ctx)
 }
+
+// SaleStart is a flash sale's start time, for rebuilding its reminder.
+type SaleStart struct {
+	ID       string    `bun:"id"`
+	StartsAt time.Time `bun:"starts_at"`
+}
+
+// RemindedSales lists the sales not yet over, and not withdrawn, that
+// someone asked to be reminded of: the reminders the queue must hold. A
+// worker starting on an empty Redis queues them again from here.
+func (s *Service) RemindedSales(ctx context.Context, now time.Time) ([]SaleStart, error) {
+	var out []SaleStart
+	err := s.db.NewSelect().TableExpr("flash_sales AS s").ColumnExpr("s.id, s.starts_at").
+		Where("NOT s.withdrawn AND s.ends_at > ?", now).
+		Where("EXISTS (SELECT 1 FROM flash_reminders AS r WHERE r.sale_id = s.id)").
+		OrderExpr("s.starts_at").Scan(ctx, &out)
+	return out, err
+}

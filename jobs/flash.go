@@ -30,6 +30,10 @@ const (
 	// TypeFlashRebound bounds a changed fair's flash sales again (when it
 	// could not be done at once).
 	TypeFlashRebound = "flash:rebound"
+	// TypeRemindersRebuild queues again, from the database, the reminders of
+	// the sales not yet over: a worker starts with it, so a Redis that lost
+	// its queue (the in-process one at every restart) loses no reminder.
+	TypeRemindersRebuild = "flash:reminders-rebuild"
 )
 
 // Batching of tickets: a sale's tickets are spread over a few groups (so
@@ -80,8 +84,31 @@ type restockPayload struct {
 
 // FlashSaleScheduled queues the reminder of a sale's start.
 func (e *OrderEvents) FlashSaleScheduled(ctx context.Context, saleID string, startsAt time.Time) error {
-	return e.enq.Enqueue(ctx, idTask(TypeFlashRemind, saleID),
+	return enqueueRemind(ctx, e.enq, saleID, startsAt)
+}
+
+// enqueueRemind queues the reminder of a sale starting at startsAt, once per
+// start time: a sale moved to a new time gets a new task.
+func enqueueRemind(ctx context.Context, enq *Enqueuer, saleID string, startsAt time.Time) error {
+	return enq.Enqueue(ctx, idTask(TypeFlashRemind, saleID),
 		asynq.TaskID(fmt.Sprintf("remind:%s:%d", saleID, startsAt.Unix())), asynq.ProcessAt(startsAt), asynq.Queue(QueueLow))
+}
+
+// handleRemindersRebuild queues the reminder of every sale someone is
+// waiting for. One already queued is left as it is; one whose start passed
+// while no worker ran reminds at once, since the sale is still on (each
+// buyer hears once: the inbox keeps one message per sale).
+func (w *Worker) handleRemindersRebuild(ctx context.Context, _ *asynq.Task) error {
+	sales, err := w.deps.Catalog.RemindedSales(ctx, w.deps.Now())
+	if err != nil {
+		return err
+	}
+	for _, s := range sales {
+		if err := enqueueRemind(ctx, w.enq, s.ID, s.StartsAt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UseAdmission lets FairChanged bound the fair's flash sales in Redis at

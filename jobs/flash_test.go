@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,6 +195,55 @@ func TestFlashTasks(t *testing.T) {
 			if got := kinds(k.inbox(u.UserID)); !slices.Equal(got, []string{"flash_start"}) {
 				t.Errorf("inbox of %s = %v, want [flash_start]", u.UserID, got)
 			}
+		}
+	})
+
+	// A reminder set before a restart that emptied the queue (the in-process
+	// Redis) is queued again from the database when a worker starts; a sale
+	// nobody waits for, or one withdrawn, gets none; and a buyer hears once
+	// however often it is rebuilt.
+	t.Run("RemindersRebuiltAfterLoss", func(t *testing.T) {
+		k := newKit(t, false)
+		_, f := k.sale(catalogtest.FlashSale{})
+		_, quiet := k.sale(catalogtest.FlashSale{})
+		fan := k.User(t, catalog.RoleShopper)
+		if err := k.Catalog.Remind(k.ctx, fan, f.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Events.FlashSaleScheduled(k.ctx, f.ID, f.StartsAt); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.inspector.DeleteAllScheduledTasks(jobs.QueueLow); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(k.queued(jobs.TypeFlashRemind)); got != 0 {
+			t.Fatalf("reminders = %d after the loss, want 0", got)
+		}
+		rebuild := asynq.NewTask(jobs.TypeRemindersRebuild, nil)
+		k.mustRun(rebuild)
+		k.mustRun(rebuild) // a second worker starting: still one task
+		remind := k.one(jobs.TypeFlashRemind)
+		if id := string(remind.Payload()); !strings.Contains(id, f.ID) || strings.Contains(id, quiet.ID) {
+			t.Fatalf("reminder payload %s, want sale %s", id, f.ID)
+		}
+		k.Clock.Set(f.StartsAt.Add(time.Minute)) // the worker came back after the start
+		k.mustRun(remind)
+		k.mustRun(remind)
+		k.runQueued(jobs.TypeNotify)
+		if got := kinds(k.inbox(fan.UserID)); !slices.Equal(got, []string{"flash_start"}) {
+			t.Errorf("inbox = %v, want one flash_start", got)
+		}
+		// Once the sale is over nothing is rebuilt.
+		if _, err := k.inspector.DeleteAllScheduledTasks(jobs.QueueLow); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.inspector.DeleteAllPendingTasks(jobs.QueueLow); err != nil {
+			t.Fatal(err)
+		}
+		k.Clock.Set(f.EndsAt)
+		k.mustRun(rebuild)
+		if got := len(k.queued(jobs.TypeFlashRemind)); got != 0 {
+			t.Errorf("reminders = %d after the end, want 0", got)
 		}
 	})
 }

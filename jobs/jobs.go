@@ -111,6 +111,7 @@ func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFlashSettle, w.handleFlashSettle)
 	mux.HandleFunc(TypeFlashRemind, w.handleFlashRemind)
 	mux.HandleFunc(TypeFlashRebound, w.handleFlashRebound)
+	mux.HandleFunc(TypeRemindersRebuild, w.handleRemindersRebuild)
 	mux.HandleFunc(TypeEmail, w.handleEmail)
 	mux.HandleFunc(TypeOrderNotify, w.outboxed(w.handleOrderNotify))
 	mux.HandleFunc(TypePaymentRemind, w.handlePaymentRemind)

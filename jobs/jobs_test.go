@@ -16,6 +16,7 @@ func TestRegister(t *testing.T) {
 		jobs.TypePaymentReconcile, jobs.TypeOrderPayout, jobs.TypeRefundReverse, jobs.TypeFlashTicket, jobs.TypeFlashTickets,
 		jobs.TypeFlashRestock, jobs.TypeFlashRecover, jobs.TypeFlashSettle, jobs.TypeFlashRemind, jobs.TypeOrderNotify,
 		jobs.TypePaymentRemind, jobs.TypePaymentsExpire, jobs.TypePaymentsRemind, jobs.TypeOutboxRelay, jobs.TypePayoutsDue,
+		jobs.TypeRemindersRebuild,
 	}
 	for _, typ := range types {
 		if _, pattern := k.mux.Handler(asynq.NewTask(typ, nil)); pattern != typ {
@@ -24,7 +25,7 @@ func TestRegister(t *testing.T) {
 	}
 	// The periodic tasks need no payload.
 	for _, typ := range []string{jobs.TypePurgeSessions, jobs.TypePaymentSweep, jobs.TypePaymentReconcile, jobs.TypeFlashRecover, jobs.TypeFlashSettle,
-		jobs.TypeOutboxRelay, jobs.TypePayoutsDue} {
+		jobs.TypeOutboxRelay, jobs.TypePayoutsDue, jobs.TypeRemindersRebuild} {
 		if err := k.run(asynq.NewTask(typ, nil)); err != nil {
 			t.Errorf("%s: %v", typ, err)
 		}
