@@ -3,10 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"miaohui/app/ops"
 	"miaohui/catalog"
@@ -67,5 +69,71 @@ func TestDemoSeed(t *testing.T) {
 	}
 	if got := count("/api/v1/fairs"); got != 2 {
 		t.Fatalf("%d fairs after a second start, want 2", got)
+	}
+
+	// Weeks later the demo still shows itself: its fairs are extended and,
+	// with every flash sale over, new ones are scheduled from now.
+	e.clock.Advance(40 * 24 * time.Hour)
+	out.Reset()
+	if err := ops.SeedDemo(ctx, e.srv.Demo(), e.cfg.HTTPAddr, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := count("/api/v1/fairs"); got != 2 {
+		t.Fatalf("%d fairs after a later start, want 2", got)
+	}
+	fair := e.do(req{Method: "GET", Path: "/api/v1/fairs/taizhou-temple-fair"}).JSON(t)
+	if ends := parseTime(t, fair["ends_at"]); !ends.After(e.clock.Now().Add(7 * 24 * time.Hour)) {
+		t.Errorf("the fair ends %v, want extended past a week from now (%v)", ends, e.clock.Now())
+	}
+	upcoming := func() int {
+		t.Helper()
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/taizhou-temple-fair/flash-sales?limit=100"})
+		wantStatus(t, res, http.StatusOK)
+		n := 0
+		for _, it := range res.JSON(t)["items"].([]any) {
+			if parseTime(t, it.(map[string]any)["starts_at"]).After(e.clock.Now()) {
+				n++
+			}
+		}
+		return n
+	}
+	if got := upcoming(); got != 2 {
+		t.Errorf("%d upcoming flash sales after a later start, want 2", got)
+	}
+	// Another start while they are coming schedules nothing more.
+	if err := ops.SeedDemo(ctx, e.srv.Demo(), e.cfg.HTTPAddr, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := upcoming(); got != 2 {
+		t.Errorf("%d upcoming flash sales after another start, want still 2", got)
+	}
+}
+
+func parseTime(t *testing.T, v any) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, v.(string))
+	if err != nil {
+		t.Fatalf("time %v: %v", v, err)
+	}
+	return at
+}
+
+// A demo started on a port another program holds stops at once, before
+// seeding or printing its banner, and names the variable to change.
+func TestDemoPortTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	env := map[string]string{"FAIR_HTTP_ADDR": busy.Addr().String(), "FAIR_DATA_DIR": dir}
+	var out bytes.Buffer
+	err = Run(context.Background(), []string{"fair", "demo"}, func(k string) string { return env[k] }, &out)
+	if err == nil || !strings.Contains(err.Error(), "FAIR_HTTP_ADDR") || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want the address in use and FAIR_HTTP_ADDR named", err)
+	}
+	if strings.Contains(out.String(), "demo accounts") {
+		t.Errorf("the banner was printed before the failure:\n%s", out.String())
 	}
 }

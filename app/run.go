@@ -109,6 +109,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 		return err
 	}
 	defer srv.Close()
+	// The address is taken before anything else, so a busy port stops the
+	// start at once, with the variable to change.
+	ln, err := Listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	if demo {
 		if err := ops.SeedDemo(ctx, svc.Demo(), cfg.HTTPAddr, out); err != nil {
 			return fmt.Errorf("seed demo: %w", err)
@@ -121,7 +128,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, wit
 		}
 	}
 	log.Info("listening", "addr", cfg.HTTPAddr)
-	err = srv.Listen(ctx, cfg.HTTPAddr, 20*time.Second)
+	err = srv.Serve(ctx, ln, 20*time.Second)
 	log.Info("draining")
 	if workers != nil {
 		workers.Stop()

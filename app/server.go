@@ -6,12 +6,15 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -175,11 +178,21 @@ func (s *Server) App() *fiber.App { return s.app }
 // API is the huma API (its OpenAPI document).
 func (s *Server) API() huma.API { return s.api }
 
-// Listen serves on the configured address until ctx ends, then drains
-// in-flight requests for up to timeout.
-func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration) error {
+// Listen opens the server's address, explaining the usual failure: another
+// program (or another fair) already has the port.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is already in use by another program; choose another address with FAIR_HTTP_ADDR, e.g. FAIR_HTTP_ADDR=:8081: %w", addr, err)
+	}
+	return ln, err
+}
+
+// Serve serves requests on ln until ctx ends, then shuts down gracefully
+// within timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, timeout time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listen(addr) }()
+	go func() { errc <- s.app.Listener(ln) }()
 	select {
 	case err := <-errc:
 		return err
