@@ -53,6 +53,29 @@ func TestDemoSeed(t *testing.T) {
 		t.Errorf("%d vouchers, want %d", got, developments)
 	}
 
+	// Every product of both fairs has its picture, served at its sizes.
+	for _, slug := range []string{"taizhou-temple-fair", "taizhou-property-season"} {
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + slug + "/products?limit=100"})
+		wantStatus(t, res, http.StatusOK)
+		for _, it := range res.JSON(t)["items"].([]any) {
+			p := it.(map[string]any)
+			one := e.do(req{Method: "GET", Path: "/api/v1/products/" + p["id"].(string)}).JSON(t)
+			imgs, _ := one["images"].([]any)
+			if len(imgs) != 1 {
+				t.Errorf("%s has %d pictures, want 1", p["title"], len(imgs))
+				continue
+			}
+			img := imgs[0].(map[string]any)
+			for _, k := range []string{"url", "thumb_url"} {
+				pic := e.do(req{Method: "GET", Path: img[k].(string)})
+				wantStatus(t, pic, http.StatusOK)
+				if ct := pic.Header.Get("Content-Type"); ct != "image/jpeg" {
+					t.Errorf("%s %s: Content-Type %q, want image/jpeg", p["title"], k, ct)
+				}
+			}
+		}
+	}
+
 	// The demo accounts sign in with the printed password.
 	for _, a := range ops.DemoAccounts() {
 		res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": a.Email, "password": ops.DemoPassword}})

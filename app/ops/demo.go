@@ -402,6 +402,9 @@ func seedDemoData(ctx context.Context, s Demo) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.title, err)
 			}
+			if _, err := s.Catalog.AddImage(ctx, m, prod.ID, demoPicture(p.title, p.category)); err != nil {
+				return fmt.Errorf("%s picture: %w", p.title, err)
+			}
 			if i < 2 && j == 0 {
 				flashes = append(flashes, flashAgain{m, prod.ID, prod.Price / 2})
 			}
@@ -443,11 +446,15 @@ func seedDemoData(ctx context.Context, s Demo) error {
 		title := d.name + " 认筹券：付1万抵5万"
 		desc := "在线支付10,000元认筹金，签约时抵扣50,000元房款；每位买家每个楼盘限购一张，核销前可退。"
 		price, offset, stock, kind, category := int64(1_000_000), int64(5_000_000), int64(100), catalog.KindVoucher, "residential"
-		if _, err := s.Catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
+		voucher, err := s.Catalog.CreateProduct(ctx, m, st.ID, catalog.ProductInput{
 			Title: &title, Description: &desc, Price: &price, OffsetValue: &offset, ValidUntil: &validUntil,
 			Stock: &stock, Kind: &kind, Category: &category,
-		}); err != nil {
+		})
+		if err != nil {
 			return err
+		}
+		if _, err := s.Catalog.AddImage(ctx, m, voucher.ID, demoPicture(d.name, category)); err != nil {
+			return fmt.Errorf("%s picture: %w", d.name, err)
 		}
 		for k := 1; k <= 3; k++ {
 			day0 := now.In(catalog.FairZone).AddDate(0, 0, k)
