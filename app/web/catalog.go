@@ -282,11 +282,8 @@ func (s *Site) productPage(c *fiber.Ctx) error {
 		Fulfillment: p.T("product.fulfillment." + pr.Fulfillment), Hidden: !pr.Active || !sa.Public(), Owner: sa.Merchant, Images: imageViews(pr.Images),
 	}
 	if pr.Kind == catalog.KindVoucher {
-		until := ""
-		if pr.ValidUntil != nil {
-			until = dateTimeText(*pr.ValidUntil, p.Lang)
-		}
-		v.Voucher = p.T("product.voucher_terms", "Price", orders.Yuan(pr.Price), "Offset", orders.Yuan(pr.OffsetValue), "Until", until)
+		v.Voucher = voucherTerms(p, pr)
+		v.Fulfillment = p.T("product.fulfillment.office")
 	}
 	p.Title = pr.Title
 	p.Data = v
@@ -1356,4 +1353,15 @@ func searchURL(slug, q, category, kind, cursor string) string {
 		}
 	}
 	return "/fairs/" + url.PathEscape(slug) + "/search?" + v.Encode()
+}
+
+// voucherTerms restates what a deposit voucher (认筹券) is: what it costs,
+// what it takes off the price at signing, until when, and how it is refunded.
+func voucherTerms(p *Page, pr *catalog.Product) string {
+	until := ""
+	if pr.ValidUntil != nil {
+		until = dateTimeText(*pr.ValidUntil, p.Lang)
+	}
+	return p.T("product.voucher_terms", "Price", orders.Yuan(pr.Price), "Offset", orders.Yuan(pr.OffsetValue), "Until", until) +
+		" " + p.T("product.voucher_refund")
 }

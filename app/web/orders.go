@@ -66,9 +66,11 @@ type cartGroup struct {
 // cartLineView is one line of the cart.
 type cartLineView struct {
 	ProductID, Title, Image, UnitPrice, LineTotal, Note string
-	Quantity                                            int
-	Max                                                 int64
-	Voucher, Available, Ships                           bool
+	// Terms restates a voucher's offset, validity and refunds.
+	Terms                     string
+	Quantity                  int
+	Max                       int64
+	Voucher, Available, Ships bool
 }
 
 // cartItemSubmit puts a product in the cart. From a product page (add=1)
@@ -181,6 +183,9 @@ func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartVi
 		if pr, _, err := s.catalog.Product(ctx, a, l.ProductID); err == nil {
 			line.Image = coverURL(pr)
 			line.Ships = pr.Kind == catalog.KindGoods && pr.Fulfillment == catalog.ShipDelivery
+			if pr.Kind == catalog.KindVoucher {
+				line.Terms = voucherTerms(p, pr)
+			}
 		}
 		switch {
 		case l.Available:
