@@ -141,6 +141,14 @@ func (s *Site) fairPage(c *fiber.Ctx) error {
 	iw, ih := s.catalog.MapImageSize(plan)
 	v.Map = mapViewOf(p, plan, iw, ih, mapStalls, nil)
 	p.Title = v.Fair.Name
+	cover := s.assets.url("icon-512.png")
+	for _, pr := range products {
+		if img := coverURL(&pr); img != "" {
+			cover = img
+			break
+		}
+	}
+	s.share(c, p, v.Fair.Name, f.LocalDescription(p.Lang), cover, v.Fair.Dates)
 	p.Data = v
 	return s.render(c, http.StatusOK, "fair", p)
 }
@@ -253,6 +261,14 @@ func (s *Site) stallPage(c *fiber.Ctx) error {
 		v.Slots = s.slotRows(p, slots, v.Booking)
 	}
 	p.Title = sa.Stall.Name
+	cover := ""
+	for _, pr := range products {
+		if img := coverURL(&pr); img != "" {
+			cover = img
+			break
+		}
+	}
+	s.share(c, p, sa.Stall.Name+" · "+v.Fair.Name, sa.Stall.Description, cover, v.Fair.Dates)
 	p.Data = v
 	return s.render(c, http.StatusOK, "stall", p)
 }
@@ -286,6 +302,7 @@ func (s *Site) productPage(c *fiber.Ctx) error {
 		v.Fulfillment = p.T("product.fulfillment.office")
 	}
 	p.Title = pr.Title
+	s.share(c, p, pr.Title+" · "+sa.Stall.Name, pr.Description, coverURL(pr), v.Price)
 	p.Data = v
 	return s.render(c, http.StatusOK, "product", p)
 }

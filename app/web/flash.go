@@ -151,6 +151,8 @@ func (s *Site) flashSalePage(c *fiber.Ctx) error {
 	}
 	v.Script = flashScriptTexts(p)
 	p.Title = f.Title
+	s.share(c, p, p.T("share.flash_title", "Title", f.Title), v.Description, v.Sale.Image,
+		p.T("share.flash_price", "Price", v.Sale.Price, "Normal", v.Sale.NormalPrice, "Time", v.Sale.Starts))
 	p.Data = v
 	return s.render(c, http.StatusOK, "flash_sale", p)
 }

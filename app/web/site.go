@@ -132,6 +132,9 @@ type Page struct {
 	Form   map[string]string
 	Errors map[string]string
 	Data   any
+	// Share is the page's share card (its head's description and Open
+	// Graph tags, and the share poster), on pages worth sharing.
+	Share *ShareCard
 
 	loc *i18n.Localizer
 }

@@ -650,3 +650,120 @@ document.addEventListener("change", function (ev) {
     document.querySelectorAll("[data-redeem-scanner]").forEach(scanner);
   });
 })();
+
+// The installable app and sharing: the service worker that keeps the fair
+// pass and orders for use without signal (emptied on signing out), the list
+// of what it kept on the offline page, and the share bar — the system share
+// sheet or a copied link, and the share poster drawn on a canvas from the
+// page's card and QR code, shown as a picture to long-press and save.
+(function () {
+  "use strict";
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js").catch(function () {});
+    });
+  }
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f && f.getAttribute && f.getAttribute("action") === "/logout" && window.caches) {
+      caches.delete("miaohui-pages");
+    }
+  }, true);
+
+  function offlineList(ul) {
+    if (!window.caches) return;
+    caches.open("miaohui-pages").then(function (c) { return c.keys(); }).then(function (reqs) {
+      reqs.forEach(function (r) {
+        var path = new URL(r.url).pathname;
+        var label = /\/pass$/.test(path) ? ul.getAttribute("data-pass-label") : path === "/orders" ? ul.getAttribute("data-orders-label") : "";
+        if (!label) return;
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = path;
+        a.className = "button secondary";
+        a.textContent = label + (/\/pass$/.test(path) ? " · " + decodeURIComponent(path.split("/")[2]) : "");
+        li.appendChild(a);
+        ul.appendChild(li);
+      });
+    });
+  }
+
+  function loadImage(src) {
+    return new Promise(function (resolve) {
+      if (!src) { resolve(null); return; }
+      var img = new Image();
+      img.onload = function () { resolve(img); };
+      img.onerror = function () { resolve(null); };
+      img.src = src;
+    });
+  }
+
+  // wrap splits text into lines no wider than width on ctx.
+  function wrap(ctx, text, width, max) {
+    var lines = [], line = "";
+    Array.from(text).forEach(function (ch) {
+      if (ctx.measureText(line + ch).width > width && line) { lines.push(line); line = ""; }
+      line += ch;
+    });
+    if (line) lines.push(line);
+    if (lines.length > max) { lines = lines.slice(0, max); lines[max - 1] = lines[max - 1].slice(0, -1) + "…"; }
+    return lines;
+  }
+
+  function poster(box) {
+    var W = 750, H = 1200, pad = 48;
+    var canvas = document.createElement("canvas");
+    canvas.width = W; canvas.height = H;
+    var ctx = canvas.getContext("2d");
+    return Promise.all([loadImage(box.getAttribute("data-image")), loadImage(box.getAttribute("data-qr"))]).then(function (imgs) {
+      var pic = imgs[0], qr = imgs[1];
+      ctx.fillStyle = "#fbf3e4"; ctx.fillRect(0, 0, W, H);
+      ctx.fillStyle = "#c81e1e"; ctx.fillRect(0, 0, W, 96);
+      ctx.fillStyle = "#fff"; ctx.font = "bold 40px sans-serif"; ctx.textBaseline = "middle";
+      ctx.fillText(box.getAttribute("data-brand") || "", pad, 48);
+      var top = 96 + pad, side = W - 2 * pad;
+      if (pic) {
+        var s = Math.max(side / pic.naturalWidth, side / pic.naturalHeight);
+        var sw = side / s, sh = side / s;
+        ctx.drawImage(pic, (pic.naturalWidth - sw) / 2, (pic.naturalHeight - sh) / 2, sw, sh, pad, top, side, side * 0.75);
+      } else {
+        ctx.fillStyle = "#f3dcc0"; ctx.fillRect(pad, top, side, side * 0.75);
+      }
+      var y = top + side * 0.75 + 64;
+      ctx.fillStyle = "#2b1d14"; ctx.font = "bold 44px sans-serif"; ctx.textBaseline = "alphabetic";
+      wrap(ctx, box.getAttribute("data-title") || "", side, 2).forEach(function (l) { ctx.fillText(l, pad, y); y += 60; });
+      ctx.fillStyle = "#c81e1e"; ctx.font = "bold 36px sans-serif";
+      wrap(ctx, box.getAttribute("data-price") || "", side, 2).forEach(function (l) { ctx.fillText(l, pad, y); y += 50; });
+      if (qr) ctx.drawImage(qr, W - pad - 220, H - pad - 220, 220, 220);
+      ctx.fillStyle = "#6b5a4e"; ctx.font = "28px sans-serif";
+      wrap(ctx, box.getAttribute("data-caption") || "", W - 3 * pad - 220, 3).forEach(function (l, i) { ctx.fillText(l, pad, H - pad - 150 + i * 40); });
+      return canvas.toDataURL("image/png");
+    });
+  }
+
+  function shareBar(box) {
+    var status = box.querySelector("[data-share-status]");
+    var url = box.getAttribute("data-url"), title = box.getAttribute("data-title");
+    box.querySelector("[data-share-link]").addEventListener("click", function () {
+      if (navigator.share) {
+        navigator.share({ title: title, url: url }).catch(function () {});
+        return;
+      }
+      var done = function () { status.textContent = box.getAttribute("data-copied"); };
+      if (navigator.clipboard) navigator.clipboard.writeText(url).then(done, function () { status.textContent = url; });
+      else status.textContent = url;
+    });
+    box.querySelector("[data-share-poster]").addEventListener("click", function () {
+      poster(box).then(function (src) {
+        var fig = box.querySelector("[data-poster]");
+        fig.querySelector("img").src = src;
+        fig.hidden = false;
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-offline-list]").forEach(offlineList);
+    document.querySelectorAll("[data-share]").forEach(shareBar);
+  });
+})();
