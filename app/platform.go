@@ -176,16 +176,7 @@ func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error)
 		srv.Shutdown()
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	// Payments whose window closed while no worker ran (or whose expiry task
-	// was lost with Redis) are closed at once, not at the next sweep; so are
-	// the payouts that came due meanwhile. The flash sales' reminders are
-	// queued again from the database.
-	enq := jobs.NewEnqueuer(p.Redis, p.Log)
-	for _, typ := range []string{jobs.TypePaymentSweep, jobs.TypePayoutsDue, jobs.TypeRemindersRebuild} {
-		if err := enq.Enqueue(context.Background(), asynq.NewTask(typ, nil), asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
-			p.Log.Warn("start-up sweep not queued", "type", typ, "err", err)
-		}
-	}
+	queueStartupWork(jobs.NewEnqueuer(p.Redis, p.Log), p.Log)
 	// The outbox relay runs beside the queue: what a commit could not
 	// deliver (Redis down, the process killed) is queued within seconds.
 	ctx, stop := context.WithCancel(context.Background())
@@ -195,6 +186,20 @@ func StartWorkers(p *Platform, svc *Services, concurrency int) (*Workers, error)
 		jobs.NewRelay(p.DB, svc.Enqueuer, svc.Now, p.Log).Loop(ctx, relayEvery)
 	}()
 	return &Workers{server: srv, scheduler: sched, stopRelay: stop, relayDone: done}, nil
+}
+
+// queueStartupWork queues what a starting worker does first. Payments whose
+// window closed while no worker ran (or whose expiry task was lost with
+// Redis) are closed at once, not at the next sweep; so are the payouts that
+// came due meanwhile. The flash sales' reminders are queued again from the
+// database, since the queue may have lost them (the in-process Redis loses
+// everything at every restart).
+func queueStartupWork(enq *jobs.Enqueuer, log *slog.Logger) {
+	for _, typ := range []string{jobs.TypePaymentSweep, jobs.TypePayoutsDue, jobs.TypeRemindersRebuild} {
+		if err := enq.Enqueue(context.Background(), asynq.NewTask(typ, nil), asynq.Queue(jobs.QueueDefault), asynq.Unique(10*time.Second)); err != nil {
+			log.Warn("start-up sweep not queued", "type", typ, "err", err)
+		}
+	}
 }
 
 // Stop stops taking tasks and waits for the running ones to finish.
