@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -251,4 +253,137 @@ func TestOrderDeskAPI(t *testing.T) {
 			wantDenied(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/orders", Token: tok}))
 		}
 	})
+}
+
+// wantHidden expects a page's form on another tenant's request to refuse as
+// if it did not exist.
+func wantHidden(t testing.TB, res response) {
+	t.Helper()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("%s %s: status %d, want 404\n%.300s", res.Request.Method, res.Request.URL, res.StatusCode, res.Body)
+	}
+}
+
+func TestAfterSalesPages(t *testing.T) {
+	e := newTestEnv(t)
+	w := newShopWorld(t, e, "as-pages")
+	other := newShopWorld(t, e, "as-pages-other")
+	buyer := w.shopper(t)
+	o := w.buyPaid(t, buyer.Token, w.lantern, 2) // ¥25.00
+	formHeader := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	post := func(token, path, body string) response {
+		t.Helper()
+		return e.do(req{Method: "POST", Path: path, Token: token, Header: formHeader, Body: body})
+	}
+	page := func(token, path string) string {
+		t.Helper()
+		res := e.do(req{Method: "GET", Path: path, Token: token})
+		wantStatus(t, res, http.StatusOK)
+		return string(res.Body)
+	}
+	status := func(id string) string {
+		t.Helper()
+		var s string
+		if err := e.srv.DB.NewSelect().Table("after_sales").Column("status").Where("id = ?", id).Scan(t.Context(), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	if body := page(buyer.Token, "/orders"); !strings.Contains(body, `data-testid="aftersale-form"`) || !strings.Contains(body, "申请售后") {
+		t.Fatal("the buyer's order has no after-sales form")
+	}
+	res := post(buyer.Token, "/orders/"+o.ID+"/after-sales", "kind=return&amount=abc&reason=x")
+	wantStatus(t, res, http.StatusSeeOther)
+	if n := countRows(t, e, "after_sales", "order_id = ?", o.ID); n != 0 {
+		t.Fatalf("a bad amount opened %d requests", n)
+	}
+	res = post(buyer.Token, "/orders/"+o.ID+"/after-sales", "kind=return&amount=12.50&reason="+url.QueryEscape("灯笼破了"))
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/orders#order-"+o.ID {
+		t.Errorf("redirected to %s", loc)
+	}
+	var asID string
+	if err := e.srv.DB.NewSelect().Table("after_sales").Column("id").Where("order_id = ? AND amount = 1250 AND kind = 'return'", o.ID).Scan(t.Context(), &asID); err != nil {
+		t.Fatalf("no request of ¥12.50: %v", err)
+	}
+	body := page(buyer.Token, "/orders")
+	if !strings.Contains(body, "待商家处理") || strings.Contains(body, `data-testid="aftersale-form"`) || strings.Contains(body, `data-testid="aftersale-escalate"`) {
+		t.Error("the order page does not show the open request (and no new form, no escalation yet)")
+	}
+
+	// The merchant's page lists it; others may not see it.
+	mpath := "/merchant/stalls/" + w.stallA + "/after-sales"
+	if body := page(w.merchA.Token, mpath); !strings.Contains(body, `id="as-`+asID+`"`) || !strings.Contains(body, `data-testid="aftersale-restock"`) {
+		t.Error("the merchant's page does not list the return with its restock box")
+	}
+	if !strings.Contains(page(w.merchA.Token, "/merchant/stalls/"+w.stallA+"/orders"), `href="`+mpath+`"`) {
+		t.Error("the stall's orders page does not link to its after-sales")
+	}
+	wantPageDenied(t, e.do(req{Method: "GET", Path: mpath, Token: w.merchB.Token}))
+	wantHidden(t, post(w.merchB.Token, "/merchant/after-sales/"+asID+"/reject", "reason=no"))
+	wantStatus(t, post(w.merchA.Token, "/merchant/after-sales/"+asID+"/reject", "reason="+url.QueryEscape("人为损坏")), http.StatusSeeOther)
+	if got := status(asID); got != "rejected" {
+		t.Fatalf("status %s, want rejected", got)
+	}
+
+	// The buyer escalates from their orders page.
+	if !strings.Contains(page(buyer.Token, "/orders"), `data-testid="aftersale-escalate"`) {
+		t.Error("no escalation button after the rejection")
+	}
+	wantStatus(t, post(buyer.Token, "/after-sales/"+asID+"/escalate", ""), http.StatusSeeOther)
+	if got := status(asID); got != "escalated" {
+		t.Fatalf("status %s, want escalated", got)
+	}
+
+	// The organizer's desk: the escalated request, the search, the decision.
+	desk := "/organizer/fairs/" + w.slug + "/orders"
+	if !strings.Contains(page(w.org, "/organizer/fairs/"+w.slug), `href="`+desk+`"`) {
+		t.Error("the fair's console does not link to the order desk")
+	}
+	body = page(w.org, desk)
+	if !strings.Contains(body, `data-testid="aftersale-decide-form"`) || !strings.Contains(body, `id="as-`+asID+`"`) {
+		t.Error("the desk does not offer to decide the escalated request")
+	}
+	if body := page(w.org, desk+"?q="+o.ID[len(o.ID)-8:]); !strings.Contains(body, `data-order="`+o.ID+`"`) {
+		t.Error("the desk does not find the order by its reference")
+	}
+	if body := page(w.org, desk+"?q="+url.QueryEscape(buyer.Email)); !strings.Contains(body, `data-order="`+o.ID+`"`) {
+		t.Error("the desk does not find the order by its buyer's email")
+	}
+	if body := page(w.org, desk+"?q=%25%25"); !strings.Contains(body, `data-testid="desk-invalid"`) {
+		t.Error("a bad search is not explained")
+	}
+	wantPageDenied(t, e.do(req{Method: "GET", Path: desk, Token: other.org}))
+	wantPageDenied(t, e.do(req{Method: "GET", Path: desk, Token: w.merchA.Token}))
+	wantHidden(t, post(other.org, "/organizer/after-sales/"+asID+"/decide", "refund_amount=5&reason=x"))
+	wantStatus(t, post(w.org, "/organizer/after-sales/"+asID+"/decide", "refund_amount=5&restock=1&reason="+url.QueryEscape("各退一步")), http.StatusSeeOther)
+	if got := status(asID); got != "decided" {
+		t.Fatalf("status %s, want decided", got)
+	}
+	if got := readOrder(t, e, o.ID); got.Refunded != 500 {
+		t.Errorf("refunded %d, want 500", got.Refunded)
+	}
+	wantStock(t, e, w.lantern, 20)
+
+	// A refund from the desk, and a request the merchant accepts.
+	wantStatus(t, post(w.org, "/organizer/orders/"+o.ID+"/refund", "amount=1&reason="+url.QueryEscape("补偿")), http.StatusSeeOther)
+	wantStatus(t, post(buyer.Token, "/orders/"+o.ID+"/after-sales", "kind=refund&amount=2&reason=x"), http.StatusSeeOther)
+	var second string
+	if err := e.srv.DB.NewSelect().Table("after_sales").Column("id").Where("order_id = ? AND status = 'open'", o.ID).Scan(t.Context(), &second); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, post(w.merchA.Token, "/merchant/after-sales/"+second+"/accept", "reason=ok"), http.StatusSeeOther)
+	if got := readOrder(t, e, o.ID); got.Refunded != 800 {
+		t.Errorf("refunded %d, want 800", got.Refunded)
+	}
+	if body := page(buyer.Token, "/orders"); !strings.Contains(body, "商家已同意") || !strings.Contains(body, "平台已裁决") {
+		t.Error("the order page does not show the outcomes")
+	}
+	// English too.
+	res = e.do(req{Method: "GET", Path: "/orders", Token: buyer.Token, Header: map[string]string{"Cookie": "fair_lang=en"}})
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(string(res.Body), "Decided by the organizer") {
+		t.Error("no English after-sales status")
+	}
 }
