@@ -348,7 +348,7 @@ func TestAfterSalesPages(t *testing.T) {
 	if body := page(w.org, desk+"?q="+o.ID[len(o.ID)-8:]); !strings.Contains(body, `data-order="`+o.ID+`"`) {
 		t.Error("the desk does not find the order by its reference")
 	}
-	if body := page(w.org, desk+"?q="+url.QueryEscape(buyer.Email)); !strings.Contains(body, `data-order="`+o.ID+`"`) {
+	if body := page(w.org, desk+"?q="+url.QueryEscape(buyer.Email)); !strings.Contains(body, `data-order="`+o.ID+`"`) || !strings.Contains(body, buyer.Email) {
 		t.Error("the desk does not find the order by its buyer's email")
 	}
 	if body := page(w.org, desk+"?q=%25%25"); !strings.Contains(body, `data-testid="desk-invalid"`) {

@@ -336,9 +336,18 @@ func (s *Site) orderDeskPage(c *fiber.Ctx) error {
 	for _, st := range stalls {
 		names[st.ID] = st.Name
 	}
+	buyers := make([]string, len(list))
+	for i := range list {
+		buyers[i] = list[i].BuyerID
+	}
+	who, err := s.catalog.Contacts(ctx, buyers)
+	if err != nil {
+		return err
+	}
 	for i := range list {
 		o := &list[i]
 		oc := orderCardOf(p, o, names[o.StallID], false)
+		oc.Buyer = who[o.BuyerID].Email
 		oc.CanRefund = afterSaleRefundable[o.Status] && o.Refundable() > 0 && !(o.RedeemedAt != nil && oc.Voucher)
 		oc.Refundable = orders.Yuan(o.Refundable())
 		v.Orders = append(v.Orders, oc)

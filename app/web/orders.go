@@ -381,6 +381,8 @@ type orderCard struct {
 	// After-sales: the buyer's requests, and whether a new one may be asked.
 	AfterSales   []afterSaleCard
 	CanAfterSale bool
+	// Buyer is the buyer's email, on the organizer's order desk.
+	Buyer string
 }
 
 // itemRow is one line of an order.
