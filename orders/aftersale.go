@@ -551,12 +551,11 @@ func (s *Service) FairAfterSales(ctx context.Context, a catalog.Actor, slug stri
 
 // OrderAfterSales lists one order's requests, newest first, for whoever may
 // read the order.
-func (s *Service) OrderAfterSales(ctx context.Context, a catalog.Actor, orderID string) ([]AfterSale, error) {
+func (s *Service) OrderAfterSales(ctx context.Context, a catalog.Actor, orderID string, p catalog.Page) ([]AfterSale, *string, error) {
 	if _, _, err := s.loadOrder(ctx, s.db, a, orderID, false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rows, _, err := s.listAfterSales(ctx, s.db.NewSelect().Where("order_id = ?", orderID), AfterSaleFilter{}, catalog.Page{Limit: 100})
-	return rows, err
+	return s.listAfterSales(ctx, s.db.NewSelect().Where("order_id = ?", orderID), AfterSaleFilter{}, p)
 }
 
 func (s *Service) listAfterSales(ctx context.Context, q *bun.SelectQuery, f AfterSaleFilter, p catalog.Page) ([]AfterSale, *string, error) {

@@ -45,9 +45,14 @@ func (h *Handler) openAfterSale(ctx context.Context, a catalog.Actor, in *openAf
 	return h.svc.OpenAfterSale(ctx, a, in.ID, AfterSaleInput{Kind: in.Body.Kind, Amount: in.Body.Amount, Reason: in.Body.Reason, Photos: in.Body.Photos})
 }
 
-func (h *Handler) orderAfterSales(ctx context.Context, a catalog.Actor, in *idPath) (catalog.List[AfterSale], error) {
-	rows, err := h.svc.OrderAfterSales(ctx, a, in.ID)
-	return catalog.NewList(rows, nil), err
+type orderAfterSalesIn = struct {
+	ID string `path:"id"`
+	catalog.PageQuery
+}
+
+func (h *Handler) orderAfterSales(ctx context.Context, a catalog.Actor, in *orderAfterSalesIn) (catalog.List[AfterSale], error) {
+	rows, next, err := h.svc.OrderAfterSales(ctx, a, in.ID, in.Page())
+	return catalog.NewList(rows, next), err
 }
 
 func (h *Handler) getAfterSale(ctx context.Context, a catalog.Actor, in *idPath) (*AfterSale, error) {

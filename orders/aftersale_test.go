@@ -345,6 +345,11 @@ func TestAfterSale(t *testing.T) {
 		}
 		_, _, err = k.Orders.FairAfterSales(k.ctx, otherOrg, k.Fair.Slug, orders.AfterSaleFilter{}, catalog.Page{})
 		catalogtest.WantErr(t, err, catalog.ErrForbidden)
+		if rows, next, err := k.Orders.OrderAfterSales(k.ctx, k.Organizer, o.ID, catalog.Page{}); err != nil || len(rows) != 1 || next != nil {
+			t.Errorf("order's list %d, %v, %v; want 1", len(rows), next, err)
+		}
+		_, _, err = k.Orders.OrderAfterSales(k.ctx, stranger, o.ID, catalog.Page{})
+		catalogtest.WantErr(t, err, catalog.ErrNotFound)
 	})
 }
 

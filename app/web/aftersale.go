@@ -65,7 +65,7 @@ var afterSaleRefundable = map[string]bool{
 func (s *Site) withAfterSales(ctx context.Context, p *Page, a catalog.Actor, cards []orderCard, list []orders.Order) error {
 	for i := range cards {
 		o := &list[i]
-		rows, err := s.orders.OrderAfterSales(ctx, a, o.ID)
+		rows, _, err := s.orders.OrderAfterSales(ctx, a, o.ID, catalog.Page{Limit: 10})
 		if err != nil {
 			return err
 		}
