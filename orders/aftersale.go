@@ -600,3 +600,23 @@ func (s *Service) AfterSaleByID(ctx context.Context, id string) (*AfterSale, err
 	as.ready(s.now())
 	return as, nil
 }
+
+// BuyerAfterSalesOf returns the actor's own requests on the orders ids,
+// newest first, by order (one query for a page of orders).
+func (s *Service) BuyerAfterSalesOf(ctx context.Context, a catalog.Actor, ids []string) (map[string][]AfterSale, error) {
+	out := map[string][]AfterSale{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []AfterSale
+	err := s.db.NewSelect().Model(&rows).Where("buyer_id = ? AND order_id IN (?)", a.UserID, bun.In(ids)).OrderExpr("id DESC").Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for i := range rows {
+		rows[i].ready(now)
+		out[rows[i].OrderID] = append(out[rows[i].OrderID], rows[i])
+	}
+	return out, nil
+}

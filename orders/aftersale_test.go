@@ -350,6 +350,12 @@ func TestAfterSale(t *testing.T) {
 		}
 		_, _, err = k.Orders.OrderAfterSales(k.ctx, stranger, o.ID, catalog.Page{})
 		catalogtest.WantErr(t, err, catalog.ErrNotFound)
+		if got, err := k.Orders.BuyerAfterSalesOf(k.ctx, b, []string{o.ID}); err != nil || len(got[o.ID]) != 1 {
+			t.Errorf("BuyerAfterSalesOf(buyer) = %v, %v; want one request", got, err)
+		}
+		if got, err := k.Orders.BuyerAfterSalesOf(k.ctx, stranger, []string{o.ID}); err != nil || len(got) != 0 {
+			t.Errorf("BuyerAfterSalesOf(stranger) = %v, %v; want none", got, err)
+		}
 	})
 }
 

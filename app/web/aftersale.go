@@ -63,12 +63,17 @@ var afterSaleRefundable = map[string]bool{
 // withAfterSales adds to the buyer's order cards their after-sales
 // requests and whether a new one may be asked.
 func (s *Site) withAfterSales(ctx context.Context, p *Page, a catalog.Actor, cards []orderCard, list []orders.Order) error {
+	ids := make([]string, len(list))
+	for i := range list {
+		ids[i] = list[i].ID
+	}
+	byOrder, err := s.orders.BuyerAfterSalesOf(ctx, a, ids)
+	if err != nil {
+		return err
+	}
 	for i := range cards {
 		o := &list[i]
-		rows, _, err := s.orders.OrderAfterSales(ctx, a, o.ID, catalog.Page{Limit: 10})
-		if err != nil {
-			return err
-		}
+		rows := byOrder[o.ID]
 		busy := false
 		for j := range rows {
 			cards[i].AfterSales = append(cards[i].AfterSales, afterSaleCardOf(p, &rows[j]))
