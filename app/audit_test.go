@@ -788,6 +788,64 @@ var auditOps = map[string]auditDecl{
 		d.header = map[string]string{"Stripe-Signature": "t=1,v1=00"}
 	}),
 
+	// After-sales and the organizer's order desk.
+	"open-after-sale": ownedByBuyer.with(func(d *auditDecl) {
+		d.who = "its buyer, after payment"
+		d.wrongAs, d.wrong = merchA, denied // the stall's merchant reads the order, asks for nothing
+		d.make = func(aw *auditWorld) target {
+			u, o := aw.paidOrder(false)
+			return target{path: map[string]string{"id": o}, owner: u.Token}
+		}
+		d.body = func(*auditWorld) any { return map[string]any{"kind": "refund", "amount": 100, "reason": "审计"} }
+	}),
+	"order-after-sales": ownedByBuyer.with(func(d *auditDecl) {
+		d.who = "its buyer, its stall's merchant, its fair's organizer"
+		d.make = func(aw *auditWorld) target {
+			u, o := aw.paidOrder(false)
+			return target{path: map[string]string{"id": o}, owner: u.Token}
+		}
+	}),
+	"get-after-sale": ownedByBuyer.with(func(d *auditDecl) {
+		d.who = "its buyer, its stall's merchant, its fair's organizer"
+		d.make = func(aw *auditWorld) target {
+			u, as := aw.afterSale("open")
+			return target{path: map[string]string{"id": as}, owner: u.Token}
+		}
+	}),
+	"accept-after-sale": stallMerchant.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			u, as := aw.afterSale("open")
+			return target{path: map[string]string{"id": as}, wrong: u.Token}
+		}
+		d.body = func(*auditWorld) any { return map[string]any{"reason": "审计"} }
+	}),
+	"reject-after-sale": stallMerchant.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			u, as := aw.afterSale("open")
+			return target{path: map[string]string{"id": as}, wrong: u.Token}
+		}
+		d.body = func(*auditWorld) any { return map[string]any{"reason": "审计"} }
+	}),
+	"escalate-after-sale": ownedByBuyer.with(func(d *auditDecl) {
+		d.who = "its buyer, after a rejection or past reply_by"
+		d.wrongAs, d.wrong = merchA, denied
+		d.make = func(aw *auditWorld) target {
+			u, as := aw.afterSale("rejected")
+			return target{path: map[string]string{"id": as}, owner: u.Token}
+		}
+	}),
+	"decide-after-sale": fairOrganizer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			_, as := aw.afterSale("escalated")
+			return id(as)
+		}
+		d.body = func(*auditWorld) any { return map[string]any{"refund_amount": 100, "reason": "审计"} }
+	}),
+	"my-after-sales":    signedIn,
+	"stall-after-sales": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+	"fair-after-sales":  fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
+	"fair-orders":       fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
+
 	// Totals.
 	"fair-totals":      fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
 	"fair-totals-csv":  fairOrganizer.with(func(d *auditDecl) { d.make = slug }),

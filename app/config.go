@@ -34,13 +34,16 @@ type Config struct {
 	// PublicURL is the site's address as buyers reach it, without a trailing
 	// slash; Stripe Checkout sends them back there (FAIR_PUBLIC_URL; default
 	// http://localhost:<port of FAIR_HTTP_ADDR>).
-	PublicURL      string
-	PaymentWindow  time.Duration // FAIR_PAYMENT_WINDOW
-	PayoutHold     time.Duration // FAIR_PAYOUT_HOLD
-	SMTPURL        string        // FAIR_SMTP_URL
-	FlashUserRPS   int           // FAIR_FLASH_USER_RPS
-	FlashIPRPS     int           // FAIR_FLASH_IP_RPS
-	TrustedProxies []string      // FAIR_TRUSTED_PROXIES
+	PublicURL     string
+	PaymentWindow time.Duration // FAIR_PAYMENT_WINDOW
+	PayoutHold    time.Duration // FAIR_PAYOUT_HOLD
+	// AfterSalesReply is how long a merchant has to answer an after-sales
+	// request before its buyer may escalate it (FAIR_AFTER_SALES_REPLY).
+	AfterSalesReply time.Duration
+	SMTPURL         string   // FAIR_SMTP_URL
+	FlashUserRPS    int      // FAIR_FLASH_USER_RPS
+	FlashIPRPS      int      // FAIR_FLASH_IP_RPS
+	TrustedProxies  []string // FAIR_TRUSTED_PROXIES
 
 	// PageCacheTTL is how long a public page or list, rendered once for
 	// anonymous visitors, is served from memory (FAIR_PAGE_CACHE_TTL; 0 turns
@@ -70,6 +73,7 @@ func DefaultConfig() Config {
 		PublicURL:             "http://localhost:8080",
 		PaymentWindow:         15 * time.Minute,
 		PayoutHold:            orders.DefaultPayoutHold,
+		AfterSalesReply:       orders.DefaultAfterSalesReply,
 		FlashUserRPS:          5,
 		FlashIPRPS:            50,
 		PageCacheTTL:          2 * time.Second,
@@ -159,6 +163,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("FAIR_PAYOUT_HOLD", v, "want between 0s and 2160h (90 days)")
 		default:
 			c.PayoutHold = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("FAIR_AFTER_SALES_REPLY")); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("FAIR_AFTER_SALES_REPLY", v, "want a Go duration such as 48h")
+		case d < time.Minute || d > 30*24*time.Hour:
+			bad("FAIR_AFTER_SALES_REPLY", v, "want between 1m and 720h (30 days)")
+		default:
+			c.AfterSalesReply = d
 		}
 	}
 	if v := strings.TrimSpace(getenv("FAIR_TRUSTED_PROXIES")); v != "" {
@@ -265,6 +280,7 @@ func (c Config) Masked() []any {
 		"FAIR_PUBLIC_URL", c.PublicURL,
 		"FAIR_PAYMENT_WINDOW", c.PaymentWindow.String(),
 		"FAIR_PAYOUT_HOLD", c.PayoutHold.String(),
+		"FAIR_AFTER_SALES_REPLY", c.AfterSalesReply.String(),
 		"FAIR_SMTP_URL", mask(c.SMTPURL),
 		"FAIR_FLASH_USER_RPS", c.FlashUserRPS,
 		"FAIR_FLASH_IP_RPS", c.FlashIPRPS,

@@ -59,6 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 	want.StripePaymentMethods = []string{"card", "alipay", "wechat_pay"}
 	want.PublicURL = "http://localhost:8080"
 	want.PaymentWindow = 15 * time.Minute
+	want.AfterSalesReply = 48 * time.Hour
 	want.SMTPURL = ""
 	want.FlashUserRPS = 5
 	want.FlashIPRPS = 50
@@ -78,7 +79,7 @@ func TestConfigDefaults(t *testing.T) {
 	for _, k := range []string{"FAIR_HTTP_ADDR", "FAIR_DATA_DIR", "FAIR_DATABASE_URL", "FAIR_REDIS_URL",
 		"FAIR_PAYMENT_PROVIDER", "FAIR_PAYMENT_WINDOW", "FAIR_PAYOUT_HOLD", "FAIR_FLASH_USER_RPS", "FAIR_FLASH_IP_RPS",
 		"FAIR_TRUSTED_PROXIES", "FAIR_SMTP_URL", "FAIR_STRIPE_API_BASE", "FAIR_BODY_LIMIT", "FAIR_AUTH_ATTEMPTS_PER_MINUTE",
-		"FAIR_STRIPE_PAYMENT_METHODS", "FAIR_PUBLIC_URL"} {
+		"FAIR_STRIPE_PAYMENT_METHODS", "FAIR_PUBLIC_URL", "FAIR_AFTER_SALES_REPLY"} {
 		blank[k] = "  "
 	}
 	cfg, err = LoadConfig(envOf(blank))
@@ -167,6 +168,11 @@ func TestConfigEveryVariableParsed(t *testing.T) {
 				t.Fatalf("PayoutHold = %v, want 24h", c.PayoutHold)
 			}
 		}},
+		{"after-sales reply 2h", map[string]string{"FAIR_AFTER_SALES_REPLY": "2h"}, func(t *testing.T, c Config) {
+			if c.AfterSalesReply != 2*time.Hour {
+				t.Fatalf("AfterSalesReply = %v, want 2h", c.AfterSalesReply)
+			}
+		}},
 		{"payment window 24h", map[string]string{"FAIR_PAYMENT_WINDOW": "24h"}, func(t *testing.T, c Config) {
 			if c.PaymentWindow != 24*time.Hour {
 				t.Fatalf("PaymentWindow %s", c.PaymentWindow)
@@ -225,6 +231,9 @@ func TestConfigBadValues(t *testing.T) {
 		{"payout hold soon", map[string]string{"FAIR_PAYOUT_HOLD": "soon"}, []string{"FAIR_PAYOUT_HOLD"}},
 		{"payout hold negative", map[string]string{"FAIR_PAYOUT_HOLD": "-1h"}, []string{"FAIR_PAYOUT_HOLD"}},
 		{"payout hold a year", map[string]string{"FAIR_PAYOUT_HOLD": "8760h"}, []string{"FAIR_PAYOUT_HOLD"}},
+		{"after-sales reply soon", map[string]string{"FAIR_AFTER_SALES_REPLY": "soon"}, []string{"FAIR_AFTER_SALES_REPLY"}},
+		{"after-sales reply zero", map[string]string{"FAIR_AFTER_SALES_REPLY": "0s"}, []string{"FAIR_AFTER_SALES_REPLY"}},
+		{"after-sales reply a year", map[string]string{"FAIR_AFTER_SALES_REPLY": "8760h"}, []string{"FAIR_AFTER_SALES_REPLY"}},
 		{"flash user rps negative", map[string]string{"FAIR_FLASH_USER_RPS": "-1"}, []string{"FAIR_FLASH_USER_RPS"}},
 		{"flash user rps abc", map[string]string{"FAIR_FLASH_USER_RPS": "abc"}, []string{"FAIR_FLASH_USER_RPS"}},
 		{"flash ip rps x", map[string]string{"FAIR_FLASH_IP_RPS": "x"}, []string{"FAIR_FLASH_IP_RPS"}},
@@ -374,6 +383,7 @@ func TestConfigMaskedHidesSecrets(t *testing.T) {
 		"FAIR_HTTP_ADDR":             ":8080",
 		"FAIR_PAYMENT_WINDOW":        "15m0s",
 		"FAIR_PAYOUT_HOLD":           "72h0m0s",
+		"FAIR_AFTER_SALES_REPLY":     "48h0m0s",
 	} {
 		if got := fmt.Sprint(kv[k]); got != want {
 			t.Errorf("Masked()[%s] = %q, want %q", k, got, want)

@@ -29,12 +29,13 @@ type idempotencyRecord struct {
 }
 
 // idempotentPath reports whether a POST to path moves money and so honours
-// Idempotency-Key: checkout, refunds and booth sales (a retried or
-// double-tapped sale must not count twice).
+// Idempotency-Key: checkout, refunds (after-sales acceptances and decisions
+// too) and booth sales (a retried or double-tapped sale must not count twice).
 func idempotentPath(path string) bool {
 	path = strings.TrimSuffix(path, "/")
 	return path == "/api/v1/checkout" || strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/refunds") ||
-		strings.HasPrefix(path, "/api/v1/stalls/") && strings.HasSuffix(path, "/offline-sales")
+		strings.HasPrefix(path, "/api/v1/stalls/") && strings.HasSuffix(path, "/offline-sales") ||
+		strings.HasPrefix(path, "/api/v1/after-sales/") && (strings.HasSuffix(path, "/accept") || strings.HasSuffix(path, "/decide"))
 }
 
 var errKeyReused = catalog.Fail(catalog.ErrConflict, "this Idempotency-Key was used with another request")

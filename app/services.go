@@ -65,7 +65,7 @@ func NewServices(d Deps) (*Services, error) {
 	// A commit's outbox messages are delivered at once, on the services' clock.
 	events := jobs.NewOrderEvents(enqueue, d.DB).UseRelay(jobs.NewRelay(d.DB, enqueue, d.Now, d.Logger))
 	cat := catalog.NewService(d.DB, d.Now, d.Config.DataDir, events).WithPeople(accounts)
-	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow).WithPayoutHold(d.Config.PayoutHold)
+	ord := orders.NewService(d.DB, cat, provider, events, d.Now, d.Config.PaymentWindow).WithPayoutHold(d.Config.PayoutHold).WithAfterSalesReply(d.Config.AfterSalesReply)
 	adm := orders.NewAdmission(d.Redis, ord, d.Now)
 	events.UseAdmission(adm) // a changed fair's flash sales are bounded at once
 	return &Services{

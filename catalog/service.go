@@ -95,3 +95,22 @@ func hidden(err error, what string) error {
 func (s *Service) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, fn)
 }
+
+// UserIDByEmail returns the id of the user registered with email, or ""
+// when there is none (for other domains' searches, such as the organizer's
+// order desk). Without People it finds no one.
+func (s *Service) UserIDByEmail(ctx context.Context, email string) (string, error) {
+	if s.people == nil {
+		return "", nil
+	}
+	return s.people.UserIDByEmail(ctx, email)
+}
+
+// Contacts names users (for other domains' lists); without People it names
+// no one.
+func (s *Service) Contacts(ctx context.Context, ids []string) (map[string]Contact, error) {
+	if s.people == nil || len(ids) == 0 {
+		return map[string]Contact{}, nil
+	}
+	return s.people.Contacts(ctx, ids)
+}

@@ -29,12 +29,18 @@ type orderNotice struct {
 	Event   string `json:"event"` // paid, shipped, redeemed, refunded
 	// RefundID names the refund of a "refunded" notice.
 	RefundID string `json:"refund_id,omitempty"`
+	// AfterSaleID names the request of an after-sales notice
+	// ("after_sale_opened", ..._accepted, _rejected, _escalated, _decided).
+	AfterSaleID string `json:"after_sale_id,omitempty"`
 	// Outbox names the outbox message the notice came from.
 	Outbox string `json:"outbox,omitempty"`
 }
 
 // key names the notice in its TaskID: one per order and event, one per refund.
 func (n orderNotice) key() string {
+	if n.AfterSaleID != "" {
+		return n.Event + ":" + n.AfterSaleID
+	}
 	if n.RefundID != "" {
 		return n.Event + ":" + n.RefundID
 	}
@@ -81,8 +87,50 @@ func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 		}
 		params["Amount"] = orders.Yuan(r.Amount)
 		return w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_refunded:" + r.ID, Kind: "order_refunded", Params: params})
+	case "after_sale_opened", "after_sale_accepted", "after_sale_rejected", "after_sale_escalated", "after_sale_decided":
+		return w.notifyAfterSale(ctx, n, o, st, params)
 	}
 	return fmt.Errorf("unknown order event %q: %w", n.Event, asynq.SkipRetry)
+}
+
+// notifyAfterSale tells the other side of an after-sales step: the merchant
+// of a new request; the buyer of the merchant's answer; the organizer (and
+// the merchant) of an escalation; the buyer and the merchant of the
+// organizer's decision.
+func (w *Worker) notifyAfterSale(ctx context.Context, n orderNotice, o *orders.Order, st *catalog.Stall, params map[string]string) error {
+	as, err := w.deps.Orders.AfterSaleByID(ctx, n.AfterSaleID)
+	if err != nil {
+		return fmt.Errorf("after-sales %s: %v: %w", n.AfterSaleID, err, asynq.SkipRetry)
+	}
+	params["Amount"], params["Refund"], params["Reason"] = orders.Yuan(as.Amount), orders.Yuan(as.RefundAmount), as.Reason
+	send := func(userID, kind string) error {
+		return w.notify(ctx, NotifyPayload{UserID: userID, EventKey: kind + ":" + as.ID, Kind: kind, Params: params})
+	}
+	switch n.Event {
+	case "after_sale_opened":
+		return send(st.MerchantID, "after_sale_opened")
+	case "after_sale_accepted":
+		params["Reason"] = as.ReplyReason
+		return send(o.BuyerID, "after_sale_accepted")
+	case "after_sale_rejected":
+		params["Reason"] = as.ReplyReason
+		return send(o.BuyerID, "after_sale_rejected")
+	case "after_sale_escalated":
+		fair, err := w.deps.Catalog.FairByID(ctx, w.deps.DB, o.FairID)
+		if err != nil {
+			return fmt.Errorf("order %s: %v: %w", o.ID, err, asynq.SkipRetry)
+		}
+		if err := send(fair.OrganizerID, "after_sale_escalated"); err != nil {
+			return err
+		}
+		return send(st.MerchantID, "after_sale_escalated_merchant")
+	default: // decided
+		params["Reason"] = as.DecisionReason
+		if err := send(o.BuyerID, "after_sale_decided"); err != nil {
+			return err
+		}
+		return send(st.MerchantID, "after_sale_decided_merchant")
+	}
 }
 
 func (w *Worker) handlePaymentRemind(ctx context.Context, t *asynq.Task) error {

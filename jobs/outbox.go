@@ -153,7 +153,7 @@ func outboxTask(m orders.OutboxMessage) (*asynq.Task, []asynq.Option, error) {
 		b, _ := json.Marshal(idPayload{ID: m.RefundID, Outbox: m.ID})
 		return asynq.NewTask(TypeRefundReverse, b), []asynq.Option{asynq.TaskID("reverse:" + m.RefundID), asynq.Queue(QueueDefault), asynq.MaxRetry(20)}, nil
 	case orders.OutboxNotice:
-		n := orderNotice{OrderID: m.OrderID, Event: m.Event, RefundID: m.RefundID, Outbox: m.ID}
+		n := orderNotice{OrderID: m.OrderID, Event: m.Event, RefundID: m.RefundID, AfterSaleID: m.AfterSaleID, Outbox: m.ID}
 		b, _ := json.Marshal(n)
 		return asynq.NewTask(TypeOrderNotify, b), []asynq.Option{asynq.TaskID("order-notify:" + n.key()), asynq.Queue(QueueLow), asynq.MaxRetry(10)}, nil
 	case orders.OutboxRestock:

@@ -23,7 +23,8 @@ const (
 	// OutboxReverse takes a refund's merchant part back from its payout (RefundID).
 	OutboxReverse = "reverse"
 	// OutboxNotice tells the people concerned what happened to an order
-	// (OrderID, Event: paid, shipped, redeemed, refunded with RefundID).
+	// (OrderID, Event: paid, shipped, redeemed, refunded with RefundID, or
+	// one of the after-sales events with AfterSaleID).
 	OutboxNotice = "notice"
 	// OutboxRestock puts a cancelled flash order's units back on sale in
 	// Redis (SaleID, OrderID, BuyerID, Units).
@@ -42,6 +43,8 @@ type OutboxMessage struct {
 	SaleID   string
 	BuyerID  string
 	Units    int
+	// AfterSaleID names the after-sales request of an after-sales notice.
+	AfterSaleID string
 
 	CreatedAt    time.Time
 	Claim        string

@@ -83,18 +83,7 @@ func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID stri
 		if amt <= 0 || amt > o.Refundable() {
 			return catalog.Invalid("amount", fmt.Sprintf("must be from 1 to %d fen (what is left to refund)", o.Refundable()))
 		}
-		res, err := tx.NewUpdate().Model((*Order)(nil)).Set("refund_pending = refund_pending + ?", amt).
-			Where("id = ? AND refunded + refund_pending + ? <= total", o.ID, amt).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return catalog.Fail(catalog.ErrConflict, "another refund took this money")
-		}
-		now := s.now()
-		r = &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amt, Reason: reason, Status: RefundPending,
-			CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-		_, err = tx.NewInsert().Model(r).Exec(ctx)
+		r, err = s.reserveRefund(ctx, tx, a, o, amt, reason)
 		return err
 	})
 	if err != nil {
@@ -104,6 +93,29 @@ func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID stri
 		return nil, err
 	}
 	return r, nil
+}
+
+// reserveRefund reserves amt of the order o (read and locked in tx) for a
+// new pending refund and records it in the fair's audit log; the caller runs
+// executeRefund once tx commits. Every refund, asked for directly or through
+// an after-sales request, begins here.
+func (s *Service) reserveRefund(ctx context.Context, tx bun.Tx, a catalog.Actor, o *Order, amt Money, reason string) (*Refund, error) {
+	res, err := tx.NewUpdate().Model((*Order)(nil)).Set("refund_pending = refund_pending + ?", amt).
+		Where("id = ? AND refunded + refund_pending + ? <= total", o.ID, amt).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, catalog.Fail(catalog.ErrConflict, "another refund took this money")
+	}
+	o.RefundPending += amt
+	now := s.now()
+	r := &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amt, Reason: reason, Status: RefundPending,
+		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return r, catalog.Audit(ctx, tx, now, a, o.FairID, "order.refund", o.ID, map[string]any{"refund_id": r.ID, "amount": amt, "reason": reason})
 }
 
 func hasVoucher(o *Order) bool {

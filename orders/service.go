@@ -82,12 +82,13 @@ type Service struct {
 	now      catalog.Clock
 	window   time.Duration
 	hold     time.Duration // how long a shipped order's share is held
+	reply    time.Duration // how long a merchant has to answer an after-sales request
 }
 
 // NewService returns the orders service. window is the platform's default
 // payment window (a fair may set its own).
 func NewService(db *bun.DB, cat *catalog.Service, provider Provider, events Events, now catalog.Clock, window time.Duration) *Service {
-	return &Service{db: db, catalog: cat, provider: provider, events: events, now: now, window: window, hold: DefaultPayoutHold}
+	return &Service{db: db, catalog: cat, provider: provider, events: events, now: now, window: window, hold: DefaultPayoutHold, reply: DefaultAfterSalesReply}
 }
 
 // Provider is the payment provider in use.

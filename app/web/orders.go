@@ -383,6 +383,11 @@ type orderCard struct {
 	Pickup, Voucher, Unpaid, ShowCode, ShowQR, New          bool
 	// The merchant's forms.
 	CanShip, CanRedeem, CanRefund bool
+	// After-sales: the buyer's requests, and whether a new one may be asked.
+	AfterSales   []afterSaleCard
+	CanAfterSale bool
+	// Buyer is the buyer's email, on the organizer's order desk.
+	Buyer string
 }
 
 // itemRow is one line of an order.
@@ -446,6 +451,9 @@ func (s *Site) ordersPage(c *fiber.Ctx) error {
 		oc := orderCardOf(p, &list[i], names(list[i].StallID), true)
 		oc.New = paid != "" && list[i].PaymentID == paid
 		v.Orders = append(v.Orders, oc)
+	}
+	if err := s.withAfterSales(ctx, p, a, v.Orders, list); err != nil {
+		return err
 	}
 	if next != nil {
 		v.NextURL = "/orders?cursor=" + url.QueryEscape(*next)

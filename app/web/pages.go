@@ -33,6 +33,7 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Get("/lang/:code", s.switchLang)
 	s.dashboardPageRoutes(r)
 	s.statementPageRoutes(r)
+	s.afterSalePageRoutes(r)
 }
 
 func (s *Site) loginPage(c *fiber.Ctx) error {
