@@ -171,8 +171,10 @@ type Admission struct {
 	now     catalog.Clock
 	mu      sync.RWMutex
 	sales   map[string]*saleMeta
-	soldOut sync.Map // sale id → unix nanos until which it is known sold out
-	loads   singleflight.Group
+	soldOut sync.Map // sale id (or "cp:" + campaign id) → unix nanos until which it is known sold out
+	// campaigns keeps the coupon campaigns claims need (id → *campaignMeta).
+	campaigns sync.Map
+	loads     singleflight.Group
 	// winners carries admitted tickets to the goroutine that queues them, so
 	// an admitted request costs one round trip; a ticket whose process dies
 	// first is still in Redis, where the recovery sweep finds it.
