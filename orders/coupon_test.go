@@ -75,7 +75,9 @@ func TestCampaignCreate(t *testing.T) {
 			{"ZeroLimit", "per_user_limit", func(in *orders.CampaignInput) { in.PerUserLimit = 0 }},
 			{"LimitAboveQuantity", "per_user_limit", func(in *orders.CampaignInput) { in.Quantity, in.PerUserLimit = 2, 3 }},
 			{"ValidBeforeRelease", "valid_until", func(in *orders.CampaignInput) { in.ValidUntil = in.ReleasesAt.Add(-time.Minute) }},
-			{"ValidInThePast", "valid_until", func(in *orders.CampaignInput) { in.ReleasesAt, in.ValidUntil = now.Add(-2*time.Hour), now.Add(-time.Hour) }},
+			{"ValidInThePast", "valid_until", func(in *orders.CampaignInput) {
+				in.ReleasesAt, in.ValidUntil = now.Add(-2*time.Hour), now.Add(-time.Hour)
+			}},
 			{"UnknownCategory", "categories[0]", func(in *orders.CampaignInput) { in.Categories = []string{"nope"} }},
 			{"CategoryTwice", "categories[1]", func(in *orders.CampaignInput) { in.Categories = []string{"food", "food"} }},
 		}

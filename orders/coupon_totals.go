@@ -31,6 +31,29 @@ func (s *Service) couponTotals(ctx context.Context, fairID string) ([]CouponTota
 	if len(camps) == 0 {
 		return out, nil
 	}
+	figures, err := s.CampaignFigures(ctx, fairID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range camps {
+		f := figures[c.ID]
+		out = append(out, CouponTotal{CampaignID: c.ID, Title: c.Title, FundedBy: c.FundedBy, StallID: c.StallID,
+			Quantity: c.Quantity, Claimed: int64(c.Claimed), Used: f.Used, Discount: f.Discount, GMV: f.GMV})
+	}
+	return out, nil
+}
+
+// CampaignFigure is what a campaign's coupons did on paid orders.
+type CampaignFigure struct {
+	Used     int64
+	Discount Money
+	GMV      Money
+}
+
+// CampaignFigures sums the uses of each campaign of a fair on paid orders:
+// the coupons used, the discount they gave and the orders' sales (paid less
+// refunded), by campaign id. Campaigns without uses are absent.
+func (s *Service) CampaignFigures(ctx context.Context, fairID string) (map[string]CampaignFigure, error) {
 	// An order uses at most one coupon of a campaign (one fair coupon per
 	// checkout, one shop coupon per stall), so summing over the uses counts
 	// each order once per campaign.
@@ -49,16 +72,9 @@ func (s *Service) couponTotals(ctx context.Context, fairID string) ([]CouponTota
 	if err != nil {
 		return nil, err
 	}
-	by := map[string]int{}
-	for i, c := range camps {
-		by[c.ID] = i
-		out = append(out, CouponTotal{CampaignID: c.ID, Title: c.Title, FundedBy: c.FundedBy, StallID: c.StallID,
-			Quantity: c.Quantity, Claimed: int64(c.Claimed)})
-	}
+	out := make(map[string]CampaignFigure, len(sums))
 	for _, r := range sums {
-		if i, ok := by[r.CampaignID]; ok {
-			out[i].Used, out[i].Discount, out[i].GMV = r.Used, r.Discount, r.GMV
-		}
+		out[r.CampaignID] = CampaignFigure{Used: r.Used, Discount: r.Discount, GMV: r.GMV}
 	}
 	return out, nil
 }

@@ -22,6 +22,7 @@ func (s *Site) Routes(r fiber.Router) {
 	s.boothPageRoutes(r)
 	s.mapPageRoutes(r)
 	s.flashPageRoutes(r)
+	s.couponPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)
