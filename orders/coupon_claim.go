@@ -15,10 +15,11 @@ import (
 // Claiming coupons at their release moment is a flash event: the claim goes
 // through the flash sales' admission engine. One Redis round trip (the
 // claim script) decides whether the buyer may have one more coupon; each
-// admitted claim is then written to the database at once, which stays the
-// source of truth: a conditional update never lets `claimed` pass the
-// quantity, and the buyer's coupons are numbered within the per-person
-// limit under a unique key. A claim the database refuses or fails gives its
+// admitted claim is then written to the database before it is answered,
+// with the claims admitted at the same moment (coupon_batch.go), and the
+// database stays the source of truth: `claimed` never passes the quantity,
+// and the buyer's coupons are numbered within the per-person limit under a
+// unique key. A claim the database refuses or fails gives its
 // unit back in Redis.
 
 // Redis keys of a campaign; the {id} hash tag keeps them on one cluster slot.
@@ -138,7 +139,7 @@ func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) 
 		}
 		switch res[0] {
 		case 1:
-			c, err := a.svc.recordClaim(context.WithoutCancel(ctx), userID, campaignID, now)
+			c, err := a.record(userID, campaignID, now)
 			if err != nil {
 				a.giveBack(campaignID, userID, err)
 				return nil, err

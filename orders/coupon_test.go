@@ -275,6 +275,79 @@ func TestCouponClaim(t *testing.T) {
 		}
 		k.claim(adm, k.buyer(), c)
 	})
+
+	// Claims admitted together are written together; one the database
+	// refuses fails only itself, and the others keep their coupons.
+	t.Run("ABadClaimInABatchFailsOnlyItself", func(t *testing.T) {
+		k := newKit(t)
+		adm, _ := k.admission()
+		c := k.fairCampaign(k.campaignIn(1000, 5000, 50, 1))
+		good := make([]catalog.Actor, 30)
+		for i := range good {
+			good[i] = k.buyer()
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(good)+1)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				user := "no-such-user"
+				if i < len(good) {
+					user = good[i].UserID
+				}
+				_, errs[i] = adm.ClaimCoupon(k.ctx, user, c.ID)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs[:len(good)] {
+			if err != nil {
+				t.Errorf("buyer %d: %v", i, err)
+			}
+		}
+		if errs[len(good)] == nil {
+			t.Error("a claim for no user was written")
+		}
+		var claimed int
+		if err := k.DB.NewSelect().Model((*orders.Campaign)(nil)).Column("claimed").Where("id = ?", c.ID).Scan(k.ctx, &claimed); err != nil {
+			t.Fatal(err)
+		}
+		n, err := k.DB.NewSelect().Model((*orders.Coupon)(nil)).Where("campaign_id = ?", c.ID).Count(k.ctx)
+		if err != nil || n != int64(len(good)) || claimed != len(good) {
+			t.Errorf("coupons %d, claimed %d (%v), want %d", n, claimed, err, len(good))
+		}
+	})
+
+	// Redis says there is room the database does not have (it drifted):
+	// the database refuses, no coupon is invented, and Redis is set again.
+	t.Run("DatabaseHasTheLastWord", func(t *testing.T) {
+		k := newKit(t)
+		adm, r := k.admission()
+		c := k.fairCampaign(k.campaignIn(1000, 5000, 2, 1))
+		k.claim(adm, k.buyer(), c)
+		k.claim(adm, k.buyer(), c)
+		if err := r.Client.Set(k.ctx, "cp:{"+c.ID+"}:left", 100, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		late := make([]catalog.Actor, 10)
+		for i := range late {
+			late[i] = k.buyer()
+		}
+		var wg sync.WaitGroup
+		for _, b := range late {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := adm.ClaimCoupon(k.ctx, b.UserID, c.ID)
+				catalogtest.WantCode(t, err, "sold_out")
+			}()
+		}
+		wg.Wait()
+		n, err := k.DB.NewSelect().Model((*orders.Coupon)(nil)).Where("campaign_id = ?", c.ID).Count(k.ctx)
+		if err != nil || n != 2 {
+			t.Errorf("coupons %d (%v), want the quantity 2", n, err)
+		}
+	})
 }
 
 // twoShops is a fair with two stalls and products in two categories.
