@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -11,19 +12,27 @@ import (
 
 // Claims admitted by Redis are written to the database together: one
 // goroutine per admission engine takes every claim waiting, and writes each
-// campaign's share in one transaction (the campaign's row locked once, the
-// buyers' counts read once, the coupons inserted in one statement). At the
-// release moment thousands of claims a second then cost a few transactions
-// a second, where one transaction per claim would queue them all on the
-// campaign's row. A claim still answers only once its coupon is committed.
+// campaign's share in one transaction: the coupons in one statement, each
+// numbered as Redis counted the buyer's claims (the unique key of campaign,
+// buyer and number turns a miscount into a refusal), and the campaign's
+// count raised once, only if it stays within the quantity. At the release
+// moment thousands of claims a second then cost a few transactions a
+// second, where one transaction per claim would queue them all on the
+// campaign's row. A claim still answers only once its coupon is committed;
+// a batch the database refuses is written claim by claim, counting afresh.
 
 // claimBatchMax bounds the claims written in one transaction.
 const claimBatchMax = 512
+
+// errClaimMiscounted refuses a batch whose numbering from Redis is out of
+// the limit: its claims are then counted afresh one by one.
+var errClaimMiscounted = errors.New("coupon claim numbered out of the limit")
 
 // claimReq is an admitted claim waiting to be written.
 type claimReq struct {
 	campaignID, userID string
 	at                 time.Time
+	n                  int // the coupon's number among the buyer's, as Redis counted
 	done               chan claimResult
 }
 
@@ -34,8 +43,8 @@ type claimResult struct {
 
 // record writes an admitted claim with the others waiting, and returns its
 // coupon or why the database refused it.
-func (a *Admission) record(userID, campaignID string, at time.Time) (*Coupon, error) {
-	r := claimReq{campaignID: campaignID, userID: userID, at: at, done: make(chan claimResult, 1)}
+func (a *Admission) record(userID, campaignID string, at time.Time, n int) (*Coupon, error) {
+	r := claimReq{campaignID: campaignID, userID: userID, at: at, n: n, done: make(chan claimResult, 1)}
 	a.claims <- r
 	res := <-r.done
 	return res.coupon, res.err
@@ -69,67 +78,38 @@ func (a *Admission) writeClaims() {
 	}
 }
 
-// recordClaims writes one campaign's admitted claims in one transaction, in
-// the order they came: each while the campaign has coupons left and its
-// buyer holds fewer than the limit. If the transaction fails, each claim is
-// tried on its own, so one bad claim fails only itself.
+// recordClaims writes one campaign's admitted claims in one transaction.
+// If it fails (Redis miscounted, or the campaign would pass its quantity),
+// each claim is tried on its own, so a bad claim fails only itself.
 func (s *Service) recordClaims(ctx context.Context, campaignID string, reqs []claimReq) {
 	results := make([]claimResult, len(reqs))
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		c := new(Campaign)
-		if err := catalog.ForUpdate(tx.NewSelect().Model(c).Where("id = ?", campaignID)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
 			return catalog.NotFound(err, "coupon campaign")
 		}
-		var users []string
-		seen := map[string]bool{}
+		rows := make([]Coupon, 0, len(reqs))
 		for _, r := range reqs {
-			if !seen[r.userID] {
-				seen[r.userID] = true
-				users = append(users, r.userID)
+			if r.n < 1 || r.n > c.PerUserLimit {
+				return errClaimMiscounted
 			}
+			rows = append(rows, Coupon{ID: catalog.NewID(), CampaignID: c.ID, FairID: c.FairID, StallID: c.StallID, UserID: r.userID,
+				N: r.n, Discount: c.Discount, MinSpend: c.MinSpend, ValidUntil: c.ValidUntil, Status: CouponUnused,
+				ClaimedAt: r.at, Title: c.Title, FundedBy: c.FundedBy})
 		}
-		var counts []struct {
-			UserID string
-			N      int
-		}
-		err := tx.NewSelect().Model((*Coupon)(nil)).ColumnExpr("user_id, COUNT(*) AS n").
-			Where("campaign_id = ? AND user_id IN (?)", campaignID, bun.In(users)).GroupExpr("user_id").Scan(ctx, &counts)
+		res, err := tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + ?", len(rows)).
+			Where("id = ? AND claimed + ? <= quantity", campaignID, len(rows)).Exec(ctx)
 		if err != nil {
 			return err
 		}
-		held := map[string]int{}
-		for _, n := range counts {
-			held[n.UserID] = n.N
-		}
-		left := c.Quantity - c.Claimed
-		var rows []Coupon
-		var of []int // the request each row answers
-		for i, r := range reqs {
-			switch {
-			case left <= 0:
-				results[i].err = ErrCouponsGone
-			case held[r.userID] >= c.PerUserLimit:
-				results[i].err = ErrCouponLimit
-			default:
-				held[r.userID]++
-				left--
-				rows = append(rows, Coupon{ID: catalog.NewID(), CampaignID: c.ID, FairID: c.FairID, StallID: c.StallID, UserID: r.userID,
-					N: held[r.userID], Discount: c.Discount, MinSpend: c.MinSpend, ValidUntil: c.ValidUntil, Status: CouponUnused,
-					ClaimedAt: r.at, Title: c.Title, FundedBy: c.FundedBy})
-				of = append(of, i)
-			}
-		}
-		if len(rows) == 0 {
-			return nil
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrCouponsGone
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + ?", len(rows)).Where("id = ?", campaignID).Exec(ctx); err != nil {
-			return err
-		}
-		for k, i := range of {
-			results[i].coupon = &rows[k]
+		for i := range rows {
+			results[i].coupon = &rows[i]
 		}
 		return nil
 	})

@@ -28,8 +28,9 @@ func couponUsersKey(id string) string { return "cp:{" + id + "}:users" }
 
 // ClaimLua is the claim script's source. KEYS[1] is what is left, KEYS[2]
 // the hash of each buyer's count; ARGV[1] the buyer, ARGV[2] the
-// per-person limit. It answers {code, left}: 1 admitted, -3 limit reached,
-// -4 none left, -5 the state is missing (rebuild it from the database).
+// per-person limit. It answers {code, left, n}: 1 admitted (n: the buyer's
+// count with this claim, the coupon's number), -3 limit reached, -4 none
+// left, -5 the state is missing (rebuild it from the database).
 const ClaimLua = `
 local left = redis.call('GET', KEYS[1])
 if not left then return {-5, 0} end
@@ -38,8 +39,8 @@ local had = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if had >= tonumber(ARGV[2]) then return {-3, left} end
 if left <= 0 then return {-4, 0} end
 redis.call('DECR', KEYS[1])
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-return {1, left - 1}
+local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+return {1, left - 1, n}
 `
 
 var claimScript = redis.NewScript(ClaimLua)
@@ -139,7 +140,7 @@ func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) 
 		}
 		switch res[0] {
 		case 1:
-			c, err := a.record(userID, campaignID, now)
+			c, err := a.record(userID, campaignID, now, int(res[2]))
 			if err != nil {
 				a.giveBack(campaignID, userID, err)
 				return nil, err
