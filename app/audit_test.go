@@ -313,6 +313,22 @@ func (aw *auditWorld) saleBody(product string) map[string]any {
 		"starts_at": fairTime(now.Add(time.Hour)), "ends_at": fairTime(now.Add(3 * time.Hour))}
 }
 
+// couponBody is a coupon campaign released now, valid for a day, with
+// plenty for everyone.
+func (aw *auditWorld) couponBody() map[string]any {
+	now := aw.e.clock.Now()
+	return map[string]any{"title": fmt.Sprintf("审计券 %d", aw.next()), "discount": 100, "min_spend": 1000, "quantity": 1000,
+		"per_user_limit": 100, "releases_at": fairTime(now.Add(-time.Minute)), "valid_until": fairTime(now.Add(24 * time.Hour))}
+}
+
+// couponCampaign is a new organizer's campaign of fair a, claimable now.
+func (aw *auditWorld) couponCampaign() string {
+	aw.t.Helper()
+	res := aw.send("POST", "/api/v1/fairs/"+aw.a.slug+"/coupon-campaigns", aw.a.org, aw.couponBody(), nil)
+	wantStatus(aw.t, res, http.StatusCreated)
+	return res.JSON(aw.t)["id"].(string)
+}
+
 // slotBody is a viewing slot tomorrow.
 func (aw *auditWorld) slotBody() map[string]any {
 	now := aw.e.clock.Now()
@@ -910,6 +926,24 @@ var auditOps = map[string]auditDecl{
 		d.body = func(aw *auditWorld) any { return map[string]any{"email": aw.fresh(catalog.RoleShopper).Email} }
 	}),
 	"list-stall-staff": stallMerchant.with(func(d *auditDecl) { d.make = stallID }),
+
+	// Coupons.
+	"create-fair-coupon-campaign": fairOrganizer.with(func(d *auditDecl) {
+		d.make = slug
+		d.body = func(aw *auditWorld) any { return aw.couponBody() }
+	}),
+	"create-stall-coupon-campaign": stallMerchant.with(func(d *auditDecl) {
+		d.make = stallID
+		d.body = func(aw *auditWorld) any { return aw.couponBody() }
+	}),
+	"list-coupon-campaigns": public.with(func(d *auditDecl) { d.make = slug }),
+	"get-coupon-campaign": public.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target { return id(aw.couponCampaign()) }
+	}),
+	"claim-coupon": signedIn.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target { return id(aw.couponCampaign()) }
+	}),
+	"my-coupons": signedIn,
 	"remove-stall-staff": stallMerchant.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target {
 			return target{path: map[string]string{"id": aw.a.stallA, "user_id": aw.staff().ID}}

@@ -62,6 +62,7 @@ var errorTable = []struct {
 	{catalog.ErrConflict, http.StatusConflict, "conflict", "this conflicts with the current state"},
 	{catalog.ErrGone, http.StatusGone, "ended", "this has ended"},
 	{catalog.ErrBadRequest, http.StatusBadRequest, "bad_request", "the request is not valid"},
+	{orders.ErrNotApplicable, http.StatusUnprocessableEntity, "coupon_not_applicable", "a coupon does not apply to this checkout"},
 	{orders.ErrProvider, http.StatusBadGateway, "payment_provider_error", "the payment provider could not be reached; try again in a moment"},
 }
 

@@ -33,6 +33,7 @@ Usage:
   fair bench flash [--url U] [--stock N] [--limit N] [--buyers N] [--conns N]
                                 load a running deployment's flash sale, with references
                                 (served by a child process: fair bench references)
+  fair bench coupons [same flags]   the release moment of a coupon campaign (--stock is its quantity)
   fair bench totals --fair SLUG [--url U] [--requests N] [--conns N] [--email E --password P]
                                 latency of a fair's totals API and dashboard, as its organizer
   fair seed --scale article [--slug S] [--stalls N] [--products N] [--shoppers N] [--orders N]

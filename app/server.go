@@ -104,6 +104,7 @@ func NewServer(svc *Services) (*Server, error) {
 	s.app = fiber.New(fcfg)
 	// The purchase path comes first, before the general middleware.
 	s.app.Post(purchaseRoute, s.flashPurchase)
+	s.app.Post(claimRoute, s.couponClaim)
 	go s.sweepLimiters()
 	s.app.Use(requestid.New(), s.observe, s.recoverPanic, securityHeaders(), s.checkInput)
 	// Pages, JSON, CSS and JS go out gzip- or brotli-compressed when the
@@ -146,6 +147,7 @@ func NewServer(svc *Services) (*Server, error) {
 	orders.NewHandler(svc.Orders, account.ActorOf).Routes(s.api)
 	orders.NewWebhookHandler(svc.Orders, d.Config.StripeWebhookSecret).Routes(s.api)
 	orders.NewFlashHandler(svc.Orders, svc.Admission, account.ActorOf).Routes(s.api)
+	orders.NewCouponHandler(svc.Orders, svc.Admission, account.ActorOf).Routes(s.api)
 	site.Routes(s.app)
 	// Unmatched paths fall through to Fiber's 404, answered by handleError.
 	return s, nil

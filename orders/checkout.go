@@ -19,6 +19,9 @@ type CheckoutInput struct {
 	// follows each product's own fulfilment. Vouchers are always redeemed in person.
 	Fulfillment     string
 	ShippingAddress string
+	// Coupons are the buyer's coupons to spend: at most one fair coupon and
+	// one shop coupon per stall.
+	Coupons []string
 }
 
 // Checkout is the result: one order per stall, one payment for them all.
@@ -108,9 +111,16 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 				Quantity: it.Quantity, LineTotal: p.Price * int64(it.Quantity), OffsetValue: p.OffsetValue, ValidUntil: p.ValidUntil,
 				Category: p.Category}
 			o.Items = append(o.Items, line)
-			o.Total += line.LineTotal
+			o.Subtotal += line.LineTotal
 		}
 
+		for _, o := range orders {
+			o.Total = o.Subtotal
+		}
+		uses, err := s.applyCoupons(ctx, tx, a.UserID, fair.ID, pay.ID, now, orders, in.Coupons)
+		if err != nil {
+			return err
+		}
 		for _, o := range orders {
 			o.PlatformFee, o.MerchantShare = Commission(o.Total, fair.CommissionBPS)
 			if o.Fulfillment == catalog.ShipDelivery {
@@ -147,6 +157,11 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 					}
 					return err
 				}
+			}
+		}
+		if len(uses) > 0 {
+			if _, err := tx.NewInsert().Model(&uses).Exec(ctx); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.NewDelete().Model((*CartItem)(nil)).Where("user_id = ?", a.UserID).Exec(ctx); err != nil {

@@ -171,12 +171,17 @@ type Admission struct {
 	now     catalog.Clock
 	mu      sync.RWMutex
 	sales   map[string]*saleMeta
-	soldOut sync.Map // sale id → unix nanos until which it is known sold out
-	loads   singleflight.Group
+	soldOut sync.Map // sale id (or "cp:" + campaign id) → unix nanos until which it is known sold out
+	// campaigns keeps the coupon campaigns claims need (id → *campaignMeta).
+	campaigns sync.Map
+	loads     singleflight.Group
 	// winners carries admitted tickets to the goroutine that queues them, so
 	// an admitted request costs one round trip; a ticket whose process dies
 	// first is still in Redis, where the recovery sweep finds it.
 	winners chan Ticket
+	// claims carries admitted coupon claims to the goroutine that writes
+	// them to the database together (see writeClaims).
+	claims chan claimReq
 	// Redis calls made, for tests and benchmarks.
 	Calls atomic.Int64
 }
@@ -184,11 +189,12 @@ type Admission struct {
 // NewAdmission returns the admission engine over rdb; winners go to the
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
-	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536)}
+	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536), claims: make(chan claimReq, 4096)}
 	if ap, err := rdb.AutoPipeline(); err == nil {
 		a.admit = ap
 	}
 	go a.queueWinners()
+	go a.writeClaims()
 	return a
 }
 

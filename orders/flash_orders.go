@@ -102,7 +102,7 @@ func (s *Service) ProcessTickets(ctx context.Context, tickets []Ticket) error {
 				Amount: total, Currency: catalog.CurrencyCNY, ExpiresAt: now.Add(fair.PaymentWindow(s.window)), CreatedAt: now, UpdatedAt: now}
 			saleID, ticketID := f.ID, t.ID
 			o := &Order{ID: catalog.NewID(), PaymentID: pay.ID, FairID: f.FairID, StallID: f.StallID, BuyerID: t.UserID,
-				Status: StatusPendingPayment, Fulfillment: catalog.ShipPickup, Total: total, Currency: catalog.CurrencyCNY,
+				Status: StatusPendingPayment, Fulfillment: catalog.ShipPickup, Subtotal: total, Total: total, Currency: catalog.CurrencyCNY,
 				PickupCode: newPickupCode(), CreatedAt: now, ExpiresAt: pay.ExpiresAt, FlashSaleID: &saleID, TicketID: &ticketID}
 			o.PlatformFee, o.MerchantShare = Commission(total, fair.CommissionBPS)
 			items = append(items, &Item{ID: catalog.NewID(), OrderID: o.ID, ProductID: p.ID, Title: p.Title, Kind: p.Kind, UnitPrice: f.Price,

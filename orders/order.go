@@ -45,12 +45,14 @@ type Order struct {
 	BuyerID         string     `json:"buyer_id"`
 	Status          string     `json:"status" enum:"pending_payment,paid,shipped,redeemed,completed,cancelled,refunded,partially_refunded"`
 	Fulfillment     string     `json:"fulfillment" enum:"ship,pickup"`
-	Total           Money      `json:"total" doc:"in fen"`
+	Subtotal        Money      `json:"subtotal" doc:"the lines' sum before coupons, in fen"`
+	Discount        Money      `json:"discount" doc:"what coupons took off the subtotal, in fen"`
+	Total           Money      `json:"total" doc:"what the buyer pays: subtotal − discount, in fen"`
 	Currency        string     `json:"currency"`
 	PlatformFee     Money      `json:"platform_fee" doc:"the platform's commission, in fen"`
 	MerchantShare   Money      `json:"merchant_share" doc:"what the merchant receives, in fen"`
 	Refunded        Money      `json:"refunded" doc:"refunded so far, in fen"`
-	Subsidy         Money      `json:"subsidy,omitempty" doc:"what the fair's organizer pays the merchant on top (an organizer-funded discount), in fen"`
+	Subsidy         Money      `json:"subsidy" doc:"what the fair's organizer pays the merchant on top (an organizer-funded discount), in fen"`
 	RefundPending   Money      `json:"-"`
 	ShippingAddress string     `json:"shipping_address,omitempty"`
 	Tracking        string     `json:"tracking,omitempty"`

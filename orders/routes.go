@@ -99,13 +99,14 @@ func (h *Handler) clearCart(ctx context.Context, a catalog.Actor, _ *struct{}) (
 
 type checkoutIn = struct {
 	Body struct {
-		Fulfillment     string `json:"fulfillment,omitempty" enum:"ship,pickup" doc:"pickup: collect everything at the booths"`
-		ShippingAddress string `json:"shipping_address,omitempty"`
+		Fulfillment     string   `json:"fulfillment,omitempty" enum:"ship,pickup" doc:"pickup: collect everything at the booths"`
+		ShippingAddress string   `json:"shipping_address,omitempty"`
+		Coupons         []string `json:"coupons,omitempty" maxItems:"50" doc:"the buyer's coupons to spend: at most one fair coupon and one shop coupon per stall"`
 	}
 }
 
 func (h *Handler) checkout(ctx context.Context, a catalog.Actor, in *checkoutIn) (*Checkout, error) {
-	return h.svc.Checkout(ctx, a, CheckoutInput{Fulfillment: in.Body.Fulfillment, ShippingAddress: in.Body.ShippingAddress})
+	return h.svc.Checkout(ctx, a, CheckoutInput{Fulfillment: in.Body.Fulfillment, ShippingAddress: in.Body.ShippingAddress, Coupons: in.Body.Coupons})
 }
 
 // ---- Orders ----

@@ -290,6 +290,13 @@ func (s *Service) cancelPaymentIn(ctx context.Context, tx bun.Tx, p *Payment, no
 	if err := tx.NewSelect().Model(&orders).Where("payment_id = ? AND status = ?", p.ID, StatusPendingPayment).Scan(ctx); err != nil {
 		return nil, err
 	}
+	orderIDs := make([]string, len(orders))
+	for i, o := range orders {
+		orderIDs[i] = o.ID
+	}
+	if err := returnCoupons(ctx, tx, p.ID, orderIDs); err != nil {
+		return nil, err
+	}
 	for _, o := range orders {
 		if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", StatusCancelled).Set("cancelled_at = ?", now).
 			Where("id = ?", o.ID).Exec(ctx); err != nil {

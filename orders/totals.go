@@ -110,15 +110,16 @@ type Breakdown struct {
 // Totals are a fair's sales as organizers report them. GMV is what was paid
 // minus what was refunded; participants are the distinct paying buyers.
 type Totals struct {
-	Currency     string       `json:"currency"`
-	GMV          Money        `json:"gmv"`
-	PaidOrders   int64        `json:"paid_orders"`
-	Refunded     Money        `json:"refunded"`
-	Participants int64        `json:"participants"`
-	Merchants    int64        `json:"merchants"`
-	Stalls       int64        `json:"stalls"`
-	ByStall      []StallTotal `json:"by_stall"`
-	ByDay        []DayTotal   `json:"by_day"`
+	Currency     string        `json:"currency"`
+	GMV          Money         `json:"gmv"`
+	PaidOrders   int64         `json:"paid_orders"`
+	Refunded     Money         `json:"refunded"`
+	Participants int64         `json:"participants"`
+	Merchants    int64         `json:"merchants"`
+	Stalls       int64         `json:"stalls"`
+	ByStall      []StallTotal  `json:"by_stall"`
+	ByDay        []DayTotal    `json:"by_day"`
+	Coupons      []CouponTotal `json:"coupons"`
 	Breakdown
 }
 
@@ -175,6 +176,9 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 		t.ByStall = append(t.ByStall, StallTotal{StallID: st.ID, Name: st.Name, GMV: r.GMV, Orders: r.Orders})
 	}
 	t.Stalls, t.Merchants = int64(len(stalls)), int64(len(merchants))
+	if t.Coupons, err = s.couponTotals(ctx, f.ID); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(t.ByStall, func(a, b StallTotal) int {
 		return cmp.Or(cmp.Compare(b.GMV, a.GMV), cmp.Compare(a.StallID, b.StallID))
 	})

@@ -42,6 +42,9 @@ import (
 // (`fair bench references`), as the deployment is.
 
 type benchOpts struct {
+	// coupons benches the claim of a coupon campaign at its release moment
+	// (`fair bench coupons`) instead of a flash sale's purchase.
+	coupons    bool
 	target     string
 	stock      int
 	limit      int
@@ -68,14 +71,14 @@ func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	if len(args) > 0 && args[0] == "totals" {
 		return benchTotalsCommand(ctx, out, args[1:])
 	}
-	if len(args) == 0 || args[0] != "flash" {
-		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
+	if len(args) == 0 || args[0] != "flash" && args[0] != "coupons" {
+		return errors.New("usage: fair bench flash|coupons [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
 	}
-	fs := flag.NewFlagSet("bench flash", flag.ContinueOnError)
+	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 	fs.SetOutput(out)
-	o := benchOpts{}
+	o := benchOpts{coupons: args[0] == "coupons"}
 	fs.StringVar(&o.target, "url", "http://127.0.0.1:8080", "base URL of the running deployment")
-	fs.IntVar(&o.stock, "stock", 1000, "units on sale")
+	fs.IntVar(&o.stock, "stock", 1000, "units on sale (coupons: the campaign's quantity)")
 	fs.IntVar(&o.limit, "limit", 1, "per-user limit")
 	fs.IntVar(&o.buyers, "buyers", 100000, "distinct buyers")
 	fs.Float64Var(&o.greedy, "greedy", 0.05, "share of buyers who retry until the run ends")
@@ -111,8 +114,24 @@ type bench struct {
 	out     io.Writer
 	log     *slog.Logger
 	tokens  []string
-	saleID  string
+	saleID  string // the flash sale, or the coupon campaign
 	prodID  string
+}
+
+// what names the event benched.
+func (b *bench) what() string {
+	if b.o.coupons {
+		return "coupon claim"
+	}
+	return "flash purchase"
+}
+
+// eventPath is the event's resource: the sale or the campaign.
+func (b *bench) eventPath() string {
+	if b.o.coupons {
+		return "/api/v1/coupon-campaigns/" + b.saleID
+	}
+	return "/api/v1/flash-sales/" + b.saleID
 }
 
 // loadResult is what one load run measured.
@@ -178,8 +197,8 @@ func (r *loadResult) pct(q float64) time.Duration {
 }
 
 func (b *bench) run(ctx context.Context) error {
-	fmt.Fprintf(b.out, "fair bench flash: stock %d, limit %d, %d buyers (%.0f%% greedy), %d connections, %d CPUs, target %s\n",
-		b.o.stock, b.o.limit, b.o.buyers, b.o.greedy*100, b.o.conns, runtime.NumCPU(), b.o.target)
+	fmt.Fprintf(b.out, "fair bench %s: stock %d, limit %d, %d buyers (%.0f%% greedy), %d connections, %d CPUs, target %s\n",
+		map[bool]string{false: "flash", true: "coupons"}[b.o.coupons], b.o.stock, b.o.limit, b.o.buyers, b.o.greedy*100, b.o.conns, runtime.NumCPU(), b.o.target)
 	t0 := time.Now()
 	// The references run first, while the deployment is idle before the sale.
 	if !b.o.skipRefs {
@@ -189,7 +208,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set-up: %w", err)
 	}
-	fmt.Fprintf(b.out, "set-up: %d buyers signed in, sale %s in %s\n", len(b.tokens), b.saleID, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(b.out, "set-up: %d buyers signed in, sale or campaign %s in %s\n", len(b.tokens), b.saleID, time.Since(t0).Round(time.Millisecond))
 
 	u, err := url.Parse(b.o.target)
 	if err != nil {
@@ -203,13 +222,17 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	// Phones waiting for a sale already hold their connections (they poll
 	// its page): open them all before the start.
-	client := b.warm(u.Host, "/api/v1/flash-sales/"+b.saleID, startsAt.Add(-time.Second))
+	client := b.warm(u.Host, b.eventPath(), startsAt.Add(-time.Second))
 	// And they keep polling up to the start: the sale page asks every 15 s,
 	// so 100,000 phones ask thousands of times a second; a few a second here.
-	b.poll(client, "/api/v1/flash-sales/"+b.saleID, 200*time.Millisecond, startsAt)
+	b.poll(client, b.eventPath(), 200*time.Millisecond, startsAt)
 	time.Sleep(time.Until(startsAt.Add(20 * time.Millisecond)))
 	watch := b.watchOrders(ctx)
-	res := b.load(client, "/api/v1/flash-sales/"+b.saleID+"/purchase", b.o.maxRun, true)
+	action := "/purchase"
+	if b.o.coupons {
+		action = "/claim"
+	}
+	res := b.load(client, b.eventPath()+action, b.o.maxRun, true)
 	persisted, persistedAt := watch.until(res.admitted, b.o.persistMax)
 	check, err := b.verify(ctx)
 	if err != nil {
@@ -217,7 +240,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 
 	w := b.out
-	fmt.Fprintf(w, "\n## flash purchase (stock %d, limit %d)\n", b.o.stock, b.o.limit)
+	fmt.Fprintf(w, "\n## %s (stock %d, limit %d)\n", b.what(), b.o.stock, b.o.limit)
 	fmt.Fprintf(w, "requests %d: 2xx %d, 4xx %d (429: %d), 5xx %d, transport errors %d\n", res.requests, res.s2xx, res.s4xx, res.s429, res.s5xx, res.errs)
 	fmt.Fprintf(w, "admitted %d; sold out after %s\n", res.admitted, sinceOr(res.soldOutAt, res.start))
 	fmt.Fprintf(w, "throughput: %.0f req/s before sell-out, %.0f req/s after, %.0f overall\n", res.beforeRPS(), res.afterRPS(), res.rps())
@@ -231,7 +254,7 @@ func (b *bench) run(ctx context.Context) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "latency: p50 %s, p99 %s, p99.9 %s\n", res.pct(0.5), res.pct(0.99), res.pct(0.999))
-	fmt.Fprintf(w, "orders: %d persisted (sale quantity %d), oversell %d, greediest buyer %d (limit %d), buyers over the limit %d\n",
+	fmt.Fprintf(w, "orders or coupons: %d persisted (quantity %d), oversell %d, greediest buyer %d (limit %d), buyers over the limit %d\n",
 		check.orders, b.o.stock, max(check.orders-int64(b.o.stock), 0), check.greediest, b.o.limit, check.overLimit)
 	// The goal: every order written within 2 s + stock/1,000 s of the sell-out.
 	persistGoal := 2*time.Second + time.Duration(b.o.stock)*time.Millisecond
@@ -321,11 +344,22 @@ func (b *bench) setup(ctx context.Context) (time.Time, error) {
 	saleStart := time.Now().UTC().Add(b.o.startIn).Truncate(time.Millisecond)
 	saleEnd := saleStart.Add(time.Hour)
 	fp, q, lim := int64(990), b.o.stock, b.o.limit
-	sale, err := cat.CreateFlashSale(ctx, mer.Actor(), catalog.FlashInput{ProductID: prod.ID, Price: &fp, Quantity: &q, PerUserLimit: &lim, StartsAt: &saleStart, EndsAt: &saleEnd})
-	if err != nil {
-		return time.Time{}, err
+	if b.o.coupons {
+		// A 消费券 of the fair's organizer: ¥5 off ¥50, released at the start.
+		ord := orders.NewService(db, cat, orders.Sandbox{}, orders.NoEvents{}, catalog.SystemClock, 15*time.Minute)
+		c, err := ord.CreateFairCampaign(ctx, org.Actor(), fair.Slug, orders.CampaignInput{Title: "压测消费券 " + run, Discount: 500, MinSpend: 5000,
+			Quantity: b.o.stock, PerUserLimit: b.o.limit, ReleasesAt: saleStart, ValidUntil: saleEnd})
+		if err != nil {
+			return time.Time{}, err
+		}
+		b.saleID = c.ID
+	} else {
+		sale, err := cat.CreateFlashSale(ctx, mer.Actor(), catalog.FlashInput{ProductID: prod.ID, Price: &fp, Quantity: &q, PerUserLimit: &lim, StartsAt: &saleStart, EndsAt: &saleEnd})
+		if err != nil {
+			return time.Time{}, err
+		}
+		b.saleID = sale.ID
 	}
-	b.saleID = sale.ID
 
 	hash, err := argon2id.CreateHash("bench buyer "+run, &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
 	if err != nil {
@@ -434,7 +468,7 @@ func (b *bench) load(client *fasthttp.HostClient, path string, maxRun time.Durat
 					}
 				default:
 					local.s2xx++
-					if code == 202 {
+					if code == 202 || code == 201 {
 						local.admitted++
 					}
 				}
@@ -516,7 +550,11 @@ func (b *bench) watchOrders(ctx context.Context) *orderWatch {
 			// The sale's count of units ordered grows in the transaction
 			// that writes the orders: one row to read, not the orders.
 			var n int64
-			err := b.db.NewSelect().TableExpr("flash_sales").Column("sold").Where("id = ?", b.saleID).Scan(ctx, &n)
+			q := b.db.NewSelect().TableExpr("flash_sales").Column("sold")
+			if b.o.coupons {
+				q = b.db.NewSelect().TableExpr("coupon_campaigns").Column("claimed")
+			}
+			err := q.Where("id = ?", b.saleID).Scan(ctx, &n)
 			if err != nil {
 				continue
 			}
@@ -557,9 +595,13 @@ type benchCheck struct {
 func (b *bench) verify(ctx context.Context) (benchCheck, error) {
 	var c benchCheck
 	var per []int64
-	err := b.db.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
+	q := b.db.NewSelect().TableExpr("orders AS o").Join("JOIN order_items AS i ON i.order_id = o.id").
 		ColumnExpr("SUM(i.quantity)").Where("o.flash_sale_id = ? AND o.status <> 'cancelled'", b.saleID).
-		GroupExpr("o.buyer_id").Scan(ctx, &per)
+		GroupExpr("o.buyer_id")
+	if b.o.coupons {
+		q = b.db.NewSelect().TableExpr("coupons").ColumnExpr("COUNT(*)").Where("campaign_id = ?", b.saleID).GroupExpr("user_id")
+	}
+	err := q.Scan(ctx, &per)
 	if err != nil {
 		return c, err
 	}
@@ -584,7 +626,11 @@ func (b *bench) references(ctx context.Context) (bare, eval, naive *loadResult, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "bench", "references", "--product", b.prodID)
+	refArgs := []string{"bench", "references", "--product", b.prodID}
+	if b.o.coupons {
+		refArgs = append(refArgs, "--script", "claim")
+	}
+	cmd := exec.CommandContext(ctx, exe, refArgs...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -629,6 +675,7 @@ func benchReferencesCommand(ctx context.Context, env Env, out io.Writer, args []
 	fs := flag.NewFlagSet("bench references", flag.ContinueOnError)
 	fs.SetOutput(out)
 	product := fs.String("product", "", "the product the naive purchase takes stock from")
+	script := fs.String("script", "admit", "the script of the EVALSHA reference: admit (a flash purchase) or claim (a coupon claim)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -641,7 +688,11 @@ func benchReferencesCommand(ctx context.Context, env Env, out io.Writer, args []
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Post("/bare", BareHandler())
 	app.Get("/bare", BareHandler())
-	app.Post("/evalsha", EvalHandler(p.Redis))
+	if *script == "claim" {
+		app.Post("/evalsha", ClaimEvalHandler(p.Redis))
+	} else {
+		app.Post("/evalsha", EvalHandler(p.Redis))
+	}
 	app.Post("/for-update", naiveHandler(p.DB, *product))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -684,6 +735,25 @@ func EvalHandler(rdb redis.UniversalClient) fiber.Handler {
 		c.Status(fiber.StatusAccepted)
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.SendString(`{"ticket":"x","status":"queued"}`)
+	}
+}
+
+// ClaimEvalHandler makes exactly one EVALSHA of the coupon claim script
+// against the deployment's Redis, on a scratch campaign with room for
+// everyone, answering as a claim does.
+func ClaimEvalHandler(rdb redis.UniversalClient) fiber.Handler {
+	scratch := "bench-" + randHex(4)
+	rdb.Set(context.Background(), "cp:{"+scratch+"}:left", 1<<40, time.Hour)
+	script := redis.NewScript(orders.ClaimLua)
+	return func(c *fiber.Ctx) error {
+		user := c.Get(fiber.HeaderAuthorization)
+		user = user[max(0, len(user)-26):]
+		if err := script.Run(c.UserContext(), rdb, []string{"cp:{" + scratch + "}:left", "cp:{" + scratch + "}:users"}, user, 1<<30).Err(); err != nil {
+			return err
+		}
+		c.Status(fiber.StatusCreated)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.SendString(`{"id":"x","campaign_id":"x","discount":500,"min_spend":5000,"status":"unused"}`)
 	}
 }
 

@@ -55,6 +55,10 @@ type cartView struct {
 	Ships    bool // a line is delivered by courier unless all is picked up
 	FairSlug string
 	FairName string
+	FairID   string
+	// The checkout page's coupons: the buyer's fair coupons (one may be
+	// chosen) and their shop coupons of the cart's stalls.
+	FairCoupons, ShopCoupons []checkoutCoupon
 }
 
 // cartGroup is the lines of one stall.
@@ -167,7 +171,7 @@ func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartVi
 	v := cartView{Total: orders.Yuan(cart.Total)}
 	if cart.FairID != "" {
 		if f, err := s.catalog.FairByID(ctx, s.catalog.DB(), cart.FairID); err == nil {
-			v.FairSlug, v.FairName = f.Slug, f.LocalName(p.Lang)
+			v.FairSlug, v.FairName, v.FairID = f.Slug, f.LocalName(p.Lang), f.ID
 		}
 	}
 	byStall := map[string]int{}
@@ -242,6 +246,13 @@ func (s *Site) showCheckout(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 		def = catalog.ShipDelivery
 	}
 	defaults(p, "checkout", map[string]string{"fulfillment": def})
+	stalls := map[string]string{}
+	for _, g := range v.Groups {
+		stalls[g.StallID] = g.Stall
+	}
+	if v.FairCoupons, v.ShopCoupons, err = s.checkoutCoupons(c.UserContext(), p, a, v.FairID, stalls, postedCoupons(c)); err != nil {
+		return err
+	}
 	p.Form["_cart"] = countText(v.Count)
 	p.Data = v
 	return s.render(c, status, "checkout", p)
@@ -255,7 +266,7 @@ func (s *Site) checkoutSubmit(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	in := orders.CheckoutInput{Fulfillment: c.FormValue("fulfillment"), ShippingAddress: c.FormValue("shipping_address")}
+	in := orders.CheckoutInput{Fulfillment: c.FormValue("fulfillment"), ShippingAddress: c.FormValue("shipping_address"), Coupons: postedCoupons(c)}
 	co, err := s.orders.Checkout(c.UserContext(), a, in)
 	if err == nil {
 		return c.Redirect("/pay/"+url.PathEscape(co.ID), http.StatusSeeOther)
@@ -273,6 +284,8 @@ func (s *Site) checkoutSubmit(c *fiber.Ctx) error {
 		p.Error = p.T("err.checkout_stock")
 	case errors.Is(err, catalog.ErrConflict):
 		p.Error = p.T("err.checkout_conflict")
+	case errors.Is(err, orders.ErrNotApplicable):
+		p.Error, status = p.T("err.cp_not_applicable"), http.StatusUnprocessableEntity
 	case errors.Is(err, orders.ErrProvider):
 		s.log.Warn("checkout: payment provider", "err", err)
 		p.Error, status = p.T("err.provider"), http.StatusBadGateway

@@ -23,6 +23,7 @@ func (s *Site) Routes(r fiber.Router) {
 	s.mapPageRoutes(r)
 	s.flashPageRoutes(r)
 	s.pwaRoutes(r)
+	s.couponPageRoutes(r)
 	r.Get("/login", s.loginPage)
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)
