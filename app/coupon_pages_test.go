@@ -125,6 +125,9 @@ func TestCouponPages(t *testing.T) {
 			t.Errorf("payment = %d, want %d", p.Amount, 5000-1000-300)
 		}
 		w.pay(t, b.Token, payID)
+		if res := page(b, "/orders"); !bytes.Contains(res.Body, []byte(`data-testid="order-discount"`)) {
+			t.Error("the buyer's orders do not show the coupons' discount")
+		}
 		res = page(org, "/organizer/fairs/"+w.slug+"/coupons")
 		if !bytes.Contains(res.Body, []byte(`data-testid="campaign-ratio">3.7<`)) {
 			t.Errorf("the console's pull ratio is not 3.7 (¥37 of sales per ¥10 of subsidy)")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,6 +211,11 @@ func TestCheckoutCouponsAPI(t *testing.T) {
 		wantKeys(t, "coupon total", first, "campaign_id", "title", "funded_by", "claimed", "used", "discount", "gmv")
 		if first["campaign_id"] != fairID || jsonInt(t, first, "used") != 1 || jsonInt(t, first, "discount") != 1001 || jsonInt(t, first, "gmv") != int(want) {
 			t.Errorf("fair coupon totals = %v", first)
+		}
+		res := e.do(req{Method: "GET", Path: "/api/v1/fairs/" + w.slug + "/totals.csv?table=coupon", Token: w.org})
+		wantStatus(t, res, http.StatusOK)
+		if lines := strings.Split(strings.TrimSpace(string(res.Body)), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], fairID+",") {
+			t.Errorf("coupon CSV = %s", res.Body)
 		}
 	})
 

@@ -26,6 +26,12 @@ import (
 func couponLeftKey(id string) string  { return "cp:{" + id + "}:left" }
 func couponUsersKey(id string) string { return "cp:{" + id + "}:users" }
 
+// CouponKeys names a campaign's Redis state: what is left to claim and the
+// hash of each buyer's count (benchmarks and operators read them).
+func CouponKeys(campaignID string) (left, users string) {
+	return couponLeftKey(campaignID), couponUsersKey(campaignID)
+}
+
 // ClaimLua is the claim script's source. KEYS[1] is what is left, KEYS[2]
 // the hash of each buyer's count; ARGV[1] the buyer, ARGV[2] the
 // per-person limit. It answers {code, left, n}: 1 admitted (n: the buyer's

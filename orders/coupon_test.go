@@ -644,4 +644,60 @@ func TestCouponMoney(t *testing.T) {
 			t.Errorf("statement totals = %+v", st.Totals)
 		}
 	})
+
+	t.Run("RefundShrinksTheSubsidy", func(t *testing.T) {
+		k := newKit(t)
+		adm, _ := k.admission()
+		s := k.shop("甲")
+		p := k.goods(s, catalogtest.Product{Price: 10000})
+		b := k.buyer()
+		cp := k.claim(adm, b, k.fairCampaign(k.campaignIn(2000, 5000, 10, 1)))
+		k.put(b, p.ID, 1)
+		c := k.checkout(b, orders.CheckoutInput{Coupons: []string{cp.ID}})
+		k.pay(b, c)
+		o := k.order(b, c.Orders[0].ID) // total 8000, fee 400, share 7600, subsidy 2000
+		k.redeem(s, o)
+		if err := k.Orders.Payout(k.ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := k.Provider.Payouts(), []orders.Money{7600 + 2000}; !slices.Equal(got, want) {
+			t.Fatalf("payouts = %v, want %v", got, want)
+		}
+		// A quarter refunded: the merchant gives back a quarter of its share
+		// and of the subsidy (1900 + 500).
+		if _, err := k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, money(2000), "退一件"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range k.Events.Refunds() {
+			if err := k.Orders.ReversePayout(k.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := k.Provider.Reversals(), []orders.Money{1900 + 500}; !slices.Equal(got, want) {
+			t.Errorf("reversals = %v, want %v", got, want)
+		}
+		// The rest refunded: nothing of the sale is left, nor of its subsidy.
+		if _, err := k.Orders.RefundOrder(k.ctx, s.Merchant, o.ID, nil, "全退"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range k.Events.Refunds() {
+			if err := k.Orders.ReversePayout(k.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var back orders.Money
+		for _, m := range k.Provider.Reversals() {
+			back += m
+		}
+		if back != 7600+2000 {
+			t.Errorf("taken back = %d, want all of the payout, %d", back, 7600+2000)
+		}
+		st, err := k.Orders.StallStatement(k.ctx, s.Merchant, s.Stall.ID, orders.Period{}, catalog.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt := st.Totals; tt.Subsidy != 0 || tt.Net != 0 || tt.Gross-tt.Refunded+tt.Subsidy != tt.Commission+tt.Net {
+			t.Errorf("statement totals after a full refund = %+v", tt)
+		}
+	})
 }

@@ -307,9 +307,24 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 }
 
 // payoutTarget is what the stall is paid for an order: its share less its
-// part of the refunds, plus the organizer's subsidy (the statement's net).
+// part of the refunds, plus the organizer's subsidy still owed (the
+// statement's net).
 func payoutTarget(o *Order) Money {
-	return o.MerchantShare - merchantPart(o, o.Refunded) + o.Subsidy
+	return o.MerchantShare - merchantPart(o, o.Refunded) + subsidyKept(o)
+}
+
+// subsidyKept is the part of an order's subsidy the organizer still owes
+// after its refunds: the subsidy shrinks with the sale it paid for, in
+// proportion to what is left of the total (largest remainder, to the fen),
+// so a refunded sale costs the organizer nothing.
+func subsidyKept(o *Order) Money {
+	if o.Subsidy == 0 || o.Refunded <= 0 {
+		return o.Subsidy
+	}
+	if o.Refunded >= o.Total {
+		return 0
+	}
+	return Split(o.Subsidy, []Money{o.Total - o.Refunded, o.Refunded})[0]
 }
 
 // merchantPart is the merchant's share of refunded: refunds are split between

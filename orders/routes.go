@@ -253,7 +253,7 @@ func (h *Handler) fairTotals(ctx context.Context, a catalog.Actor, in *slugPath)
 
 type fairCSVIn struct {
 	Slug  string `path:"slug"`
-	Table string `query:"table" default:"stall" enum:"stall,day,hour,category,fulfillment,flash_sale,development" doc:"which table of the totals"`
+	Table string `query:"table" default:"stall" enum:"stall,day,hour,category,fulfillment,flash_sale,development,coupon" doc:"which table of the totals"`
 }
 
 func (h *Handler) fairTotalsCSV(ctx context.Context, a catalog.Actor, in *fairCSVIn) (*csvOut, error) {

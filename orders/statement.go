@@ -24,7 +24,8 @@ import (
 // where the refunds are shared between merchant and platform in proportion
 // to the order's shares (merchantPart), the commission is the platform fee
 // left after refunds, and the subsidy (an organizer-funded discount) is owed
-// to the merchant on top of its share. What was paid out is the stall's
+// to the merchant on top of its share, less its part of the refunds
+// (subsidyKept: a refunded sale is not subsidised). What was paid out is the stall's
 // transfer for the order once made, less what was taken back after refunds;
 // a transfer still being made counts as due, not paid out.
 
@@ -156,8 +157,8 @@ func (r *statementRow) line(now time.Time, hold time.Duration) StatementLine {
 func StatementLineOf(o *Order, t *Transfer, now time.Time, hold time.Duration) StatementLine {
 	mp := merchantPart(o, o.Refunded)
 	l := StatementLine{
-		OrderID: o.ID, Gross: o.Total, Refunded: o.Refunded, Subsidy: o.Subsidy,
-		Commission: o.PlatformFee - (o.Refunded - mp), Net: o.MerchantShare - mp + o.Subsidy,
+		OrderID: o.ID, Gross: o.Total, Refunded: o.Refunded, Subsidy: subsidyKept(o),
+		Commission: o.PlatformFee - (o.Refunded - mp), Net: o.MerchantShare - mp + subsidyKept(o),
 		PayoutStatus: PayoutStatusOf(o, t, now, hold),
 	}
 	if o.PaidAt != nil {

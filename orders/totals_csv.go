@@ -14,6 +14,17 @@ func (t *Totals) CSV(table string) []byte {
 		}
 		return csvOf([]string{"stall_id", "name", "gmv_fen", "orders"}, rows)
 	}
+	if table == "coupon" {
+		rows := make([][]any, 0, len(t.Coupons))
+		for _, c := range t.Coupons {
+			stall := ""
+			if c.StallID != nil {
+				stall = *c.StallID
+			}
+			rows = append(rows, []any{c.CampaignID, c.Title, c.FundedBy, stall, c.Quantity, c.Claimed, c.Used, c.Discount, c.GMV})
+		}
+		return csvOf([]string{"campaign_id", "title", "funded_by", "stall_id", "quantity", "claimed", "used", "discount_fen", "gmv_fen"}, rows)
+	}
 	return breakdownCSV(table, t.ByDay, t.Breakdown)
 }
 

@@ -391,6 +391,7 @@ type ordersView struct {
 type orderCard struct {
 	ID, Ref, PaymentID, StallID, Stall, Status, StatusLabel string
 	Total, Refunded, Refundable, Created, Deadline          string
+	Discount, Subsidy                                       string // coupons' discount and its organizer-funded part, when any
 	FulfillmentLabel, Address, Tracking, PickupCode         string
 	Items                                                   []itemRow
 	Pickup, Voucher, Unpaid, ShowCode, ShowQR, New          bool
@@ -420,6 +421,12 @@ func orderCardOf(p *Page, o *orders.Order, stall string, buyer bool) orderCard {
 	}
 	if o.Refunded > 0 {
 		oc.Refunded = orders.Yuan(o.Refunded)
+	}
+	if o.Discount > 0 {
+		oc.Discount = orders.Yuan(o.Discount)
+	}
+	if o.Subsidy > 0 {
+		oc.Subsidy = orders.Yuan(o.Subsidy)
 	}
 	for _, it := range o.Items {
 		row := itemRow{Title: it.Title, UnitPrice: orders.Yuan(it.UnitPrice), LineTotal: orders.Yuan(it.LineTotal), Quantity: it.Quantity}
