@@ -61,6 +61,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, totals.Signed("stall-totals-csv", get, "/stalls/{id}/totals.csv", "One table of a stall's totals, as CSV (its merchant)", 0, 403, 404), catalog.SignedInRaw(h.actor, h.stallTotalsCSV))
 
 	h.statementRoutes(api)
+	h.auditRoutes(api)
 }
 
 // The inputs of the operations. Those that are aliases of unnamed structs
