@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -108,4 +109,55 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, slug string, in AuditQu
 		out[i] = AuditItem{ID: e.ID, At: e.At.UTC(), ActorID: e.ActorID, Action: e.Action, Subject: e.Subject, Detail: detail}
 	}
 	return out, next, nil
+}
+
+// Diff is the Change of an edit: the fields (by their JSON names) whose
+// values differ between before and after, each side with its own value;
+// the bookkeeping fields updated_at and images are left out. before and
+// after are values of one type that marshals to a JSON object.
+func Diff(before, after any) Change {
+	b, a := jsonFields(before), jsonFields(after)
+	ch := Change{Before: map[string]any{}, After: map[string]any{}}
+	for k, av := range a {
+		if k == "updated_at" || k == "images" {
+			continue
+		}
+		if bv, ok := b[k]; !ok || !reflect.DeepEqual(bv, av) {
+			ch.Before.(map[string]any)[k], ch.After.(map[string]any)[k] = b[k], av
+		}
+	}
+	return ch
+}
+
+// Changed reports whether a Diff found a difference.
+func (c Change) Changed() bool {
+	m, ok := c.After.(map[string]any)
+	return !ok || len(m) > 0
+}
+
+// Only reports whether a Diff's differences are exactly the fields named.
+func (c Change) Only(fields ...string) bool {
+	m, ok := c.After.(map[string]any)
+	if !ok || len(m) != len(fields) {
+		return false
+	}
+	for _, f := range fields {
+		if _, ok := m[f]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonFields is v's JSON object as a map (nil for anything else).
+func jsonFields(v any) map[string]any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
 }

@@ -94,8 +94,10 @@ func (s *Service) RefundOrder(ctx context.Context, a catalog.Actor, orderID stri
 		now := s.now()
 		r = &Refund{ID: catalog.NewID(), OrderID: o.ID, PaymentID: o.PaymentID, Amount: amt, Reason: reason, Status: RefundPending,
 			CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-		_, err = tx.NewInsert().Model(r).Exec(ctx)
-		return err
+		if _, err = tx.NewInsert().Model(r).Exec(ctx); err != nil {
+			return err
+		}
+		return catalog.Audit(ctx, tx, now, a, o.FairID, "order.refund", o.ID, map[string]any{"refund_id": r.ID, "amount": amt, "reason": reason})
 	})
 	if err != nil {
 		return nil, err
