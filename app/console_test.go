@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
+	"miaohui/app/account"
 	"miaohui/catalog"
 	"miaohui/orders"
 )
@@ -576,4 +579,124 @@ func TestConsoleAuditEntries(t *testing.T) {
 			t.Errorf("full csv has %d lines, want %d", n, len(entries)+1)
 		}
 	})
+}
+
+// signIn signs a user in through the API, as a browser would: the session
+// cookie and the CSRF token for forms.
+func (e *testEnv) signIn(t *testing.T, email string) registered {
+	t.Helper()
+	res := e.do(req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": email, "password": testPassword}})
+	wantStatus(t, res, http.StatusOK)
+	m := res.JSON(t)
+	out := registered{Email: email, Token: m["token"].(string)}
+	out.CSRF, _ = m["csrf_token"].(string)
+	for _, c := range res.Cookies() {
+		if c.Name == account.SessionCookie {
+			out.Cookie = c
+		}
+	}
+	if out.Cookie == nil || out.CSRF == "" {
+		t.Fatalf("login gave no session cookie or CSRF token: %v", m)
+	}
+	return out
+}
+
+func TestConsolePages(t *testing.T) {
+	e := newTestEnv(t)
+	cw := newConsoleWorld(t, e, "console-pages", 52)
+	org := e.signIn(t, "organizer-console-pages@example.com")
+	page := func(path string) response {
+		return e.do(req{Method: "GET", Path: path, Cookies: []*http.Cookie{org.Cookie}})
+	}
+	post := func(path, body string) response {
+		return e.do(req{Method: "POST", Path: path, Cookies: []*http.Cookie{org.Cookie},
+			Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: "_csrf=" + url.QueryEscape(org.CSRF) + body})
+	}
+	base := "/organizer/fairs/" + cw.slug
+	rows := func(res response, testid string) int {
+		return strings.Count(string(res.Body), `data-testid="`+testid+`"`)
+	}
+
+	t.Run("paged", func(t *testing.T) {
+		res := page(base + "?astatus=pending")
+		wantStatus(t, res, http.StatusOK)
+		if n := rows(res, "application-row"); n != 50 {
+			t.Errorf("%d application rows on the first page, want 50", n)
+		}
+		if n := rows(res, "application-check"); n != 50 {
+			t.Errorf("%d bulk checkboxes, want 50", n)
+		}
+		if !strings.Contains(string(res.Body), `data-testid="applications-next"`) {
+			t.Fatal("no next-page link")
+		}
+		next := strings.ReplaceAll(between(string(res.Body), `<a href="`, `" rel="next" data-testid="applications-next"`), "&amp;", "&")
+		res = page(next)
+		wantStatus(t, res, http.StatusOK)
+		if n := rows(res, "application-row"); n != 2 {
+			t.Errorf("%d rows on the second page, want 2", n)
+		}
+	})
+	t.Run("search", func(t *testing.T) {
+		res := page(base + "?aq=" + url.QueryEscape("摊位 07"))
+		wantStatus(t, res, http.StatusOK)
+		if n := rows(res, "application-row"); n != 1 || !strings.Contains(string(res.Body), "摊位 07") {
+			t.Errorf("search shows %d rows", n)
+		}
+		res = page(base + "?sq=" + url.QueryEscape("灯笼"))
+		if n := rows(res, "stall-row"); n != 1 {
+			t.Errorf("stall search shows %d rows", n)
+		}
+	})
+	t.Run("bulk approve", func(t *testing.T) {
+		body := ""
+		for _, id := range cw.apps[:10] {
+			body += "&ids=" + id
+		}
+		res := post(base+"/applications/bulk", body+"&action=approve")
+		wantStatus(t, res, http.StatusSeeOther)
+		if n := countRows(t, e, "applications", "id IN (?) AND status = 'approved'", bun.In(cw.apps[:10])); n != 10 {
+			t.Errorf("%d of 10 approved", n)
+		}
+		res = post(base+"/applications/bulk", "&ids="+cw.apps[10]+"&action=reject")
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		if n := countRows(t, e, "applications", "id = ? AND status = 'pending'", cw.apps[10]); n != 1 {
+			t.Error("a rejection without reason decided the application")
+		}
+	})
+	t.Run("suspend and booth", func(t *testing.T) {
+		wantStatus(t, post(base+"/stalls/"+cw.stallA+"/suspend", "&reason="), http.StatusUnprocessableEntity)
+		wantStatus(t, post(base+"/stalls/"+cw.stallA+"/suspend", "&reason="+url.QueryEscape("卫生不合格")), http.StatusSeeOther)
+		if n := countRows(t, e, "stalls", "id = ? AND status = 'suspended' AND status_reason = ?", cw.stallA, "卫生不合格"); n != 1 {
+			t.Error("not suspended with the reason")
+		}
+		wantStatus(t, post(base+"/stalls/"+cw.stallA+"/booth", "&booth=E-9"), http.StatusSeeOther)
+		wantStatus(t, post(base+"/stalls/"+cw.stallB+"/booth", "&booth=E-9"), http.StatusConflict)
+	})
+	t.Run("audit page", func(t *testing.T) {
+		res := page(base + "/audit")
+		wantStatus(t, res, http.StatusOK)
+		if n := rows(res, "audit-row"); n < 14 {
+			t.Errorf("%d audit rows, want the 12 approvals, the suspension and the booth", n)
+		}
+		res = page(base + "/audit?action=stall.suspend")
+		if n := rows(res, "audit-row"); n != 1 || !strings.Contains(string(res.Body), "卫生不合格") {
+			t.Errorf("filtered audit page shows %d rows", n)
+		}
+		other := e.createUser("other-org-pages@example.com", catalog.RoleOrganizer)
+		o := e.signIn(t, other.Email)
+		wantPageDenied(t, e.do(req{Method: "GET", Path: base + "/audit", Cookies: []*http.Cookie{o.Cookie}}))
+	})
+}
+
+// between is the text of s between the last before of it and after.
+func between(s, before, after string) string {
+	end := strings.Index(s, after)
+	if end < 0 {
+		return ""
+	}
+	start := strings.LastIndex(s[:end], before)
+	if start < 0 {
+		return ""
+	}
+	return s[start+len(before) : end]
 }
