@@ -56,7 +56,7 @@ type benchOpts struct {
 	persistMax time.Duration
 }
 
-// Bench is `fair bench flash|browse|references|totals`.
+// Bench is `fair bench flash|browse|references|totals|console`.
 func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	log := env.Log
 	if len(args) > 0 && args[0] == "references" {
@@ -68,8 +68,11 @@ func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	if len(args) > 0 && args[0] == "totals" {
 		return benchTotalsCommand(ctx, out, args[1:])
 	}
+	if len(args) > 0 && args[0] == "console" {
+		return benchConsoleCommand(ctx, out, args[1:])
+	}
 	if len(args) == 0 || args[0] != "flash" {
-		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
+		return errors.New("usage: fair bench flash [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG | fair bench console [--fair seed-article]")
 	}
 	fs := flag.NewFlagSet("bench flash", flag.ContinueOnError)
 	fs.SetOutput(out)
