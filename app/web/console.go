@@ -103,6 +103,17 @@ func (s *Site) bulkSubmit(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
+	// Back to the list as it was filtered.
+	keep := url.Values{}
+	for _, k := range []string{"aq", "astatus"} {
+		if v := strings.TrimSpace(c.FormValue(k)); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	list := back
+	if len(keep) > 0 {
+		list += "?" + keep.Encode()
+	}
 	var ids []string
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("ids") {
@@ -111,7 +122,7 @@ func (s *Site) bulkSubmit(c *fiber.Ctx) error {
 	}
 	if len(ids) == 0 {
 		flash(c, "err.bulk_none")
-		return c.Redirect(back+"#applications", http.StatusSeeOther)
+		return c.Redirect(list+"#applications", http.StatusSeeOther)
 	}
 	action := c.FormValue("action")
 	results, err := s.catalog.BulkDecide(c.UserContext(), a, slug, ids, action, c.FormValue("reason"))
@@ -127,7 +138,7 @@ func (s *Site) bulkSubmit(c *fiber.Ctx) error {
 			msg = "flash.bulk_partly"
 		}
 		flash(c, msg)
-		return c.Redirect(back+"#applications", http.StatusSeeOther)
+		return c.Redirect(list+"#applications", http.StatusSeeOther)
 	}
 	fm := s.organizerFairForm(c, a, slug, "bulk", "reason")
 	return s.finish(c, err, "", back, fm)
