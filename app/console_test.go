@@ -292,8 +292,17 @@ func TestConsoleSuspension(t *testing.T) {
 	if m := res.JSON(t); m["status"] != "suspended" || m["status_reason"] != "售卖违禁品" {
 		t.Errorf("suspended stall = %v", m)
 	}
-	res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/reinstate", Token: w.org})
+	res = e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/reinstate", Token: w.org, Body: map[string]any{"reason": "已整改"}})
 	wantStatus(t, res, http.StatusOK)
+	// The reason is between the organizer and the merchant.
+	for who, tok := range map[string]string{"the organizer": w.org, "the merchant": w.merchA.Token, "a shopper": w.shopper(t).Token, "anyone": ""} {
+		got := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + w.stallA, Token: tok})
+		wantStatus(t, got, http.StatusOK)
+		reason, _ := got.JSON(t)["status_reason"].(string)
+		if want := who == "the organizer" || who == "the merchant"; want != (reason == "已整改") {
+			t.Errorf("%s reads status_reason %q", who, reason)
+		}
+	}
 	eventually(t, 10*time.Second, func() error {
 		in := inboxOf(t, e, w.merchA.ID)
 		if in["stall_suspended"] != 1 || in["stall_reinstated"] != 1 {

@@ -157,6 +157,11 @@ func (s *Service) SearchStalls(ctx context.Context, a Actor, slug string, in Sta
 		return nil, nil, err
 	}
 	rows, next := NextCursor(p, rows, func(s Stall) string { return s.ID })
+	if !organizer {
+		for i := range rows {
+			rows[i].StatusReason = "" // between the organizer and the merchant
+		}
+	}
 	return rows, next, nil
 }
 

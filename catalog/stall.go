@@ -232,9 +232,14 @@ func (s *Service) ownStall(ctx context.Context, db bun.IDB, a Actor, id string) 
 	return sa, nil
 }
 
-// Stall returns a stall visible to the actor.
+// Stall returns a stall visible to the actor; why it was suspended or
+// reinstated only to its merchant and its fair's organizer.
 func (s *Service) Stall(ctx context.Context, a Actor, id string) (StallAccess, error) {
-	return s.stallAccess(ctx, s.db, a, id)
+	sa, err := s.stallAccess(ctx, s.db, a, id)
+	if err == nil && !sa.Merchant && !sa.Organizer {
+		sa.Stall.StatusReason = ""
+	}
+	return sa, err
 }
 
 // StallIn is Stall read through db (a transaction of the caller's: on SQLite a
