@@ -1279,6 +1279,7 @@ func stallRowOf(p *Page, st catalog.Stall, f *catalog.Fair) stallRow {
 type applicationRow struct {
 	ID, StallName, Description, Status, StatusLabel, Reason, Created, Fair string
 	Pending                                                                bool
+	Email                                                                  string // the merchant's (the organizer's console)
 }
 
 func applicationRowOf(p *Page, a catalog.Application, f *catalog.Fair) applicationRow {

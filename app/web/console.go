@@ -75,8 +75,21 @@ func (s *Site) consoleLists(c *fiber.Ctx, p *Page, a catalog.Actor, f *catalog.F
 	for _, st := range []string{catalog.ApplicationPending, catalog.ApplicationApproved, catalog.ApplicationRejected} {
 		al.Statuses = append(al.Statuses, option{st, p.T("application.status." + st)})
 	}
+	// Each row names its merchant's email: what the organizer searches by.
+	ids := make([]string, 0, len(apps))
 	for _, app := range apps {
-		v.Applications = append(v.Applications, applicationRowOf(p, app, f))
+		ids = append(ids, app.MerchantID)
+	}
+	who := map[string]catalog.Contact{}
+	if len(ids) > 0 {
+		if who, err = s.accounts.Contacts(ctx, ids); err != nil {
+			return err
+		}
+	}
+	for _, app := range apps {
+		row := applicationRowOf(p, app, f)
+		row.Email = who[app.MerchantID].Email
+		v.Applications = append(v.Applications, row)
 	}
 	if v.Pending, err = s.catalog.PendingApplications(ctx, a, f.Slug); err != nil {
 		return err
