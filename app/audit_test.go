@@ -644,8 +644,21 @@ var auditOps = map[string]auditDecl{
 		d.make = func(aw *auditWorld) target { return id(aw.pendingApplication()) }
 	}),
 	"list-stalls": public.with(func(d *auditDecl) { d.make = slug }),
-	"get-stall":   public.with(func(d *auditDecl) { d.make = stallID }),
-	"my-stalls":   signedIn.with(func(d *auditDecl) { d.ownerAs = merchA; d.wrongAs = shopperA; d.otherAs = merchB }),
+	// The organizer's console: bulk decisions, booth numbers, the audit log.
+	"bulk-decide-applications": fairOrganizer.with(func(d *auditDecl) {
+		d.make = slug
+		d.body = func(aw *auditWorld) any {
+			return map[string]any{"ids": []string{aw.pendingApplication()}, "action": "approve"}
+		}
+	}),
+	"set-stall-booth": fairOrganizer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target { return id(aw.freshStall()) }
+		d.body = func(aw *auditWorld) any { return map[string]any{"booth": fmt.Sprintf("Z-%d", aw.next())} }
+	}),
+	"fair-audit":     fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
+	"fair-audit-csv": fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
+	"get-stall":      public.with(func(d *auditDecl) { d.make = stallID }),
+	"my-stalls":      signedIn.with(func(d *auditDecl) { d.ownerAs = merchA; d.wrongAs = shopperA; d.otherAs = merchB }),
 	"update-stall": stallMerchant.with(func(d *auditDecl) {
 		d.make = stallID
 		d.body = func(*auditWorld) any { return map[string]any{"description": "审计 audit"} }
@@ -656,7 +669,7 @@ var auditOps = map[string]auditDecl{
 	"reinstate-stall": fairOrganizer.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target {
 			st := aw.freshStall()
-			wantStatus(aw.t, aw.send("POST", "/api/v1/stalls/"+st+"/suspend", aw.a.org, nil, nil), http.StatusOK)
+			wantStatus(aw.t, aw.send("POST", "/api/v1/stalls/"+st+"/suspend", aw.a.org, map[string]any{"reason": "审计"}, nil), http.StatusOK)
 			return id(st)
 		}
 	}),

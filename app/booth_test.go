@@ -579,7 +579,7 @@ func TestBoothOfflineSaleRetriesAndClosedBooths(t *testing.T) {
 	}
 
 	// A suspended stall's booth is closed.
-	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/suspend", Token: w.org}), http.StatusOK)
+	wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: w.org}), http.StatusOK)
 	wantProblem(t, e.do(req{Method: "POST", Path: salesA, Token: w.merchA.Token, Body: body}), http.StatusConflict, "conflict")
 	// So is every booth once the fair is over.
 	salesB := "/api/v1/stalls/" + w.stallB + "/offline-sales"

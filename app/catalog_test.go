@@ -804,9 +804,9 @@ func TestCatalogStalls(t *testing.T) {
 		e, otherOrg, m1, m2, shopper := w.e, w.otherOrg, w.m1, w.m2, w.shopper
 		s1ID := w.s1ID
 		for _, token := range []string{m1.Token, m2.Token, shopper.Token, otherOrg} {
-			wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: token}), http.StatusForbidden, "forbidden")
+			wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: token}), http.StatusForbidden, "forbidden")
 		}
-		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend"}), http.StatusUnauthorized, "unauthenticated")
+		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Body: map[string]any{"reason": "违规经营"}}), http.StatusUnauthorized, "unauthenticated")
 		res := e.do(req{Method: "GET", Path: "/api/v1/stalls/" + s1ID})
 		wantStatus(t, res, http.StatusOK)
 		if got := res.JSON(t)["status"]; got != "active" {
@@ -818,7 +818,7 @@ func TestCatalogStalls(t *testing.T) {
 		w := setup(t)
 		e, org, m1, m2, shopper := w.e, w.org, w.m1, w.m2, w.shopper
 		s1ID, s2ID, p1ID := w.s1ID, w.s2ID, w.p1ID
-		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: org})
+		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: org})
 		wantStatus(t, res, http.StatusOK)
 		if got := res.JSON(t)["status"]; got != "suspended" {
 			t.Errorf("status %v, want suspended", got)
@@ -852,7 +852,7 @@ func TestCatalogStalls(t *testing.T) {
 		w := setup(t)
 		e, org, m1, shopper := w.e, w.org, w.m1, w.shopper
 		s1ID, p1ID := w.s1ID, w.p1ID
-		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Token: org}), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: org}), http.StatusOK)
 		wantProblem(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/reinstate", Token: m1.Token}), http.StatusForbidden, "forbidden")
 		res := e.do(req{Method: "POST", Path: "/api/v1/stalls/" + s1ID + "/reinstate", Token: org})
 		wantStatus(t, res, http.StatusOK)
@@ -1450,7 +1450,7 @@ func TestCatalogSearch(t *testing.T) {
 	})
 
 	t.Run("SuspendedStall", func(t *testing.T) {
-		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallB + "/suspend", Token: org}), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + stallB + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: org}), http.StatusOK)
 		want(t, q("蟹黄"))
 		want(t, "limit=100&kind=voucher")
 		want(t, "limit=100&stall_id="+stallB)

@@ -38,7 +38,7 @@ func (w *world) postponeFair(t testing.TB) {
 // suspendStallA suspends stall A as the fair's organizer.
 func (w *world) suspendStallA(t testing.TB) {
 	t.Helper()
-	res := w.e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/suspend", Token: w.org})
+	res := w.e.do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallA + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: w.org})
 	wantStatus(t, res, http.StatusOK)
 }
 

@@ -161,7 +161,7 @@ func TestCart(t *testing.T) {
 		p := e.createProduct(t, m.Token, st, goods("糖画", 500, 10))["id"].(string)
 		shopper := w.shopper(t)
 		wantStatus(t, put(e, shopper.Token, p, map[string]any{"quantity": 1}), http.StatusOK)
-		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + st + "/suspend", Token: w.org}), http.StatusOK)
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/stalls/" + st + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: w.org}), http.StatusOK)
 		res := put(e, buyer.Token, p, map[string]any{"quantity": 1})
 		if res.StatusCode != http.StatusConflict && res.StatusCode != http.StatusNotFound {
 			t.Errorf("a suspended stall's product: status %d, want 409 or 404: %s", res.StatusCode, res.Body)

@@ -176,7 +176,7 @@ func TestPageCacheWritesShowOnEveryServer(t *testing.T) {
 		paths := []string{"/fairs/" + w.slug, "/api/v1/fairs/" + w.slug + "/products", "/fairs/" + w.slug + "/search?q=%E5%89%AA%E7%BA%B8"} // 剪纸
 		stall := "/api/v1/stalls/" + w.stallB
 		warm(t, servers, append(paths, stall, "/api/v1/products/"+w.paperCut))
-		res := servers[0].do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallB + "/suspend", Token: w.org})
+		res := servers[0].do(req{Method: "POST", Path: "/api/v1/stalls/" + w.stallB + "/suspend", Body: map[string]any{"reason": "违规经营"}, Token: w.org})
 		wantStatus(t, res, http.StatusOK)
 		wantEverywhere(t, servers, paths, func(p, body string) error {
 			if strings.Contains(body, "生肖剪纸") {

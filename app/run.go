@@ -36,6 +36,8 @@ Usage:
   fair bench coupons [same flags]   the release moment of a coupon campaign (--stock is its quantity)
   fair bench totals --fair SLUG [--url U] [--requests N] [--conns N] [--email E --password P]
                                 latency of a fair's totals API and dashboard, as its organizer
+  fair bench console [--fair seed-article] [--url U] [--rounds N] [--conns N]
+                                the organizer's console: page and search all stalls and applications
   fair seed --scale article [--slug S] [--stalls N] [--products N] [--shoppers N] [--orders N]
                                 bulk-create a temple fair of the article's size
   fair check totals [--fair SLUG]

@@ -44,7 +44,7 @@ func TestFlashSaleBounds(t *testing.T) {
 		if got := k.sale(f.ID).Status; got != catalog.FlashLive {
 			t.Fatalf("status %s, want live", got)
 		}
-		if _, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallSuspended); err != nil {
+		if _, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 			t.Fatal(err)
 		}
 		b, err := k.svc.FlashBounds(k.ctx, k.db, w.stall.ID)
@@ -54,7 +54,7 @@ func TestFlashSaleBounds(t *testing.T) {
 		if got := k.sale(f.ID).Status; got != catalog.FlashEnded {
 			t.Errorf("status with the stall suspended %s, want ended", got)
 		}
-		if _, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallActive); err != nil {
+		if _, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallActive, ""); err != nil {
 			t.Fatal(err)
 		}
 		later, end := k.clock().Add(24*time.Hour), k.clock().Add(48*time.Hour)

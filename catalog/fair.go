@@ -197,8 +197,10 @@ func (s *Service) CreateFair(ctx context.Context, a Actor, in FairInput) (*Fair,
 			return err
 		}
 		cats := DefaultCategories(f)
-		_, err := tx.NewInsert().Model(&cats).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(&cats).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, f.ID, "fair.create", f.ID, Change{After: f})
 	})
 	if err != nil {
 		return nil, err
@@ -216,6 +218,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 		if f, err = s.ownFair(ctx, tx, a, slug); err != nil {
 			return err
 		}
+		before := *f
 		kindChanged := in.Kind != nil && *in.Kind != f.Kind
 		if kindChanged {
 			n, err := tx.NewSelect().Model((*Stall)(nil)).Where("fair_id = ?", f.ID).Count(ctx)
@@ -245,7 +248,7 @@ func (s *Service) UpdateFair(ctx context.Context, a Actor, slug string, in FairI
 			}
 			return err
 		}
-		return nil
+		return Audit(ctx, tx, f.UpdatedAt, a, f.ID, "fair.update", f.ID, Diff(&before, f))
 	})
 	if err != nil {
 		return nil, err

@@ -161,8 +161,10 @@ func (s *Service) CreateFlashSale(ctx context.Context, a Actor, in FlashInput) (
 			return err
 		}
 		f.Bounds = boundsOf(sa.Fair, sa.Stall)
-		_, err = tx.NewInsert().Model(f).Exec(ctx)
-		return err
+		if _, err = tx.NewInsert().Model(f).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, f.FairID, "flash_sale.create", f.ID, Change{After: flashTerms(f)})
 	})
 	if err != nil {
 		return nil, err
@@ -215,7 +217,7 @@ func (s *Service) UpdateFlashSale(ctx context.Context, a Actor, id string, in Fl
 		if f.Withdrawn || !now.Before(f.StartsAt) {
 			return ErrFlashStarted
 		}
-		before := f.Quantity
+		before, was := f.Quantity, flashTerms(f)
 		f.Bounds = boundsOf(sa.Fair, sa.Stall)
 		if err := in.apply(f, sa.Fair, now); err != nil {
 			return err
@@ -230,8 +232,10 @@ func (s *Service) UpdateFlashSale(ctx context.Context, a Actor, id string, in Fl
 			}
 		}
 		f.UpdatedAt = now
-		_, err = tx.NewUpdate().Model(f).Column("price", "quantity", "per_user_limit", "starts_at", "ends_at", "updated_at").WherePK().Exec(ctx)
-		return err
+		if _, err = tx.NewUpdate().Model(f).Column("price", "quantity", "per_user_limit", "starts_at", "ends_at", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, f.FairID, "flash_sale.update", f.ID, Diff(was, flashTerms(f)))
 	})
 	if err != nil {
 		return nil, err
@@ -256,8 +260,10 @@ func (s *Service) WithdrawFlashSale(ctx context.Context, a Actor, id string) (*F
 			return err
 		}
 		f.Withdrawn, f.Settled, f.UpdatedAt = true, true, s.now()
-		_, err = tx.NewUpdate().Model(f).Column("withdrawn", "settled", "updated_at").WherePK().Exec(ctx)
-		return err
+		if _, err = tx.NewUpdate().Model(f).Column("withdrawn", "settled", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, f.UpdatedAt, a, f.FairID, "flash_sale.withdraw", f.ID, map[string]any{"product_id": f.ProductID, "quantity": f.Quantity})
 	})
 	if err != nil {
 		return nil, err
@@ -392,4 +398,9 @@ func (s *Service) RemindedSales(ctx context.Context, now time.Time) ([]SaleStart
 		Where("EXISTS (SELECT 1 FROM flash_reminders AS r WHERE r.sale_id = s.id)").
 		OrderExpr("s.starts_at").Scan(ctx, &out)
 	return out, err
+}
+
+// flashTerms is what a merchant sets of an offer, for the audit log.
+func flashTerms(f *FlashSale) map[string]any {
+	return map[string]any{"product_id": f.ProductID, "price": f.Price, "quantity": f.Quantity, "per_user_limit": f.PerUserLimit, "starts_at": f.StartsAt, "ends_at": f.EndsAt}
 }

@@ -135,8 +135,14 @@ func (s *Service) SetFloorPlan(ctx context.Context, a Actor, slug string, in Flo
 		return nil, err
 	}
 	m := &fairMap{FairID: f.ID, ImageURL: in.ImageURL, Booths: string(raw), UpdatedAt: s.now()}
-	if _, err := s.db.NewInsert().Model(m).On("CONFLICT (fair_id) DO UPDATE").
-		Set("image_url = EXCLUDED.image_url, booths = EXCLUDED.booths, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(m).On("CONFLICT (fair_id) DO UPDATE").
+			Set("image_url = EXCLUDED.image_url, booths = EXCLUDED.booths, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, m.UpdatedAt, a, f.ID, "map.update", f.ID, map[string]any{"image_url": in.ImageURL, "booths": len(in.Booths), "stalls_placed": len(placed)})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &in, nil

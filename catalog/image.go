@@ -121,7 +121,8 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 	data = enc.data
 	path := filepath.Join(s.mediaDir, filepath.FromSlash(img.File))
 	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, _, err := s.ownProduct(ctx, tx, a, productID); err != nil {
+		p, _, err := s.ownProduct(ctx, tx, a, productID)
+		if err != nil {
 			return err
 		}
 		// Uploads to one product take turns, so the count below stays true.
@@ -137,6 +138,9 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 			return Failf(ErrConflict, "a product holds at most %d images", MaxImagesPerItem)
 		}
 		if _, err := tx.NewInsert().Model(img).Exec(ctx); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, img.CreatedAt, a, p.FairID, "product.image_add", productID, map[string]string{"image_id": img.ID}); err != nil {
 			return err
 		}
 		// The files are written last inside the transaction: if one fails
@@ -160,14 +164,17 @@ func (s *Service) AddImage(ctx context.Context, a Actor, productID string, data 
 func (s *Service) RemoveImage(ctx context.Context, a Actor, productID, imageID string) error {
 	var img Image
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, _, err := s.ownProduct(ctx, tx, a, productID); err != nil {
+		p, _, err := s.ownProduct(ctx, tx, a, productID)
+		if err != nil {
 			return err
 		}
 		if err := tx.NewSelect().Model(&img).Where("id = ? AND product_id = ?", imageID, productID).Scan(ctx); err != nil {
 			return notFound(err, "image")
 		}
-		_, err := tx.NewDelete().Model(&img).WherePK().Exec(ctx)
-		return err
+		if _, err := tx.NewDelete().Model(&img).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, s.now(), a, p.FairID, "product.image_remove", productID, map[string]string{"image_id": img.ID})
 	})
 	if err != nil {
 		return err

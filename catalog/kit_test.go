@@ -26,6 +26,14 @@ import (
 type fakeEvents struct {
 	applicationDecided func(ctx context.Context, app *catalog.Application) error
 	fairChanged        func(ctx context.Context, fairID string) error
+	stallStatus        func(ctx context.Context, st *catalog.Stall, reason string) error
+}
+
+func (f fakeEvents) StallStatusChanged(ctx context.Context, st *catalog.Stall, reason string) error {
+	if f.stallStatus == nil {
+		return nil
+	}
+	return f.stallStatus(ctx, st, reason)
 }
 
 func (f fakeEvents) FairChanged(ctx context.Context, fairID string) error {

@@ -161,6 +161,9 @@ func (s *Service) CreateProduct(ctx context.Context, a Actor, stallID string, in
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return err
 		}
+		if err := Audit(ctx, tx, now, a, p.FairID, "product.create", p.ID, Change{After: p}); err != nil {
+			return err
+		}
 		return indexProduct(ctx, tx, p, sa.Stall.Name)
 	})
 	if err != nil {
@@ -185,11 +188,21 @@ func (s *Service) UpdateProduct(ctx context.Context, a Actor, id string, in Prod
 			return err
 		}
 		title, description := p.Title, p.Description
+		before := *p
 		if err := in.apply(p, sa.Fair, cats, s.now()); err != nil {
 			return err
 		}
 		p.UpdatedAt = s.now()
 		if _, err := tx.NewUpdate().Model(p).ExcludeColumn("id", "fair_id", "stall_id", "created_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		// A change of stock alone is its own action: what a merchant does
+		// most, and what an organizer looks for when stock is disputed.
+		action, ch := "product.update", Diff(&before, p)
+		if ch.Only("stock") {
+			action = "product.stock"
+		}
+		if err := Audit(ctx, tx, p.UpdatedAt, a, p.FairID, action, p.ID, ch); err != nil {
 			return err
 		}
 		if p.Title == title && p.Description == description {

@@ -98,12 +98,15 @@ func (s *Service) AddUnitType(ctx context.Context, a Actor, stallID string, in U
 	}
 	var u *UnitType
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.ownDevelopment(ctx, tx, a, stallID); err != nil {
+		sa, err := s.ownDevelopment(ctx, tx, a, stallID)
+		if err != nil {
 			return err
 		}
 		u = &UnitType{ID: NewID(), StallID: stallID, Name: in.Name, AreaM2: math.Round(in.AreaM2*100) / 100, PricePerM2: in.PricePerM2, UnitsAvailable: in.UnitsAvailable, CreatedAt: s.now()}
-		_, err := tx.NewInsert().Model(u).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(u).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, u.CreatedAt, a, sa.Fair.ID, "unit_type.add", stallID, Change{After: u})
 	})
 	return u, err
 }
@@ -111,7 +114,8 @@ func (s *Service) AddUnitType(ctx context.Context, a Actor, stallID string, in U
 // RemoveUnitType deletes a floor plan of the merchant's own development.
 func (s *Service) RemoveUnitType(ctx context.Context, a Actor, stallID, id string) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.ownDevelopment(ctx, tx, a, stallID); err != nil {
+		sa, err := s.ownDevelopment(ctx, tx, a, stallID)
+		if err != nil {
 			return err
 		}
 		res, err := tx.NewDelete().Model((*UnitType)(nil)).Where("id = ? AND stall_id = ?", id, stallID).Exec(ctx)
@@ -121,7 +125,7 @@ func (s *Service) RemoveUnitType(ctx context.Context, a Actor, stallID, id strin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return Fail(ErrNotFound, "unit type")
 		}
-		return nil
+		return Audit(ctx, tx, s.now(), a, sa.Fair.ID, "unit_type.remove", stallID, map[string]string{"unit_type_id": id})
 	})
 }
 
@@ -154,12 +158,15 @@ func (s *Service) AddSlot(ctx context.Context, a Actor, stallID string, in SlotI
 	}
 	var v *ViewingSlot
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.ownDevelopment(ctx, tx, a, stallID); err != nil {
+		sa, err := s.ownDevelopment(ctx, tx, a, stallID)
+		if err != nil {
 			return err
 		}
 		v = &ViewingSlot{ID: NewID(), StallID: stallID, StartsAt: in.StartsAt.UTC(), EndsAt: in.EndsAt.UTC(), Capacity: in.Capacity, CreatedAt: s.now()}
-		_, err := tx.NewInsert().Model(v).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(v).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, v.CreatedAt, a, sa.Fair.ID, "slot.add", stallID, Change{After: v})
 	})
 	return v, err
 }

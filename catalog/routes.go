@@ -36,18 +36,21 @@ func (h *Handler) Routes(api huma.API) {
 	// Applications (商家入驻).
 	enrol := Tag("Enrolment")
 	huma.Register(api, enrol.Signed("apply", post, "/fairs/{slug}/applications", "Apply for a stall (merchants)", created, 403, 404, 409, 422), SignedIn(h.actor, h.apply))
-	huma.Register(api, enrol.Signed("list-applications", get, "/fairs/{slug}/applications", "A fair's applications (its organizer)", 0, 403, 404), SignedIn(h.actor, h.listApplications))
+	huma.Register(api, enrol.Signed("list-applications", get, "/fairs/{slug}/applications", "A fair's applications, oldest first: one status, searched by stall name or merchant email (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.listApplications))
+	huma.Register(api, enrol.Signed("bulk-decide-applications", post, "/fairs/{slug}/applications/bulk", "Approve or reject many applications at once, each in its own transaction: the answer says what became of each (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.bulkDecide))
 	huma.Register(api, enrol.Signed("my-applications", get, "/me/applications", "The merchant's own applications", 0), SignedIn(h.actor, h.myApplications))
 	huma.Register(api, enrol.Signed("approve-application", post, "/applications/{id}/approve", "Approve an application: opens the stall (the fair's organizer)", 0, 404, 409), SignedIn(h.actor, h.approve))
 	huma.Register(api, enrol.Signed("reject-application", post, "/applications/{id}/reject", "Reject an application with a reason (the fair's organizer)", 0, 404, 409, 422), SignedIn(h.actor, h.reject))
 
 	stalls := Tag("Stalls")
-	huma.Register(api, stalls.Public("list-stalls", get, "/fairs/{slug}/stalls", "A fair's stalls", 0, 404), Public(h.actor, h.listStalls))
+	huma.Register(api, stalls.Public("list-stalls", get, "/fairs/{slug}/stalls", "A fair's stalls: active ones, or all of them (one status) for its organizer; searched by name or booth number, and merchant email for the organizer", 0, 404, 422), Public(h.actor, h.listStalls))
 	huma.Register(api, stalls.Public("get-stall", get, "/stalls/{id}", "One stall", 0, 404), Public(h.actor, h.getStall))
 	huma.Register(api, stalls.Signed("my-stalls", get, "/me/stalls", "The merchant's own stalls", 0), SignedIn(h.actor, h.myStalls))
 	huma.Register(api, stalls.Signed("update-stall", patch, "/stalls/{id}", "Edit the stall profile (its merchant)", 0, 403, 404, 422), SignedIn(h.actor, h.updateStall))
-	huma.Register(api, stalls.Signed("suspend-stall", post, "/stalls/{id}/suspend", "Suspend a stall: its products are hidden and cannot be bought (the fair's organizer)", 0, 403, 404), SignedIn(h.actor, h.setStallStatus(StallSuspended)))
-	huma.Register(api, stalls.Signed("reinstate-stall", post, "/stalls/{id}/reinstate", "Reinstate a suspended stall (the fair's organizer)", 0, 403, 404), SignedIn(h.actor, h.setStallStatus(StallActive)))
+	huma.Register(api, stalls.Signed("suspend-stall", post, "/stalls/{id}/suspend", "Suspend a stall with a reason its merchant is told: its products are hidden and cannot be bought (the fair's organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.suspendStall))
+	huma.Register(api, stalls.Signed("reinstate-stall", post, "/stalls/{id}/reinstate", "Reinstate a suspended stall; its merchant is told (the fair's organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.reinstateStall))
+	huma.Register(api, stalls.Signed("set-stall-booth", http.MethodPut, "/stalls/{id}/booth", "Set the stall's booth number, unique in the fair; the floor plan follows (the fair's organizer)", 0, 403, 404, 409, 422), SignedIn(h.actor, h.setBooth))
+	huma.Register(api, fairs.Signed("fair-audit", get, "/fairs/{slug}/audit", "Who did what at the fair, newest first (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.fairAudit))
 
 	products := Tag("Products")
 	huma.Register(api, products.Signed("create-product", post, "/stalls/{id}/products", "Add a product (the stall's merchant)", created, 403, 404, 422), SignedIn(h.actor, h.createProduct))
@@ -195,12 +198,27 @@ func (h *Handler) apply(ctx context.Context, a Actor, in *applyIn) (*Application
 type listApplicationsIn = struct {
 	Slug   string `path:"slug"`
 	Status string `query:"status" enum:"pending,approved,rejected" doc:"only this status"`
+	Q      string `query:"q" maxLength:"100" doc:"part of the stall's name (any case), or the merchant's whole email"`
 	PageQuery
 }
 
 func (h *Handler) listApplications(ctx context.Context, a Actor, in *listApplicationsIn) (List[Application], error) {
-	rows, next, err := h.svc.Applications(ctx, a, in.Slug, in.Status, in.Page())
+	rows, next, err := h.svc.SearchApplications(ctx, a, in.Slug, ApplicationQuery{Status: in.Status, Q: in.Q, Page: in.Page()})
 	return NewList(rows, next), err
+}
+
+type bulkDecideIn = struct {
+	Slug string `path:"slug"`
+	Body struct {
+		IDs    []string `json:"ids" minItems:"1" maxItems:"100" doc:"the applications, 1 to 100"`
+		Action string   `json:"action" enum:"approve,reject"`
+		Reason string   `json:"reason,omitempty" maxLength:"500" doc:"rejections: why, told to each merchant"`
+	}
+}
+
+func (h *Handler) bulkDecide(ctx context.Context, a Actor, in *bulkDecideIn) (items[BulkResult], error) {
+	rows, err := h.svc.BulkDecide(ctx, a, in.Slug, in.Body.IDs, in.Body.Action, in.Body.Reason)
+	return itemsOf(rows), err
 }
 
 func (h *Handler) myApplications(ctx context.Context, a Actor, _ *struct{}) (items[Application], error) {
@@ -232,12 +250,14 @@ func (h *Handler) reject(ctx context.Context, a Actor, in *rejectIn) (*Applicati
 // ---- Stalls ----
 
 type listStallsIn = struct {
-	Slug string `path:"slug"`
+	Slug   string `path:"slug"`
+	Status string `query:"status" enum:"active,suspended" doc:"only this status (the organizer; others see active stalls only)"`
+	Q      string `query:"q" maxLength:"100" doc:"part of the stall's name (any case), its booth number, or (the organizer) the merchant's whole email"`
 	PageQuery
 }
 
 func (h *Handler) listStalls(ctx context.Context, a Actor, in *listStallsIn) (List[Stall], error) {
-	rows, next, err := h.svc.Stalls(ctx, a, in.Slug, in.Page())
+	rows, next, err := h.svc.SearchStalls(ctx, a, in.Slug, StallQuery{Status: in.Status, Q: in.Q, Page: in.Page()})
 	return NewList(rows, next), err
 }
 
@@ -269,11 +289,53 @@ func (h *Handler) updateStall(ctx context.Context, a Actor, in *updateStallIn) (
 	return h.svc.UpdateStall(ctx, a, in.ID, StallInput{Name: b.Name, Description: b.Description, Address: b.Address, District: b.District})
 }
 
-// setStallStatus suspends or reinstates a stall.
-func (h *Handler) setStallStatus(status string) func(context.Context, Actor, *idPath) (*Stall, error) {
-	return func(ctx context.Context, a Actor, in *idPath) (*Stall, error) {
-		return h.svc.SetStallStatus(ctx, a, in.ID, status)
+type suspendStallIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Reason string `json:"reason" maxLength:"500" doc:"why, told to the merchant (required)"`
 	}
+}
+
+func (h *Handler) suspendStall(ctx context.Context, a Actor, in *suspendStallIn) (*Stall, error) {
+	return h.svc.SetStallStatus(ctx, a, in.ID, StallSuspended, in.Body.Reason)
+}
+
+type reinstateStallIn = struct {
+	ID   string `path:"id"`
+	Body *struct {
+		Reason string `json:"reason,omitempty" maxLength:"500" doc:"a word to the merchant"`
+	} `required:"false"`
+}
+
+func (h *Handler) reinstateStall(ctx context.Context, a Actor, in *reinstateStallIn) (*Stall, error) {
+	reason := ""
+	if in.Body != nil {
+		reason = in.Body.Reason
+	}
+	return h.svc.SetStallStatus(ctx, a, in.ID, StallActive, reason)
+}
+
+type setBoothIn = struct {
+	ID   string `path:"id"`
+	Body struct {
+		Booth string `json:"booth" example:"A-012" doc:"1 to 20 letters, digits and dashes; unique in the fair"`
+	}
+}
+
+func (h *Handler) setBooth(ctx context.Context, a Actor, in *setBoothIn) (*Stall, error) {
+	return h.svc.SetBooth(ctx, a, in.ID, in.Body.Booth)
+}
+
+type fairAuditIn = struct {
+	Slug    string `path:"slug"`
+	Action  string `query:"action" maxLength:"64" doc:"only this action, e.g. stall.suspend"`
+	ActorID string `query:"actor_id" maxLength:"64" doc:"only this user's actions"`
+	PageQuery
+}
+
+func (h *Handler) fairAudit(ctx context.Context, a Actor, in *fairAuditIn) (List[AuditItem], error) {
+	rows, next, err := h.svc.AuditLog(ctx, a, in.Slug, AuditQuery{Action: in.Action, ActorID: in.ActorID, Page: in.Page()})
+	return NewList(rows, next), err
 }
 
 // ---- Products ----

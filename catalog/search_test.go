@@ -209,12 +209,12 @@ func TestSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 		sw.want(t, "鸡汤", "清炖鸡汤")
-		if _, err := sw.k.svc.SetStallStatus(sw.k.ctx, sw.org, sw.other.stall.ID, catalog.StallSuspended); err != nil {
+		if _, err := sw.k.svc.SetStallStatus(sw.k.ctx, sw.org, sw.other.stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 			t.Fatal(err)
 		}
 		sw.want(t, "鸡汤")
 		sw.want(t, "扬州")
-		if _, err := sw.k.svc.SetStallStatus(sw.k.ctx, sw.org, sw.other.stall.ID, catalog.StallActive); err != nil {
+		if _, err := sw.k.svc.SetStallStatus(sw.k.ctx, sw.org, sw.other.stall.ID, catalog.StallActive, ""); err != nil {
 			t.Fatal(err)
 		}
 		sw.want(t, "鸡汤", "清炖鸡汤")

@@ -50,6 +50,9 @@ type Events interface {
 	// FairChanged follows a change of a fair's dates or publication, or of
 	// one of its stalls' status: its flash sales' admission is bounded again.
 	FairChanged(ctx context.Context, fairID string) error
+	// StallStatusChanged tells the stall's merchant it was suspended or
+	// reinstated, and why.
+	StallStatusChanged(ctx context.Context, st *Stall, reason string) error
 }
 
 // NoEvents is Events that does nothing (tools that seed data).
@@ -60,6 +63,9 @@ func (NoEvents) ApplicationDecided(context.Context, *Application) error { return
 
 // FairChanged does nothing.
 func (NoEvents) FairChanged(context.Context, string) error { return nil }
+
+// StallStatusChanged does nothing.
+func (NoEvents) StallStatusChanged(context.Context, *Stall, string) error { return nil }
 
 // NewService returns the catalog service; uploaded images are stored under
 // dataDir/media.

@@ -51,7 +51,8 @@ func (s *Service) AddStaff(ctx context.Context, a Actor, stallID, email string) 
 	if email == "" {
 		return nil, Invalid("email", "is required")
 	}
-	if _, err := s.ownStall(ctx, s.db, a, stallID); err != nil {
+	sa, err := s.ownStall(ctx, s.db, a, stallID)
+	if err != nil {
 		return nil, err
 	}
 	userID, err := s.people.UserIDByEmail(ctx, email)
@@ -65,7 +66,17 @@ func (s *Service) AddStaff(ctx context.Context, a Actor, stallID, email string) 
 		return nil, Invalid("email", "is the stall's merchant")
 	}
 	m := &StaffMember{StallID: stallID, UserID: userID, CreatedAt: s.now()}
-	if _, err := s.db.NewInsert().Model(m).On("CONFLICT (stall_id, user_id) DO NOTHING").Exec(ctx); err != nil {
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(m).On("CONFLICT (stall_id, user_id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already staff: nothing changed
+		}
+		return Audit(ctx, tx, m.CreatedAt, a, sa.Fair.ID, "staff.add", stallID, map[string]string{"user_id": userID})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := s.db.NewSelect().Model(m).WherePK().Scan(ctx); err != nil {
@@ -81,17 +92,20 @@ func (s *Service) AddStaff(ctx context.Context, a Actor, stallID, email string) 
 
 // RemoveStaff ends a user's work at the stall; only its merchant may.
 func (s *Service) RemoveStaff(ctx context.Context, a Actor, stallID, userID string) error {
-	if _, err := s.ownStall(ctx, s.db, a, stallID); err != nil {
-		return err
-	}
-	res, err := s.db.NewDelete().Model((*StaffMember)(nil)).Where("stall_id = ? AND user_id = ?", stallID, userID).Exec(ctx)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Fail(ErrNotFound, "staff member")
-	}
-	return nil
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		sa, err := s.ownStall(ctx, tx, a, stallID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*StaffMember)(nil)).Where("stall_id = ? AND user_id = ?", stallID, userID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Fail(ErrNotFound, "staff member")
+		}
+		return Audit(ctx, tx, s.now(), a, sa.Fair.ID, "staff.remove", stallID, map[string]string{"user_id": userID})
+	})
 }
 
 // Staff lists the stall's staff for its merchant, oldest first.

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,6 +50,7 @@ type Stall struct {
 	Description   string    `json:"description"`
 	Booth         string    `json:"booth" doc:"booth number at the offline fair"`
 	Status        string    `json:"status" enum:"active,suspended"`
+	StatusReason  string    `json:"status_reason,omitempty" doc:"why the organizer last suspended or reinstated it"`
 	Address       string    `json:"address,omitempty" doc:"property seasons: the development's address"`
 	District      string    `json:"district,omitempty" doc:"property seasons: the district"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -90,23 +90,7 @@ func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, descripti
 // Applications lists a fair's applications for its organizer, optionally of
 // one status, oldest first.
 func (s *Service) Applications(ctx context.Context, a Actor, slug, status string, p Page) ([]Application, *string, error) {
-	f, err := s.ownFair(ctx, s.db, a, slug)
-	if err != nil {
-		return nil, nil, err
-	}
-	var rows []Application
-	q := s.db.NewSelect().Model(&rows).Where("fair_id = ?", f.ID).OrderExpr("id ASC").Limit(p.Size() + 1)
-	if status != "" {
-		q = q.Where("status = ?", status)
-	}
-	if p.Cursor != "" {
-		q = q.Where("id > ?", p.Cursor)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, nil, err
-	}
-	rows, next := NextCursor(p, rows, func(a Application) string { return a.ID })
-	return rows, next, nil
+	return s.SearchApplications(ctx, a, slug, ApplicationQuery{Status: status, Page: p})
 }
 
 // MyApplications lists a merchant's own applications, newest first.
@@ -137,7 +121,7 @@ func (s *Service) decidable(ctx context.Context, tx bun.Tx, a Actor, id string) 
 }
 
 // Approve accepts a pending application and opens its stall with the next
-// booth number of the fair.
+// free booth number of the fair (the organizer may change it: SetBooth).
 func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application, *Stall, error) {
 	var app *Application
 	var st *Stall
@@ -158,21 +142,19 @@ func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application
 		if _, err := tx.NewUpdate().Model(app).Column("status", "decided_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		n, err := tx.NewSelect().Model((*Stall)(nil)).Where("fair_id = ?", f.ID).Count(ctx)
+		booth, err := nextBooth(ctx, tx, f)
 		if err != nil {
 			return err
 		}
-		prefix := "A"
-		if f.Kind == KindPropertySeason {
-			prefix = "P"
-		}
 		st = &Stall{
 			ID: NewID(), FairID: f.ID, MerchantID: app.MerchantID, ApplicationID: app.ID,
-			Name: app.StallName, Description: app.Description, Booth: fmt.Sprintf("%s-%03d", prefix, n+1),
+			Name: app.StallName, Description: app.Description, Booth: booth,
 			Status: StallActive, CreatedAt: now, UpdatedAt: now,
 		}
-		_, err = tx.NewInsert().Model(st).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, f.ID, "application.approve", app.ID, map[string]string{"stall_id": st.ID, "stall_name": st.Name, "booth": st.Booth})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -195,8 +177,10 @@ func (s *Service) Reject(ctx context.Context, a Actor, id, reason string) (*Appl
 		}
 		now := s.now()
 		app.Status, app.Reason, app.DecidedAt = ApplicationRejected, reason, &now
-		_, err = tx.NewUpdate().Model(app).Column("status", "reason", "decided_at").WherePK().Exec(ctx)
-		return err
+		if _, err = tx.NewUpdate().Model(app).Column("status", "reason", "decided_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, app.FairID, "application.reject", app.ID, map[string]string{"stall_name": app.StallName, "reason": reason})
 	})
 	if err != nil {
 		return nil, err
@@ -248,9 +232,14 @@ func (s *Service) ownStall(ctx context.Context, db bun.IDB, a Actor, id string) 
 	return sa, nil
 }
 
-// Stall returns a stall visible to the actor.
+// Stall returns a stall visible to the actor; why it was suspended or
+// reinstated only to its merchant and its fair's organizer.
 func (s *Service) Stall(ctx context.Context, a Actor, id string) (StallAccess, error) {
-	return s.stallAccess(ctx, s.db, a, id)
+	sa, err := s.stallAccess(ctx, s.db, a, id)
+	if err == nil && !sa.Merchant && !sa.Organizer {
+		sa.Stall.StatusReason = ""
+	}
+	return sa, err
 }
 
 // StallIn is Stall read through db (a transaction of the caller's: on SQLite a
@@ -262,23 +251,7 @@ func (s *Service) StallIn(ctx context.Context, db bun.IDB, a Actor, id string) (
 // Stalls lists a fair's stalls: active ones for everyone, all of them for its
 // organizer.
 func (s *Service) Stalls(ctx context.Context, a Actor, slug string, p Page) ([]Stall, *string, error) {
-	f, err := s.Fair(ctx, a, slug)
-	if err != nil {
-		return nil, nil, err
-	}
-	var rows []Stall
-	q := s.db.NewSelect().Model(&rows).Where("fair_id = ?", f.ID).OrderExpr("id ASC").Limit(p.Size() + 1)
-	if f.OrganizerID != a.UserID {
-		q = q.Where("status = ?", StallActive)
-	}
-	if p.Cursor != "" {
-		q = q.Where("id > ?", p.Cursor)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, nil, err
-	}
-	rows, next := NextCursor(p, rows, func(s Stall) string { return s.ID })
-	return rows, next, nil
+	return s.SearchStalls(ctx, a, slug, StallQuery{Page: p})
 }
 
 // MyStalls lists the stalls a merchant runs.
@@ -305,6 +278,7 @@ func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallI
 			return err
 		}
 		st = sa.Stall
+		before := stallProfile(st)
 		oldName := st.Name
 		set := func(dst *string, v *string) {
 			if v != nil {
@@ -328,6 +302,9 @@ func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallI
 		if _, err := tx.NewUpdate().Model(st).Column("name", "description", "address", "district", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		if err := Audit(ctx, tx, st.UpdatedAt, a, st.FairID, "stall.update", st.ID, Change{Before: before, After: stallProfile(st)}); err != nil {
+			return err
+		}
 		if !renamed {
 			return nil
 		}
@@ -336,14 +313,27 @@ func (s *Service) UpdateStall(ctx context.Context, a Actor, id string, in StallI
 	return st, err
 }
 
+// stallProfile is the part of a stall its merchant edits, for the audit log.
+func stallProfile(st *Stall) map[string]string {
+	return map[string]string{"name": st.Name, "description": st.Description, "address": st.Address, "district": st.District}
+}
+
 // SetStallStatus suspends or reinstates a stall; only the fair's organizer
-// may. A suspended stall's products are hidden and cannot be bought; orders
-// already paid are not touched.
-func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status string) (*Stall, error) {
-	if status != StallActive && status != StallSuspended {
-		return nil, Invalid("status", "must be active or suspended")
+// may. A suspension needs a reason (1 to 500 characters), a reinstatement
+// may give one; the merchant is told either, with it. A suspended stall's
+// products are hidden and cannot be bought; orders already paid are not
+// touched.
+func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status, reason string) (*Stall, error) {
+	reason = strings.TrimSpace(reason)
+	var c Check
+	c.That(status == StallActive || status == StallSuspended, "status", "must be active or suspended")
+	c.That(status != StallSuspended || reason != "", "reason", "must say why the stall is suspended")
+	c.That(utf8.RuneCountInString(reason) <= 500, "reason", "must be at most 500 characters")
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	var st *Stall
+	changed := false
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		sa, err := s.stallAccess(ctx, tx, a, id)
 		if err != nil {
@@ -353,13 +343,26 @@ func (s *Service) SetStallStatus(ctx context.Context, a Actor, id, status string
 			return Fail(ErrForbidden, "only the fair's organizer may suspend a stall")
 		}
 		st = sa.Stall
-		st.Status, st.UpdatedAt = status, s.now()
-		_, err = tx.NewUpdate().Model(st).Column("status", "updated_at").WherePK().Exec(ctx)
-		return err
+		if st.Status == status {
+			return nil // already so: nothing changes, nobody is told again
+		}
+		changed = true
+		st.Status, st.StatusReason, st.UpdatedAt = status, reason, s.now()
+		if _, err = tx.NewUpdate().Model(st).Column("status", "status_reason", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		action := "stall.suspend"
+		if status == StallActive {
+			action = "stall.reinstate"
+		}
+		return Audit(ctx, tx, st.UpdatedAt, a, st.FairID, action, st.ID, map[string]string{"reason": reason, "stall_name": st.Name})
 	})
 	if err != nil {
 		return nil, err
 	}
-	_ = s.events.FairChanged(ctx, st.FairID) // its flash sales stop or resume selling
+	if changed {
+		_ = s.events.FairChanged(ctx, st.FairID)         // its flash sales stop or resume selling
+		_ = s.events.StallStatusChanged(ctx, st, reason) // the notice is best effort
+	}
 	return st, nil
 }

@@ -148,7 +148,7 @@ func TestStalls(t *testing.T) {
 		k := newKit(t)
 		w := k.world()
 		k.product(w, goods("糖人", 500, 3))
-		st, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallSuspended)
+		st, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallSuspended, "违规经营")
 		if err != nil || st.Status != catalog.StallSuspended {
 			t.Fatalf("SetStallStatus = %+v, %v", st, err)
 		}
@@ -166,16 +166,16 @@ func TestStalls(t *testing.T) {
 		if len(stalls) != 0 || len(all) != 1 {
 			t.Fatalf("stalls listed: %d public, %d to the organizer; want 0 and 1", len(stalls), len(all))
 		}
-		if st, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallActive); err != nil || st.Status != catalog.StallActive {
+		if st, err := k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, catalog.StallActive, ""); err != nil || st.Status != catalog.StallActive {
 			t.Fatalf("reinstate = %+v, %v", st, err)
 		}
 	})
 	t.Run("OnlyTheOrganizerSuspends", func(t *testing.T) {
 		k := newKit(t)
 		w := k.world()
-		_, err := k.svc.SetStallStatus(k.ctx, w.merchant, w.stall.ID, catalog.StallSuspended)
+		_, err := k.svc.SetStallStatus(k.ctx, w.merchant, w.stall.ID, catalog.StallSuspended, "违规经营")
 		catalogtest.WantErr(t, err, catalog.ErrForbidden)
-		_, err = k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, "closed")
+		_, err = k.svc.SetStallStatus(k.ctx, w.org, w.stall.ID, "closed", "")
 		catalogtest.WantInvalid(t, err, "status")
 	})
 	t.Run("UpdateProfile", func(t *testing.T) {

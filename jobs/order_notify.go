@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -55,6 +56,18 @@ func (e *OrderEvents) ApplicationDecided(ctx context.Context, app *catalog.Appli
 	}
 	task, opts := NewNotifyTask(NotifyPayload{UserID: app.MerchantID, EventKey: "application:" + app.ID, Kind: kind,
 		Params: map[string]string{"Stall": app.StallName, "Reason": app.Reason}})
+	return e.enq.Enqueue(ctx, task, opts...)
+}
+
+// StallStatusChanged tells the merchant their stall was suspended or
+// reinstated, and why; each change is its own notice.
+func (e *OrderEvents) StallStatusChanged(ctx context.Context, st *catalog.Stall, reason string) error {
+	kind := "stall_suspended"
+	if st.Status == catalog.StallActive {
+		kind = "stall_reinstated"
+	}
+	task, opts := NewNotifyTask(NotifyPayload{UserID: st.MerchantID, EventKey: kind + ":" + st.ID + ":" + strconv.FormatInt(st.UpdatedAt.UnixNano(), 10), Kind: kind,
+		Params: map[string]string{"Stall": st.Name, "Reason": reason}})
 	return e.enq.Enqueue(ctx, task, opts...)
 }
 

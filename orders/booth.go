@@ -200,7 +200,7 @@ func (s *Service) RedeemCode(ctx context.Context, a catalog.Actor, stallID, code
 			if err := tx.NewSelect().Model(&o.Items).Where("order_id = ?", o.ID).OrderExpr("id ASC").Scan(ctx); err != nil {
 				return err
 			}
-			msgs, err := s.redeemInTx(ctx, tx, o)
+			msgs, err := s.redeemInTx(ctx, tx, a, o)
 			if errors.Is(err, catalog.ErrConflict) {
 				continue // an expired voucher, or redeemed meanwhile
 			}
@@ -289,7 +289,13 @@ func (s *Service) RecordOfflineSale(ctx context.Context, a catalog.Actor, stallI
 		}
 		sale.BuyerID = &buyers[0]
 	}
-	if _, err := s.db.NewInsert().Model(sale).Exec(ctx); err != nil {
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(sale).Exec(ctx); err != nil {
+			return err
+		}
+		return catalog.Audit(ctx, tx, sale.CreatedAt, a, sale.FairID, "offline_sale.record", stallID, map[string]any{"sale_id": sale.ID, "amount": sale.Amount, "note": sale.Note})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return sale, nil

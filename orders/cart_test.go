@@ -136,7 +136,7 @@ func TestCart(t *testing.T) {
 				}
 			}},
 			{"SuspendedStall", func(k *kit, s shop, _ *catalog.Product) {
-				if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended); err != nil {
+				if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 					k.t.Fatal(err)
 				}
 			}},

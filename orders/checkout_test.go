@@ -147,7 +147,7 @@ func TestCheckout(t *testing.T) {
 			{"StallSuspendedSinceCart", func(k *kit, b catalog.Actor) orders.CheckoutInput {
 				s := k.shop("灯")
 				k.put(b, k.goods(s, catalogtest.Product{}).ID, 1)
-				if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended); err != nil {
+				if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 					k.t.Fatal(err)
 				}
 				return orders.CheckoutInput{}

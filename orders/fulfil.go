@@ -40,6 +40,9 @@ func (s *Service) Ship(ctx context.Context, a catalog.Actor, orderID, tracking s
 			return err
 		}
 		// The payout follows the hold (the payouts-due sweep); the notice now.
+		if err := catalog.Audit(ctx, tx, now, a, o.FairID, "order.ship", o.ID, map[string]string{"tracking": tracking}); err != nil {
+			return err
+		}
 		follow, err = writeOutbox(ctx, tx, now, OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusShipped})
 		return err
 	})
@@ -73,7 +76,7 @@ func (s *Service) Redeem(ctx context.Context, a catalog.Actor, orderID, code str
 		if subtle.ConstantTimeCompare([]byte(code), []byte(o.PickupCode)) != 1 {
 			return ErrWrongCode
 		}
-		follow, err = s.redeemInTx(ctx, tx, o)
+		follow, err = s.redeemInTx(ctx, tx, a, o)
 		return err
 	})
 	if err != nil {
@@ -95,7 +98,7 @@ var errAlreadyRedeemed = catalog.Fail(catalog.ErrConflict, "this code was alread
 // Redemption releases the merchant's share: its payout and the buyer's
 // notice are written to the outbox in the same transaction, and returned
 // for the caller to hand on once it commits.
-func (s *Service) redeemInTx(ctx context.Context, tx bun.Tx, o *Order) ([]OutboxMessage, error) {
+func (s *Service) redeemInTx(ctx context.Context, tx bun.Tx, a catalog.Actor, o *Order) ([]OutboxMessage, error) {
 	if o.RedeemedAt != nil {
 		return nil, errAlreadyRedeemed
 	}
@@ -123,6 +126,9 @@ func (s *Service) redeemInTx(ctx context.Context, tx bun.Tx, o *Order) ([]Outbox
 		return nil, errAlreadyRedeemed
 	}
 	o.Status, o.RedeemedAt = StatusRedeemed, &now
+	if err := catalog.Audit(ctx, tx, now, a, o.FairID, "order.redeem", o.ID, nil); err != nil {
+		return nil, err
+	}
 	follow, err := writeOutbox(ctx, tx, now,
 		OutboxMessage{Kind: OutboxPayout, OrderID: o.ID},
 		OutboxMessage{Kind: OutboxNotice, OrderID: o.ID, Event: StatusRedeemed})

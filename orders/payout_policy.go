@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"miaohui/catalog"
 )
 
 // Payout statuses of an order's merchant share, as statements show them.
@@ -105,11 +107,14 @@ const PayoutEventConnected = "connected"
 // connectPayoutAccount stores a stall's payout account and, in the same
 // transaction, writes the payouts it is owed by then into the outbox, so that
 // they follow at once (the payouts-due sweep would find them too).
-func (s *Service) connectPayoutAccount(ctx context.Context, stallID, account string) error {
+func (s *Service) connectPayoutAccount(ctx context.Context, a catalog.Actor, fairID, stallID, account string) error {
 	var follow []OutboxMessage
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		follow = nil
 		if err := s.catalog.SetPayoutAccount(ctx, tx, stallID, account); err != nil {
+			return err
+		}
+		if err := catalog.Audit(ctx, tx, s.now(), a, fairID, "payout.connect", stallID, map[string]string{"account": account}); err != nil {
 			return err
 		}
 		if account == "" {

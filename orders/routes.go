@@ -62,6 +62,7 @@ func (h *Handler) Routes(api huma.API) {
 
 	h.statementRoutes(api)
 	h.afterSaleRoutes(api)
+	h.auditRoutes(api)
 }
 
 // The inputs of the operations. Those that are aliases of unnamed structs

@@ -40,7 +40,7 @@ func (k *kit) postponeFair() {
 // suspend suspends a shop's stall as the fair's organizer.
 func (k *kit) suspend(s shop) {
 	k.t.Helper()
-	if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended); err != nil {
+	if _, err := k.Catalog.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 		k.t.Fatalf("SetStallStatus: %v", err)
 	}
 }
@@ -157,7 +157,7 @@ func TestFairChangeTold(t *testing.T) {
 	if _, err := cat.UpdateFair(k.ctx, k.Organizer, k.Fair.Slug, catalog.FairInput{EndsAt: &now}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended); err != nil {
+	if _, err := cat.SetStallStatus(k.ctx, k.Organizer, s.Stall.ID, catalog.StallSuspended, "违规经营"); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(ev.changed, ","), k.Fair.ID+","+k.Fair.ID; got != want {

@@ -368,7 +368,7 @@ func (s *Service) PayoutAccountLink(ctx context.Context, a catalog.Actor, stallI
 		return "", fmt.Errorf("%w: %v", ErrProvider, err)
 	}
 	if acct != account {
-		if err := s.connectPayoutAccount(ctx, stallID, acct); err != nil {
+		if err := s.connectPayoutAccount(ctx, a, sa.Stall.FairID, stallID, acct); err != nil {
 			return "", err
 		}
 	}

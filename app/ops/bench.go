@@ -59,7 +59,7 @@ type benchOpts struct {
 	persistMax time.Duration
 }
 
-// Bench is `fair bench flash|browse|references|totals`.
+// Bench is `fair bench flash|browse|references|totals|console`.
 func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	log := env.Log
 	if len(args) > 0 && args[0] == "references" {
@@ -71,8 +71,11 @@ func Bench(ctx context.Context, env Env, out io.Writer, args []string) error {
 	if len(args) > 0 && args[0] == "totals" {
 		return benchTotalsCommand(ctx, out, args[1:])
 	}
+	if len(args) > 0 && args[0] == "console" {
+		return benchConsoleCommand(ctx, out, args[1:])
+	}
 	if len(args) == 0 || args[0] != "flash" && args[0] != "coupons" {
-		return errors.New("usage: fair bench flash|coupons [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG")
+		return errors.New("usage: fair bench flash|coupons [--url http://127.0.0.1:8080] [--stock 1000] [--limit 1] [--buyers 100000] [--greedy 0.05] [--conns 256] | fair bench browse [--url U] [--fair seed-article] [--conns 64] | fair bench totals --fair SLUG | fair bench console [--fair seed-article]")
 	}
 	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 	fs.SetOutput(out)

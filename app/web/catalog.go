@@ -806,9 +806,11 @@ func (s *Site) newFairSubmit(c *fiber.Ctx) error {
 type organizerFairView struct {
 	Fair         fairCard
 	Kinds        []option
-	Applications []applicationRow // pending first
+	Applications []applicationRow // one page, searched and filtered (AppList)
 	Pending      int
-	Stalls       []stallRow
+	Stalls       []stallRow // one page, searched and filtered (StallList)
+	AppList      consoleList
+	StallList    consoleList
 }
 
 func (s *Site) organizerFairPage(c *fiber.Ctx) error {
@@ -838,28 +840,9 @@ func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug st
 	if err != nil {
 		return err
 	}
-	apps, _, err := s.catalog.Applications(ctx, a, slug, "", catalog.Page{Limit: catalog.MaxLimit})
-	if err != nil {
-		return err
-	}
-	stalls, _, err := s.catalog.Stalls(ctx, a, slug, catalog.Page{Limit: catalog.MaxLimit})
-	if err != nil {
-		return err
-	}
 	v := organizerFairView{Fair: fairCardOf(p, f), Kinds: fairKinds(p)}
-	var decided []applicationRow
-	for _, app := range apps {
-		row := applicationRowOf(p, app, f)
-		if app.Status == catalog.ApplicationPending {
-			v.Applications = append(v.Applications, row)
-			v.Pending++
-		} else {
-			decided = append(decided, row)
-		}
-	}
-	v.Applications = append(v.Applications, decided...)
-	for _, st := range stalls {
-		v.Stalls = append(v.Stalls, stallRowOf(p, st, f))
+	if err := s.consoleLists(c, p, a, f, &v); err != nil {
+		return err
 	}
 	published := ""
 	if f.Published {
@@ -943,28 +926,30 @@ func (s *Site) rejectSubmit(c *fiber.Ctx) error {
 	return s.finish(c, err, "flash.rejected", back+"#applications", fm)
 }
 
-// stallStatusSubmit suspends or reinstates a stall of the organizer's fair.
+// stallStatusSubmit suspends (with a reason) or reinstates a stall of the
+// organizer's fair, or sets its booth number.
 func (s *Site) stallStatusSubmit(c *fiber.Ctx) error {
-	slug := c.Params("slug")
+	slug, id := c.Params("slug"), c.Params("id")
 	back := "/organizer/fairs/" + url.PathEscape(slug)
 	a, ok, err := s.console(c, catalog.RoleOrganizer, back)
 	if !ok {
 		return err
 	}
-	status, msg := "", ""
+	status, msg, name := "", "", "suspend"
 	switch c.Params("action") {
 	case "suspend":
 		status, msg = catalog.StallSuspended, "flash.stall_suspended"
 	case "reinstate":
-		status, msg = catalog.StallActive, "flash.stall_reinstated"
+		status, msg, name = catalog.StallActive, "flash.stall_reinstated", "reinstate"
+	case "booth":
+		return s.boothSubmit(c, a, slug, id)
 	default:
 		return fiber.ErrNotFound
 	}
-	if _, err := s.catalog.SetStallStatus(c.UserContext(), a, c.Params("id"), status); err != nil {
-		return err
-	}
-	flash(c, msg)
-	return c.Redirect(back+"#stalls", http.StatusSeeOther)
+	_, err = s.catalog.SetStallStatus(c.UserContext(), a, id, status, c.FormValue("reason"))
+	fm := s.organizerFairForm(c, a, slug, name, "reason")
+	fm.values = map[string]string{"id": id}
+	return s.finish(c, err, msg, back+"#stalls", fm)
 }
 
 // ---- Pieces the pages share ----
@@ -1294,12 +1279,13 @@ type stallCard struct{ ID, Name, Booth, District string }
 type stallRow struct {
 	ID, Name, Booth, Status, StatusLabel, Fair, FairSlug string
 	Active                                               bool
+	Reason                                               string // why it was last suspended or reinstated
 }
 
 func stallRowOf(p *Page, st catalog.Stall, f *catalog.Fair) stallRow {
 	return stallRow{
 		ID: st.ID, Name: st.Name, Booth: st.Booth, Status: st.Status, StatusLabel: p.T("stall.status." + st.Status),
-		Fair: f.LocalName(p.Lang), FairSlug: f.Slug, Active: st.Status == catalog.StallActive,
+		Fair: f.LocalName(p.Lang), FairSlug: f.Slug, Active: st.Status == catalog.StallActive, Reason: st.StatusReason,
 	}
 }
 
@@ -1307,6 +1293,7 @@ func stallRowOf(p *Page, st catalog.Stall, f *catalog.Fair) stallRow {
 type applicationRow struct {
 	ID, StallName, Description, Status, StatusLabel, Reason, Created, Fair string
 	Pending                                                                bool
+	Email                                                                  string // the merchant's (the organizer's console)
 }
 
 func applicationRowOf(p *Page, a catalog.Application, f *catalog.Fair) applicationRow {

@@ -17,6 +17,7 @@ import (
 // Routes mounts the server-rendered pages. Forms post back to these
 // routes and call the same services as the API.
 func (s *Site) Routes(r fiber.Router) {
+	s.consolePageRoutes(r) // before the catalog's, whose fair routes take any segment
 	s.catalogPageRoutes(r)
 	s.orderPageRoutes(r)
 	s.boothPageRoutes(r)

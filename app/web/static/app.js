@@ -767,3 +767,15 @@ document.addEventListener("change", function (ev) {
     document.querySelectorAll("[data-share]").forEach(shareBar);
   });
 })();
+
+// Organizer console: a "select all" box ticks every row box of its form
+// (data-select-all names the form the row boxes belong to).
+(function () {
+  document.addEventListener("change", function (ev) {
+    var form = ev.target.getAttribute && ev.target.getAttribute("data-select-all");
+    if (!form) return;
+    document.querySelectorAll('input[type="checkbox"][form="' + form + '"]').forEach(function (box) {
+      box.checked = ev.target.checked;
+    });
+  });
+})();
