@@ -31,6 +31,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, fairs.Public("list-fairs", get, "/fairs", "List fairs", 0), Public(h.actor, h.listFairs))
 	huma.Register(api, fairs.Public("get-fair", get, "/fairs/{slug}", "One fair", 0, 404), Public(h.actor, h.getFair))
 	huma.Register(api, fairs.Signed("update-fair", patch, "/fairs/{slug}", "Edit a fair (its organizer)", 0, 403, 404, 409, 422), SignedIn(h.actor, h.updateFair))
+	huma.Register(api, fairs.Signed("create-edition", post, "/fairs/{slug}/editions", "Start the next edition of a fair: same series, settings copied (its organizer)", created, 403, 404, 409, 422), SignedIn(h.actor, h.createEdition))
 	huma.Register(api, fairs.Public("list-categories", get, "/fairs/{slug}/categories", "A fair's product categories", 0, 404), Public(h.actor, h.listCategories))
 
 	// Applications (商家入驻).
@@ -169,6 +170,19 @@ func (h *Handler) updateFair(ctx context.Context, a Actor, in *updateFairIn) (*F
 	})
 }
 
+type createEditionIn = struct {
+	Slug string `path:"slug"`
+	Body struct {
+		Slug     string    `json:"slug" example:"taizhou-2027" doc:"the next edition's slug: 3-64 lower-case letters, digits and dashes"`
+		StartsAt time.Time `json:"starts_at"`
+		EndsAt   time.Time `json:"ends_at"`
+	}
+}
+
+func (h *Handler) createEdition(ctx context.Context, a Actor, in *createEditionIn) (*Fair, error) {
+	return h.svc.CreateEdition(ctx, a, in.Slug, EditionInput{Slug: in.Body.Slug, StartsAt: in.Body.StartsAt, EndsAt: in.Body.EndsAt})
+}
+
 func (h *Handler) listCategories(ctx context.Context, a Actor, in *slugPath) (items[Category], error) {
 	f, err := h.svc.Fair(ctx, a, in.Slug)
 	if err != nil {
@@ -183,12 +197,16 @@ func (h *Handler) listCategories(ctx context.Context, a Actor, in *slugPath) (it
 type applyIn = struct {
 	Slug string `path:"slug"`
 	Body struct {
-		StallName   string `json:"stall_name" example:"老街臭干坊"`
+		StallName   string `json:"stall_name,omitempty" example:"老街臭干坊" doc:"required unless from_stall is given (then it defaults to that stall's name)"`
 		Description string `json:"description,omitempty"`
+		FromStall   string `json:"from_stall,omitempty" doc:"re-enrol: the merchant's stall of an earlier edition of this fair; its products are copied on approval"`
 	}
 }
 
 func (h *Handler) apply(ctx context.Context, a Actor, in *applyIn) (*Application, error) {
+	if in.Body.FromStall != "" {
+		return h.svc.ReEnrol(ctx, a, in.Slug, in.Body.FromStall, in.Body.StallName, in.Body.Description)
+	}
 	return h.svc.Apply(ctx, a, in.Slug, in.Body.StallName, in.Body.Description)
 }
 
