@@ -618,7 +618,9 @@ var auditOps = map[string]auditDecl{
 		d.wrongAs, d.wrong = shopperA, forbidden
 		d.otherAs, d.ownerAs = freshUser(catalog.RoleMerchant), freshUser(catalog.RoleMerchant)
 		d.make = slug
-		d.body = func(aw *auditWorld) any { return map[string]any{"stall_name": fmt.Sprintf("审计摊位 %d", aw.next())} }
+		d.body = func(aw *auditWorld) any {
+			return map[string]any{"stall_name": fmt.Sprintf("审计摊位 %d", aw.next())}
+		}
 	}),
 	// Editions: each call acts on a fresh fair of organizer a (a fair has
 	// one next edition).
