@@ -644,6 +644,26 @@ var auditOps = map[string]auditDecl{
 	"reject-application": fairOrganizer.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target { return id(aw.pendingApplication()) }
 	}),
+	// Licence documents: private to the merchant who applied (and the fair's organizer).
+	"add-application-document": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app := aw.ownApplication()
+			return target{path: map[string]string{"id": app}, owner: tok}
+		}
+		d.body = func(*auditWorld) any { return documentBody("document", "licence.png", auditPNG) }
+	}),
+	"list-application-documents": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app := aw.ownApplication()
+			return target{path: map[string]string{"id": app}, owner: tok}
+		}
+	}),
+	"get-application-document": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app, doc := aw.applicationDocument()
+			return target{path: map[string]string{"id": app, "doc_id": doc}, owner: tok}
+		}
+	}),
 	"list-stalls": public.with(func(d *auditDecl) { d.make = slug }),
 	"get-stall":   public.with(func(d *auditDecl) { d.make = stallID }),
 	"my-stalls":   signedIn.with(func(d *auditDecl) { d.ownerAs = merchA; d.wrongAs = shopperA; d.otherAs = merchB }),

@@ -355,3 +355,131 @@ func TestTotalsPreviousEdition(t *testing.T) {
 	_, other := e.organizer(t, "tot-other@example.com")
 	wantDenied(t, e.do(req{Method: "GET", Path: "/api/v1/fairs/tot-2027/totals", Token: other}))
 }
+
+// documentBody is a multipart upload of data as field, named filename.
+func documentBody(field, filename string, data []byte) rawBody {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	part, _ := mw.CreateFormFile(field, filename)
+	_, _ = part.Write(data)
+	_ = mw.Close()
+	return rawBody{ContentType: mw.FormDataContentType(), Data: buf.Bytes()}
+}
+
+// ownApplication is a fresh merchant's pending application to fair a: the
+// merchant's token and the application's id.
+func (aw *auditWorld) ownApplication() (string, string) {
+	aw.t.Helper()
+	m := aw.fresh(catalog.RoleMerchant)
+	res := aw.e.do(req{Method: "POST", Path: "/api/v1/fairs/" + aw.a.slug + "/applications", Token: m.Token, Body: map[string]any{"stall_name": fmt.Sprintf("审计摊位 %d", aw.next())}})
+	wantStatus(aw.t, res, http.StatusCreated)
+	return m.Token, res.JSON(aw.t)["id"].(string)
+}
+
+// applicationDocument is ownApplication with one document attached; it
+// returns the document's id too.
+func (aw *auditWorld) applicationDocument() (string, string, string) {
+	aw.t.Helper()
+	tok, app := aw.ownApplication()
+	res := aw.send(http.MethodPost, "/api/v1/applications/"+app+"/documents", tok, documentBody("document", "licence.png", auditPNG), nil)
+	wantStatus(aw.t, res, http.StatusCreated)
+	return tok, app, res.JSON(aw.t)["id"].(string)
+}
+
+func TestApplicationDocuments(t *testing.T) {
+	e := newTestEnv(t)
+	w := newWorld(t, e, "docs")
+	m := e.register("docs-m@example.com", catalog.RoleMerchant)
+	res := edApply(e, m.Token, w.slug, map[string]any{"stall_name": "证照齐全"})
+	wantStatus(t, res, http.StatusCreated)
+	app := res.JSON(t)["id"].(string)
+	upload := func(token, name string, data []byte) response {
+		return e.send(newMultipartRequest(t, "/api/v1/applications/"+app+"/documents", token, "document", name, data))
+	}
+	pdf := []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+
+	res = upload(m.Token, "营业执照.png", auditPNG)
+	wantStatus(t, res, http.StatusCreated)
+	png := res.JSON(t)
+	if png["content_type"] != "image/png" || png["name"] != "营业执照.png" || png["size"] != float64(len(auditPNG)) {
+		t.Fatalf("uploaded %v", png)
+	}
+	res = upload(m.Token, `..\..\食品许可"证.pdf`, pdf)
+	wantStatus(t, res, http.StatusCreated)
+	doc := res.JSON(t)
+	if doc["content_type"] != "application/pdf" || doc["name"] != "食品许可证.pdf" {
+		t.Fatalf("uploaded %v", doc)
+	}
+
+	t.Run("types and sizes", func(t *testing.T) {
+		for name, data := range map[string][]byte{
+			"text":       []byte("hello, this is not a licence"),
+			"html":       []byte("<html><script>alert(1)</script></html>"),
+			"gif":        []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+			"fake png":   append([]byte("\x89PNG\r\n\x1a\n"), []byte("garbage")...),
+			"too big":    append(append([]byte{}, pdf...), make([]byte, catalog.MaxDocumentBytes)...),
+			"empty file": {},
+		} {
+			res := upload(m.Token, "x.pdf", data)
+			if res.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d, want 422\n%s", name, res.StatusCode, res.Body)
+			}
+		}
+		if n := countRows(t, e, "application_documents", "application_id = ?", app); n != 2 {
+			t.Fatalf("%d documents stored, want 2", n)
+		}
+	})
+
+	t.Run("privacy", func(t *testing.T) {
+		other := e.register("docs-other@example.com", catalog.RoleMerchant)
+		_, otherOrg := e.organizer(t, "docs-other-org@example.com")
+		list := "/api/v1/applications/" + app + "/documents"
+		file := doc["url"].(string)
+		for _, tok := range []string{m.Token, w.org} {
+			res := e.do(req{Method: "GET", Path: list, Token: tok})
+			wantStatus(t, res, http.StatusOK)
+			if n := len(listItems(t, res)); n != 2 {
+				t.Fatalf("%d documents listed, want 2", n)
+			}
+			res = e.do(req{Method: "GET", Path: file, Token: tok})
+			wantStatus(t, res, http.StatusOK)
+			if string(res.Body) != string(pdf) || res.Header.Get("Content-Type") != "application/pdf" ||
+				res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Cache-Control") != "private, no-store" {
+				t.Fatalf("download: %v %q", res.Header, res.Body)
+			}
+		}
+		for _, tok := range []string{other.Token, otherOrg, w.merchA.Token} {
+			wantProblem(t, e.do(req{Method: "GET", Path: list, Token: tok}), http.StatusNotFound, "not_found")
+			wantProblem(t, e.do(req{Method: "GET", Path: file, Token: tok}), http.StatusNotFound, "not_found")
+			wantProblem(t, upload(tok, "x.png", auditPNG), http.StatusNotFound, "not_found")
+		}
+		wantProblem(t, e.do(req{Method: "GET", Path: file}), http.StatusUnauthorized, "unauthenticated")
+		// The organizer reads but does not add.
+		wantProblem(t, upload(w.org, "x.png", auditPNG), http.StatusForbidden, "forbidden")
+		// A document of another application is not found under this one.
+		res := edApply(e, other.Token, w.slug, map[string]any{"stall_name": "别家"})
+		wantStatus(t, res, http.StatusCreated)
+		otherApp := res.JSON(t)["id"].(string)
+		wantProblem(t, e.do(req{Method: "GET", Path: "/api/v1/applications/" + otherApp + "/documents/" + doc["id"].(string), Token: other.Token}), http.StatusNotFound, "not_found")
+		// Nothing is stored where the public media are served.
+		err := filepath.WalkDir(e.srv.Catalog.MediaDir(), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				t.Errorf("a file under the public media: %s", path)
+			}
+			return nil
+		})
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(e.cfg.DataDir, "documents", app)); err != nil {
+			t.Fatalf("documents folder: %v", err)
+		}
+	})
+
+	t.Run("rejected", func(t *testing.T) {
+		wantStatus(t, e.do(req{Method: "POST", Path: "/api/v1/applications/" + app + "/reject", Token: w.org, Body: map[string]any{"reason": "执照过期"}}), http.StatusOK)
+		wantProblem(t, upload(m.Token, "x.png", auditPNG), http.StatusConflict, "conflict")
+		// Its documents stay readable to the organizer.
+		wantStatus(t, e.do(req{Method: "GET", Path: doc["url"].(string), Token: w.org}), http.StatusOK)
+	})
+}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -40,6 +41,9 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, enrol.Signed("list-applications", get, "/fairs/{slug}/applications", "A fair's applications (its organizer)", 0, 403, 404), SignedIn(h.actor, h.listApplications))
 	huma.Register(api, enrol.Signed("my-applications", get, "/me/applications", "The merchant's own applications", 0), SignedIn(h.actor, h.myApplications))
 	huma.Register(api, enrol.Signed("approve-application", post, "/applications/{id}/approve", "Approve an application: opens the stall (the fair's organizer)", 0, 404, 409), SignedIn(h.actor, h.approve))
+	huma.Register(api, enrol.Signed("add-application-document", post, "/applications/{id}/documents", "Attach a licence document: JPEG, PNG or PDF (the merchant who applied)", created, 403, 404, 409, 422), SignedIn(h.actor, h.addDocument))
+	huma.Register(api, enrol.Signed("list-application-documents", get, "/applications/{id}/documents", "An application's licence documents (its merchant and the fair's organizer)", 0, 404), SignedIn(h.actor, h.listDocuments))
+	huma.Register(api, enrol.Signed("get-application-document", get, "/applications/{id}/documents/{doc_id}", "Download a licence document (its merchant and the fair's organizer)", 0, 404), SignedInRaw(h.actor, h.getDocument))
 	huma.Register(api, enrol.Signed("reject-application", post, "/applications/{id}/reject", "Reject an application with a reason (the fair's organizer)", 0, 404, 409, 422), SignedIn(h.actor, h.reject))
 
 	stalls := Tag("Stalls")
@@ -234,6 +238,57 @@ type approval struct {
 func (h *Handler) approve(ctx context.Context, a Actor, in *idPath) (approval, error) {
 	app, st, err := h.svc.Approve(ctx, a, in.ID)
 	return approval{app, st}, err
+}
+
+type documentForm struct {
+	Document huma.FormFile `form:"document" required:"true" doc:"JPEG, PNG or PDF, at most 5 MiB"`
+}
+
+type addDocumentIn = struct {
+	ID      string `path:"id"`
+	RawBody huma.MultipartFormFiles[documentForm]
+}
+
+func (h *Handler) addDocument(ctx context.Context, a Actor, in *addDocumentIn) (*Document, error) {
+	f := in.RawBody.Data().Document
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return h.svc.AddDocument(ctx, a, in.ID, f.Filename, data)
+}
+
+func (h *Handler) listDocuments(ctx context.Context, a Actor, in *idPath) (items[Document], error) {
+	rows, err := h.svc.Documents(ctx, a, in.ID)
+	return itemsOf(rows), err
+}
+
+type documentIn = struct {
+	ID    string `path:"id"`
+	DocID string `path:"doc_id"`
+}
+
+// documentOut is a document's bytes, never cached by shared caches nor
+// sniffed as anything else; PDFs download rather than open on this site.
+type documentOut struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	CacheControl       string `header:"Cache-Control"`
+	NoSniff            string `header:"X-Content-Type-Options"`
+	Body               []byte
+}
+
+func (h *Handler) getDocument(ctx context.Context, a Actor, in *documentIn) (*documentOut, error) {
+	doc, data, err := h.svc.DocumentFile(ctx, a, in.ID, in.DocID)
+	if err != nil {
+		return nil, err
+	}
+	disposition := "inline"
+	if doc.ContentType == "application/pdf" {
+		disposition = "attachment"
+	}
+	return &documentOut{ContentType: doc.ContentType, ContentDisposition: mime.FormatMediaType(disposition, map[string]string{"filename": doc.Name}),
+		CacheControl: "private, no-store", NoSniff: "nosniff", Body: data}, nil
 }
 
 type rejectIn = struct {
