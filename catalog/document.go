@@ -91,7 +91,7 @@ func (s *Service) AddDocument(ctx context.Context, a Actor, applicationID, name 
 	if !aa.Merchant {
 		return nil, Fail(ErrForbidden, "only the merchant who applied attaches documents")
 	}
-	ctype, err := checkedDocument(data)
+	ctype, err := CheckDocument(data)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +134,9 @@ func (s *Service) AddDocument(ctx context.Context, a Actor, applicationID, name 
 	return doc, nil
 }
 
-// checkedDocument returns the content type of an acceptable document.
-func checkedDocument(data []byte) (string, error) {
+// CheckDocument returns the content type of an acceptable licence document
+// (for forms that check an upload before filing what it is attached to).
+func CheckDocument(data []byte) (string, error) {
 	const field = "document"
 	if len(data) == 0 {
 		return "", Invalid(field, "is required")

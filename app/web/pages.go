@@ -18,6 +18,7 @@ import (
 // routes and call the same services as the API.
 func (s *Site) Routes(r fiber.Router) {
 	s.catalogPageRoutes(r)
+	s.editionPageRoutes(r)
 	s.orderPageRoutes(r)
 	s.boothPageRoutes(r)
 	s.mapPageRoutes(r)
