@@ -172,7 +172,7 @@ func documentName(name, ctype string) string {
 	if utf8.RuneCountInString(name) > 100 {
 		name = string([]rune(name)[:100])
 	}
-	if name == "" || name == "." || name == "/" {
+	if name == "" || name == "." || name == ".." || name == "/" {
 		name = "document" + documentTypes[ctype]
 	}
 	return name

@@ -77,6 +77,10 @@ func (s *Service) CreateEdition(ctx context.Context, a Actor, slug string, in Ed
 		}
 		if _, err := tx.NewInsert().Model(nf).Exec(ctx); err != nil {
 			if IsUniqueViolation(err) {
+				var n int
+				if err := tx.NewSelect().Model((*Fair)(nil)).ColumnExpr("COUNT(*)").Where("slug = ?", nf.Slug).Scan(ctx, &n); err == nil && n == 0 {
+					return ErrHasNextEdition // another request started it first
+				}
 				return Failf(ErrSlugTaken, "%q", nf.Slug)
 			}
 			return err
@@ -303,7 +307,9 @@ func (s *Service) ReEnrol(ctx context.Context, a Actor, slug, fromStall, stallNa
 }
 
 // reEnrol gives a stall opened by an approved re-enrolment what the stall it
-// re-enrols had: its address and district, and copies of its products —
+// re-enrols had: its address and district, a development's floor plans
+// (unit types; its viewing slots are dated, and stay), and copies of its
+// products —
 // titles, descriptions, prices, kinds, fulfilment, stock as it stands, photos
 // (files copied), categories matched by slug, else by name, among the new
 // fair's. Flash sales are not copied. It runs in the approval's transaction.
@@ -318,6 +324,18 @@ func (s *Service) reEnrol(ctx context.Context, tx bun.Tx, app *Application, st *
 	if old.Address != "" || old.District != "" {
 		st.Address, st.District = old.Address, old.District
 		if _, err := tx.NewUpdate().Model(st).Column("address", "district").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+	}
+	var units []UnitType
+	if err := tx.NewSelect().Model(&units).Where("stall_id = ?", old.ID).OrderExpr("id ASC").Scan(ctx); err != nil {
+		return err
+	}
+	for i := range units {
+		units[i].ID, units[i].StallID, units[i].CreatedAt = NewID(), st.ID, s.now()
+	}
+	if len(units) > 0 {
+		if _, err := tx.NewInsert().Model(&units).Exec(ctx); err != nil {
 			return err
 		}
 	}
@@ -346,10 +364,13 @@ func (s *Service) reEnrol(ctx context.Context, tx bun.Tx, app *Application, st *
 			cp := img
 			cp.ID, cp.ProductID, cp.CreatedAt = NewID(), p.ID, now
 			cp.File = "products/" + cp.ID + filepath.Ext(img.File)
-			if err := s.copyImageFiles(img.File, cp.File); err != nil {
+			copied, err := s.copyImageFiles(img.File, cp.File)
+			if err != nil {
 				return err
 			}
-			images = append(images, cp)
+			if copied {
+				images = append(images, cp)
+			}
 		}
 	}
 	if _, err := tx.NewInsert().Model(&products).Exec(ctx); err != nil {
@@ -395,28 +416,29 @@ func categoryMapping(ctx context.Context, db bun.IDB, from, to string) (map[stri
 	return out, nil
 }
 
-// copyImageFiles copies a photo's file and its smaller copies to file to;
-// a copy that was never made is skipped (the photo itself is served for it).
-func (s *Service) copyImageFiles(from, to string) error {
-	cp := func(from, to string, must bool) error {
+// copyImageFiles copies a photo's file and its smaller copies to file to.
+// A copy that was never made is skipped (the photo itself is served for
+// it); a photo whose file is gone is not copied at all (copied false).
+func (s *Service) copyImageFiles(from, to string) (copied bool, err error) {
+	cp := func(from, to string) (bool, error) {
 		data, err := os.ReadFile(filepath.Join(s.mediaDir, filepath.FromSlash(from)))
 		if err != nil {
-			if !must && os.IsNotExist(err) {
-				return nil
+			if os.IsNotExist(err) {
+				return false, nil
 			}
-			return fmt.Errorf("copy photo: %w", err)
+			return false, fmt.Errorf("copy photo: %w", err)
 		}
-		return writeFileAtomic(filepath.Join(s.mediaDir, filepath.FromSlash(to)), data)
+		return true, writeFileAtomic(filepath.Join(s.mediaDir, filepath.FromSlash(to)), data)
 	}
-	if err := cp(from, to, true); err != nil {
-		return err
+	if copied, err = cp(from, to); err != nil || !copied {
+		return false, err
 	}
 	for _, w := range ImageWidths {
-		if err := cp(variantFile(from, w), variantFile(to, w), false); err != nil {
-			return err
+		if _, err := cp(variantFile(from, w), variantFile(to, w)); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // ReEnrolment is a stall of a merchant's that may re-enrol in a later
