@@ -83,6 +83,21 @@ func TestEditionPages(t *testing.T) {
 	if strings.Contains(edPage(t, e, "/merchant", w.merchA.Token), `data-testid="reenrol-button"`) {
 		t.Fatal("the button stays after re-enrolling")
 	}
+	// The re-enrolment gets its licence document from the console.
+	res = e.send(newMultipartRequest(t, "/merchant/applications/"+app.ID+"/documents", w.merchA.Token, "document", "许可证.pdf", []byte("%PDF-1.4\n%%EOF\n")))
+	wantStatus(t, res, http.StatusSeeOther)
+	res = e.send(newMultipartRequest(t, "/merchant/applications/"+app.ID+"/documents", w.merchA.Token, "document", "x.pdf", []byte("MZ not a pdf")))
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, string(res.Body), "请选择 5 MB 以内的 JPEG、PNG 图片或 PDF 文件")
+	// Another merchant cannot attach to it.
+	res = e.send(newMultipartRequest(t, "/merchant/applications/"+app.ID+"/documents", w.merchB.Token, "document", "x.pdf", []byte("%PDF-1.4\n")))
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another merchant's upload: status %d, want 404", res.StatusCode)
+	}
+	if n := countRows(t, e, "application_documents", "application_id = ?", app.ID); n != 1 {
+		t.Fatalf("%d documents, want 1", n)
+	}
+	wantContains(t, edPage(t, e, "/merchant", w.merchA.Token), "许可证.pdf")
 	// Someone else's stall is refused and nothing is filed.
 	res = edPost(e, "/merchant/reenrol", w.merchA.Token, url.Values{"stall": {w.stallB}, "fair": {"page-2027"}})
 	wantStatus(t, res, http.StatusSeeOther)

@@ -406,6 +406,9 @@ func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 	if v.ReEnrol, err = s.reEnrolRows(ctx, p, a); err != nil {
 		return err
 	}
+	if err := s.attachDocuments(ctx, v.Applications); err != nil {
+		return err
+	}
 	p.Data = v
 	return s.render(c, status, "merchant", p)
 }

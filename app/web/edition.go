@@ -25,6 +25,7 @@ import (
 func (s *Site) editionPageRoutes(r fiber.Router) {
 	r.Post("/organizer/fairs/:slug/editions", s.nextEditionSubmit)
 	r.Post("/merchant/reenrol", s.reEnrolSubmit)
+	r.Post("/merchant/applications/:id/documents", s.documentSubmit)
 }
 
 // editionInputs are the inputs of the next-edition form.
@@ -168,6 +169,27 @@ func postedDocument(c *fiber.Ctx) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return data, fh.Filename, nil
+}
+
+// documentSubmit attaches a licence document to one of the merchant's
+// applications (after a one-step re-enrolment, say).
+func (s *Site) documentSubmit(c *fiber.Ctx) error {
+	a, ok, err := s.console(c, catalog.RoleMerchant, "/merchant")
+	if !ok {
+		return err
+	}
+	id := c.Params("id")
+	data, name, err := postedDocument(c)
+	if err == nil && data == nil {
+		err = catalog.Invalid("document", "is required")
+	}
+	if err == nil {
+		_, err = s.catalog.AddDocument(c.UserContext(), a, id, name, data)
+	}
+	return s.finish(c, err, "flash.document_added", "/merchant#app-"+url.PathEscape(id), form{
+		name: "document", conflict: "err.document_conflict", title: "merchant.title", values: map[string]string{"id": id},
+		show: func(p *Page, status int) error { return s.showMerchant(c, p, a, status) },
+	})
 }
 
 // applyWithDocument files an application and attaches the form's licence
