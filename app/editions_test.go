@@ -152,8 +152,11 @@ func TestEditionCreate(t *testing.T) {
 			t.Fatalf("map of the next edition %v", plan)
 		}
 		// Recorded in the fair's audit log.
-		if n := countRows(t, e, "audit_entries", "action = ? AND subject = ?", "fair.edition", got["id"]); n != 1 {
-			t.Fatalf("%d fair.edition audit entries, want 1", n)
+		for _, fair := range []string{w.slug, "ed-2027"} {
+			n := countRows(t, e, "audit_entries", "action = ? AND subject = ? AND fair_id = (SELECT id FROM fairs WHERE slug = ?) AND actor_id = ?", "fair.edition", got["id"], fair, w.orgID)
+			if n != 1 {
+				t.Fatalf("%d fair.edition audit entries in %s's log, want 1", n, fair)
+			}
 		}
 		// One next edition per fair.
 		wantProblem(t, edEdition(e, w.org, w.slug, "ed-2027b"), http.StatusConflict, "conflict")

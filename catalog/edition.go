@@ -91,9 +91,13 @@ func (s *Service) CreateEdition(ctx context.Context, a Actor, slug string, in Ed
 		if err := copyFloorPlan(ctx, tx, old.ID, nf.ID, now); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, now, a, old.ID, "fair.edition", nf.ID, map[string]any{
-			"previous": old.Slug, "slug": nf.Slug, "starts_at": nf.StartsAt, "ends_at": nf.EndsAt,
-		})
+		// Both fairs' logs tell it: the one that was held again, and the
+		// new edition, which begins with it.
+		detail := map[string]any{"previous": old.Slug, "slug": nf.Slug, "starts_at": nf.StartsAt, "ends_at": nf.EndsAt}
+		if err := Audit(ctx, tx, now, a, old.ID, "fair.edition", nf.ID, detail); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, now, a, nf.ID, "fair.edition", nf.ID, detail)
 	})
 	if err != nil {
 		return nil, err
