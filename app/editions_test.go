@@ -311,6 +311,10 @@ func TestReEnrolment(t *testing.T) {
 	if got := listField(listItems(t, res), "id"); len(got) != 1 || got[0] != lantern["id"] {
 		t.Fatalf("search in the new edition: %v", got)
 	}
+	// The copy is in the new edition's audit log.
+	if n := countRows(t, e, "audit_entries", "fair_id = ? AND action = ? AND subject = ? AND actor_id = ?", nextID, "stall.reenrol", stall["id"], w.orgID); n != 1 {
+		t.Fatalf("%d stall.reenrol audit entries, want 1", n)
+	}
 	// Re-enrolling again is a conflict: the merchant has a stall there.
 	wantProblem(t, edApply(e, w.merchA.Token, "re-2027", map[string]any{"from_stall": w.stallA}), http.StatusConflict, "conflict")
 }

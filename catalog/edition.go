@@ -316,8 +316,9 @@ func (s *Service) ReEnrol(ctx context.Context, a Actor, slug, fromStall, stallNa
 // products —
 // titles, descriptions, prices, kinds, fulfilment, stock as it stands, photos
 // (files copied), categories matched by slug, else by name, among the new
-// fair's. Flash sales are not copied. It runs in the approval's transaction.
-func (s *Service) reEnrol(ctx context.Context, tx bun.Tx, app *Application, st *Stall) error {
+// fair's. Flash sales are not copied. It runs in the approval's transaction
+// (by a, the organizer), and records what it copied in the fair's audit log.
+func (s *Service) reEnrol(ctx context.Context, tx bun.Tx, a Actor, app *Application, st *Stall) error {
 	if app.FromStallID == nil {
 		return nil
 	}
@@ -347,8 +348,16 @@ func (s *Service) reEnrol(ctx context.Context, tx bun.Tx, app *Application, st *
 	err := tx.NewSelect().Model(&products).
 		Relation("Images", func(q *bun.SelectQuery) *bun.SelectQuery { return q.OrderExpr("id ASC") }).
 		Where("product.stall_id = ?", old.ID).OrderExpr("product.id ASC").Scan(ctx)
-	if err != nil || len(products) == 0 {
+	if err != nil {
 		return err
+	}
+	if err := Audit(ctx, tx, s.now(), a, st.FairID, "stall.reenrol", st.ID, map[string]any{
+		"from_stall": old.ID, "from_fair": old.FairID, "products": len(products), "unit_types": len(units),
+	}); err != nil {
+		return err
+	}
+	if len(products) == 0 {
+		return nil
 	}
 	category, err := categoryMapping(ctx, tx, old.FairID, st.FairID)
 	if err != nil {

@@ -178,7 +178,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application
 		if _, err = tx.NewInsert().Model(st).Exec(ctx); err != nil {
 			return err
 		}
-		return s.reEnrol(ctx, tx, app, st) // a re-enrolment brings its products
+		return s.reEnrol(ctx, tx, a, app, st) // a re-enrolment brings its products
 	})
 	if err != nil {
 		return nil, nil, err
