@@ -634,6 +634,23 @@ var auditOps = map[string]auditDecl{
 		d.wrongAs, d.wrong = shopperA, forbidden
 		d.otherAs, d.ownerAs = freshUser(catalog.RoleMerchant), freshUser(catalog.RoleMerchant)
 		d.make = slug
+		d.body = func(aw *auditWorld) any {
+			return map[string]any{"stall_name": fmt.Sprintf("审计摊位 %d", aw.next())}
+		}
+	}),
+	// Editions: each call acts on a fresh fair of organizer a (a fair has
+	// one next edition).
+	"create-edition": fairOrganizer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			s := fmt.Sprintf("audit-series-%d", aw.next())
+			aw.e.createFair(aw.t, aw.a.org, aw.e.fairBody(s, "temple_fair"))
+			return target{path: map[string]string{"slug": s}}
+		}
+		d.body = func(aw *auditWorld) any {
+			now := aw.e.clock.Now()
+			return map[string]any{"slug": fmt.Sprintf("audit-edition-%d", aw.next()),
+				"starts_at": fairTime(now.Add(365 * 24 * time.Hour)), "ends_at": fairTime(now.Add(395 * 24 * time.Hour))}
+		}
 	}),
 	"list-applications": fairOrganizer.with(func(d *auditDecl) { d.make = slug }),
 	"my-applications":   signedIn.with(func(d *auditDecl) { d.ownerAs = merchA; d.wrongAs = shopperA; d.otherAs = merchB }),
@@ -642,6 +659,26 @@ var auditOps = map[string]auditDecl{
 	}),
 	"reject-application": fairOrganizer.with(func(d *auditDecl) {
 		d.make = func(aw *auditWorld) target { return id(aw.pendingApplication()) }
+	}),
+	// Licence documents: private to the merchant who applied (and the fair's organizer).
+	"add-application-document": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app := aw.ownApplication()
+			return target{path: map[string]string{"id": app}, owner: tok}
+		}
+		d.body = func(*auditWorld) any { return documentBody("document", "licence.png", auditPNG) }
+	}),
+	"list-application-documents": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app := aw.ownApplication()
+			return target{path: map[string]string{"id": app}, owner: tok}
+		}
+	}),
+	"get-application-document": ownedByBuyer.with(func(d *auditDecl) {
+		d.make = func(aw *auditWorld) target {
+			tok, app, doc := aw.applicationDocument()
+			return target{path: map[string]string{"id": app, "doc_id": doc}, owner: tok}
+		}
 	}),
 	"list-stalls": public.with(func(d *auditDecl) { d.make = slug }),
 	// The organizer's console: bulk decisions, booth numbers, the audit log.

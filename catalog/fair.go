@@ -43,8 +43,12 @@ type Fair struct {
 	Published            bool      `json:"published"`
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
+	// PreviousFairID is the edition this one follows (nil for a first one).
+	PreviousFairID *string `bun:"previous_fair_id" json:"-"`
 
 	Status string `bun:"-" json:"status" enum:"draft,upcoming,open,closed"`
+	// Previous is the slug of the edition before this one (往届), if any.
+	Previous string `bun:"-" json:"previous,omitempty" doc:"the slug of the previous edition of the fair, when it has one"`
 }
 
 // StatusAt is the fair's status at now.
@@ -283,6 +287,9 @@ func (s *Service) fairBySlug(ctx context.Context, db bun.IDB, slug string) (*Fai
 		return nil, notFound(err, "fair "+slug)
 	}
 	f.Status = f.StatusAt(s.now())
+	if err := previousSlugs(ctx, db, f); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -329,6 +336,9 @@ func (s *Service) Fairs(ctx context.Context, a Actor, p Page) ([]Fair, *string, 
 		rows[i].Status = rows[i].StatusAt(now)
 	}
 	rows, next := NextCursor(p, rows, func(f Fair) string { return f.ID })
+	if err := previousSlugs(ctx, s.db, ptrs(rows)...); err != nil {
+		return nil, nil, err
+	}
 	return rows, next, nil
 }
 
@@ -342,7 +352,7 @@ func (s *Service) OrganizedFairs(ctx context.Context, a Actor) ([]Fair, error) {
 	for i := range rows {
 		rows[i].Status = rows[i].StatusAt(now)
 	}
-	return rows, nil
+	return rows, previousSlugs(ctx, s.db, ptrs(rows)...)
 }
 
 // Category groups a fair's products.

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -31,6 +32,7 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, fairs.Public("list-fairs", get, "/fairs", "List fairs", 0), Public(h.actor, h.listFairs))
 	huma.Register(api, fairs.Public("get-fair", get, "/fairs/{slug}", "One fair", 0, 404), Public(h.actor, h.getFair))
 	huma.Register(api, fairs.Signed("update-fair", patch, "/fairs/{slug}", "Edit a fair (its organizer)", 0, 403, 404, 409, 422), SignedIn(h.actor, h.updateFair))
+	huma.Register(api, fairs.Signed("create-edition", post, "/fairs/{slug}/editions", "Start the next edition of a fair: same series, settings copied (its organizer)", created, 403, 404, 409, 422), SignedIn(h.actor, h.createEdition))
 	huma.Register(api, fairs.Public("list-categories", get, "/fairs/{slug}/categories", "A fair's product categories", 0, 404), Public(h.actor, h.listCategories))
 
 	// Applications (商家入驻).
@@ -40,6 +42,9 @@ func (h *Handler) Routes(api huma.API) {
 	huma.Register(api, enrol.Signed("bulk-decide-applications", post, "/fairs/{slug}/applications/bulk", "Approve or reject many applications at once, each in its own transaction: the answer says what became of each (its organizer)", 0, 403, 404, 422), SignedIn(h.actor, h.bulkDecide))
 	huma.Register(api, enrol.Signed("my-applications", get, "/me/applications", "The merchant's own applications", 0), SignedIn(h.actor, h.myApplications))
 	huma.Register(api, enrol.Signed("approve-application", post, "/applications/{id}/approve", "Approve an application: opens the stall (the fair's organizer)", 0, 404, 409), SignedIn(h.actor, h.approve))
+	huma.Register(api, enrol.Signed("add-application-document", post, "/applications/{id}/documents", "Attach a licence document: JPEG, PNG or PDF (the merchant who applied)", created, 403, 404, 409, 422), SignedIn(h.actor, h.addDocument))
+	huma.Register(api, enrol.Signed("list-application-documents", get, "/applications/{id}/documents", "An application's licence documents (its merchant and the fair's organizer)", 0, 404), SignedIn(h.actor, h.listDocuments))
+	huma.Register(api, enrol.Signed("get-application-document", get, "/applications/{id}/documents/{doc_id}", "Download a licence document (its merchant and the fair's organizer)", 0, 404), SignedInRaw(h.actor, h.getDocument))
 	huma.Register(api, enrol.Signed("reject-application", post, "/applications/{id}/reject", "Reject an application with a reason (the fair's organizer)", 0, 404, 409, 422), SignedIn(h.actor, h.reject))
 
 	stalls := Tag("Stalls")
@@ -172,6 +177,19 @@ func (h *Handler) updateFair(ctx context.Context, a Actor, in *updateFairIn) (*F
 	})
 }
 
+type createEditionIn = struct {
+	Slug string `path:"slug"`
+	Body struct {
+		Slug     string    `json:"slug" example:"taizhou-2027" doc:"the next edition's slug: 3-64 lower-case letters, digits and dashes"`
+		StartsAt time.Time `json:"starts_at"`
+		EndsAt   time.Time `json:"ends_at"`
+	}
+}
+
+func (h *Handler) createEdition(ctx context.Context, a Actor, in *createEditionIn) (*Fair, error) {
+	return h.svc.CreateEdition(ctx, a, in.Slug, EditionInput{Slug: in.Body.Slug, StartsAt: in.Body.StartsAt, EndsAt: in.Body.EndsAt})
+}
+
 func (h *Handler) listCategories(ctx context.Context, a Actor, in *slugPath) (items[Category], error) {
 	f, err := h.svc.Fair(ctx, a, in.Slug)
 	if err != nil {
@@ -186,12 +204,16 @@ func (h *Handler) listCategories(ctx context.Context, a Actor, in *slugPath) (it
 type applyIn = struct {
 	Slug string `path:"slug"`
 	Body struct {
-		StallName   string `json:"stall_name" example:"老街臭干坊"`
+		StallName   string `json:"stall_name,omitempty" example:"老街臭干坊" doc:"required unless from_stall is given (then it defaults to that stall's name)"`
 		Description string `json:"description,omitempty"`
+		FromStall   string `json:"from_stall,omitempty" doc:"re-enrol: the merchant's stall of an earlier edition of this fair; its products are copied on approval"`
 	}
 }
 
 func (h *Handler) apply(ctx context.Context, a Actor, in *applyIn) (*Application, error) {
+	if in.Body.FromStall != "" {
+		return h.svc.ReEnrol(ctx, a, in.Slug, in.Body.FromStall, in.Body.StallName, in.Body.Description)
+	}
 	return h.svc.Apply(ctx, a, in.Slug, in.Body.StallName, in.Body.Description)
 }
 
@@ -234,6 +256,57 @@ type approval struct {
 func (h *Handler) approve(ctx context.Context, a Actor, in *idPath) (approval, error) {
 	app, st, err := h.svc.Approve(ctx, a, in.ID)
 	return approval{app, st}, err
+}
+
+type documentForm struct {
+	Document huma.FormFile `form:"document" required:"true" doc:"JPEG, PNG or PDF, at most 5 MiB"`
+}
+
+type addDocumentIn = struct {
+	ID      string `path:"id"`
+	RawBody huma.MultipartFormFiles[documentForm]
+}
+
+func (h *Handler) addDocument(ctx context.Context, a Actor, in *addDocumentIn) (*Document, error) {
+	f := in.RawBody.Data().Document
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return h.svc.AddDocument(ctx, a, in.ID, f.Filename, data)
+}
+
+func (h *Handler) listDocuments(ctx context.Context, a Actor, in *idPath) (items[Document], error) {
+	rows, err := h.svc.Documents(ctx, a, in.ID)
+	return itemsOf(rows), err
+}
+
+type documentIn = struct {
+	ID    string `path:"id"`
+	DocID string `path:"doc_id"`
+}
+
+// documentOut is a document's bytes, never cached by shared caches nor
+// sniffed as anything else; PDFs download rather than open on this site.
+type documentOut struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	CacheControl       string `header:"Cache-Control"`
+	NoSniff            string `header:"X-Content-Type-Options"`
+	Body               []byte
+}
+
+func (h *Handler) getDocument(ctx context.Context, a Actor, in *documentIn) (*documentOut, error) {
+	doc, data, err := h.svc.DocumentFile(ctx, a, in.ID, in.DocID)
+	if err != nil {
+		return nil, err
+	}
+	disposition := "inline"
+	if doc.ContentType == "application/pdf" {
+		disposition = "attachment"
+	}
+	return &documentOut{ContentType: doc.ContentType, ContentDisposition: mime.FormatMediaType(disposition, map[string]string{"filename": doc.Name}),
+		CacheControl: "private, no-store", NoSniff: "nosniff", Body: data}, nil
 }
 
 type rejectIn = struct {

@@ -14,6 +14,7 @@ type Service struct {
 	db       *bun.DB
 	now      Clock
 	mediaDir string
+	docsDir  string // private files: applications' licence documents
 	events   Events
 	people   People
 	search   Searcher
@@ -68,9 +69,11 @@ func (NoEvents) FairChanged(context.Context, string) error { return nil }
 func (NoEvents) StallStatusChanged(context.Context, *Stall, string) error { return nil }
 
 // NewService returns the catalog service; uploaded images are stored under
-// dataDir/media.
+// dataDir/media (served as they are) and licence documents under
+// dataDir/documents (served only to those who may read them).
 func NewService(db *bun.DB, now Clock, dataDir string, events Events) *Service {
-	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media"), events: events, search: NewDBSearcher(db)}
+	return &Service{db: db, now: now, mediaDir: filepath.Join(dataDir, "media"), docsDir: filepath.Join(dataDir, "documents"),
+		events: events, search: NewDBSearcher(db)}
 }
 
 // WithSearcher returns the service answering product searches with se

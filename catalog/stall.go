@@ -29,6 +29,9 @@ type Application struct {
 	Reason      string     `json:"reason,omitempty" doc:"why it was rejected"`
 	CreatedAt   time.Time  `json:"created_at"`
 	DecidedAt   *time.Time `json:"decided_at" nullable:"true"`
+	// FromStallID is the merchant's stall of an earlier edition this
+	// application re-enrols (see ReEnrol).
+	FromStallID *string `bun:"from_stall_id" json:"from_stall,omitempty" doc:"the stall of an earlier edition it re-enrols"`
 }
 
 // Stall statuses.
@@ -57,8 +60,9 @@ type Stall struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// Apply files a merchant's application to an open or upcoming fair; a second
-// application to the same fair is ErrConflict.
+// Apply files a merchant's application to an open or upcoming fair; another
+// application while one is pending or approved is ErrConflict (after a
+// rejection the merchant may apply again).
 func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, description string) (*Application, error) {
 	if a.Role != RoleMerchant {
 		return nil, Fail(ErrForbidden, "only merchants apply for stalls")
@@ -154,7 +158,10 @@ func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Application
 		if _, err := tx.NewInsert().Model(st).Exec(ctx); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, now, a, f.ID, "application.approve", app.ID, map[string]string{"stall_id": st.ID, "stall_name": st.Name, "booth": st.Booth})
+		if err := Audit(ctx, tx, now, a, f.ID, "application.approve", app.ID, map[string]string{"stall_id": st.ID, "stall_name": st.Name, "booth": st.Booth}); err != nil {
+			return err
+		}
+		return s.reEnrol(ctx, tx, a, app, st) // a re-enrolment brings its products
 	})
 	if err != nil {
 		return nil, nil, err

@@ -121,6 +121,20 @@ type Totals struct {
 	ByDay        []DayTotal    `json:"by_day"`
 	Coupons      []CouponTotal `json:"coupons"`
 	Breakdown
+	// PreviousEdition is the headline of the edition before this one, to
+	// compare with (往届对比); absent for a first edition.
+	PreviousEdition *EditionTotals `json:"previous_edition,omitempty" doc:"the previous edition's headline figures, when the fair has one"`
+}
+
+// EditionTotals are an edition's headline figures, counted as its own totals
+// count them.
+type EditionTotals struct {
+	Slug         string `json:"slug"`
+	Name         string `json:"name"`
+	GMV          Money  `json:"gmv"`
+	PaidOrders   int64  `json:"paid_orders"`
+	Participants int64  `json:"participants"`
+	Merchants    int64  `json:"merchants"`
 }
 
 // StallTotals are one stall's own sales.
@@ -182,7 +196,33 @@ func (s *Service) FairTotals(ctx context.Context, a catalog.Actor, slug string) 
 	slices.SortStableFunc(t.ByStall, func(a, b StallTotal) int {
 		return cmp.Or(cmp.Compare(b.GMV, a.GMV), cmp.Compare(a.StallID, b.StallID))
 	})
+	if t.PreviousEdition, err = s.previousEdition(ctx, f); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// previousEdition reads the headline of the edition before f, or nil when f
+// is a first edition.
+func (s *Service) previousEdition(ctx context.Context, f *catalog.Fair) (*EditionTotals, error) {
+	prev, err := catalog.PreviousEdition(ctx, s.db, f)
+	if err != nil || prev == nil {
+		return nil, err
+	}
+	sm, err := s.sums(ctx, scope{fairID: prev.ID, property: prev.Kind == catalog.KindPropertySeason})
+	if err != nil {
+		return nil, err
+	}
+	stalls, err := catalog.StallsOfFair(ctx, s.db, prev.ID)
+	if err != nil {
+		return nil, err
+	}
+	merchants := map[string]bool{}
+	for _, st := range stalls {
+		merchants[st.MerchantID] = true
+	}
+	return &EditionTotals{Slug: prev.Slug, Name: prev.Name, GMV: sm.gmv, PaidOrders: sm.paidOrders,
+		Participants: sm.participants, Merchants: int64(len(merchants))}, nil
 }
 
 // StallTotalsFor reads one stall's totals for its merchant (or the fair's organizer).

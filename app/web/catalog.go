@@ -356,6 +356,7 @@ type merchantView struct {
 	Applications []applicationRow
 	Stalls       []stallRow
 	Fairs        []option // fairs the merchant may still apply to
+	ReEnrol      []reEnrolRow
 }
 
 func (s *Site) merchantPage(c *fiber.Ctx) error {
@@ -397,7 +398,7 @@ func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 	v := merchantView{}
 	applied := map[string]bool{}
 	for _, app := range apps {
-		applied[app.FairID] = true
+		applied[app.FairID] = applied[app.FairID] || app.Status != catalog.ApplicationRejected // a rejected merchant may apply again
 		f, err := fairOf(app.FairID)
 		if err != nil {
 			return err
@@ -416,6 +417,12 @@ func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 			v.Fairs = append(v.Fairs, option{f.Slug, f.LocalName(p.Lang) + " · " + p.T("kind."+f.Kind)})
 		}
 	}
+	if v.ReEnrol, err = s.reEnrolRows(ctx, p, a); err != nil {
+		return err
+	}
+	if err := s.attachDocuments(ctx, v.Applications); err != nil {
+		return err
+	}
 	p.Data = v
 	return s.render(c, status, "merchant", p)
 }
@@ -425,12 +432,11 @@ func (s *Site) applySubmit(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	ctx := c.UserContext()
 	slug := c.FormValue("fair")
 	if slug == "" {
 		err = catalog.Invalid("fair", "is required")
 	} else {
-		_, err = s.catalog.Apply(ctx, a, slug, c.FormValue("stall_name"), c.FormValue("description"))
+		err = s.applyWithDocument(c, a, slug) // with its licence document, if one was chosen
 		if errors.Is(err, catalog.ErrNotFound) {
 			err = catalog.Invalid("fair", "no such fair")
 		}
@@ -811,6 +817,7 @@ type organizerFairView struct {
 	Stalls       []stallRow // one page, searched and filtered (StallList)
 	AppList      consoleList
 	StallList    consoleList
+	Editions     editionsView
 }
 
 func (s *Site) organizerFairPage(c *fiber.Ctx) error {
@@ -842,6 +849,12 @@ func (s *Site) showOrganizerFair(c *fiber.Ctx, p *Page, a catalog.Actor, slug st
 	}
 	v := organizerFairView{Fair: fairCardOf(p, f), Kinds: fairKinds(p)}
 	if err := s.consoleLists(c, p, a, f, &v); err != nil {
+		return err
+	}
+	if err := s.attachDocuments(ctx, v.Applications); err != nil {
+		return err
+	}
+	if v.Editions, err = s.editionsOf(ctx, p, a, f); err != nil {
 		return err
 	}
 	published := ""
@@ -1293,13 +1306,16 @@ func stallRowOf(p *Page, st catalog.Stall, f *catalog.Fair) stallRow {
 type applicationRow struct {
 	ID, StallName, Description, Status, StatusLabel, Reason, Created, Fair string
 	Pending                                                                bool
-	Email                                                                  string // the merchant's (the organizer's console)
+	Email                                                                  string             // the merchant's (the organizer's console)
+	FromStall                                                              bool               // re-enrols a stall of an earlier edition
+	Documents                                                              []catalog.Document // licence documents (the organizer's list)
 }
 
 func applicationRowOf(p *Page, a catalog.Application, f *catalog.Fair) applicationRow {
 	return applicationRow{
 		ID: a.ID, StallName: a.StallName, Description: a.Description, Status: a.Status, StatusLabel: p.T("application.status." + a.Status),
 		Reason: a.Reason, Created: dateTimeText(a.CreatedAt, p.Lang), Fair: f.LocalName(p.Lang), Pending: a.Status == catalog.ApplicationPending,
+		FromStall: a.FromStallID != nil,
 	}
 }
 

@@ -61,6 +61,8 @@ type dashboardView struct {
 	Back   string
 	Charts []dashChart
 	Data   dashboardData
+	// Compare sets the fair beside its previous edition (nil for a first one).
+	Compare *editionCompare
 }
 
 func dashboardLabels(p *Page) map[string]string {
@@ -114,7 +116,8 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 	csvURL := "/api/v1/fairs/" + esc + "/totals.csv"
 	v := dashboardView{
 		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc, Totals: fairTotalsOf(t),
-		Charts: dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
+		Charts:  dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
+		Compare: editionCompareOf(p, t),
 	}
 	embedded := *t
 	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all

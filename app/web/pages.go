@@ -19,6 +19,7 @@ import (
 func (s *Site) Routes(r fiber.Router) {
 	s.consolePageRoutes(r) // before the catalog's, whose fair routes take any segment
 	s.catalogPageRoutes(r)
+	s.editionPageRoutes(r)
 	s.orderPageRoutes(r)
 	s.boothPageRoutes(r)
 	s.mapPageRoutes(r)
