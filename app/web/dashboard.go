@@ -68,7 +68,7 @@ type dashboardView struct {
 func dashboardLabels(p *Page) map[string]string {
 	l := map[string]string{"gmv": p.T("totals.gmv"), "orders": p.T("totals.orders")}
 	for _, k := range []string{"live", "stale", "uncategorized", "online", "offline", "booth", "orders_unit", "redeemed", "ordered", "left",
-		"vouchers_sold", "vouchers_redeemed", "vouchers_refunded", "bookings"} {
+		"vouchers_sold", "vouchers_redeemed", "vouchers_refunded", "bookings", "coupon_discount", "coupon_gmv", "coupon_ratio"} {
 		l[k] = p.T("dash." + k)
 	}
 	return l
@@ -118,6 +118,10 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc, Totals: fairTotalsOf(t),
 		Charts:  dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
 		Compare: editionCompareOf(p, t),
+	}
+	if len(t.Coupons) > 0 {
+		// The fair's campaigns: what each took off and the sales it pulled.
+		v.Charts = append(v.Charts, dashChart{Name: "coupons", Title: p.T("dash.coupons"), CSV: csvURL + "?table=coupon", Tall: len(t.Coupons) > 4})
 	}
 	embedded := *t
 	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all

@@ -124,6 +124,20 @@
           ]
         };
       },
+      "coupons": function (t) {
+        var cs = t.coupons || [];
+        return {
+          type: "bar", horizontal: true, money: true,
+          labels: cs.map(function (c) {
+            var ratio = c.discount > 0 ? (c.gmv / c.discount).toFixed(1) : "–";
+            return c.title + " · " + label.coupon_ratio + " " + ratio;
+          }),
+          datasets: [
+            { label: label.coupon_discount, data: cs.map(function (c) { return c.discount / 100; }), backgroundColor: gold },
+            { label: label.coupon_gmv, data: cs.map(function (c) { return c.gmv / 100; }), backgroundColor: red }
+          ]
+        };
+      },
       "developments": function (t) {
         var ds = t.developments || [];
         var names = ds.map(function (d) { return d.name; });
