@@ -30,6 +30,7 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Get("/account", s.accountPage)
 	r.Post("/account/notifications/:id/read", s.readNotificationSubmit)
 	r.Get("/lang/:code", s.switchLang)
+	r.Get("/browse", s.browsePage)
 	s.dashboardPageRoutes(r)
 	s.statementPageRoutes(r)
 }
