@@ -211,6 +211,7 @@ type stallView struct {
 	Slots       []slotRow
 	Booking     *bookingRow // the viewer's live booking here
 	Back        string
+	Flash       []flashBanner // the stall's live and coming flash sales
 }
 
 func (s *Site) stallPage(c *fiber.Ctx) error {
@@ -252,6 +253,15 @@ func (s *Site) stallPage(c *fiber.Ctx) error {
 		}
 		v.Slots = s.slotRows(p, slots, v.Booking)
 	}
+	if sa.Public() {
+		normal := map[string]int64{}
+		for _, pr := range products {
+			normal[pr.ID] = pr.Price
+		}
+		if v.Flash, err = s.flashBanners(ctx, p, sa, "", normal); err != nil {
+			return err
+		}
+	}
 	p.Title = sa.Stall.Name
 	p.Data = v
 	return s.render(c, http.StatusOK, "stall", p)
@@ -268,6 +278,7 @@ type productView struct {
 	Hidden      bool
 	Owner       bool
 	Images      []imageView
+	Flash       []flashBanner // the product's live and coming flash sales
 }
 
 func (s *Site) productPage(c *fiber.Ctx) error {
@@ -287,6 +298,11 @@ func (s *Site) productPage(c *fiber.Ctx) error {
 			until = dateTimeText(*pr.ValidUntil, p.Lang)
 		}
 		v.Voucher = p.T("product.voucher_terms", "Price", orders.Yuan(pr.Price), "Offset", orders.Yuan(pr.OffsetValue), "Until", until)
+	}
+	if !v.Hidden {
+		if v.Flash, err = s.flashBanners(ctx, p, sa, pr.ID, map[string]int64{pr.ID: pr.Price}); err != nil {
+			return err
+		}
 	}
 	p.Title = pr.Title
 	p.Data = v
