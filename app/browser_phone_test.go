@@ -4,9 +4,13 @@ package app
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"miaohui/orders"
 )
 
 // Browser tests of the pages on a phone (390×844) as a shopper, a merchant
@@ -116,4 +120,73 @@ func TestBrowserPhoneNavigation(t *testing.T) {
 	browserDo(t, org, "open the organizer console", chromedp.Navigate(base+"/organizer"))
 	bxWantNav(t, org, "the organizer console", []string{"home", "browse", "organizer", "me"}, "organizer")
 	browserWantText(t, org, "[data-testid=tab-organizer]", "主办管理")
+}
+
+func TestBrowserPhoneFlashBannerAndSecondGrab(t *testing.T) {
+	env := newTestEnv(t)
+	w := newFlashWorld(t, env, "phone-flash-2026")
+	buyer := w.shopper(t)
+	// ¥10.00 instead of ¥20.00, 5 units, two a person, live now.
+	sale := w.liveSale(t, 1000, 5, 2)
+	env.runWorkers()
+	bfRealTime(t, env.clock)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+
+	// 1. The product page shows the live sale above 加入购物车: the flash
+	// price beside the usual one, what is left, the countdown to the end.
+	browserDo(t, shop, "open the product", chromedp.Navigate(base+"/products/"+w.product))
+	banner := `[data-testid=flash-banner][data-sale="` + sale + `"] `
+	browserWantText(t, shop, banner+"[data-testid=flash-banner-status]", "抢购中")
+	browserWantText(t, shop, banner+"[data-testid=flash-banner-price]", "¥10.00")
+	browserWantText(t, shop, banner+"s", "原价¥20.00")
+	browserWantText(t, shop, banner+"[data-testid=flash-banner-remaining]", "5")
+	browserRun(t, shop, "see the countdown run to the end", chromedp.Poll[bool](
+		`document.querySelector("[data-testid=flash-banner-countdown]").textContent.startsWith("距结束 01:5")`, chromedp.WithPollingTimeout(5*time.Second)))
+	above := browserRun(t, shop, "compare the banner and the add button", chromedp.Evaluate[bool](
+		`document.querySelector("[data-testid=flash-banner]").getBoundingClientRect().bottom <= document.querySelector("[data-testid=add-to-cart-button]").getBoundingClientRect().top`))
+	if !above {
+		t.Errorf("the flash banner is not above 加入购物车%s", browserPage(shop))
+	}
+
+	// 2. The stall page shows it too.
+	browserDo(t, shop, "open the stall", chromedp.Navigate(base+"/stalls/"+w.stallA))
+	browserWantText(t, shop, banner+"[data-testid=flash-banner-price]", "¥10.00")
+
+	// 3. The banner leads to the sale's page.
+	browserNavigate(t, shop, "tap the banner", chromedp.Click(chromedp.CSS(banner+"a")))
+	browserWantLocation(t, shop, base+"/flash-sales/"+sale)
+
+	// 4. A first grab wins: its 去支付 shows, and the button no longer says
+	// 抢购 but 再抢一件 with what the limit leaves.
+	grab := chromedp.CSS("[data-testid=grab-button]")
+	browserDo(t, shop, "wait for the grab button", chromedp.WaitEnabled(grab))
+	browserDo(t, shop, "grab", chromedp.Click(grab))
+	browserRun(t, shop, "see one order to pay", chromedp.Poll[bool](`document.querySelectorAll("[data-testid=flash-order] [data-testid=pay-link]").length === 1`, chromedp.WithPollingTimeout(10*time.Second)))
+	browserRun(t, shop, "see the button re-armed for one more", chromedp.Poll[bool](`(b => !b.disabled && b.textContent === "再抢一件（还可抢 1 件）")(document.querySelector("[data-testid=grab-button]"))`, chromedp.WithPollingTimeout(5*time.Second)))
+
+	// 5. The second, deliberate grab makes a second order: both are listed
+	// with their own 去支付, and the limit reached closes the button.
+	browserDo(t, shop, "grab again", chromedp.Click(grab))
+	browserRun(t, shop, "see two orders to pay", chromedp.Poll[bool](`document.querySelectorAll("[data-testid=flash-order] [data-testid=pay-link]").length === 2`, chromedp.WithPollingTimeout(10*time.Second)))
+	browserRun(t, shop, "see the button closed", chromedp.Poll[bool](`(b => b.disabled && b.textContent === "已抢到")(document.querySelector("[data-testid=grab-button]"))`, chromedp.WithPollingTimeout(5*time.Second)))
+	links := browserRun(t, shop, "read the pay links", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-testid=pay-link]")).map(a => a.getAttribute("href"))`))
+	var list []orders.Order
+	if err := env.srv.DB.NewSelect().Model(&list).Where("flash_sale_id = ?", sale).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || len(links) != 2 {
+		t.Fatalf("%d orders and %d pay links (%v), want 2 of each", len(list), len(links), links)
+	}
+	for _, o := range list {
+		if !slices.Contains(links, "/pay/"+o.PaymentID) {
+			t.Errorf("no pay link for the order %s (payment %s) among %v", o.ID, o.PaymentID, links)
+		}
+	}
+
+	// 6. Reloaded, the page lists both orders, each with 去支付, and the
+	// button stays closed.
+	browserDo(t, shop, "reload", chromedp.Navigate(base+"/flash-sales/"+sale))
+	browserRun(t, shop, "see the two orders", chromedp.Poll[bool](`document.querySelectorAll("[data-testid=flash-order] [data-testid=pay-link]").length === 2 && document.querySelector("[data-testid=grab-button]").textContent === "已抢到"`, chromedp.WithPollingTimeout(5*time.Second)))
 }

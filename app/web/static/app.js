@@ -301,6 +301,11 @@ document.addEventListener("change", function (ev) {
       else if (p === "ended" || p === "withdrawn") label = T("grab_ended");
       else if (st.limit > 0 && st.won >= st.limit) label = T("grab_done");
       else if (st.remaining <= 0) label = T("grab_sold_out");
+      else if (st.won > 0) {
+        // A second grab is a second order: say so, with what the limit leaves.
+        label = st.limit > 0 ? T("grab_again").replace("{n}", st.limit - st.won) : T("grab_again_any");
+        on = true;
+      }
       else { label = T("grab"); on = true; }
       grab.textContent = label;
       grab.disabled = !on;
@@ -347,29 +352,63 @@ document.addEventListener("change", function (ev) {
 
     // ---- The ticket's fate ----
 
+    // show puts the latest message (and its link) at the top of the result;
+    // the list of the orders won (.fs-orders) stays below it.
     function show(state, message, link) {
       if (!result) return;
       result.hidden = false;
       result.setAttribute("data-status", state);
-      result.textContent = "";
+      var list = result.querySelector(".fs-orders");
+      Array.prototype.slice.call(result.childNodes).forEach(function (n) { if (n !== list) result.removeChild(n); });
+      var at = list || null;
       var p = document.createElement("p");
       p.className = "fs-msg";
       p.textContent = message;
-      result.appendChild(p);
+      result.insertBefore(p, at);
       if (link) {
         var a = document.createElement("a");
         a.href = link.href;
         a.className = link.className || "button";
         a.textContent = link.text;
         if (link.testid) a.setAttribute("data-testid", link.testid);
-        result.appendChild(a);
+        result.insertBefore(a, at);
         if (link.note) {
           var s = document.createElement("span");
           s.className = "muted small";
           s.textContent = " " + link.note;
-          result.appendChild(s);
+          result.insertBefore(s, at);
         }
       }
+    }
+
+    // addOrder lists an order just won with its own 去支付, newest first,
+    // beside those won before: each must be paid.
+    function addOrder(o, note) {
+      if (!result) return;
+      var list = result.querySelector(".fs-orders");
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "fs-orders";
+        result.appendChild(list);
+      }
+      if (list.querySelector('[data-order="' + o.id + '"]')) return;
+      var li = document.createElement("li");
+      li.setAttribute("data-testid", "flash-order");
+      li.setAttribute("data-order", o.id);
+      li.setAttribute("data-status", o.status || "pending_payment");
+      var a = document.createElement("a");
+      a.href = "/pay/" + encodeURIComponent(o.payment_id);
+      a.className = "button";
+      a.textContent = T("pay_now");
+      a.setAttribute("data-testid", "pay-link");
+      li.appendChild(a);
+      if (note) {
+        var s = document.createElement("span");
+        s.className = "muted small";
+        s.textContent = " " + note;
+        li.appendChild(s);
+      }
+      list.insertBefore(li, list.firstChild);
     }
 
     function forget() { try { sessionStorage.removeItem(ticketKey); } catch (e) {} }
@@ -384,7 +423,8 @@ document.addEventListener("change", function (ev) {
             var d = new Date(exp + 8 * 3600 * 1000); // Beijing time
             note = T("pay_by").replace("{t}", pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()));
           }
-          show("ordered", T("ordered"), { href: "/pay/" + encodeURIComponent(o.payment_id), text: T("pay_now"), testid: "pay-link", note: note });
+          addOrder(o, note);
+          show("ordered", T("ordered"));
         })
         .catch(function () {
           show("ordered", T("ordered"), { href: "/orders", text: T("see_orders"), className: "button secondary", testid: "orders-link" });
