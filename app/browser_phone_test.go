@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"miaohui/catalog"
 	"miaohui/orders"
 )
 
@@ -189,4 +192,76 @@ func TestBrowserPhoneFlashBannerAndSecondGrab(t *testing.T) {
 	// button stays closed.
 	browserDo(t, shop, "reload", chromedp.Navigate(base+"/flash-sales/"+sale))
 	browserRun(t, shop, "see the two orders", chromedp.Poll[bool](`document.querySelectorAll("[data-testid=flash-order] [data-testid=pay-link]").length === 2 && document.querySelector("[data-testid=grab-button]").textContent === "已抢到"`, chromedp.WithPollingTimeout(5*time.Second)))
+}
+
+func TestBrowserPhoneAddToCartStays(t *testing.T) {
+	env := newTestEnv(t)
+	w := newShopWorld(t, env, "phone-cart-2026")
+	other := newShopWorld(t, env, "phone-cart-other-2026")
+	buyer := w.shopper(t)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+
+	// 1. 加入购物车 twice: the page stays, the tab's count follows, a toast
+	// tells it; the page was not reloaded.
+	browserDo(t, shop, "open the lantern", chromedp.Navigate(base+"/products/"+w.lantern))
+	browserRun(t, shop, "mark the page", chromedp.Evaluate[bool](`window.bxMark = true`))
+	add := chromedp.CSS("[data-testid=add-to-cart-button]")
+	for _, want := range []string{"1", "2"} {
+		browserDo(t, shop, "add the lantern", chromedp.WaitEnabled(add), chromedp.Click(add))
+		browserRun(t, shop, "see the count "+want, chromedp.Poll[bool](`(b => b && b.textContent === "`+want+`")(document.querySelector("[data-testid=tab-cart] [data-testid=cart-count]"))`, chromedp.WithPollingTimeout(5*time.Second)))
+	}
+	browserWantText(t, shop, "[data-testid=toast]", "已加入购物车。去购物车")
+	browserWantLocation(t, shop, base+"/products/"+w.lantern)
+	if marked := browserRun(t, shop, "read the mark", chromedp.Evaluate[bool](`window.bxMark === true`)); !marked {
+		t.Fatalf("the page was reloaded%s", browserPage(shop))
+	}
+	if got := bxCartQuantity(t, env, buyer.ID, w.lantern); got != 2 {
+		t.Fatalf("the cart holds %d lanterns, want 2", got)
+	}
+
+	// 2. A product of another fair: the toast explains, and the page offers
+	// to empty the cart and add it, which works.
+	browserDo(t, shop, "open the other fair's paper-cut", chromedp.Navigate(base+"/products/"+other.paperCut))
+	browserDo(t, shop, "add it", chromedp.Click(add))
+	browserDo(t, shop, "see the offer to switch", chromedp.WaitVisible(chromedp.CSS("[data-testid=switch-fair-button]")))
+	browserWantText(t, shop, "[data-testid=toast]", "购物车里是另一个庙会的商品，请先结算或清空购物车。")
+	browserDo(t, shop, "empty the cart and add it", chromedp.Click(chromedp.CSS("[data-testid=switch-fair-button]")))
+	browserRun(t, shop, "see the count 1", chromedp.Poll[bool](`(b => b && b.textContent === "1")(document.querySelector("[data-testid=tab-cart] [data-testid=cart-count]"))`, chromedp.WithPollingTimeout(5*time.Second)))
+	browserDo(t, shop, "see the offer gone", chromedp.WaitNotVisible(chromedp.CSS("[data-testid=switch-fair]")))
+	if a, b := bxCartQuantity(t, env, buyer.ID, w.lantern), bxCartQuantity(t, env, buyer.ID, other.paperCut); a != 0 || b != 1 {
+		t.Fatalf("the cart holds %d lanterns and %d paper-cuts, want 0 and 1", a, b)
+	}
+
+	// 3. Without JavaScript the form still works: it leads to the cart.
+	plain := bxPhoneTab(t, browser, base, "no-js shopper", "")
+	browserDo(t, plain, "turn JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	bcSignIn(t, plain, base, buyer.Email)
+	browserDo(t, plain, "open the paper-cut", chromedp.Navigate(base+"/products/"+other.paperCut))
+	res := browserNavigate(t, plain, "add it without JavaScript", chromedp.Click(add))
+	browserWantStatus(t, plain, "add without JavaScript", res.Status, 200)
+	browserWantLocation(t, plain, base+"/cart")
+	browserWantText(t, plain, "[data-testid=flash]", "已加入购物车。")
+	if got := bxCartQuantity(t, env, buyer.ID, other.paperCut); got != 2 {
+		t.Fatalf("the cart holds %d paper-cuts, want 2", got)
+	}
+}
+
+// bxCartQuantity is how many of a product the user's cart holds.
+func bxCartQuantity(t testing.TB, env *testEnv, userID, productID string) int {
+	t.Helper()
+	cart, err := env.srv.Orders.Cart(context.Background(), catalog.Actor{UserID: userID, Role: catalog.RoleShopper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range cart.Items {
+		if l.ProductID == productID {
+			return l.Quantity
+		}
+	}
+	return 0
 }

@@ -279,6 +279,9 @@ type productView struct {
 	Owner       bool
 	Images      []imageView
 	Flash       []flashBanner // the product's live and coming flash sales
+	// SwitchFair: adding it failed as the cart holds another fair's
+	// products; the page offers to empty the cart and add it.
+	SwitchFair bool
 }
 
 func (s *Site) productPage(c *fiber.Ctx) error {
@@ -299,6 +302,7 @@ func (s *Site) productPage(c *fiber.Ctx) error {
 		}
 		v.Voucher = p.T("product.voucher_terms", "Price", orders.Yuan(pr.Price), "Offset", orders.Yuan(pr.OffsetValue), "Until", until)
 	}
+	v.SwitchFair = c.Query("switch") == "1"
 	if !v.Hidden {
 		if v.Flash, err = s.flashBanners(ctx, p, sa, pr.ID, map[string]int64{pr.ID: pr.Price}); err != nil {
 			return err

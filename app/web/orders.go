@@ -27,6 +27,7 @@ import (
 // orderPageRoutes mounts the orders' pages.
 func (s *Site) orderPageRoutes(r fiber.Router) {
 	r.Post("/cart/items/:product_id", s.cartItemSubmit)
+	r.Post("/cart/clear", s.cartClearSubmit)
 	r.Get("/cart", s.cartPage)
 	r.Get("/checkout", s.checkoutPage)
 	r.Post("/checkout", s.checkoutSubmit)
@@ -73,30 +74,72 @@ type cartLineView struct {
 
 // cartItemSubmit puts a product in the cart. From a product page (add=1)
 // the quantity is added to what the cart holds; from the cart it replaces
-// it, and 0 removes the line.
+// it, and 0 removes the line. With replace=1 the cart is emptied first: the
+// shopper chose to switch to this product's fair. The cart's stepper sends
+// step=1 or step=-1 instead of a quantity.
+//
+// The product page's script sends the same form with fetch and
+// Accept: application/json; it gets the outcome as JSON (cartReply) and
+// stays on the page. Without JavaScript the form leads to the cart.
 func (s *Site) cartItemSubmit(c *fiber.Ctx) error {
 	ctx, id := c.UserContext(), c.Params("product_id")
+	adding := c.FormValue("add") != ""
 	back := "/cart"
-	if c.FormValue("add") != "" {
+	if adding {
 		back = "/products/" + url.PathEscape(id)
 	}
 	a, ok, err := s.shopper(c, back)
 	if !ok {
 		return err
 	}
-	n, okQty := parseCount(c.FormValue("quantity"))
-	if !okQty || n > orders.MaxLineQuantity || n == 0 && c.FormValue("add") != "" {
-		flash(c, "err.quantity")
-		return c.Redirect(back, http.StatusSeeOther)
+	reply := func(status int, msgID, code string) error {
+		if !wantsJSON(c) {
+			flash(c, msgID)
+			to := back
+			if code == "other_fair" && adding {
+				to = back + "?switch=1"
+			}
+			if status < 300 {
+				to = "/cart"
+			}
+			return c.Redirect(to, http.StatusSeeOther)
+		}
+		p := s.newPage(c, "cart.title")
+		return c.Status(status).JSON(cartReply{OK: status < 300, Message: p.T(msgID), Code: code, Count: p.Form["_cart"]})
 	}
-	qty := int(n)
-	if c.FormValue("add") != "" {
-		cart, err := s.orders.Cart(ctx, a)
-		if err != nil {
+	cart, err := s.orders.Cart(ctx, a)
+	if err != nil {
+		return err
+	}
+	held := 0
+	for _, l := range cart.Items {
+		if l.ProductID == id {
+			held = l.Quantity
+		}
+	}
+	var qty int
+	if step := c.FormValue("step"); step != "" && !adding {
+		d, err := strconv.Atoi(step)
+		if err != nil || (d != 1 && d != -1) {
+			return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
+		}
+		qty = min(max(held+d, 0), orders.MaxLineQuantity)
+	} else {
+		n, okQty := parseCount(c.FormValue("quantity"))
+		if !okQty || n > orders.MaxLineQuantity || n == 0 && adding {
+			return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
+		}
+		qty = int(n)
+	}
+	if c.FormValue("replace") != "" {
+		if err := s.orders.ClearCart(ctx, a); err != nil {
 			return err
 		}
+		held = 0
+	}
+	if adding {
 		for _, l := range cart.Items {
-			if l.ProductID == id && l.Kind != catalog.KindVoucher {
+			if held > 0 && l.ProductID == id && l.Kind != catalog.KindVoucher {
 				qty = min(qty+l.Quantity, orders.MaxLineQuantity)
 			}
 		}
@@ -105,27 +148,54 @@ func (s *Site) cartItemSubmit(c *fiber.Ctx) error {
 	var ve *catalog.ValidationError
 	switch {
 	case err == nil && qty == 0:
-		flash(c, "flash.cart_removed")
-		return c.Redirect("/cart", http.StatusSeeOther)
+		return reply(http.StatusOK, "flash.cart_removed", "")
+	case err == nil && adding:
+		return reply(http.StatusOK, "flash.cart_added", "")
 	case err == nil:
-		if back == "/cart" {
-			flash(c, "flash.cart_updated")
-		} else {
-			flash(c, "flash.cart_added")
-		}
-		return c.Redirect("/cart", http.StatusSeeOther)
+		return reply(http.StatusOK, "flash.cart_updated", "")
 	case errors.Is(err, orders.ErrInsufficientStock):
-		flash(c, "err.insufficient_stock")
+		return reply(http.StatusConflict, "err.insufficient_stock", "insufficient_stock")
 	case errors.As(err, &ve) && qty > 1:
-		flash(c, "err.voucher_one") // the one quantity rule the form does not check
+		return reply(http.StatusUnprocessableEntity, "err.voucher_one", "quantity") // the one quantity rule the form does not check
 	case errors.As(err, &ve):
-		flash(c, "err.quantity")
+		return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
 	case errors.Is(err, catalog.ErrConflict):
-		flash(c, s.cartConflict(ctx, a, id))
-	default:
+		msg := s.cartConflict(ctx, a, id)
+		code := "not_on_sale"
+		if msg == "err.cart_other_fair" {
+			code = "other_fair"
+		}
+		return reply(http.StatusConflict, msg, code)
+	}
+	return err
+}
+
+// cartReply is the outcome of a cart form sent by a script: the message to
+// show, a code for a failure ("other_fair" offers to empty the cart), and
+// the cart's count for the tab bar's badge.
+type cartReply struct {
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+	Count   string `json:"count"`
+}
+
+// wantsJSON reports whether a form was sent by a script that wants JSON.
+func wantsJSON(c *fiber.Ctx) bool {
+	return strings.Contains(c.Get(fiber.HeaderAccept), "application/json")
+}
+
+// cartClearSubmit empties the cart.
+func (s *Site) cartClearSubmit(c *fiber.Ctx) error {
+	a, ok, err := s.shopper(c, "/cart")
+	if !ok {
 		return err
 	}
-	return c.Redirect(back, http.StatusSeeOther)
+	if err := s.orders.ClearCart(c.UserContext(), a); err != nil {
+		return err
+	}
+	flash(c, "flash.cart_cleared")
+	return c.Redirect("/cart", http.StatusSeeOther)
 }
 
 // cartConflict tells why a product could not go in the cart: the cart holds

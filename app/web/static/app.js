@@ -690,3 +690,89 @@ document.addEventListener("change", function (ev) {
     document.querySelectorAll("[data-redeem-scanner]").forEach(scanner);
   });
 })();
+
+// ---- Add to cart without leaving the page ----
+// Forms marked data-add-to-cart are sent with fetch (the same form, asking
+// for JSON): the tab bar's cart count changes and a toast says what
+// happened. When the cart holds another fair's items, the page's offer to
+// empty it and add this one comes up. Without JavaScript, or when the answer
+// is not JSON (the sign-in page, say), the form is sent as it is.
+(function () {
+  "use strict";
+  if (!window.fetch || !window.FormData || !window.URLSearchParams) return;
+  var timer = null;
+
+  function toast(message, ok, withLink) {
+    var box = document.querySelector("[data-toast]");
+    if (!box) return;
+    box.textContent = message;
+    box.className = "toast" + (ok ? "" : " error");
+    if (withLink) {
+      var a = document.createElement("a");
+      a.href = "/cart";
+      a.textContent = box.getAttribute("data-view-cart");
+      a.setAttribute("data-testid", "toast-cart-link");
+      box.appendChild(a);
+    }
+    box.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(function () { box.hidden = true; }, 4000);
+  }
+
+  function setCount(count) {
+    var tab = document.querySelector("[data-cart-tab]");
+    if (!tab) return;
+    var badge = tab.querySelector(".badge");
+    var suffix = badge && badge.nextElementSibling && badge.nextElementSibling.classList.contains("sr-only") ? badge.nextElementSibling : null;
+    if (!count) {
+      if (badge) badge.remove();
+      if (suffix) suffix.remove();
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "badge";
+      badge.setAttribute("data-testid", "cart-count");
+      tab.appendChild(badge);
+      suffix = document.createElement("span");
+      suffix.className = "sr-only";
+      suffix.textContent = tab.getAttribute("data-suffix") || "";
+      tab.appendChild(suffix);
+    }
+    badge.textContent = count;
+  }
+
+  function release(form) {
+    form.removeAttribute("data-sent");
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-add-to-cart") || ev.defaultPrevented) return;
+    ev.preventDefault();
+    if (form.getAttribute("data-busy")) return;
+    form.setAttribute("data-busy", "1");
+    var body = new URLSearchParams(new FormData(form));
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", cache: "no-store",
+      headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" }
+    }).then(function (res) {
+      var type = res.headers.get("Content-Type") || "";
+      if (res.redirected || type.indexOf("application/json") < 0) throw new Error("not json");
+      return res.json();
+    }).then(function (r) {
+      form.removeAttribute("data-busy");
+      release(form);
+      setCount(r.count);
+      toast(r.message, r.ok, r.ok);
+      var sw = document.querySelector("[data-testid=switch-fair]");
+      if (sw) sw.hidden = r.code !== "other_fair";
+    }).catch(function () {
+      // Let the browser send the form itself.
+      form.removeAttribute("data-busy");
+      form.removeAttribute("data-add-to-cart");
+      HTMLFormElement.prototype.submit.call(form);
+    });
+  });
+})();
