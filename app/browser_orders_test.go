@@ -136,6 +136,8 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 		if code == "" {
 			t.Fatalf("the order of stall %s shows no pickup code%s", stall, browserPage(shop))
 		}
+		// The QR code is behind a tap (出示二维码).
+		browserDo(t, shop, "open the QR code", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
 		boWantImageLoaded(t, shop, card+"[data-testid=pickup-qr]")
 		codes[stall] = code
 	}

@@ -265,3 +265,90 @@ func bxCartQuantity(t testing.TB, env *testEnv, userID, productID string) int {
 	}
 	return 0
 }
+
+func TestBrowserPhoneOrderTabs(t *testing.T) {
+	env := newTestEnv(t)
+	w := newShopWorld(t, env, "phone-orders-2026")
+	buyer := w.shopper(t)
+	unpaid := w.buy(t, buyer.Token, w.dumplings, 1).Orders[0].ID
+	toCollect := w.buyPaid(t, buyer.Token, w.paperCut, 1)
+	done := w.buyPaid(t, buyer.Token, w.lantern, 1)
+	if _, err := env.srv.Orders.Redeem(context.Background(), catalog.Actor{UserID: w.merchA.ID, Role: catalog.RoleMerchant}, done.ID, done.PickupCode); err != nil {
+		t.Fatal(err)
+	}
+	var booth string
+	if err := env.srv.DB.NewSelect().Table("stalls").Column("booth").Where("id = ?", w.stallB).Scan(context.Background(), &booth); err != nil || booth == "" {
+		t.Fatalf("stall B's booth %q: %v", booth, err)
+	}
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+
+	cards := func() []string {
+		return browserRun(t, shop, "list the order cards", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-testid=order-card]")).map(c => c.getAttribute("data-order"))`))
+	}
+	// 1. 全部: three orders; the tabs read 全部 待付款 待取货 已完成.
+	browserDo(t, shop, "open the orders", chromedp.Navigate(base+"/orders"))
+	tabs := browserRun(t, shop, "read the tabs", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-testid=order-tab]")).map(a => a.textContent.trim() + (a.getAttribute("aria-current") ? "*" : ""))`))
+	if want := []string{"全部*", "待付款", "待取货", "已完成"}; !slices.Equal(tabs, want) {
+		t.Fatalf("the order tabs read %v, want %v", tabs, want)
+	}
+	if got := cards(); len(got) != 3 {
+		t.Fatalf("全部 lists %v, want 3 orders", got)
+	}
+	// The pickup card shows the booth, and its QR code only after a tap.
+	card := `[data-testid=order-card][data-order="` + toCollect.ID + `"] `
+	browserWantText(t, shop, card+"[data-testid=order-booth]", "展位 "+booth)
+	if visible := browserRun(t, shop, "is the QR shown", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr]').getBoundingClientRect().height > 0`)); visible {
+		t.Fatalf("the QR code shows before a tap%s", browserPage(shop))
+	}
+	browserDo(t, shop, "tap 出示二维码", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
+	boWantImageLoaded(t, shop, card+"[data-testid=pickup-qr]")
+	h := browserRun(t, shop, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollHeight`))
+	if h > 2000 {
+		t.Errorf("three orders make a page %d pixels high", h)
+	}
+
+	// 2. Each tab lists its own.
+	for _, c := range []struct{ label, want string }{{"待付款", unpaid}, {"待取货", toCollect.ID}, {"已完成", done.ID}} {
+		browserNavigate(t, shop, "tap "+c.label, chromedp.Click(chromedp.CSS(`[data-testid=order-tab][data-stage]:not([data-stage=""])`+bxNth(c.label))))
+		browserWantText(t, shop, `[data-testid=order-tab][aria-current=page]`, c.label)
+		if got := cards(); len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s lists %v, want [%s]", c.label, got, c.want)
+		}
+	}
+	bxWantNav(t, shop, "the orders", []string{"home", "browse", "cart", "orders", "me"}, "orders")
+}
+
+// bxNth picks the order tab by its label.
+func bxNth(label string) string {
+	switch label {
+	case "待付款":
+		return `[data-stage=unpaid]`
+	case "待取货":
+		return `[data-stage=to_collect]`
+	}
+	return `[data-stage=done]`
+}
+
+func TestBrowserPhoneFlashOrderLabel(t *testing.T) {
+	env := newTestEnv(t)
+	w := newFlashWorld(t, env, "phone-flash-order-2026")
+	buyer := w.shopper(t)
+	sale := w.liveSale(t, 1000, 5, 1)
+	w.win(t, buyer.Token, sale, 1)
+	env.runWorkers()
+	var o orders.Order
+	deadline := time.Now().Add(10 * time.Second)
+	for env.srv.DB.NewSelect().Model(&o).Where("flash_sale_id = ?", sale).Scan(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no order for the ticket")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+	browserDo(t, shop, "open the orders to pay", chromedp.Navigate(base+"/orders?stage=unpaid"))
+	browserWantText(t, shop, `[data-testid=order-card][data-order="`+o.ID+`"] [data-testid=order-flash]`, "抢购")
+}

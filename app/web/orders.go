@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -433,10 +434,18 @@ func (s *Site) paySubmit(c *fiber.Ctx) error {
 
 // ---- The buyer's orders ----
 
-// ordersView is the buyer's list of orders.
+// ordersView is the buyer's list of orders, at the stage of one tab.
 type ordersView struct {
 	Orders  []orderCard
 	NextURL string
+	Stage   string
+	Tabs    []orderTab
+}
+
+// orderTab is a tab of the buyer's orders: 全部 / 待付款 / 待取货 / 已完成.
+type orderTab struct {
+	Stage, Label, Href string
+	Current            bool
 }
 
 // orderCard is an order as its buyer or its merchant sees it.
@@ -446,6 +455,8 @@ type orderCard struct {
 	FulfillmentLabel, Address, Tracking, PickupCode         string
 	Items                                                   []itemRow
 	Pickup, Voucher, Unpaid, ShowCode, ShowQR, New          bool
+	Booth                                                   string // the stall's booth, where a pickup is collected
+	Flash                                                   bool   // won in a flash sale (抢购)
 	// The merchant's forms.
 	CanShip, CanRedeem, CanRefund bool
 }
@@ -464,6 +475,7 @@ func orderCardOf(p *Page, o *orders.Order, stall string, buyer bool) orderCard {
 		Created: dateTimeText(o.CreatedAt, p.Lang), Deadline: dateTimeText(o.ExpiresAt, p.Lang),
 		FulfillmentLabel: p.T("product.fulfillment." + o.Fulfillment), Address: o.ShippingAddress, Tracking: o.Tracking,
 		Pickup: o.HasCode || o.PickupCode != "", Unpaid: o.Status == orders.StatusPendingPayment,
+		Flash: o.FlashSaleID != nil,
 	}
 	if o.Refunded > 0 {
 		oc.Refunded = orders.Yuan(o.Refunded)
@@ -499,21 +511,38 @@ func (s *Site) ordersPage(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	p := s.page(c, "orders.title")
-	list, next, err := s.orders.BuyerOrders(ctx, a, catalog.Page{Limit: 10, Cursor: c.Query("cursor")})
+	stage := c.Query("stage")
+	if !slices.Contains(orders.Stages, stage) {
+		stage = ""
+	}
+	list, next, err := s.orders.BuyerOrdersAt(ctx, a, stage, catalog.Page{Limit: 10, Cursor: c.Query("cursor")})
 	if err != nil {
 		return err
 	}
 	s.cartBadge(ctx, p, a)
-	v := ordersView{}
-	names := s.stallNames(ctx, a)
+	v := ordersView{Stage: stage}
+	for _, st := range append([]string{""}, orders.Stages...) {
+		href, label := "/orders", p.T("search.all")
+		if st != "" {
+			href, label = "/orders?stage="+st, p.T("orders.stage."+st)
+		}
+		v.Tabs = append(v.Tabs, orderTab{Stage: st, Label: label, Href: href, Current: st == stage})
+	}
+	stalls := s.stallLookup(ctx, a)
 	paid := c.Query("paid")
 	for i := range list {
-		oc := orderCardOf(p, &list[i], names(list[i].StallID), true)
+		st := stalls(list[i].StallID)
+		oc := orderCardOf(p, &list[i], st.Name, true)
+		oc.Booth = st.Booth
 		oc.New = paid != "" && list[i].PaymentID == paid
 		v.Orders = append(v.Orders, oc)
 	}
 	if next != nil {
-		v.NextURL = "/orders?cursor=" + url.QueryEscape(*next)
+		q := url.Values{"cursor": {*next}}
+		if stage != "" {
+			q.Set("stage", stage)
+		}
+		v.NextURL = "/orders?" + q.Encode()
 	}
 	p.Data = v
 	return s.render(c, http.StatusOK, "orders", p)
@@ -862,6 +891,23 @@ func countText(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
+}
+
+// stallLookup returns a lookup of stalls (name and booth) that remembers
+// what it found; a stall the actor can no longer see is a zero Stall.
+func (s *Site) stallLookup(ctx context.Context, a catalog.Actor) func(id string) catalog.Stall {
+	seen := map[string]catalog.Stall{}
+	return func(id string) catalog.Stall {
+		if st, ok := seen[id]; ok {
+			return st
+		}
+		var st catalog.Stall
+		if sa, err := s.catalog.Stall(ctx, a, id); err == nil {
+			st = *sa.Stall
+		}
+		seen[id] = st
+		return st
+	}
 }
 
 // stallNames returns a lookup of stall names that remembers what it found;
