@@ -5,6 +5,8 @@ package app
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,4 +353,74 @@ func TestBrowserPhoneFlashOrderLabel(t *testing.T) {
 	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
 	browserDo(t, shop, "open the orders to pay", chromedp.Navigate(base+"/orders?stage=unpaid"))
 	browserWantText(t, shop, `[data-testid=order-card][data-order="`+o.ID+`"] [data-testid=order-flash]`, "抢购")
+}
+
+func TestBrowserPhoneInbox(t *testing.T) {
+	env := newTestEnv(t)
+	env.runWorkers()
+	w := newShopWorld(t, env, "phone-inbox-2026")
+	buyer := w.shopper(t)
+	order := w.buyPaid(t, buyer.Token, w.lantern, 1)
+	// The payment's notice reaches the inbox (with the welcome).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := env.srv.DB.NewSelect().Table("notifications").Where("user_id = ? AND kind = ?", buyer.ID, "order_paid").Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the order_paid notice never reached the inbox")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	unread, err := env.srv.DB.NewSelect().Table("notifications").Where("user_id = ? AND read_at IS NULL", buyer.ID).Count(context.Background())
+	if err != nil || unread < 1 {
+		t.Fatalf("%d unread: %v", unread, err)
+	}
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+
+	// 1. The bell's name says how many are unread (its visible count is
+	// part of it, and no aria-label overrides it).
+	bell := browserRun(t, shop, "read the bell", chromedp.Evaluate[[]string](`(b => [b.textContent.replace(/\s+/g, ""), b.getAttribute("aria-label") || ""])(document.querySelector("[data-testid=nav-inbox]"))`))
+	if want := "消息" + strconv.FormatInt(int64(unread), 10) + "条未读"; bell[0] != want || bell[1] != "" {
+		t.Fatalf("the bell reads %q (aria-label %q), want %q and no aria-label", bell[0], bell[1], want)
+	}
+
+	// 2. The payment's message names the order as the order pages do (the
+	// last 8 characters), and links to it.
+	browserDo(t, shop, "open the inbox", chromedp.Navigate(base+"/account#inbox"))
+	item := `[data-testid=inbox-item][data-kind=order_paid] `
+	body := browserRun(t, shop, "read the message", chromedp.Text(chromedp.CSS(item+"[data-testid=inbox-body]"), chromedp.NodeVisible))
+	if !strings.Contains(body, order.ID[len(order.ID)-8:]) || strings.Contains(body, order.ID) {
+		t.Errorf("the message reads %q, want the order's short reference %s and not its id", body, order.ID[len(order.ID)-8:])
+	}
+	href := browserRun(t, shop, "read the link", chromedp.AttributeValue(chromedp.CSS(item+"[data-testid=inbox-link]"), "href"))
+	if href.Value != "/orders#order-"+order.ID {
+		t.Errorf("the message links to %q, want /orders#order-%s", href.Value, order.ID)
+	}
+	if small := browserRun(t, shop, "measure the inbox buttons", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#inbox a, #inbox button")).map(e => e.getBoundingClientRect()).filter(r => r.height < 44).map(r => Math.round(r.width) + "×" + Math.round(r.height))`)); len(small) > 0 {
+		t.Errorf("inbox tap targets under 44 px high: %v", small)
+	}
+
+	// 3. 全部已读 marks them all: no count on the bell any more.
+	res := browserNavigate(t, shop, "tap 全部已读", chromedp.Click(chromedp.CSS("[data-testid=inbox-read-all]")))
+	browserWantStatus(t, shop, "mark all read", res.Status, 200)
+	browserWantText(t, shop, "[data-testid=flash]", "消息已全部标为已读。")
+	if n := browserRun(t, shop, "count the unread", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=unread], [data-testid=inbox-item]:not([data-read='1'])").length`)); n != 0 {
+		t.Errorf("%d unread marks after 全部已读", n)
+	}
+	left, err := env.srv.DB.NewSelect().Table("notifications").Where("user_id = ? AND read_at IS NULL", buyer.ID).Count(context.Background())
+	if err != nil || left != 0 {
+		t.Fatalf("%d unread notifications left: %v", left, err)
+	}
+
+	// 4. The link leads to the order.
+	browserNavigate(t, shop, "follow the link", chromedp.Click(chromedp.CSS(item+"[data-testid=inbox-link]")))
+	browserWantLocation(t, shop, base+"/orders#order-"+order.ID)
+	browserDo(t, shop, "see the order", chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-card][data-order="`+order.ID+`"]`)))
 }

@@ -65,7 +65,7 @@ func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("order %s: %v: %w", n.OrderID, err, asynq.SkipRetry)
 	}
-	params := map[string]string{"Stall": st.Name, "Order": n.OrderID, "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
+	params := map[string]string{"Stall": st.Name, "Order": ShortRef(n.OrderID), "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
 	switch n.Event {
 	case "paid":
 		if err := w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_paid:" + n.OrderID, Kind: "order_paid", Params: params}); err != nil {

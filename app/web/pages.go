@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +31,7 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Post("/register", s.registerSubmit)
 	r.Post("/logout", s.logoutSubmit)
 	r.Get("/account", s.accountPage)
+	r.Post("/account/notifications/read-all", s.readAllSubmit)
 	r.Post("/account/notifications/:id/read", s.readNotificationSubmit)
 	r.Get("/lang/:code", s.switchLang)
 	r.Get("/browse", s.browsePage)
@@ -117,8 +121,51 @@ func (s *Site) logoutSubmit(c *fiber.Ctx) error {
 // accountView is the account page: the inbox, and the stalls whose booth
 // the user works as staff (their redeem pages).
 type accountView struct {
-	Inbox       []jobs.Notification
+	Inbox       []inboxRow
+	Unread      int64
 	StaffStalls []catalog.Stall
+}
+
+// inboxRow is a notification as the inbox shows it: long ids in its text
+// shortened as the order pages show them, and a link to what it is about.
+type inboxRow struct {
+	jobs.Notification
+	Link, LinkLabel string
+}
+
+// longID is an id as catalog.NewID writes it (a ULID), which people do not
+// read: the inbox shows its last eight characters.
+var longID = regexp.MustCompile(`\b[0-9A-HJKMNP-TV-Z]{26}\b`)
+
+// inboxRowOf shortens a notification's ids and finds what it links to.
+func (s *Site) inboxRowOf(ctx context.Context, p *Page, a catalog.Actor, n jobs.Notification) inboxRow {
+	short := func(t string) string { return longID.ReplaceAllStringFunc(t, jobs.ShortRef) }
+	n.Title, n.Body = short(n.Title), short(n.Body)
+	r := inboxRow{Notification: n}
+	kind, id := n.Subject()
+	switch kind {
+	case "order":
+		r.Link, r.LinkLabel = "/orders#order-"+url.PathEscape(id), p.T("inbox.see_order")
+	case "refund":
+		r.Link, r.LinkLabel = "/orders", p.T("inbox.see_order")
+	case "new_order":
+		r.Link, r.LinkLabel = "/merchant", p.T("inbox.see_order")
+		if o, err := s.orders.Order(ctx, a, id); err == nil {
+			r.Link = "/merchant/stalls/" + url.PathEscape(o.StallID) + "/orders#order-" + url.PathEscape(o.ID)
+		}
+	case "payment":
+		r.Link, r.LinkLabel = "/pay/"+url.PathEscape(id), p.T("inbox.pay")
+	case "flash_sale":
+		r.Link, r.LinkLabel = "/flash-sales/"+url.PathEscape(id), p.T("inbox.see_flash")
+	case "application":
+		r.Link, r.LinkLabel = "/merchant", p.T("inbox.see_application")
+	case "application_new":
+		r.Link, r.LinkLabel = "/organizer", p.T("inbox.review_application")
+		if slug, _, ok := strings.Cut(id, "/"); ok {
+			r.Link = "/organizer/fairs/" + url.PathEscape(slug) + "#applications"
+		}
+	}
+	return r
 }
 
 func (s *Site) accountPage(c *fiber.Ctx) error {
@@ -126,7 +173,7 @@ func (s *Site) accountPage(c *fiber.Ctx) error {
 	if !ok {
 		return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), http.StatusSeeOther)
 	}
-	p := s.newPage(c, "account.title")
+	p := s.page(c, "account.title")
 	items, _, err := s.inbox.List(c.UserContext(), a.User.ID, catalog.Page{Limit: 50})
 	if err != nil {
 		return err
@@ -135,7 +182,11 @@ func (s *Site) accountPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p.Data = accountView{Inbox: items, StaffStalls: staff}
+	v := accountView{StaffStalls: staff, Unread: p.Unread}
+	for _, n := range items {
+		v.Inbox = append(v.Inbox, s.inboxRowOf(c.UserContext(), p, a.User.Actor(), n))
+	}
+	p.Data = v
 	return s.render(c, http.StatusOK, "account", p)
 }
 
@@ -147,6 +198,19 @@ func (s *Site) readNotificationSubmit(c *fiber.Ctx) error {
 	if _, err := s.inbox.MarkRead(c.UserContext(), a.User.ID, c.Params("id")); err != nil {
 		return err
 	}
+	return c.Redirect("/account#inbox", http.StatusSeeOther)
+}
+
+// readAllSubmit marks every notification of the user read (全部已读).
+func (s *Site) readAllSubmit(c *fiber.Ctx) error {
+	a, ok := account.From(c.UserContext())
+	if !ok {
+		return c.Redirect("/login?next=/account", http.StatusSeeOther)
+	}
+	if _, err := s.inbox.MarkAllRead(c.UserContext(), a.User.ID); err != nil {
+		return err
+	}
+	flash(c, "flash.inbox_read")
 	return c.Redirect("/account#inbox", http.StatusSeeOther)
 }
 
