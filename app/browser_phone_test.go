@@ -424,3 +424,45 @@ func TestBrowserPhoneInbox(t *testing.T) {
 	browserWantLocation(t, shop, base+"/orders#order-"+order.ID)
 	browserDo(t, shop, "see the order", chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-card][data-order="`+order.ID+`"]`)))
 }
+
+func TestBrowserPhoneCartStepper(t *testing.T) {
+	env := newTestEnv(t)
+	w := newShopWorld(t, env, "phone-stepper-2026")
+	buyer := w.shopper(t)
+	w.cart(t, buyer.Token, w.lantern, 1)
+	w.cart(t, buyer.Token, w.paperCut, 1)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+
+	line := `[data-testid=cart-line][data-product="` + w.lantern + `"] `
+	browserDo(t, shop, "open the cart", chromedp.Navigate(base+"/cart"))
+	// No number box and 更新: a stepper, − off at one.
+	if n := browserRun(t, shop, "look for number boxes", chromedp.Evaluate[int](`document.querySelectorAll("main input[type=number]").length`)); n != 0 {
+		t.Errorf("the cart has %d number boxes, want a stepper", n)
+	}
+	if off := browserRun(t, shop, "read −", chromedp.JavascriptAttribute[bool](chromedp.CSS(line+"[data-testid=cart-minus]"), "disabled")); !off {
+		t.Errorf("− is on at one")
+	}
+	for _, want := range []string{"2", "3"} {
+		browserNavigate(t, shop, "tap +", chromedp.Click(chromedp.CSS(line+"[data-testid=cart-plus]")))
+		browserWantText(t, shop, line+"[data-testid=cart-qty]", "数量 "+want)
+	}
+	browserWantText(t, shop, line+"[data-testid=cart-line-total]", "¥37.50")
+	browserNavigate(t, shop, "tap −", chromedp.Click(chromedp.CSS(line+"[data-testid=cart-minus]")))
+	browserWantText(t, shop, line+"[data-testid=cart-qty]", "数量 2")
+	if got := bxCartQuantity(t, env, buyer.ID, w.lantern); got != 2 {
+		t.Fatalf("the cart holds %d lanterns, want 2", got)
+	}
+	if small := browserRun(t, shop, "measure the stepper", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-testid=cart-stepper] button, [data-testid=cart-remove], [data-testid=cart-clear]")).map(e => e.getBoundingClientRect()).filter(r => r.width < 44 || r.height < 44).map(r => Math.round(r.width) + "×" + Math.round(r.height))`)); len(small) > 0 {
+		t.Errorf("cart tap targets under 44×44: %v", small)
+	}
+
+	// 清空 (after a confirm) empties the cart.
+	browserRun(t, shop, "accept confirms", chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	browserNavigate(t, shop, "tap 清空购物车", chromedp.Click(chromedp.CSS("[data-testid=cart-clear]")))
+	browserDo(t, shop, "see the empty cart", chromedp.WaitVisible(chromedp.CSS("[data-testid=cart-empty]")))
+	if a, b := bxCartQuantity(t, env, buyer.ID, w.lantern), bxCartQuantity(t, env, buyer.ID, w.paperCut); a != 0 || b != 0 {
+		t.Fatalf("the cart still holds %d lanterns and %d paper-cuts", a, b)
+	}
+}

@@ -71,6 +71,7 @@ type cartLineView struct {
 	Quantity                                            int
 	Max                                                 int64
 	Voucher, Available, Ships                           bool
+	AtMax                                               bool // the stepper's + is off: no more may be bought
 }
 
 // cartItemSubmit puts a product in the cart. From a product page (add=1)
@@ -249,6 +250,7 @@ func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartVi
 		if line.Voucher {
 			line.Max = 1
 		}
+		line.AtMax = int64(line.Quantity) >= line.Max
 		if pr, _, err := s.catalog.Product(ctx, a, l.ProductID); err == nil {
 			line.Image = coverURL(pr)
 			line.Ships = pr.Kind == catalog.KindGoods && pr.Fulfillment == catalog.ShipDelivery
