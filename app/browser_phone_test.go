@@ -466,3 +466,44 @@ func TestBrowserPhoneCartStepper(t *testing.T) {
 		t.Fatalf("the cart still holds %d lanterns and %d paper-cuts", a, b)
 	}
 }
+
+func TestBrowserPhoneSearch(t *testing.T) {
+	env := newTestEnv(t)
+	w := newShopWorld(t, env, "phone-search-2026")
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "visitor", "")
+
+	// 1. The filters take little room: the first result starts high up.
+	browserDo(t, shop, "open the search", chromedp.Navigate(base+"/fairs/"+w.slug+"/search"))
+	top := browserRun(t, shop, "measure where the results start", chromedp.Evaluate[int](`Math.round(document.querySelector("[data-testid=product-card]").getBoundingClientRect().top)`))
+	if top > 360 {
+		t.Errorf("the first result starts %d pixels down, want the filters compact (≤ 360)", top)
+	}
+	// 2. A category chip filters; result cards name their stall.
+	browserNavigate(t, shop, "tap a category", chromedp.Click(chromedp.CSS(`[data-testid=search-category][href*="category=food"]`)))
+	browserWantText(t, shop, `[data-testid=search-category][aria-current=true]`, bxCategoryLabel(t, shop))
+	browserWantText(t, shop, "[data-testid=product-title]", "蟹黄汤包礼盒")
+	browserWantText(t, shop, "[data-testid=product-card] .muted.small", "老街灯笼铺")
+	if small := browserRun(t, shop, "measure the chips", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(".chip")).map(e => e.getBoundingClientRect()).filter(r => r.height < 44).map(r => Math.round(r.height) + "")`)); len(small) > 0 {
+		t.Errorf("chips under 44 px high: %v", small)
+	}
+	bbWantFits(t, shop, "the search")
+
+	// 3. Nothing found: the page offers to clear the search, and popular items.
+	browserDo(t, shop, "search for what is not there", chromedp.Navigate(base+"/fairs/"+w.slug+"/search?q=%E9%BE%99%E8%88%9F&category=food"))
+	browserDo(t, shop, "see no results", chromedp.WaitVisible(chromedp.CSS("[data-testid=no-results]")))
+	if n := browserRun(t, shop, "count the popular items", chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=search-popular] [data-testid=product-card]").length`)); n != 3 {
+		t.Errorf("%d popular items offered, want the fair's 3", n)
+	}
+	browserNavigate(t, shop, "clear the search", chromedp.Click(chromedp.CSS("[data-testid=search-clear]")))
+	if n := browserRun(t, shop, "count the results", chromedp.Evaluate[int](`document.querySelectorAll("#results > ul [data-testid=product-card]").length`)); n != 3 {
+		t.Errorf("%d results after clearing, want 3", n)
+	}
+}
+
+// bxCategoryLabel is the label of the food category chip.
+func bxCategoryLabel(t testing.TB, tab context.Context) string {
+	t.Helper()
+	return strings.TrimSpace(browserRun(t, tab, "read the food chip", chromedp.Text(chromedp.CSS(`[data-testid=search-category][href*="category=food"]`))))
+}

@@ -106,6 +106,17 @@ type fairView struct {
 	Q, Category, Kind string
 	Kinds             []option
 	Map               *mapView // the fair page's floor plan, when there is one
+	// The search page's filters as chips (links), and for an empty result
+	// the link that clears the filters and the fair's popular items.
+	CategoryChips, KindChips []chip
+	ClearURL                 string
+	Popular                  []productCard
+}
+
+// chip is one choice of a filter, as a link to the search with it.
+type chip struct {
+	Label, Href string
+	Current     bool
 }
 
 func (s *Site) fairPage(c *fiber.Ctx) error {
@@ -158,9 +169,29 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	v.CategoryChips = append([]chip{{Label: p.T("search.all"), Href: searchURL(f.Slug, v.Q, "", v.Kind, ""), Current: v.Category == ""}}, chipsOf(v.Categories, v.Category, func(val string) string { return searchURL(f.Slug, v.Q, val, v.Kind, "") })...)
+	v.KindChips = append([]chip{{Label: p.T("search.all"), Href: searchURL(f.Slug, v.Q, v.Category, "", ""), Current: v.Kind == ""}}, chipsOf(v.Kinds, v.Kind, func(val string) string { return searchURL(f.Slug, v.Q, v.Category, val, "") })...)
 	if status == 0 {
 		status = http.StatusOK
-		v.Products = productCards(p, products, nil)
+		names, err := s.stallNamesOf(ctx, products)
+		if err != nil {
+			return err
+		}
+		v.Products = productCards(p, products, names)
+		if len(products) == 0 {
+			if v.Q != "" || v.Category != "" || v.Kind != "" {
+				v.ClearURL = searchURL(f.Slug, "", "", "", "")
+			}
+			popular, _, err := s.catalog.Products(ctx, a, slug, catalog.ProductQuery{Page: catalog.Page{Limit: 6}})
+			if err != nil {
+				return err
+			}
+			names, err := s.stallNamesOf(ctx, popular)
+			if err != nil {
+				return err
+			}
+			v.Popular = productCards(p, popular, names)
+		}
 		for i := range v.Products {
 			if hl := products[i].Highlight; len(hl) > 0 {
 				v.Products[i].Marked = markedTitle(products[i].Title, hl)
@@ -175,6 +206,32 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 	}
 	p.Data = v
 	return s.render(c, status, "search", p)
+}
+
+// chipsOf makes a filter's options chips, the chosen one current.
+func chipsOf(opts []option, chosen string, href func(value string) string) []chip {
+	out := make([]chip, len(opts))
+	for i, o := range opts {
+		out[i] = chip{Label: o.Label, Href: href(o.Value), Current: o.Value == chosen}
+	}
+	return out
+}
+
+// stallNamesOf names the stalls of products, for their cards.
+func (s *Site) stallNamesOf(ctx context.Context, products []catalog.Product) (map[string]string, error) {
+	ids := make([]string, 0, len(products))
+	for _, pr := range products {
+		ids = append(ids, pr.StallID)
+	}
+	stalls, err := s.catalog.StallsByID(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(stalls))
+	for id, st := range stalls {
+		names[id] = st.Name
+	}
+	return names, nil
 }
 
 // fairViewOf loads what the fair page and the search page share.
