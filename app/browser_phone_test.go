@@ -507,3 +507,54 @@ func bxCategoryLabel(t testing.TB, tab context.Context) string {
 	t.Helper()
 	return strings.TrimSpace(browserRun(t, tab, "read the food chip", chromedp.Text(chromedp.CSS(`[data-testid=search-category][href*="category=food"]`))))
 }
+
+func TestBrowserPhoneSignInReturns(t *testing.T) {
+	env := newTestEnv(t)
+	w := newShopWorld(t, env, "phone-signin-2026")
+	buyer := w.shopper(t)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	tab := bxPhoneTab(t, browser, base, "visitor", "")
+	product := base + "/products/" + w.lantern
+
+	// 1. From a product page, 登录 in the header comes back to the product.
+	browserDo(t, tab, "open the product", chromedp.Navigate(product))
+	browserNavigate(t, tab, "tap 登录", chromedp.Click(chromedp.CSS("header [data-testid=nav-login]")))
+	browserDo(t, tab, "see 忘记密码", chromedp.WaitVisible(chromedp.CSS("[data-testid=forgot-password]")))
+	res := browserNavigate(t, tab, "sign in",
+		chromedp.SendKeys(chromedp.CSS(`main form[action="/login"] input[name=email]`), buyer.Email),
+		chromedp.SendKeys(chromedp.CSS(`main form[action="/login"] input[name=password]`), testPassword),
+		chromedp.Click(chromedp.CSS(`main form[action="/login"] button[type=submit]`)))
+	browserWantStatus(t, tab, "sign in", res.Status, 200)
+	browserWantLocation(t, tab, product)
+
+	// 2. An unsafe next is not followed.
+	other := bxPhoneTab(t, browser, base, "visitor 2", "")
+	browserDo(t, other, "open a sign-in with a foreign next", chromedp.Navigate(base+"/login?next=//evil.example/x"))
+	res = browserNavigate(t, other, "sign in",
+		chromedp.SendKeys(chromedp.CSS(`main form[action="/login"] input[name=email]`), buyer.Email),
+		chromedp.SendKeys(chromedp.CSS(`main form[action="/login"] input[name=password]`), testPassword),
+		chromedp.Click(chromedp.CSS(`main form[action="/login"] button[type=submit]`)))
+	browserWantLocation(t, other, base+"/account")
+
+	// 3. Registering from the product's sign-in page (注册) also comes back,
+	// and a new merchant is shown the next step: apply to a fair.
+	third := bxPhoneTab(t, browser, base, "new merchant", "")
+	browserDo(t, third, "open the sign-in from the product", chromedp.Navigate(base+"/login?next=/products/"+w.lantern))
+	browserNavigate(t, third, "tap 注册", chromedp.Click(chromedp.CSS("[data-testid=to-register]")))
+	browserDo(t, third, "fill the form",
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "新商家"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "new.merchant.phone@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "lantern festival dumplings"),
+		chromedp.Click(chromedp.CSS(`input[name=role][value=merchant]`)))
+	res = browserNavigate(t, third, "register", chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+	browserWantStatus(t, third, "register", res.Status, 200)
+	browserWantLocation(t, third, product)
+	browserDo(t, third, "open the account", chromedp.Navigate(base+"/account"))
+	browserNavigate(t, third, "follow the next step", chromedp.Click(chromedp.CSS("[data-testid=next-step-apply]")))
+	browserWantLocation(t, third, base+"/merchant#apply")
+
+	// 4. 忘记密码 explains what to do.
+	browserDo(t, other, "open 忘记密码", chromedp.Navigate(base+"/password/forgot"))
+	browserWantText(t, other, "h1", "忘记密码")
+}

@@ -29,6 +29,7 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Post("/login", s.loginSubmit)
 	r.Get("/register", s.registerPage)
 	r.Post("/register", s.registerSubmit)
+	r.Get("/password/forgot", s.forgotPasswordPage)
 	r.Post("/logout", s.logoutSubmit)
 	r.Get("/account", s.accountPage)
 	r.Post("/account/notifications/read-all", s.readAllSubmit)
@@ -56,15 +57,29 @@ func (s *Site) loginSubmit(c *fiber.Ctx) error {
 		return s.render(c, status, "login", p)
 	}
 	setCookie(c, account.NewSessionCookie(token, sess.ExpiresAt, account.RequestFrom(ctx).Secure))
-	next := safeNext(c.FormValue("next"))
-	if next == "/" {
-		next = "/account"
-	}
-	return c.Redirect(next, http.StatusSeeOther)
+	return c.Redirect(afterSignIn(c.FormValue("next")), http.StatusSeeOther)
 }
 
 func (s *Site) registerPage(c *fiber.Ctx) error {
-	return s.render(c, http.StatusOK, "register", s.newPage(c, "register.title"))
+	p := s.newPage(c, "register.title")
+	p.Form["next"] = safeNext(c.Query("next"))
+	return s.render(c, http.StatusOK, "register", p)
+}
+
+// forgotPasswordPage tells how to get a forgotten password reset.
+func (s *Site) forgotPasswordPage(c *fiber.Ctx) error {
+	return s.render(c, http.StatusOK, "password_forgot", s.newPage(c, "forgot.title"))
+}
+
+// afterSignIn is where signing in or registering leads: back to next, a
+// safe local path, or else the account page.
+func afterSignIn(next string) string {
+	next = safeNext(next)
+	path, _, _ := strings.Cut(next, "?")
+	if next == "/" || path == "/login" || path == "/register" {
+		return "/account"
+	}
+	return next
 }
 
 func (s *Site) registerSubmit(c *fiber.Ctx) error {
@@ -74,11 +89,12 @@ func (s *Site) registerSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		p := s.newPage(c, "register.title")
 		p.Form["email"], p.Form["name"], p.Form["role"] = in.Email, in.Name, string(in.Role)
+		p.Form["next"] = safeNext(c.FormValue("next"))
 		status := s.formError(p, err)
 		return s.render(c, status, "register", p)
 	}
 	setCookie(c, account.NewSessionCookie(token, sess.ExpiresAt, account.RequestFrom(ctx).Secure))
-	return c.Redirect("/account", http.StatusSeeOther)
+	return c.Redirect(afterSignIn(c.FormValue("next")), http.StatusSeeOther)
 }
 
 // formError puts a localised message for err on the page and returns the
@@ -121,6 +137,9 @@ func (s *Site) logoutSubmit(c *fiber.Ctx) error {
 // accountView is the account page: the inbox, and the stalls whose booth
 // the user works as staff (their redeem pages).
 type accountView struct {
+	// NextStep: a merchant with no stall and no application yet is shown
+	// the way to apply to a fair.
+	NextStep    bool
 	Inbox       []inboxRow
 	Unread      int64
 	StaffStalls []catalog.Stall
@@ -183,6 +202,13 @@ func (s *Site) accountPage(c *fiber.Ctx) error {
 		return err
 	}
 	v := accountView{StaffStalls: staff, Unread: p.Unread}
+	if a.User.Role == catalog.RoleMerchant {
+		apps, err := s.catalog.MyApplications(c.UserContext(), a.User.Actor())
+		if err != nil {
+			return err
+		}
+		v.NextStep = len(apps) == 0
+	}
 	for _, n := range items {
 		v.Inbox = append(v.Inbox, s.inboxRowOf(c.UserContext(), p, a.User.Actor(), n))
 	}
