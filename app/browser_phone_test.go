@@ -558,3 +558,75 @@ func TestBrowserPhoneSignInReturns(t *testing.T) {
 	browserDo(t, other, "open 忘记密码", chromedp.Navigate(base+"/password/forgot"))
 	browserWantText(t, other, "h1", "忘记密码")
 }
+
+func TestBrowserPhoneConsolesTaskFirst(t *testing.T) {
+	env := newTestEnv(t)
+	env.runWorkers()
+	w := newShopWorld(t, env, "phone-console-2026")
+	buyer := w.shopper(t)
+	w.buyPaid(t, buyer.Token, w.lantern, 2) // a pickup to redeem
+	w.buyPaid(t, buyer.Token, w.lantern, 1)
+	w.buyPaid(t, buyer.Token, w.dumplings, 1) // a delivery to ship
+	// A third merchant applies: the organizer hears of it.
+	newcomer := env.register("newcomer-phone@example.com", catalog.RoleMerchant)
+	res := env.do(req{Method: "POST", Path: "/api/v1/fairs/" + w.slug + "/applications", Token: newcomer.Token, Body: map[string]any{"stall_name": "新来的糖画摊"}})
+	wantStatus(t, res, 201)
+	appID := res.JSON(t)["id"].(string)
+	organizerEmail := "organizer-" + w.slug + "@example.com"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := env.srv.DB.NewSelect().Table("notifications").Where("user_id = ? AND event_key = ?", w.orgID, "application_new:"+w.slug+"/"+appID).Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the organizer was never told of the application")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+
+	// 1. The merchant's console opens on today: orders, sales, 待核销 and
+	// 待发货, before the application form (folded away).
+	mer := bxPhoneTab(t, browser, base, "merchant", w.merchA.Email)
+	browserDo(t, mer, "open the console", chromedp.Navigate(base+"/merchant"))
+	day := `[data-testid=today-stall][data-stall="` + w.stallA + `"] `
+	browserWantText(t, mer, day+"[data-testid=today-orders]", "3")
+	browserWantText(t, mer, day+"[data-testid=today-gmv]", "¥125.50")
+	browserWantText(t, mer, day+"[data-testid=today-to-redeem]", "2")
+	browserWantText(t, mer, day+"[data-testid=today-to-ship]", "1")
+	first := browserRun(t, mer, "read the first section", chromedp.Evaluate[string](`document.querySelector("main section").getAttribute("data-testid") || ""`))
+	if first != "merchant-today" {
+		t.Errorf("the console opens on %q, want today's figures", first)
+	}
+	if open := browserRun(t, mer, "is the apply form open", chromedp.Evaluate[bool](`document.querySelector("[data-testid=apply-details]").open`)); open {
+		t.Errorf("the application form is open on a console with stalls")
+	}
+	browserNavigate(t, mer, "tap 待核销", chromedp.Click(chromedp.CSS(day+"[data-testid=today-redeem-link]")))
+	browserWantLocation(t, mer, base+"/stalls/"+w.stallA+"/redeem")
+
+	// 2. The organizer's console opens on the applications to review, and
+	// the inbox links to them.
+	org := bxPhoneTab(t, browser, base, "organizer", organizerEmail)
+	browserDo(t, org, "open the console", chromedp.Navigate(base+"/organizer"))
+	browserWantText(t, org, "[data-testid=pending-count]", "1")
+	browserNavigate(t, org, "tap the applications", chromedp.Click(chromedp.CSS("[data-testid=pending-link]")))
+	browserWantLocation(t, org, base+"/organizer/fairs/"+w.slug+"#applications")
+	browserDo(t, org, "open the inbox", chromedp.Navigate(base+"/account#inbox"))
+	item := `[data-testid=inbox-item][data-kind=application_new] `
+	browserWantText(t, org, item+"[data-testid=inbox-title]", "新的入驻申请：新来的糖画摊")
+	href := browserRun(t, org, "read the link", chromedp.AttributeValue(chromedp.CSS(item+"[data-testid=inbox-link]"), "href"))
+	if href.Value != "/organizer/fairs/"+w.slug+"#applications" {
+		t.Errorf("the application's message links to %q", href.Value)
+	}
+
+	// 3. The queues page names the queues in Chinese.
+	admin := env.createUser("phone-admin@example.com", catalog.RoleAdmin)
+	adm := bxPhoneTab(t, browser, base, "admin", admin.Email)
+	browserDo(t, adm, "open the queues", chromedp.Navigate(base+"/organizer/queues"))
+	browserWantText(t, adm, `[data-testid=queue-row][data-queue=critical] [data-testid=queue-label]`, "紧急（支付与抢购）")
+}

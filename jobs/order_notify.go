@@ -52,6 +52,15 @@ func (e *OrderEvents) ApplicationDecided(ctx context.Context, app *catalog.Appli
 	return e.enq.Enqueue(ctx, task, opts...)
 }
 
+// ApplicationSubmitted tells the fair's organizer that a merchant applied.
+// The event key names the fair and the application ("<slug>/<id>"), so the
+// inbox links to the fair's applications.
+func (e *OrderEvents) ApplicationSubmitted(ctx context.Context, app *catalog.Application, fair *catalog.Fair) error {
+	task, opts := NewNotifyTask(NotifyPayload{UserID: fair.OrganizerID, EventKey: "application_new:" + fair.Slug + "/" + app.ID, Kind: "application_new",
+		Params: map[string]string{"Stall": app.StallName, "Fair": fair.Name}})
+	return e.enq.Enqueue(ctx, task, opts...)
+}
+
 func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 	var n orderNotice
 	if err := json.Unmarshal(t.Payload(), &n); err != nil || n.OrderID == "" {

@@ -419,6 +419,14 @@ type merchantView struct {
 	Applications []applicationRow
 	Stalls       []stallRow
 	Fairs        []option // fairs the merchant may still apply to
+	Today        []stallToday
+}
+
+// stallToday is an active stall's day on the merchant's console: what it
+// opens on, before the stalls and the application form.
+type stallToday struct {
+	ID, Name, GMV            string
+	Orders, ToRedeem, ToShip int64
 }
 
 func (s *Site) merchantPage(c *fiber.Ctx) error {
@@ -473,6 +481,13 @@ func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 			return err
 		}
 		v.Stalls = append(v.Stalls, stallRowOf(p, st, f))
+		if st.Status == catalog.StallActive {
+			d, err := s.orders.StallToday(ctx, a, st.ID)
+			if err != nil {
+				return err
+			}
+			v.Today = append(v.Today, stallToday{ID: st.ID, Name: st.Name, GMV: orders.Yuan(d.GMV), Orders: d.Orders, ToRedeem: d.ToRedeem, ToShip: d.ToShip})
+		}
 	}
 	for _, f := range fairs {
 		if f.Published && f.Status != catalog.FairClosed && !applied[f.ID] {
@@ -821,6 +836,10 @@ func (s *Site) removeSubmit(c *fiber.Ctx, base, param, fragment, flashID string,
 type organizerView struct {
 	Fairs []fairCard
 	Kinds []option
+	// Pending counts each fair's applications waiting for a decision, by
+	// slug; PendingTotal is their sum, what the console opens on.
+	Pending      map[string]int64
+	PendingTotal int64
 }
 
 func (s *Site) organizerPage(c *fiber.Ctx) error {
@@ -836,9 +855,21 @@ func (s *Site) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status int)
 	if err != nil {
 		return err
 	}
-	v := organizerView{Kinds: fairKinds(p)}
+	v := organizerView{Kinds: fairKinds(p), Pending: map[string]int64{}}
+	ids := make([]string, len(fairs))
 	for i := range fairs {
 		v.Fairs = append(v.Fairs, fairCardOf(p, &fairs[i]))
+		ids[i] = fairs[i].ID
+	}
+	pending, err := catalog.PendingApplications(c.UserContext(), s.db, ids)
+	if err != nil {
+		return err
+	}
+	for _, f := range fairs {
+		if n := pending[f.ID]; n > 0 {
+			v.Pending[f.Slug] = n
+			v.PendingTotal += n
+		}
 	}
 	defaults(p, "fair", map[string]string{"kind": catalog.KindTempleFair, "commission": "5", "published": "on"})
 	p.Data = v
