@@ -630,3 +630,62 @@ func TestBrowserPhoneConsolesTaskFirst(t *testing.T) {
 	browserDo(t, adm, "open the queues", chromedp.Navigate(base+"/organizer/queues"))
 	browserWantText(t, adm, `[data-testid=queue-row][data-queue=critical] [data-testid=queue-label]`, "紧急（支付与抢购）")
 }
+
+func TestBrowserPhonePasswordReset(t *testing.T) {
+	env := newTestEnv(t)
+	env.runWorkers()
+	w := newShopWorld(t, env, "phone-reset-2026")
+	buyer := w.shopper(t)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	tab := bxPhoneTab(t, browser, base, "visitor", "")
+	const newPassword = "spring lantern riddles by the river"
+
+	// 1. 忘记密码 on the sign-in page asks for the email and says a link is
+	// on its way (the same for an unknown email).
+	browserDo(t, tab, "open the sign-in", chromedp.Navigate(base+"/login"))
+	browserNavigate(t, tab, "tap 忘记密码", chromedp.Click(chromedp.CSS("[data-testid=forgot-password]")))
+	browserNavigate(t, tab, "ask for a link", chromedp.SendKeys(chromedp.CSS("[data-testid=forgot-email]"), buyer.Email), chromedp.Click(chromedp.CSS("[data-testid=forgot-submit]")))
+	browserDo(t, tab, "see it sent", chromedp.WaitVisible(chromedp.CSS("[data-testid=forgot-sent]")))
+	browserDo(t, tab, "open 忘记密码 again", chromedp.Navigate(base+"/password/forgot"))
+	browserNavigate(t, tab, "ask for an unknown email", chromedp.SendKeys(chromedp.CSS("[data-testid=forgot-email]"), "nobody-here@example.com"), chromedp.Click(chromedp.CSS("[data-testid=forgot-submit]")))
+	browserDo(t, tab, "see the same answer", chromedp.WaitVisible(chromedp.CSS("[data-testid=forgot-sent]")))
+
+	// 2. The link arrives through the notification path (inbox, and email
+	// when a mailer is set), with the site's public address.
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for env.srv.DB.NewSelect().Table("notifications").Column("body").Where("user_id = ? AND kind = ?", buyer.ID, "password_reset").Scan(context.Background(), &body) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no password reset notice")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	i := strings.Index(body, "/password/reset?token=")
+	if i < 0 {
+		t.Fatalf("the notice has no link: %q", body)
+	}
+	link := strings.Fields(body[i:])[0]
+
+	// 3. The link sets a new password; the old one no longer signs in, the
+	// new one does.
+	browserDo(t, tab, "open the link", chromedp.Navigate(base+link))
+	browserDo(t, tab, "type a new password", chromedp.SendKeys(chromedp.CSS("[data-testid=reset-password]"), newPassword))
+	res := browserNavigate(t, tab, "save it", chromedp.Click(chromedp.CSS("[data-testid=reset-submit]")))
+	browserWantStatus(t, tab, "save the new password", res.Status, 200)
+	browserWantLocation(t, tab, base+"/login")
+	browserWantText(t, tab, "[data-testid=flash]", "密码已重设，请用新密码登录。")
+	if _, _, _, err := env.srv.Accounts.Login(context.Background(), buyer.Email, testPassword); err == nil {
+		t.Error("the old password still signs in")
+	}
+	if _, _, _, err := env.srv.Accounts.Login(context.Background(), buyer.Email, newPassword); err != nil {
+		t.Errorf("the new password does not sign in: %v", err)
+	}
+
+	// 4. The link works once.
+	browserDo(t, tab, "open the link again", chromedp.Navigate(base+link))
+	browserDo(t, tab, "type another password", chromedp.SendKeys(chromedp.CSS("[data-testid=reset-password]"), "another spring lantern riddle"))
+	res = browserNavigate(t, tab, "save it again", chromedp.Click(chromedp.CSS("[data-testid=reset-submit]")))
+	browserWantStatus(t, tab, "reuse the link", res.Status, 410)
+	browserWantText(t, tab, "[data-testid=form-error]", "这个重设链接无效、已过期或已使用，请重新获取。")
+}

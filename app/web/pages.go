@@ -30,6 +30,9 @@ func (s *Site) Routes(r fiber.Router) {
 	r.Get("/register", s.registerPage)
 	r.Post("/register", s.registerSubmit)
 	r.Get("/password/forgot", s.forgotPasswordPage)
+	r.Post("/password/forgot", s.forgotPasswordSubmit)
+	r.Get("/password/reset", s.resetPasswordPage)
+	r.Post("/password/reset", s.resetPasswordSubmit)
 	r.Post("/logout", s.logoutSubmit)
 	r.Get("/account", s.accountPage)
 	r.Post("/account/notifications/read-all", s.readAllSubmit)
@@ -41,7 +44,7 @@ func (s *Site) Routes(r fiber.Router) {
 }
 
 func (s *Site) loginPage(c *fiber.Ctx) error {
-	p := s.newPage(c, "login.title")
+	p := s.page(c, "login.title")
 	p.Form["next"] = safeNext(c.Query("next"))
 	return s.render(c, http.StatusOK, "login", p)
 }
@@ -66,9 +69,45 @@ func (s *Site) registerPage(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "register", p)
 }
 
-// forgotPasswordPage tells how to get a forgotten password reset.
+// forgotPasswordPage asks for the account's email, to send it a link that
+// sets a new password.
 func (s *Site) forgotPasswordPage(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "password_forgot", s.newPage(c, "forgot.title"))
+}
+
+// forgotPasswordSubmit sends the reset link. The page says the same whether
+// or not the email has an account.
+func (s *Site) forgotPasswordSubmit(c *fiber.Ctx) error {
+	p := s.newPage(c, "forgot.title")
+	p.Form["email"] = c.FormValue("email")
+	if err := s.auth.RequestPasswordReset(c.UserContext(), c.FormValue("email"), s.public); err != nil {
+		return s.render(c, s.formError(p, err), "password_forgot", p)
+	}
+	p.Form["sent"] = "1"
+	return s.render(c, http.StatusOK, "password_forgot", p)
+}
+
+// resetPasswordPage asks for the new password of a reset link.
+func (s *Site) resetPasswordPage(c *fiber.Ctx) error {
+	p := s.newPage(c, "reset.title")
+	p.Form["token"] = c.Query("token")
+	return s.render(c, http.StatusOK, "password_reset", p)
+}
+
+// resetPasswordSubmit sets the new password and leads to the sign-in page.
+func (s *Site) resetPasswordSubmit(c *fiber.Ctx) error {
+	_, err := s.accounts.ResetPassword(c.UserContext(), c.FormValue("token"), c.FormValue("password"))
+	if err == nil {
+		flash(c, "flash.password_reset")
+		return c.Redirect("/login", http.StatusSeeOther)
+	}
+	p := s.newPage(c, "reset.title")
+	p.Form["token"] = c.FormValue("token")
+	if errors.Is(err, account.ErrResetLink) {
+		p.Error = p.T("err.reset_link")
+		return s.render(c, http.StatusGone, "password_reset", p)
+	}
+	return s.render(c, s.formError(p, err), "password_reset", p)
 }
 
 // afterSignIn is where signing in or registering leads: back to next, a
