@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,7 +146,9 @@ func TestBrowserPhoneFlashBannerAndSecondGrab(t *testing.T) {
 	banner := `[data-testid=flash-banner][data-sale="` + sale + `"] `
 	browserWantText(t, shop, banner+"[data-testid=flash-banner-status]", "抢购中")
 	browserWantText(t, shop, banner+"[data-testid=flash-banner-price]", "¥10.00")
-	browserWantText(t, shop, banner+"s", "原价¥20.00")
+	if was := browserRun(t, shop, "read the usual price", chromedp.Evaluate[string](`document.querySelector('`+banner+`s').textContent`)); was != "原价¥20.00" {
+		t.Errorf("the usual price reads %q, want 原价¥20.00", was)
+	}
 	browserWantText(t, shop, banner+"[data-testid=flash-banner-remaining]", "5")
 	browserRun(t, shop, "see the countdown run to the end", chromedp.Poll[bool](
 		`document.querySelector("[data-testid=flash-banner-countdown]").textContent.startsWith("距结束 01:5")`, chromedp.WithPollingTimeout(5*time.Second)))
@@ -301,7 +304,7 @@ func TestBrowserPhoneOrderTabs(t *testing.T) {
 	// The pickup card shows the booth, and its QR code only after a tap.
 	card := `[data-testid=order-card][data-order="` + toCollect.ID + `"] `
 	browserWantText(t, shop, card+"[data-testid=order-booth]", "展位 "+booth)
-	if visible := browserRun(t, shop, "is the QR shown", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr]').getBoundingClientRect().height > 0`)); visible {
+	if visible := browserRun(t, shop, "is the QR shown", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr]').checkVisibility()`)); visible {
 		t.Fatalf("the QR code shows before a tap%s", browserPage(shop))
 	}
 	browserDo(t, shop, "tap 出示二维码", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
@@ -446,11 +449,11 @@ func TestBrowserPhoneCartStepper(t *testing.T) {
 	}
 	for _, want := range []string{"2", "3"} {
 		browserNavigate(t, shop, "tap +", chromedp.Click(chromedp.CSS(line+"[data-testid=cart-plus]")))
-		browserWantText(t, shop, line+"[data-testid=cart-qty]", "数量 "+want)
+		bxWantTextContent(t, shop, line+"[data-testid=cart-qty]", "数量 "+want)
 	}
 	browserWantText(t, shop, line+"[data-testid=cart-line-total]", "¥37.50")
 	browserNavigate(t, shop, "tap −", chromedp.Click(chromedp.CSS(line+"[data-testid=cart-minus]")))
-	browserWantText(t, shop, line+"[data-testid=cart-qty]", "数量 2")
+	bxWantTextContent(t, shop, line+"[data-testid=cart-qty]", "数量 2")
 	if got := bxCartQuantity(t, env, buyer.ID, w.lantern); got != 2 {
 		t.Fatalf("the cart holds %d lanterns, want 2", got)
 	}
@@ -460,6 +463,7 @@ func TestBrowserPhoneCartStepper(t *testing.T) {
 
 	// 清空 (after a confirm) empties the cart.
 	browserRun(t, shop, "accept confirms", chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	browserRun(t, shop, "bring 清空 to the middle", chromedp.Evaluate[bool](`document.querySelector("[data-testid=cart-clear]").scrollIntoView({block: "center"}); true`))
 	browserNavigate(t, shop, "tap 清空购物车", chromedp.Click(chromedp.CSS("[data-testid=cart-clear]")))
 	browserDo(t, shop, "see the empty cart", chromedp.WaitVisible(chromedp.CSS("[data-testid=cart-empty]")))
 	if a, b := bxCartQuantity(t, env, buyer.ID, w.lantern), bxCartQuantity(t, env, buyer.ID, w.paperCut); a != 0 || b != 0 {
@@ -566,7 +570,9 @@ func TestBrowserPhoneConsolesTaskFirst(t *testing.T) {
 	buyer := w.shopper(t)
 	w.buyPaid(t, buyer.Token, w.lantern, 2) // a pickup to redeem
 	w.buyPaid(t, buyer.Token, w.lantern, 1)
-	w.buyPaid(t, buyer.Token, w.dumplings, 1) // a delivery to ship
+	w.cart(t, buyer.Token, w.dumplings, 1) // a delivery to ship
+	ship := w.checkout(t, buyer.Token, map[string]any{"fulfillment": "ship", "shipping_address": "江苏省泰州市海陵区坡子街 1 号"})
+	w.pay(t, buyer.Token, ship.Payment.ID)
 	// A third merchant applies: the organizer hears of it.
 	newcomer := env.register("newcomer-phone@example.com", catalog.RoleMerchant)
 	res := env.do(req{Method: "POST", Path: "/api/v1/fairs/" + w.slug + "/applications", Token: newcomer.Token, Body: map[string]any{"stall_name": "新来的糖画摊"}})
@@ -688,4 +694,75 @@ func TestBrowserPhonePasswordReset(t *testing.T) {
 	res = browserNavigate(t, tab, "save it again", chromedp.Click(chromedp.CSS("[data-testid=reset-submit]")))
 	browserWantStatus(t, tab, "reuse the link", res.Status, 410)
 	browserWantText(t, tab, "[data-testid=form-error]", "这个重设链接无效、已过期或已使用，请重新获取。")
+}
+
+// bxAxe runs axe-core (its default rules) on the page the tab shows and
+// reports each violation. The script is testdata/axe.min.js, or the file
+// TEST_AXE_JS names; without either the check is skipped.
+func bxAxe(t *testing.T, tab context.Context, what string) {
+	t.Helper()
+	path := os.Getenv("TEST_AXE_JS")
+	if path == "" {
+		path = "testdata/axe.min.js"
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Logf("no axe-core (%v): %s not audited", err, what)
+		return
+	}
+	browserRun(t, tab, "inject axe-core", chromedp.Evaluate[bool](string(src)+"\n;typeof axe === 'object'"))
+	type violation struct {
+		ID    string   `json:"id"`
+		Help  string   `json:"help"`
+		Nodes []string `json:"nodes"`
+	}
+	found := browserRun(t, tab, "run axe-core on "+what, chromedp.Evaluate[[]violation](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html.slice(0, 160))})))`, chromedp.EvalAwaitPromise))
+	for _, v := range found {
+		t.Errorf("%s: axe %s (%s): %v", what, v.ID, v.Help, v.Nodes)
+	}
+	if passes := browserRun(t, tab, "count the rules passed", chromedp.Evaluate[int](`axe.run(document).then(r => r.passes.length)`, chromedp.EvalAwaitPromise)); passes == 0 {
+		t.Errorf("%s: axe-core passed no rule; did it run?", what)
+	} else {
+		t.Logf("%s: %d axe rules pass", what, passes)
+	}
+}
+
+func TestBrowserPhoneAxe(t *testing.T) {
+	env := newTestEnv(t)
+	env.runWorkers()
+	w := newFlashWorld(t, env, "phone-axe-2026")
+	buyer := w.shopper(t)
+	w.liveSale(t, 1000, 5, 2)
+	w.buyPaid(t, buyer.Token, w.product, 1)
+	w.buy(t, buyer.Token, w.product, 1)
+	w.cart(t, buyer.Token, w.product, 2)
+	base := serveForBrowser(t, env)
+	browser := newBrowser(t)
+	shop := bxPhoneTab(t, browser, base, "shopper", buyer.Email)
+	for _, path := range []string{"/", "/fairs/" + w.slug, "/products/" + w.product, "/stalls/" + w.stallA, "/cart", "/orders", "/orders?stage=to_collect",
+		"/account", "/fairs/" + w.slug + "/search?q=%E9%BE%99%E8%88%9F"} {
+		browserDo(t, shop, "open "+path, chromedp.Navigate(base+path))
+		bxAxe(t, shop, path)
+	}
+	mer := bxPhoneTab(t, browser, base, "merchant", w.merchA.Email)
+	browserDo(t, mer, "open the console", chromedp.Navigate(base+"/merchant"))
+	bxAxe(t, mer, "/merchant")
+	org := bxPhoneTab(t, browser, base, "organizer", "organizer-"+w.slug+"@example.com")
+	browserDo(t, org, "open the console", chromedp.Navigate(base+"/organizer"))
+	bxAxe(t, org, "/organizer")
+	visitor := bxPhoneTab(t, browser, base, "visitor", "")
+	for _, path := range []string{"/login?next=/cart", "/register", "/password/forgot", "/password/reset?token=x"} {
+		browserDo(t, visitor, "open "+path, chromedp.Navigate(base+path))
+		bxAxe(t, visitor, path)
+	}
+}
+
+// bxWantTextContent checks the text of the first element matching sel, its
+// runs of white space read as one space (screen-reader text included).
+func bxWantTextContent(t testing.TB, tab context.Context, sel, want string) {
+	t.Helper()
+	got := browserRun(t, tab, "read "+sel, chromedp.Evaluate[string](`(e => e ? e.textContent.replace(/\s+/g, " ").trim() : "")(document.querySelector('`+sel+`'))`))
+	if got != want {
+		t.Fatalf("%s reads %q, want %q%s", sel, got, want, browserPage(tab))
+	}
 }
