@@ -137,6 +137,7 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 			t.Fatalf("the order of stall %s shows no pickup code%s", stall, browserPage(shop))
 		}
 		// The QR code is behind a tap (出示二维码).
+		browserRun(t, shop, "bring the QR toggle to the middle", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr-toggle]').scrollIntoView({block: "center"}); true`))
 		browserDo(t, shop, "open the QR code", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
 		boWantImageLoaded(t, shop, card+"[data-testid=pickup-qr]")
 		codes[stall] = code
