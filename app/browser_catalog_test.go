@@ -168,7 +168,7 @@ func TestBrowserEnrolmentToSearch(t *testing.T) {
 	res = browserNavigate(t, mer, "register", chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
 	browserWantStatus(t, mer, "register", res.Status, 200)
 	browserWantLocation(t, mer, base+"/account")
-	browserNavigate(t, mer, "open the merchant console", chromedp.Click(chromedp.CSS("[data-testid=nav-merchant]")))
+	browserNavigate(t, mer, "open the merchant console", chromedp.Click(chromedp.CSS("[data-testid=tab-merchant]")))
 	browserWantLocation(t, mer, base+"/merchant")
 	browserDo(t, mer, "fill the application",
 		chromedp.SetValue(chromedp.CSS("[data-testid=apply-fair]"), slug),

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,9 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 	// 1. The shopper signs in and adds each product from its page.
 	shop := bcTab(t, browser, "shopper")
 	bcSignIn(t, shop, base, shopperMail)
-	for _, p := range []struct{ id, title, price string }{
+	// Adding stays on the product's page: a toast says so and the cart
+	// tab counts the items.
+	for i, p := range []struct{ id, title, price string }{
 		{productA, chougan, "¥12.80"},
 		{productB, shaobing, "¥3.50"},
 	} {
@@ -71,10 +74,10 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 		browserWantStatus(t, shop, "open "+p.title, res.Status, 200)
 		browserWantText(t, shop, "[data-testid=product-title]", p.title)
 		browserWantText(t, shop, "[data-testid=product-price]", p.price)
-		res = browserNavigate(t, shop, "add "+p.title+" to the cart", chromedp.Click(chromedp.CSS("[data-testid=add-to-cart-button]")))
-		browserWantStatus(t, shop, "add "+p.title+" to the cart", res.Status, 200)
-		browserWantLocation(t, shop, base+"/cart")
-		browserWantText(t, shop, "[data-testid=flash]", "已加入购物车。")
+		browserDo(t, shop, "add "+p.title+" to the cart", chromedp.Click(chromedp.CSS("[data-testid=add-to-cart-button]")))
+		browserRun(t, shop, "see the cart count "+strconv.Itoa(i+1), chromedp.Poll[bool](`(b => b && b.textContent === "`+strconv.Itoa(i+1)+`")(document.querySelector("[data-testid=tab-cart] [data-testid=cart-count]"))`, chromedp.WithPollingTimeout(5*time.Second)))
+		browserWantLocation(t, shop, base+"/products/"+p.id)
+		browserWantText(t, shop, "[data-testid=toast]", "已加入购物车。去购物车")
 	}
 
 	// 2. The cart holds both lines, one per stall.
@@ -133,6 +136,9 @@ func TestBrowserTwoStallPurchase(t *testing.T) {
 		if code == "" {
 			t.Fatalf("the order of stall %s shows no pickup code%s", stall, browserPage(shop))
 		}
+		// The QR code is behind a tap (出示二维码).
+		browserRun(t, shop, "bring the QR toggle to the middle", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr-toggle]').scrollIntoView({block: "center"}); true`))
+		browserDo(t, shop, "open the QR code", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
 		boWantImageLoaded(t, shop, card+"[data-testid=pickup-qr]")
 		codes[stall] = code
 	}

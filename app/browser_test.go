@@ -278,7 +278,7 @@ func TestBrowserRegisterAndLogin(t *testing.T) {
 		password = "lantern festival dumplings"
 	)
 	var (
-		logout = chromedp.CSS(`header form[action="/logout"] button[type=submit]`)
+		logout = chromedp.CSS(`main form[action="/logout"] button[type=submit]`)
 		submit = chromedp.CSS(`main form button[type=submit]`)
 	)
 	signIn := func(pw string) *network.Response {
@@ -292,9 +292,10 @@ func TestBrowserRegisterAndLogin(t *testing.T) {
 	}
 	signOut := func() {
 		t.Helper()
+		browserNavigate(t, ctx, "open the account page", chromedp.Navigate(base+"/account"))
 		browserNavigate(t, ctx, "sign out", chromedp.Click(logout))
 		browserWantLocation(t, ctx, base+"/")
-		browserDo(t, ctx, "see the signed-out header", chromedp.WaitVisible(chromedp.CSS(`header a[href="/login"]`)))
+		browserDo(t, ctx, "see the signed-out header", chromedp.WaitVisible(chromedp.CSS(`header [data-testid=nav-login]`)))
 	}
 
 	// 1. With no cookies, the register page is in Chinese.
@@ -320,11 +321,12 @@ func TestBrowserRegisterAndLogin(t *testing.T) {
 	browserWantText(t, ctx, "[data-testid=account-email]", email)
 	browserWantText(t, ctx, "[data-testid=account-role]", "商家")
 
-	// 3. The header shows who is signed in.
-	browserWantText(t, ctx, "[data-testid=nav-account]", name)
+	// 3. The account page shows who is signed in, and is the 我的 tab.
+	browserWantText(t, ctx, "[data-testid=account-name]", name)
+	browserWantText(t, ctx, `[data-testid=tab-me][aria-current=page]`, "我的")
 
 	// 4. Sign out (退出), then sign in again with the same credentials.
-	browserWantText(t, ctx, `header form[action="/logout"] button`, "退出")
+	browserWantText(t, ctx, `main form[action="/logout"] button`, "退出")
 	signOut()
 	res = signIn(password)
 	if res.Status != 200 {

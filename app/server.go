@@ -64,6 +64,7 @@ func NewServer(svc *Services) (*Server, error) {
 	site, err := web.New(web.Deps{
 		Logger: d.Logger, DB: d.DB, Redis: d.Redis, Now: d.Now, Accounts: svc.Accounts, Auth: auth,
 		Catalog: svc.Catalog, Orders: svc.Orders, Admission: svc.Admission, Inbox: svc.Inbox,
+		PublicURL: d.Config.PublicURL,
 	})
 	if err != nil {
 		return nil, err

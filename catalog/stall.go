@@ -88,6 +88,7 @@ func (s *Service) Apply(ctx context.Context, a Actor, slug, stallName, descripti
 		}
 		return nil, err
 	}
+	s.applicationSubmitted(ctx, app, f)
 	return app, nil
 }
 

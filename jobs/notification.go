@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -164,6 +165,48 @@ func (in *Inbox) MarkRead(ctx context.Context, userID, id string) (Notification,
 		}
 	}
 	return n, nil
+}
+
+// MarkAllRead marks all of userID's unread notifications read and returns
+// how many it marked.
+func (in *Inbox) MarkAllRead(ctx context.Context, userID string) (int64, error) {
+	res, err := in.db.NewUpdate().Model((*Notification)(nil)).Set("read_at = ?", in.now()).
+		Where("user_id = ? AND read_at IS NULL", userID).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ShortRef is the short form of an id that people read: its last eight
+// characters, as the order pages show an order's reference.
+func ShortRef(id string) string {
+	return id[max(len(id)-8, 0):]
+}
+
+// Subject is what a notification is about, read from its event key: the
+// kind of thing ("order", "new_order", "payment", "flash_sale",
+// "application", "refund") and its id; "" when it is about nothing to open.
+func (n Notification) Subject() (kind, id string) {
+	prefix, id, ok := strings.Cut(n.EventKey, ":")
+	if !ok {
+		return "", ""
+	}
+	switch prefix {
+	case "order_paid", "order_shipped", "order_redeemed", "order_completed":
+		return "order", id
+	case "new_order":
+		return "new_order", id
+	case "order_refunded":
+		return "refund", id
+	case "payment_closing":
+		return "payment", id
+	case "flash_start":
+		return "flash_sale", id
+	case "application", "application_new":
+		return prefix, id
+	}
+	return "", ""
 }
 
 func (w *Worker) handleNotify(ctx context.Context, t *asynq.Task) error {

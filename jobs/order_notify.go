@@ -71,6 +71,15 @@ func (e *OrderEvents) StallStatusChanged(ctx context.Context, st *catalog.Stall,
 	return e.enq.Enqueue(ctx, task, opts...)
 }
 
+// ApplicationSubmitted tells the fair's organizer that a merchant applied.
+// The event key names the fair and the application ("<slug>/<id>"), so the
+// inbox links to the fair's applications.
+func (e *OrderEvents) ApplicationSubmitted(ctx context.Context, app *catalog.Application, fair *catalog.Fair) error {
+	task, opts := NewNotifyTask(NotifyPayload{UserID: fair.OrganizerID, EventKey: "application_new:" + fair.Slug + "/" + app.ID, Kind: "application_new",
+		Params: map[string]string{"Stall": app.StallName, "Fair": fair.Name}})
+	return e.enq.Enqueue(ctx, task, opts...)
+}
+
 func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 	var n orderNotice
 	if err := json.Unmarshal(t.Payload(), &n); err != nil || n.OrderID == "" {
@@ -84,7 +93,7 @@ func (w *Worker) handleOrderNotify(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("order %s: %v: %w", n.OrderID, err, asynq.SkipRetry)
 	}
-	params := map[string]string{"Stall": st.Name, "Order": n.OrderID, "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
+	params := map[string]string{"Stall": st.Name, "Order": ShortRef(n.OrderID), "Total": orders.Yuan(o.Total), "Tracking": o.Tracking}
 	switch n.Event {
 	case "paid":
 		if err := w.notify(ctx, NotifyPayload{UserID: o.BuyerID, EventKey: "order_paid:" + n.OrderID, Kind: "order_paid", Params: params}); err != nil {

@@ -106,6 +106,17 @@ type fairView struct {
 	Q, Category, Kind string
 	Kinds             []option
 	Map               *mapView // the fair page's floor plan, when there is one
+	// The search page's filters as chips (links), and for an empty result
+	// the link that clears the filters and the fair's popular items.
+	CategoryChips, KindChips []chip
+	ClearURL                 string
+	Popular                  []productCard
+}
+
+// chip is one choice of a filter, as a link to the search with it.
+type chip struct {
+	Label, Href string
+	Current     bool
 }
 
 func (s *Site) fairPage(c *fiber.Ctx) error {
@@ -166,9 +177,29 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	v.CategoryChips = append([]chip{{Label: p.T("search.all"), Href: searchURL(f.Slug, v.Q, "", v.Kind, ""), Current: v.Category == ""}}, chipsOf(v.Categories, v.Category, func(val string) string { return searchURL(f.Slug, v.Q, val, v.Kind, "") })...)
+	v.KindChips = append([]chip{{Label: p.T("search.all"), Href: searchURL(f.Slug, v.Q, v.Category, "", ""), Current: v.Kind == ""}}, chipsOf(v.Kinds, v.Kind, func(val string) string { return searchURL(f.Slug, v.Q, v.Category, val, "") })...)
 	if status == 0 {
 		status = http.StatusOK
-		v.Products = productCards(p, products, nil)
+		names, err := s.stallNamesOf(ctx, products)
+		if err != nil {
+			return err
+		}
+		v.Products = productCards(p, products, names)
+		if len(products) == 0 {
+			if v.Q != "" || v.Category != "" || v.Kind != "" {
+				v.ClearURL = searchURL(f.Slug, "", "", "", "")
+			}
+			popular, _, err := s.catalog.Products(ctx, a, slug, catalog.ProductQuery{Page: catalog.Page{Limit: 6}})
+			if err != nil {
+				return err
+			}
+			names, err := s.stallNamesOf(ctx, popular)
+			if err != nil {
+				return err
+			}
+			v.Popular = productCards(p, popular, names)
+		}
 		for i := range v.Products {
 			if hl := products[i].Highlight; len(hl) > 0 {
 				v.Products[i].Marked = markedTitle(products[i].Title, hl)
@@ -183,6 +214,32 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 	}
 	p.Data = v
 	return s.render(c, status, "search", p)
+}
+
+// chipsOf makes a filter's options chips, the chosen one current.
+func chipsOf(opts []option, chosen string, href func(value string) string) []chip {
+	out := make([]chip, len(opts))
+	for i, o := range opts {
+		out[i] = chip{Label: o.Label, Href: href(o.Value), Current: o.Value == chosen}
+	}
+	return out
+}
+
+// stallNamesOf names the stalls of products, for their cards.
+func (s *Site) stallNamesOf(ctx context.Context, products []catalog.Product) (map[string]string, error) {
+	ids := make([]string, 0, len(products))
+	for _, pr := range products {
+		ids = append(ids, pr.StallID)
+	}
+	stalls, err := s.catalog.StallsByID(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(stalls))
+	for id, st := range stalls {
+		names[id] = st.Name
+	}
+	return names, nil
 }
 
 // fairViewOf loads what the fair page and the search page share.
@@ -219,6 +276,7 @@ type stallView struct {
 	Slots       []slotRow
 	Booking     *bookingRow // the viewer's live booking here
 	Back        string
+	Flash       []flashBanner // the stall's live and coming flash sales
 }
 
 func (s *Site) stallPage(c *fiber.Ctx) error {
@@ -260,6 +318,15 @@ func (s *Site) stallPage(c *fiber.Ctx) error {
 		}
 		v.Slots = s.slotRows(p, slots, v.Booking)
 	}
+	if sa.Public() {
+		normal := map[string]int64{}
+		for _, pr := range products {
+			normal[pr.ID] = pr.Price
+		}
+		if v.Flash, err = s.flashBanners(ctx, p, sa, "", normal); err != nil {
+			return err
+		}
+	}
 	p.Title = sa.Stall.Name
 	cover := ""
 	for _, pr := range products {
@@ -284,6 +351,10 @@ type productView struct {
 	Hidden      bool
 	Owner       bool
 	Images      []imageView
+	Flash       []flashBanner // the product's live and coming flash sales
+	// SwitchFair: adding it failed as the cart holds another fair's
+	// products; the page offers to empty the cart and add it.
+	SwitchFair bool
 }
 
 func (s *Site) productPage(c *fiber.Ctx) error {
@@ -300,6 +371,12 @@ func (s *Site) productPage(c *fiber.Ctx) error {
 	if pr.Kind == catalog.KindVoucher {
 		v.Voucher = voucherTerms(p, pr)
 		v.Fulfillment = p.T("product.fulfillment.office")
+	}
+	v.SwitchFair = c.Query("switch") == "1"
+	if !v.Hidden {
+		if v.Flash, err = s.flashBanners(ctx, p, sa, pr.ID, map[string]int64{pr.ID: pr.Price}); err != nil {
+			return err
+		}
 	}
 	p.Title = pr.Title
 	s.share(c, p, pr.Title+" · "+sa.Stall.Name, pr.Description, coverURL(pr), v.Price)
@@ -357,6 +434,14 @@ type merchantView struct {
 	Stalls       []stallRow
 	Fairs        []option // fairs the merchant may still apply to
 	ReEnrol      []reEnrolRow
+	Today        []stallToday
+}
+
+// stallToday is an active stall's day on the merchant's console: what it
+// opens on, before the stalls and the application form.
+type stallToday struct {
+	ID, Name, GMV            string
+	Orders, ToRedeem, ToShip int64
 }
 
 func (s *Site) merchantPage(c *fiber.Ctx) error {
@@ -411,6 +496,13 @@ func (s *Site) showMerchant(c *fiber.Ctx, p *Page, a catalog.Actor, status int) 
 			return err
 		}
 		v.Stalls = append(v.Stalls, stallRowOf(p, st, f))
+		if st.Status == catalog.StallActive {
+			d, err := s.orders.StallToday(ctx, a, st.ID)
+			if err != nil {
+				return err
+			}
+			v.Today = append(v.Today, stallToday{ID: st.ID, Name: st.Name, GMV: orders.Yuan(d.GMV), Orders: d.Orders, ToRedeem: d.ToRedeem, ToShip: d.ToShip})
+		}
 	}
 	for _, f := range fairs {
 		if f.Published && f.Status != catalog.FairClosed && !applied[f.ID] {
@@ -764,6 +856,10 @@ func (s *Site) removeSubmit(c *fiber.Ctx, base, param, fragment, flashID string,
 type organizerView struct {
 	Fairs []fairCard
 	Kinds []option
+	// Pending counts each fair's applications waiting for a decision, by
+	// slug; PendingTotal is their sum, what the console opens on.
+	Pending      map[string]int64
+	PendingTotal int64
 }
 
 func (s *Site) organizerPage(c *fiber.Ctx) error {
@@ -779,9 +875,21 @@ func (s *Site) showOrganizer(c *fiber.Ctx, p *Page, a catalog.Actor, status int)
 	if err != nil {
 		return err
 	}
-	v := organizerView{Kinds: fairKinds(p)}
+	v := organizerView{Kinds: fairKinds(p), Pending: map[string]int64{}}
+	ids := make([]string, len(fairs))
 	for i := range fairs {
 		v.Fairs = append(v.Fairs, fairCardOf(p, &fairs[i]))
+		ids[i] = fairs[i].ID
+	}
+	pending, err := catalog.PendingApplications(c.UserContext(), s.db, ids)
+	if err != nil {
+		return err
+	}
+	for _, f := range fairs {
+		if n := pending[f.ID]; n > 0 {
+			v.Pending[f.Slug] = n
+			v.PendingTotal += n
+		}
 	}
 	defaults(p, "fair", map[string]string{"kind": catalog.KindTempleFair, "commission": "5", "published": "on"})
 	p.Data = v

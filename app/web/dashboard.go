@@ -181,6 +181,7 @@ func (s *Site) stallDashboardPage(c *fiber.Ctx) error {
 // queueRow is one queue's health.
 type queueRow struct {
 	Name                                                    string
+	Label                                                   string // the queue's name in the page's language
 	Size, Pending, Active, Scheduled, Retry, Archived, Done int
 	Processed, Failed                                       int // today (UTC, as Asynq counts)
 	Paused, Unused                                          bool
@@ -217,7 +218,7 @@ func (s *Site) queuesPage(c *fiber.Ctx) error {
 	}
 	var v queuesView
 	for _, q := range queueNames {
-		row := queueRow{Name: q, Unused: !slices.Contains(existing, q)} // nothing was ever queued on it
+		row := queueRow{Name: q, Label: p.T("queues.name." + q), Unused: !slices.Contains(existing, q)} // nothing was ever queued on it
 		var info *asynq.QueueInfo
 		if !row.Unused {
 			if info, err = in.GetQueueInfo(q); err != nil {

@@ -160,12 +160,13 @@ func (s *Site) flashSalePage(c *fiber.Ctx) error {
 // flashScriptTexts are the messages the sale page's script shows, localised.
 func flashScriptTexts(p *Page) map[string]string {
 	m := map[string]string{
-		"remaining": p.T("fs.remaining_n", "N", "{n}"),
-		"pay_by":    p.T("fs.pay_by", "Time", "{t}"),
+		"remaining":  p.T("fs.remaining_n", "N", "{n}"),
+		"pay_by":     p.T("fs.pay_by", "Time", "{t}"),
+		"grab_again": p.T("fs.grab_again", "N", "{n}"),
 	}
 	for _, k := range []string{
 		"status.upcoming", "status.live", "status.ended", "status.withdrawn", "sold_out", "opening",
-		"grab", "grab_soon", "grab_sending", "grab_waiting", "grab_done", "grab_sold_out", "grab_ended",
+		"grab", "grab_again_any", "grab_soon", "grab_sending", "grab_waiting", "grab_done", "grab_sold_out", "grab_ended",
 		"queued", "ordered", "pay_now", "see_orders", "rejected", "rejected.sold_out", "slow", "sign_in", "reminded",
 		"err.sold_out", "err.limit_reached", "err.not_started", "err.ended", "err.rate_limited", "err.insufficient_stock",
 		"err.unauthenticated", "err.forbidden", "err.not_found", "err.network", "err.generic",

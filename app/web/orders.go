@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ import (
 // orderPageRoutes mounts the orders' pages.
 func (s *Site) orderPageRoutes(r fiber.Router) {
 	r.Post("/cart/items/:product_id", s.cartItemSubmit)
+	r.Post("/cart/clear", s.cartClearSubmit)
 	r.Get("/cart", s.cartPage)
 	r.Get("/checkout", s.checkoutPage)
 	r.Post("/checkout", s.checkoutSubmit)
@@ -75,34 +77,77 @@ type cartLineView struct {
 	Quantity                  int
 	Max                       int64
 	Voucher, Available, Ships bool
+	AtMax                     bool // the stepper's + is off: no more may be bought
 }
 
 // cartItemSubmit puts a product in the cart. From a product page (add=1)
 // the quantity is added to what the cart holds; from the cart it replaces
-// it, and 0 removes the line.
+// it, and 0 removes the line. With replace=1 the cart is emptied first: the
+// shopper chose to switch to this product's fair. The cart's stepper sends
+// step=1 or step=-1 instead of a quantity.
+//
+// The product page's script sends the same form with fetch and
+// Accept: application/json; it gets the outcome as JSON (cartReply) and
+// stays on the page. Without JavaScript the form leads to the cart.
 func (s *Site) cartItemSubmit(c *fiber.Ctx) error {
 	ctx, id := c.UserContext(), c.Params("product_id")
+	adding := c.FormValue("add") != ""
 	back := "/cart"
-	if c.FormValue("add") != "" {
+	if adding {
 		back = "/products/" + url.PathEscape(id)
 	}
 	a, ok, err := s.shopper(c, back)
 	if !ok {
 		return err
 	}
-	n, okQty := parseCount(c.FormValue("quantity"))
-	if !okQty || n > orders.MaxLineQuantity || n == 0 && c.FormValue("add") != "" {
-		flash(c, "err.quantity")
-		return c.Redirect(back, http.StatusSeeOther)
+	reply := func(status int, msgID, code string) error {
+		if !wantsJSON(c) {
+			flash(c, msgID)
+			to := back
+			if code == "other_fair" && adding {
+				to = back + "?switch=1"
+			}
+			if status < 300 {
+				to = "/cart"
+			}
+			return c.Redirect(to, http.StatusSeeOther)
+		}
+		p := s.newPage(c, "cart.title")
+		return c.Status(status).JSON(cartReply{OK: status < 300, Message: p.T(msgID), Code: code, Count: p.Form["_cart"]})
 	}
-	qty := int(n)
-	if c.FormValue("add") != "" {
-		cart, err := s.orders.Cart(ctx, a)
-		if err != nil {
+	cart, err := s.orders.Cart(ctx, a)
+	if err != nil {
+		return err
+	}
+	held := 0
+	for _, l := range cart.Items {
+		if l.ProductID == id {
+			held = l.Quantity
+		}
+	}
+	var qty int
+	if step := c.FormValue("step"); step != "" && !adding {
+		d, err := strconv.Atoi(step)
+		if err != nil || (d != 1 && d != -1) {
+			return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
+		}
+		qty = min(max(held+d, 0), orders.MaxLineQuantity)
+	} else {
+		n, okQty := parseCount(c.FormValue("quantity"))
+		if !okQty || n > orders.MaxLineQuantity || n == 0 && adding {
+			return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
+		}
+		qty = int(n)
+	}
+	if c.FormValue("replace") != "" {
+		if err := s.orders.ClearCart(ctx, a); err != nil {
 			return err
 		}
+		held = 0
+	}
+	if adding {
 		for _, l := range cart.Items {
-			if l.ProductID == id && l.Kind != catalog.KindVoucher {
+			if held > 0 && l.ProductID == id && l.Kind != catalog.KindVoucher {
 				qty = min(qty+l.Quantity, orders.MaxLineQuantity)
 			}
 		}
@@ -111,27 +156,54 @@ func (s *Site) cartItemSubmit(c *fiber.Ctx) error {
 	var ve *catalog.ValidationError
 	switch {
 	case err == nil && qty == 0:
-		flash(c, "flash.cart_removed")
-		return c.Redirect("/cart", http.StatusSeeOther)
+		return reply(http.StatusOK, "flash.cart_removed", "")
+	case err == nil && adding:
+		return reply(http.StatusOK, "flash.cart_added", "")
 	case err == nil:
-		if back == "/cart" {
-			flash(c, "flash.cart_updated")
-		} else {
-			flash(c, "flash.cart_added")
-		}
-		return c.Redirect("/cart", http.StatusSeeOther)
+		return reply(http.StatusOK, "flash.cart_updated", "")
 	case errors.Is(err, orders.ErrInsufficientStock):
-		flash(c, "err.insufficient_stock")
+		return reply(http.StatusConflict, "err.insufficient_stock", "insufficient_stock")
 	case errors.As(err, &ve) && qty > 1:
-		flash(c, "err.voucher_one") // the one quantity rule the form does not check
+		return reply(http.StatusUnprocessableEntity, "err.voucher_one", "quantity") // the one quantity rule the form does not check
 	case errors.As(err, &ve):
-		flash(c, "err.quantity")
+		return reply(http.StatusUnprocessableEntity, "err.quantity", "quantity")
 	case errors.Is(err, catalog.ErrConflict):
-		flash(c, s.cartConflict(ctx, a, id))
-	default:
+		msg := s.cartConflict(ctx, a, id)
+		code := "not_on_sale"
+		if msg == "err.cart_other_fair" {
+			code = "other_fair"
+		}
+		return reply(http.StatusConflict, msg, code)
+	}
+	return err
+}
+
+// cartReply is the outcome of a cart form sent by a script: the message to
+// show, a code for a failure ("other_fair" offers to empty the cart), and
+// the cart's count for the tab bar's badge.
+type cartReply struct {
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+	Count   string `json:"count"`
+}
+
+// wantsJSON reports whether a form was sent by a script that wants JSON.
+func wantsJSON(c *fiber.Ctx) bool {
+	return strings.Contains(c.Get(fiber.HeaderAccept), "application/json")
+}
+
+// cartClearSubmit empties the cart.
+func (s *Site) cartClearSubmit(c *fiber.Ctx) error {
+	a, ok, err := s.shopper(c, "/cart")
+	if !ok {
 		return err
 	}
-	return c.Redirect(back, http.StatusSeeOther)
+	if err := s.orders.ClearCart(c.UserContext(), a); err != nil {
+		return err
+	}
+	flash(c, "flash.cart_cleared")
+	return c.Redirect("/cart", http.StatusSeeOther)
 }
 
 // cartConflict tells why a product could not go in the cart: the cart holds
@@ -184,6 +256,7 @@ func (s *Site) cartViewOf(ctx context.Context, p *Page, a catalog.Actor) (cartVi
 		if line.Voucher {
 			line.Max = 1
 		}
+		line.AtMax = int64(line.Quantity) >= line.Max
 		if pr, _, err := s.catalog.Product(ctx, a, l.ProductID); err == nil {
 			line.Image = coverURL(pr)
 			line.Ships = pr.Kind == catalog.KindGoods && pr.Fulfillment == catalog.ShipDelivery
@@ -381,10 +454,18 @@ func (s *Site) paySubmit(c *fiber.Ctx) error {
 
 // ---- The buyer's orders ----
 
-// ordersView is the buyer's list of orders.
+// ordersView is the buyer's list of orders, at the stage of one tab.
 type ordersView struct {
 	Orders  []orderCard
 	NextURL string
+	Stage   string
+	Tabs    []orderTab
+}
+
+// orderTab is a tab of the buyer's orders: 全部 / 待付款 / 待取货 / 已完成.
+type orderTab struct {
+	Stage, Label, Href string
+	Current            bool
 }
 
 // orderCard is an order as its buyer or its merchant sees it.
@@ -395,6 +476,8 @@ type orderCard struct {
 	FulfillmentLabel, Address, Tracking, PickupCode         string
 	Items                                                   []itemRow
 	Pickup, Voucher, Unpaid, ShowCode, ShowQR, New          bool
+	Booth                                                   string // the stall's booth, where a pickup is collected
+	Flash                                                   bool   // won in a flash sale (抢购)
 	// The merchant's forms.
 	CanShip, CanRedeem, CanRefund bool
 	// After-sales: the buyer's requests, and whether a new one may be asked.
@@ -418,6 +501,7 @@ func orderCardOf(p *Page, o *orders.Order, stall string, buyer bool) orderCard {
 		Created: dateTimeText(o.CreatedAt, p.Lang), Deadline: dateTimeText(o.ExpiresAt, p.Lang),
 		FulfillmentLabel: p.T("product.fulfillment." + o.Fulfillment), Address: o.ShippingAddress, Tracking: o.Tracking,
 		Pickup: o.HasCode || o.PickupCode != "", Unpaid: o.Status == orders.StatusPendingPayment,
+		Flash: o.FlashSaleID != nil,
 	}
 	if o.Refunded > 0 {
 		oc.Refunded = orders.Yuan(o.Refunded)
@@ -459,16 +543,29 @@ func (s *Site) ordersPage(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	p := s.page(c, "orders.title")
-	list, next, err := s.orders.BuyerOrders(ctx, a, catalog.Page{Limit: 10, Cursor: c.Query("cursor")})
+	stage := c.Query("stage")
+	if !slices.Contains(orders.Stages, stage) {
+		stage = ""
+	}
+	list, next, err := s.orders.BuyerOrdersAt(ctx, a, stage, catalog.Page{Limit: 10, Cursor: c.Query("cursor")})
 	if err != nil {
 		return err
 	}
 	s.cartBadge(ctx, p, a)
-	v := ordersView{}
-	names := s.stallNames(ctx, a)
+	v := ordersView{Stage: stage}
+	for _, st := range append([]string{""}, orders.Stages...) {
+		href, label := "/orders", p.T("search.all")
+		if st != "" {
+			href, label = "/orders?stage="+st, p.T("orders.stage."+st)
+		}
+		v.Tabs = append(v.Tabs, orderTab{Stage: st, Label: label, Href: href, Current: st == stage})
+	}
+	stalls := s.stallLookup(ctx, a)
 	paid := c.Query("paid")
 	for i := range list {
-		oc := orderCardOf(p, &list[i], names(list[i].StallID), true)
+		st := stalls(list[i].StallID)
+		oc := orderCardOf(p, &list[i], st.Name, true)
+		oc.Booth = st.Booth
 		oc.New = paid != "" && list[i].PaymentID == paid
 		v.Orders = append(v.Orders, oc)
 	}
@@ -476,7 +573,11 @@ func (s *Site) ordersPage(c *fiber.Ctx) error {
 		return err
 	}
 	if next != nil {
-		v.NextURL = "/orders?cursor=" + url.QueryEscape(*next)
+		q := url.Values{"cursor": {*next}}
+		if stage != "" {
+			q.Set("stage", stage)
+		}
+		v.NextURL = "/orders?" + q.Encode()
 	}
 	p.Data = v
 	return s.render(c, http.StatusOK, "orders", p)
@@ -825,6 +926,23 @@ func countText(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
+}
+
+// stallLookup returns a lookup of stalls (name and booth) that remembers
+// what it found; a stall the actor can no longer see is a zero Stall.
+func (s *Site) stallLookup(ctx context.Context, a catalog.Actor) func(id string) catalog.Stall {
+	seen := map[string]catalog.Stall{}
+	return func(id string) catalog.Stall {
+		if st, ok := seen[id]; ok {
+			return st
+		}
+		var st catalog.Stall
+		if sa, err := s.catalog.Stall(ctx, a, id); err == nil {
+			st = *sa.Stall
+		}
+		seen[id] = st
+		return st
+	}
 }
 
 // stallNames returns a lookup of stall names that remembers what it found;

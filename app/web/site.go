@@ -50,6 +50,9 @@ type Deps struct {
 	Orders    *orders.Service
 	Admission *orders.Admission
 	Inbox     *jobs.Inbox
+	// PublicURL is the site's address in links sent by email (password
+	// resets), never read from the request's Host.
+	PublicURL string
 }
 
 // Site renders the server-side pages: an embedded template per page over one
@@ -66,6 +69,7 @@ type Site struct {
 	orders   *orders.Service
 	flash    *orders.Admission
 	inbox    *jobs.Inbox
+	public   string
 
 	bundle *i18n.Bundle
 	pages  map[string]*template.Template
@@ -83,7 +87,7 @@ func New(d Deps) (*Site, error) {
 	}
 	w := &Site{
 		log: d.Logger, db: d.DB, rdb: d.Redis, now: d.Now, accounts: d.Accounts, auth: d.Auth,
-		catalog: d.Catalog, orders: d.Orders, flash: d.Admission, inbox: d.Inbox,
+		catalog: d.Catalog, orders: d.Orders, flash: d.Admission, inbox: d.Inbox, public: d.PublicURL,
 		bundle: b, pages: map[string]*template.Template{},
 	}
 	assets, err := loadAssets()

@@ -301,6 +301,11 @@ document.addEventListener("change", function (ev) {
       else if (p === "ended" || p === "withdrawn") label = T("grab_ended");
       else if (st.limit > 0 && st.won >= st.limit) label = T("grab_done");
       else if (st.remaining <= 0) label = T("grab_sold_out");
+      else if (st.won > 0) {
+        // A second grab is a second order: say so, with what the limit leaves.
+        label = st.limit > 0 ? T("grab_again").replace("{n}", st.limit - st.won) : T("grab_again_any");
+        on = true;
+      }
       else { label = T("grab"); on = true; }
       grab.textContent = label;
       grab.disabled = !on;
@@ -347,29 +352,63 @@ document.addEventListener("change", function (ev) {
 
     // ---- The ticket's fate ----
 
+    // show puts the latest message (and its link) at the top of the result;
+    // the list of the orders won (.fs-orders) stays below it.
     function show(state, message, link) {
       if (!result) return;
       result.hidden = false;
       result.setAttribute("data-status", state);
-      result.textContent = "";
+      var list = result.querySelector(".fs-orders");
+      Array.prototype.slice.call(result.childNodes).forEach(function (n) { if (n !== list) result.removeChild(n); });
+      var at = list || null;
       var p = document.createElement("p");
       p.className = "fs-msg";
       p.textContent = message;
-      result.appendChild(p);
+      result.insertBefore(p, at);
       if (link) {
         var a = document.createElement("a");
         a.href = link.href;
         a.className = link.className || "button";
         a.textContent = link.text;
         if (link.testid) a.setAttribute("data-testid", link.testid);
-        result.appendChild(a);
+        result.insertBefore(a, at);
         if (link.note) {
           var s = document.createElement("span");
           s.className = "muted small";
           s.textContent = " " + link.note;
-          result.appendChild(s);
+          result.insertBefore(s, at);
         }
       }
+    }
+
+    // addOrder lists an order just won with its own 去支付, newest first,
+    // beside those won before: each must be paid.
+    function addOrder(o, note) {
+      if (!result) return;
+      var list = result.querySelector(".fs-orders");
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "fs-orders";
+        result.appendChild(list);
+      }
+      if (list.querySelector('[data-order="' + o.id + '"]')) return;
+      var li = document.createElement("li");
+      li.setAttribute("data-testid", "flash-order");
+      li.setAttribute("data-order", o.id);
+      li.setAttribute("data-status", o.status || "pending_payment");
+      var a = document.createElement("a");
+      a.href = "/pay/" + encodeURIComponent(o.payment_id);
+      a.className = "button";
+      a.textContent = T("pay_now");
+      a.setAttribute("data-testid", "pay-link");
+      li.appendChild(a);
+      if (note) {
+        var s = document.createElement("span");
+        s.className = "muted small";
+        s.textContent = " " + note;
+        li.appendChild(s);
+      }
+      list.insertBefore(li, list.firstChild);
     }
 
     function forget() { try { sessionStorage.removeItem(ticketKey); } catch (e) {} }
@@ -384,7 +423,8 @@ document.addEventListener("change", function (ev) {
             var d = new Date(exp + 8 * 3600 * 1000); // Beijing time
             note = T("pay_by").replace("{t}", pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()));
           }
-          show("ordered", T("ordered"), { href: "/pay/" + encodeURIComponent(o.payment_id), text: T("pay_now"), testid: "pay-link", note: note });
+          addOrder(o, note);
+          show("ordered", T("ordered"));
         })
         .catch(function () {
           show("ordered", T("ordered"), { href: "/orders", text: T("see_orders"), className: "button secondary", testid: "orders-link" });
@@ -776,6 +816,92 @@ document.addEventListener("change", function (ev) {
     if (!form) return;
     document.querySelectorAll('input[type="checkbox"][form="' + form + '"]').forEach(function (box) {
       box.checked = ev.target.checked;
+    });
+  });
+})();
+
+// ---- Add to cart without leaving the page ----
+// Forms marked data-add-to-cart are sent with fetch (the same form, asking
+// for JSON): the tab bar's cart count changes and a toast says what
+// happened. When the cart holds another fair's items, the page's offer to
+// empty it and add this one comes up. Without JavaScript, or when the answer
+// is not JSON (the sign-in page, say), the form is sent as it is.
+(function () {
+  "use strict";
+  if (!window.fetch || !window.FormData || !window.URLSearchParams) return;
+  var timer = null;
+
+  function toast(message, ok, withLink) {
+    var box = document.querySelector("[data-toast]");
+    if (!box) return;
+    box.textContent = message;
+    box.className = "toast" + (ok ? "" : " error");
+    if (withLink) {
+      var a = document.createElement("a");
+      a.href = "/cart";
+      a.textContent = box.getAttribute("data-view-cart");
+      a.setAttribute("data-testid", "toast-cart-link");
+      box.appendChild(a);
+    }
+    box.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(function () { box.hidden = true; }, 4000);
+  }
+
+  function setCount(count) {
+    var tab = document.querySelector("[data-cart-tab]");
+    if (!tab) return;
+    var badge = tab.querySelector(".badge");
+    var suffix = badge && badge.nextElementSibling && badge.nextElementSibling.classList.contains("sr-only") ? badge.nextElementSibling : null;
+    if (!count) {
+      if (badge) badge.remove();
+      if (suffix) suffix.remove();
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "badge";
+      badge.setAttribute("data-testid", "cart-count");
+      tab.appendChild(badge);
+      suffix = document.createElement("span");
+      suffix.className = "sr-only";
+      suffix.textContent = tab.getAttribute("data-suffix") || "";
+      tab.appendChild(suffix);
+    }
+    badge.textContent = count;
+  }
+
+  function release(form) {
+    form.removeAttribute("data-sent");
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-add-to-cart") || ev.defaultPrevented) return;
+    ev.preventDefault();
+    if (form.getAttribute("data-busy")) return;
+    form.setAttribute("data-busy", "1");
+    var body = new URLSearchParams(new FormData(form));
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", cache: "no-store",
+      headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" }
+    }).then(function (res) {
+      var type = res.headers.get("Content-Type") || "";
+      if (res.redirected || type.indexOf("application/json") < 0) throw new Error("not json");
+      return res.json();
+    }).then(function (r) {
+      form.removeAttribute("data-busy");
+      release(form);
+      setCount(r.count);
+      toast(r.message, r.ok, r.ok);
+      var sw = document.querySelector("[data-testid=switch-fair]");
+      if (sw) sw.hidden = r.code !== "other_fair";
+    }).catch(function () {
+      // Let the browser send the form itself.
+      form.removeAttribute("data-busy");
+      form.removeAttribute("data-add-to-cart");
+      HTMLFormElement.prototype.submit.call(form);
     });
   });
 })();
