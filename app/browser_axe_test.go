@@ -43,9 +43,16 @@ type axeViolation struct {
 
 // axeRun is the script that runs axe on the page and keeps what a failure
 // message needs.
-const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
+const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => ({passes: r.passes.length, violations: r.violations.map(v => ({
 	id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
-	nodes: v.nodes.map(n => ({target: n.target.map(String), html: n.html, summary: n.failureSummary || ""}))})))`
+	nodes: v.nodes.map(n => ({target: n.target.map(String), html: n.html, summary: n.failureSummary || ""}))}))}))`
+
+// axeResult is what axeRun gives: how many rules passed (so a run that
+// checked nothing is noticed) and the violations.
+type axeResult struct {
+	Passes     int            `json:"passes"`
+	Violations []axeViolation `json:"violations"`
+}
 
 // axeAudit loads path in tab, waits for the page's included sections, runs
 // axe-core and reports each violation as a test error.
@@ -66,8 +73,12 @@ func axeAudit(t *testing.T, tab context.Context, base, path string) {
 		})();
 	})`, chromedp.EvalAwaitPromise))
 	browserRun(t, tab, "inject axe-core", chromedp.Evaluate[bool](string(src)+"\n;typeof axe === 'object'"))
-	found := browserRun(t, tab, "run axe-core on "+path, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-	for _, v := range found {
+	found := browserRun(t, tab, "run axe-core on "+path, chromedp.Evaluate[axeResult](axeRun, chromedp.EvalAwaitPromise))
+	if found.Passes == 0 {
+		t.Errorf("%s: axe-core passed no rule at all; did it run?", path)
+	}
+	t.Logf("%s: %d rules pass, %d violations", path, found.Passes, len(found.Violations))
+	for _, v := range found.Violations {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s: axe %s (%s): %s\n    %s", path, v.ID, v.Impact, v.Help, v.URL)
 		for i, n := range v.Nodes {
