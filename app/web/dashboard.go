@@ -50,6 +50,7 @@ type dashboardData struct {
 type dashChart struct {
 	Name, Title, CSV string
 	Tall             bool
+	Empty            bool // no figures yet: the page shows "no sales" from the start
 }
 
 // dashboardView is a fair's or a stall's dashboard page.
@@ -94,6 +95,18 @@ func dashCharts(p *Page, csvURL string, fair bool, b orders.Breakdown, property 
 	return cs
 }
 
+// emptyCharts marks the charts that have no figures, so that the page shows
+// their "no sales" line as it loads rather than after its script has run,
+// which would move everything below. byDay and byStall count the days and
+// stalls with sales; the breakdown gives the rest.
+func emptyCharts(cs []dashChart, byDay, byStall int, b orders.Breakdown) {
+	n := map[string]int{"by-day": byDay, "by-hour": len(b.ByHour), "by-stall": byStall, "by-category": len(b.ByCategory),
+		"by-fulfillment": len(b.ByFulfillment), "flash-sales": len(b.FlashSales), "developments": len(b.Developments)}
+	for i := range cs {
+		cs[i].Empty = n[cs[i].Name] == 0
+	}
+}
+
 func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
@@ -116,6 +129,7 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 		Fair: fairCardOf(p, f), CSV: csvURL, Back: "/organizer/fairs/" + esc, Totals: fairTotalsOf(t),
 		Charts: dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
 	}
+	emptyCharts(v.Charts, len(t.ByDay), len(t.ByStall), t.Breakdown)
 	embedded := *t
 	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all
 	v.Data = dashboardData{
@@ -164,6 +178,7 @@ func (s *Site) stallDashboardPage(c *fiber.Ctx) error {
 			Totals: t,
 		},
 	}
+	emptyCharts(v.Charts, len(t.ByDay), 0, t.Breakdown)
 	p.Title = p.T("dash.stall_title_of", "Name", sa.Stall.Name)
 	p.Data = v
 	return s.render(c, http.StatusOK, "dashboard", p)
