@@ -1,4 +1,4 @@
-.PHONY: run test lint bench fuzz
+.PHONY: run test lint bench fuzz lighthouse
 
 GO ?= go
 GOPATH_BIN := $(shell $(GO) env GOPATH)/bin
@@ -57,3 +57,10 @@ fuzz:
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi; \
 	echo "fuzz: all targets passed"
+
+# Lighthouse (mobile) scores of the main pages on the seeded demo; not part of
+# `make test`. Needs Chromium (CHROME_PATH, default /usr/bin/chromium), Node
+# and npm; installs the pinned Lighthouse into TOOLS_DIR outside the repo.
+# See .ci/lighthouse.sh for the knobs (LH_RUNS, LH_PAGES, LH_STRICT...).
+lighthouse:
+	bash .ci/lighthouse.sh

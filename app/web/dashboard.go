@@ -50,6 +50,7 @@ type dashboardData struct {
 type dashChart struct {
 	Name, Title, CSV string
 	Tall             bool
+	Empty            bool // no figures yet: the page shows "no sales" from the start
 }
 
 // dashboardView is a fair's or a stall's dashboard page.
@@ -96,6 +97,18 @@ func dashCharts(p *Page, csvURL string, fair bool, b orders.Breakdown, property 
 	return cs
 }
 
+// emptyCharts marks the charts that have no figures, so that the page shows
+// their "no sales" line as it loads rather than after its script has run,
+// which would move everything below. byDay and byStall count the days and
+// stalls with sales; the breakdown gives the rest.
+func emptyCharts(cs []dashChart, byDay, byStall int, b orders.Breakdown) {
+	n := map[string]int{"by-day": byDay, "by-hour": len(b.ByHour), "by-stall": byStall, "by-category": len(b.ByCategory),
+		"by-fulfillment": len(b.ByFulfillment), "flash-sales": len(b.FlashSales), "developments": len(b.Developments)}
+	for i := range cs {
+		cs[i].Empty = n[cs[i].Name] == 0
+	}
+}
+
 func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	a, ok, err := s.console(c, catalog.RoleOrganizer, c.OriginalURL())
@@ -123,6 +136,7 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 		// The fair's campaigns: what each took off and the sales it pulled.
 		v.Charts = append(v.Charts, dashChart{Name: "coupons", Title: p.T("dash.coupons"), CSV: csvURL + "?table=coupon", Tall: len(t.Coupons) > 4})
 	}
+	emptyCharts(v.Charts, len(t.ByDay), len(t.ByStall), t.Breakdown)
 	embedded := *t
 	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all
 	v.Data = dashboardData{
@@ -171,6 +185,7 @@ func (s *Site) stallDashboardPage(c *fiber.Ctx) error {
 			Totals: t,
 		},
 	}
+	emptyCharts(v.Charts, len(t.ByDay), 0, t.Breakdown)
 	p.Title = p.T("dash.stall_title_of", "Name", sa.Stall.Name)
 	p.Data = v
 	return s.render(c, http.StatusOK, "dashboard", p)

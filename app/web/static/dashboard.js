@@ -168,7 +168,14 @@
       return o;
     }
 
+    // draw shows the totals t on every chart. Building a chart is the heavy
+    // part of the page's script, so each chart is drawn in a task of its
+    // own (the page stays responsive between them), those on screen first;
+    // a chart whose figures have not changed since it was drawn is left
+    // alone. A newer call supersedes the charts an older one has not drawn.
+    var generation = 0, drawn = {};
     function draw(t) {
+      var jobs = [];
       Object.keys(specs).forEach(function (name) {
         var canvas = root.querySelector('[data-chart="' + name + '"]');
         if (!canvas) return;
@@ -178,15 +185,26 @@
         if (p) p.hidden = !empty;
         canvas.parentNode.classList.toggle("is-empty", empty);
         if (!Chart) return;
-        var c = charts[name];
+        var key = JSON.stringify([s.labels, s.datasets.map(function (d) { return d.data; })]);
+        if (drawn[name] === key) return;
+        jobs.push({ name: name, canvas: canvas, s: s, key: key, below: canvas.getBoundingClientRect().top > window.innerHeight ? 1 : 0 });
+      });
+      jobs.sort(function (a, b) { return a.below - b.below; });
+      var gen = ++generation;
+      function next() {
+        if (gen !== generation || !jobs.length) return;
+        var j = jobs.shift(), c = charts[j.name], s = j.s;
         if (c) {
           c.data.labels = s.labels;
           s.datasets.forEach(function (d, i) { c.data.datasets[i].data = d.data; });
           c.update("none");
         } else {
-          charts[name] = new Chart(canvas, { type: s.type, data: { labels: s.labels, datasets: s.datasets }, options: options(s) });
+          charts[j.name] = new Chart(j.canvas, { type: s.type, data: { labels: s.labels, datasets: s.datasets }, options: options(s) });
         }
-      });
+        drawn[j.name] = j.key;
+        if (jobs.length) setTimeout(next, 0);
+      }
+      setTimeout(next, 0);
     }
 
     function figures(t) {
