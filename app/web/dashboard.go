@@ -132,11 +132,11 @@ func (s *Site) fairDashboardPage(c *fiber.Ctx) error {
 		Charts:  dashCharts(p, csvURL, true, t.Breakdown, f.Kind == catalog.KindPropertySeason),
 		Compare: editionCompareOf(p, t),
 	}
+	emptyCharts(v.Charts, len(t.ByDay), len(t.ByStall), t.Breakdown)
 	if len(t.Coupons) > 0 {
 		// The fair's campaigns: what each took off and the sales it pulled.
 		v.Charts = append(v.Charts, dashChart{Name: "coupons", Title: p.T("dash.coupons"), CSV: csvURL + "?table=coupon", Tall: len(t.Coupons) > 4})
 	}
-	emptyCharts(v.Charts, len(t.ByDay), len(t.ByStall), t.Breakdown)
 	embedded := *t
 	embedded.ByStall = topStalls(t.ByStall) // the page draws the top ones; the refresh reads them all
 	v.Data = dashboardData{
