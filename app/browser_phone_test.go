@@ -307,6 +307,8 @@ func TestBrowserPhoneOrderTabs(t *testing.T) {
 	if visible := browserRun(t, shop, "is the QR shown", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr]').checkVisibility()`)); visible {
 		t.Fatalf("the QR code shows before a tap%s", browserPage(shop))
 	}
+	// Clear of the sticky header and the tab bar, as a thumb would tap it.
+	browserRun(t, shop, "bring 出示二维码 to the middle", chromedp.Evaluate[bool](`document.querySelector('`+card+`[data-testid=pickup-qr-toggle]').scrollIntoView({block: "center"}); true`))
 	browserDo(t, shop, "tap 出示二维码", chromedp.Click(chromedp.CSS(card+"[data-testid=pickup-qr-toggle]")))
 	boWantImageLoaded(t, shop, card+"[data-testid=pickup-qr]")
 	h := browserRun(t, shop, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollHeight`))

@@ -90,8 +90,8 @@ func TestBrowserPassOfflineAndPoster(t *testing.T) {
 		`document.querySelector("[data-offline-list] a[href$='/pass']") ? true : null`, chromedp.WithPollingTimeout(5*time.Second)))
 
 	// 4. Signing out forgets the kept pages on this phone: the page's script
-	// empties the cache as the sign-out form is sent (whichever page holds
-	// the form; offline its request fails, which changes nothing here).
+	// empties the cache before the sign-out form goes (whichever page holds
+	// the form; offline its request then fails, which changes nothing here).
 	browserRun(t, tab, "sign out", chromedp.Evaluate[bool](`(() => {
 		const f = document.createElement("form");
 		f.method = "post"; f.action = "/logout";
@@ -99,6 +99,11 @@ func TestBrowserPassOfflineAndPoster(t *testing.T) {
 		f.requestSubmit();
 		return true;
 	})()`))
-	browserRun(t, tab, "wait for the kept pages to go", chromedp.Poll[bool](
+	time.Sleep(500 * time.Millisecond) // the form is sent once the cache is gone
+	browserNavigate(t, tab, "open the offline page", chromedp.Navigate(base+"/offline"))
+	browserRun(t, tab, "see the kept pages gone", chromedp.Poll[bool](
 		`caches.has("miaohui-pages").then(h => h ? null : true)`, chromedp.WithPollingTimeout(5*time.Second)))
+	if n := browserRun(t, tab, "count the kept passes listed", chromedp.Evaluate[int](`document.querySelectorAll("[data-offline-list] a").length`)); n != 0 {
+		t.Errorf("after signing out the offline page still lists %d kept pages", n)
+	}
 }

@@ -703,16 +703,22 @@ document.addEventListener("change", function (ev) {
       navigator.serviceWorker.register("/sw.js").catch(function () {});
     });
   }
+  // Signing out forgets the kept pages first, then sends the form.
   document.addEventListener("submit", function (e) {
     var f = e.target;
-    if (f && f.getAttribute && f.getAttribute("action") === "/logout" && window.caches) {
-      caches.delete("miaohui-pages");
-    }
+    if (!f || !f.getAttribute || f.getAttribute("action") !== "/logout" || !window.caches || f.hasAttribute("data-forgetting")) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    f.setAttribute("data-forgetting", "");
+    caches.delete("miaohui-pages").catch(function () {}).then(function () { HTMLFormElement.prototype.submit.call(f); });
   }, true);
 
   function offlineList(ul) {
     if (!window.caches) return;
-    caches.open("miaohui-pages").then(function (c) { return c.keys(); }).then(function (reqs) {
+    // has() first: open() would make the cache that signing out removed.
+    caches.has("miaohui-pages").then(function (kept) {
+      return kept ? caches.open("miaohui-pages").then(function (c) { return c.keys(); }) : [];
+    }).then(function (reqs) {
       reqs.forEach(function (r) {
         var path = new URL(r.url).pathname;
         var label = /\/pass$/.test(path) ? ul.getAttribute("data-pass-label") : path === "/orders" ? ul.getAttribute("data-orders-label") : "";
