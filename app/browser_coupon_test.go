@@ -62,8 +62,9 @@ func TestBrowserCouponGrabCheckoutDashboard(t *testing.T) {
 	bcSignIn(t, org, base, "organizer-"+w.slug+"@example.com")
 	res = browserNavigate(t, org, "open the dashboard", chromedp.Navigate(base+"/organizer/fairs/"+w.slug+"/dashboard"))
 	browserWantStatus(t, org, "open the dashboard", res.Status, 200)
+	// Charts are drawn as they come near the screen: scroll down to it.
 	browserRun(t, org, "wait for the coupons chart", chromedp.Poll[bool](
-		`(() => { const c = document.querySelector("[data-chart=coupons]"); return !!c && c.width > 0 && !!window.Chart && !!Chart.getChart(c) || null; })()`,
+		`(() => { const c = document.querySelector("[data-chart=coupons]"); if (!c) return null; c.scrollIntoView({block: "center"}); return c.width > 0 && !!window.Chart && !!Chart.getChart(c) || null; })()`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	fig := browserRun(t, org, "read the chart", chromedp.Evaluate[[]any](
 		`(() => { const ch = Chart.getChart(document.querySelector("[data-chart=coupons]")); return [ch.data.labels[0], ch.data.datasets[0].data[0], ch.data.datasets[1].data[0]]; })()`))

@@ -42,10 +42,12 @@ const bdCanvasesJS = `Array.from(document.querySelectorAll("canvas[data-chart]")
 })`
 
 // bdChartsDrawnJS is true once Chart.js has drawn a chart on every canvas.
+// A chart is drawn as it comes near the screen, so it scrolls to the first
+// one not drawn yet, as a reader scrolling down the page would.
 const bdChartsDrawnJS = `!!window.Chart && (function () {
 	var cs = document.querySelectorAll("canvas[data-chart]");
 	if (cs.length === 0) return false;
-	for (var i = 0; i < cs.length; i++) if (!window.Chart.getChart(cs[i])) return false;
+	for (var i = 0; i < cs.length; i++) if (!window.Chart.getChart(cs[i])) { cs[i].scrollIntoView({block: "center"}); return false; }
 	return true;
 })()`
 

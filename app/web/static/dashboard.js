@@ -170,12 +170,36 @@
 
     // draw shows the totals t on every chart. Building a chart is the heavy
     // part of the page's script, so each chart is drawn in a task of its
-    // own (the page stays responsive between them), those on screen first;
-    // a chart whose figures have not changed since it was drawn is left
-    // alone. A newer call supersedes the charts an older one has not drawn.
-    var generation = 0, drawn = {};
+    // own (the page stays responsive between them), and only once it comes
+    // near the screen: a phone that never scrolls to the lower charts never
+    // builds them. A chart whose figures have not changed since it was drawn
+    // is left alone; a newer call supersedes what an older one has not drawn.
+    var drawn = {}, seen = {}, pending = {};
+    function paint(j) {
+      var c = charts[j.name], s = j.s;
+      if (c) {
+        c.data.labels = s.labels;
+        s.datasets.forEach(function (d, i) { c.data.datasets[i].data = d.data; });
+        c.update("none");
+      } else {
+        charts[j.name] = new Chart(j.canvas, { type: s.type, data: { labels: s.labels, datasets: s.datasets }, options: options(s) });
+      }
+      drawn[j.name] = j.key;
+    }
+    var near = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (!e.isIntersecting) return;
+        var name = e.target.getAttribute("data-chart");
+        seen[name] = true;
+        near.unobserve(e.target);
+        setTimeout(function () {
+          var j = pending[name];
+          delete pending[name];
+          if (j) paint(j);
+        }, 0);
+      });
+    }, { rootMargin: "200px 0px" }) : null;
     function draw(t) {
-      var jobs = [];
       Object.keys(specs).forEach(function (name) {
         var canvas = root.querySelector('[data-chart="' + name + '"]');
         if (!canvas) return;
@@ -187,24 +211,14 @@
         if (!Chart) return;
         var key = JSON.stringify([s.labels, s.datasets.map(function (d) { return d.data; })]);
         if (drawn[name] === key) return;
-        jobs.push({ name: name, canvas: canvas, s: s, key: key, below: canvas.getBoundingClientRect().top > window.innerHeight ? 1 : 0 });
-      });
-      jobs.sort(function (a, b) { return a.below - b.below; });
-      var gen = ++generation;
-      function next() {
-        if (gen !== generation || !jobs.length) return;
-        var j = jobs.shift(), c = charts[j.name], s = j.s;
-        if (c) {
-          c.data.labels = s.labels;
-          s.datasets.forEach(function (d, i) { c.data.datasets[i].data = d.data; });
-          c.update("none");
+        var j = { name: name, canvas: canvas, s: s, key: key };
+        if (near && !seen[name]) {
+          if (!pending[name]) near.observe(canvas);
+          pending[name] = j;
         } else {
-          charts[j.name] = new Chart(j.canvas, { type: s.type, data: { labels: s.labels, datasets: s.datasets }, options: options(s) });
+          setTimeout(function () { paint(j); }, 0);
         }
-        drawn[j.name] = j.key;
-        if (jobs.length) setTimeout(next, 0);
-      }
-      setTimeout(next, 0);
+      });
     }
 
     function figures(t) {
