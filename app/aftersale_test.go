@@ -108,7 +108,7 @@ func TestAfterSalesAPI(t *testing.T) {
 	wantProblem(t, w.asPost("/after-sales/"+asID+"/escalate", buyer.Token, nil), http.StatusConflict, "conflict")
 	wantDenied(t, w.asPost("/after-sales/"+asID+"/reject", w.merchB.Token, map[string]any{"reason": "no"}))
 	wantProblem(t, w.asPost("/after-sales/"+asID+"/reject", buyer.Token, map[string]any{"reason": "no"}), http.StatusForbidden, "forbidden")
-	wantProblem(t, w.asPost("/after-sales/"+asID+"/reject", w.merchA.Token, map[string]any{"reason": ""}), http.StatusUnprocessableEntity, "validation_failed")
+	wantProblem(t, w.asPost("/after-sales/"+asID+"/reject", w.merchA.Token, map[string]any{"reason": strings.Repeat("坏", 501)}), http.StatusUnprocessableEntity, "validation_failed")
 	res = w.asPost("/after-sales/"+asID+"/reject", w.merchA.Token, map[string]any{"reason": "人为损坏"})
 	wantStatus(t, res, http.StatusOK)
 	if got := res.JSON(t); got["status"] != "rejected" || got["reply_reason"] != "人为损坏" {

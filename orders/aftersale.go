@@ -297,11 +297,11 @@ func (s *Service) AcceptAfterSale(ctx context.Context, a catalog.Actor, id strin
 }
 
 // RejectAfterSale has the stall's merchant turn down an open request, with
-// a reason the buyer reads; the buyer may then escalate it.
+// a reason the buyer reads if one is given; the buyer may then escalate it.
 func (s *Service) RejectAfterSale(ctx context.Context, a catalog.Actor, id, reason string) (*AfterSale, error) {
 	reason = strings.TrimSpace(reason)
 	var c catalog.Check
-	checkReason(&c, reason, true)
+	checkReason(&c, reason, false)
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

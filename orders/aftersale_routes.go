@@ -59,27 +59,36 @@ func (h *Handler) getAfterSale(ctx context.Context, a catalog.Actor, in *idPath)
 	return h.svc.AfterSale(ctx, a, in.ID)
 }
 
+// The answers' bodies are optional, as all their fields are.
 type acceptAfterSaleIn = struct {
 	ID   string `path:"id"`
-	Body struct {
+	Body *struct {
 		Reason  string `json:"reason,omitempty" doc:"at most 500 characters"`
 		Restock bool   `json:"restock,omitempty" doc:"a return: put the order's goods back in stock (default false)"`
 	}
 }
 
 func (h *Handler) acceptAfterSale(ctx context.Context, a catalog.Actor, in *acceptAfterSaleIn) (*AfterSale, error) {
-	return h.svc.AcceptAfterSale(ctx, a, in.ID, AfterSaleAnswer{Reason: in.Body.Reason, Restock: in.Body.Restock})
+	var ans AfterSaleAnswer
+	if in.Body != nil {
+		ans = AfterSaleAnswer{Reason: in.Body.Reason, Restock: in.Body.Restock}
+	}
+	return h.svc.AcceptAfterSale(ctx, a, in.ID, ans)
 }
 
 type rejectAfterSaleIn = struct {
 	ID   string `path:"id"`
-	Body struct {
-		Reason string `json:"reason" doc:"1 to 500 characters, shown to the buyer"`
+	Body *struct {
+		Reason string `json:"reason,omitempty" doc:"at most 500 characters, shown to the buyer"`
 	}
 }
 
 func (h *Handler) rejectAfterSale(ctx context.Context, a catalog.Actor, in *rejectAfterSaleIn) (*AfterSale, error) {
-	return h.svc.RejectAfterSale(ctx, a, in.ID, in.Body.Reason)
+	reason := ""
+	if in.Body != nil {
+		reason = in.Body.Reason
+	}
+	return h.svc.RejectAfterSale(ctx, a, in.ID, reason)
 }
 
 func (h *Handler) escalateAfterSale(ctx context.Context, a catalog.Actor, in *idPath) (*AfterSale, error) {

@@ -104,7 +104,7 @@ func TestAfterSale(t *testing.T) {
 		// Not before the merchant answered or reply_by passed.
 		_, err := k.Orders.EscalateAfterSale(k.ctx, b, as.ID)
 		catalogtest.WantErr(t, err, catalog.ErrConflict)
-		_, err = k.Orders.RejectAfterSale(k.ctx, s.Merchant, as.ID, "  ")
+		_, err = k.Orders.RejectAfterSale(k.ctx, s.Merchant, as.ID, strings.Repeat("坏", 501))
 		catalogtest.WantInvalid(t, err, "reason")
 		got, err := k.Orders.RejectAfterSale(k.ctx, s.Merchant, as.ID, "完好无损")
 		if err != nil || got.Status != orders.AfterSaleRejected || !got.CanEscalate {

@@ -350,7 +350,7 @@ func seedFair(ctx context.Context, db *bun.DB, o seedOpts, memKiB, iterations ui
 			Amount: total, Currency: catalog.CurrencyCNY, ExpiresAt: createdAt.Add(15 * time.Minute), CreatedAt: createdAt, UpdatedAt: paidAt}
 		pay.ProviderRef = "sbx_" + pay.ID
 		ord := orders.Order{ID: ids.at(createdAt), PaymentID: pay.ID, FairID: fair.ID, StallID: p.stallID, BuyerID: buyer,
-			Fulfillment: p.fulfillment, Total: total, Currency: catalog.CurrencyCNY, PlatformFee: fee, MerchantShare: share,
+			Fulfillment: p.fulfillment, Subtotal: total, Total: total, Currency: catalog.CurrencyCNY, PlatformFee: fee, MerchantShare: share,
 			CreatedAt: createdAt, ExpiresAt: pay.ExpiresAt}
 		if p.fulfillment == "pickup" {
 			for k := range code {
