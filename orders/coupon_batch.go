@@ -50,8 +50,11 @@ func (a *Admission) record(userID, campaignID string, at time.Time, n int) (*Cou
 	return res.coupon, res.err
 }
 
-// writeClaims is the goroutine that writes the waiting claims, batch after
-// batch: while one batch commits, the next gathers.
+// claimWriters is how many batches are written at once.
+const claimWriters = 4
+
+// writeClaims is one of the goroutines that write the waiting claims, batch
+// after batch: while batches commit, the next ones gather.
 func (a *Admission) writeClaims() {
 	for first := range a.claims {
 		batch := []claimReq{first}
@@ -97,6 +100,11 @@ func (s *Service) recordClaims(ctx context.Context, campaignID string, reqs []cl
 				N: r.n, Discount: c.Discount, MinSpend: c.MinSpend, ValidUntil: c.ValidUntil, Status: CouponUnused,
 				ClaimedAt: r.at, Title: c.Title, FundedBy: c.FundedBy})
 		}
+		// The coupons first, the campaign's row last: its lock is then held
+		// only for the commit, so the writers' batches overlap.
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return err
+		}
 		res, err := tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + ?", len(rows)).
 			Where("id = ? AND claimed + ? <= quantity", campaignID, len(rows)).Exec(ctx)
 		if err != nil {
@@ -104,9 +112,6 @@ func (s *Service) recordClaims(ctx context.Context, campaignID string, reqs []cl
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrCouponsGone
-		}
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-			return err
 		}
 		for i := range rows {
 			results[i].coupon = &rows[i]

@@ -194,7 +194,9 @@ func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *A
 		a.admit = ap
 	}
 	go a.queueWinners()
-	go a.writeClaims()
+	for range claimWriters {
+		go a.writeClaims()
+	}
 	return a
 }
 
