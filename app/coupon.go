@@ -10,7 +10,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"miaohui/app/account"
 	"miaohui/orders"
 )
 
@@ -44,22 +43,9 @@ func (s *Server) couponClaim(c *fiber.Ctx) (err error) {
 		s.metrics.observePurchase(c.Response().StatusCode(), time.Since(start))
 	}()
 	h := &c.Response().Header
-	h.SetCanonical(headerNoSniff[0], headerNoSniff[1])
-	h.SetCanonical(headerNoStore[0], headerNoStore[1])
-
-	u, err := s.gate.FlashActor(c)
-	if err != nil {
-		return s.writeProblem(c, err)
-	}
-	if s.userLimits.rps > 0 || s.ipLimits.rps > 0 {
-		now := time.Now()
-		if !s.userLimits.allow(u.UserID, now) || !s.ipLimits.allow(c.IP(), now) {
-			return s.writeProblem(c, &account.RateLimitedError{RetryAfter: 1})
-		}
-	}
-	id := c.Params("id")
-	if err := purchaseURLText(c, id); err != nil {
-		return s.writeProblem(c, err)
+	u, id, ok, err := s.fastStart(c)
+	if !ok {
+		return err
 	}
 	coupon, err := s.Admission.ClaimCoupon(c.UserContext(), u.UserID, id)
 	if err != nil {

@@ -91,6 +91,30 @@ var (
 	contentJSON    = []byte(fiber.MIMEApplicationJSON)
 )
 
+// fastStart begins a request of the fast path (a flash purchase, a coupon
+// claim): the headers every answer carries, the signed-in buyer, the
+// per-account and per-address limits, and the id in the path. When ok is
+// false the problem is written and err is what the handler returns.
+func (s *Server) fastStart(c *fiber.Ctx) (u catalog.Actor, id string, ok bool, err error) {
+	h := &c.Response().Header
+	h.SetCanonical(headerNoSniff[0], headerNoSniff[1])
+	h.SetCanonical(headerNoStore[0], headerNoStore[1])
+	if u, err = s.gate.FlashActor(c); err != nil {
+		return u, "", false, s.writeProblem(c, err)
+	}
+	if s.userLimits.rps > 0 || s.ipLimits.rps > 0 {
+		now := time.Now()
+		if !s.userLimits.allow(u.UserID, now) || !s.ipLimits.allow(c.IP(), now) {
+			return u, "", false, s.writeProblem(c, &account.RateLimitedError{RetryAfter: 1})
+		}
+	}
+	id = c.Params("id")
+	if err := purchaseURLText(c, id); err != nil {
+		return u, "", false, s.writeProblem(c, err)
+	}
+	return u, id, true, nil
+}
+
 // oneUnit is the body nearly every purchase sends.
 var oneUnit = []byte(`{"quantity":1}`)
 
@@ -105,23 +129,10 @@ func (s *Server) flashPurchase(c *fiber.Ctx) (err error) {
 		s.metrics.observePurchase(c.Response().StatusCode(), time.Since(start))
 	}()
 	h := &c.Response().Header
-	h.SetCanonical(headerNoSniff[0], headerNoSniff[1])
-	h.SetCanonical(headerNoStore[0], headerNoStore[1])
 	ctx := c.UserContext()
-
-	u, err := s.gate.FlashActor(c)
-	if err != nil {
-		return s.writeProblem(c, err)
-	}
-	if s.userLimits.rps > 0 || s.ipLimits.rps > 0 {
-		now := time.Now()
-		if !s.userLimits.allow(u.UserID, now) || !s.ipLimits.allow(c.IP(), now) {
-			return s.writeProblem(c, &account.RateLimitedError{RetryAfter: 1})
-		}
-	}
-	id := c.Params("id")
-	if err := purchaseURLText(c, id); err != nil {
-		return s.writeProblem(c, err)
+	u, id, ok, err := s.fastStart(c)
+	if !ok {
+		return err
 	}
 	quantity := 1
 	if body := c.Body(); !bytes.Equal(body, oneUnit) {
