@@ -703,10 +703,13 @@ document.addEventListener("change", function (ev) {
       navigator.serviceWorker.register("/sw.js").catch(function () {});
     });
   }
-  // Signing out forgets the kept pages first, then sends the form.
+  // Signing out, or in as someone (perhaps else), forgets the kept pages
+  // first, then sends the form: a shared phone never shows one account's
+  // pass to the next.
+  var forgets = { "/logout": true, "/login": true, "/register": true };
   document.addEventListener("submit", function (e) {
     var f = e.target;
-    if (!f || !f.getAttribute || f.getAttribute("action") !== "/logout" || !window.caches || f.hasAttribute("data-forgetting")) return;
+    if (!f || !f.getAttribute || !forgets[f.getAttribute("action")] || !window.caches || f.hasAttribute("data-forgetting")) return;
     e.preventDefault();
     e.stopImmediatePropagation();
     f.setAttribute("data-forgetting", "");
