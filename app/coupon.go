@@ -16,7 +16,7 @@ import (
 // Claiming a coupon at its release moment is a flash event like a flash
 // purchase: it runs on the same fast path (before the general middleware),
 // under the same per-account and per-address limits, and admission is one
-// Redis round trip followed by the claim's own database row.
+// Redis round trip: the coupon's row is written behind the answer.
 
 const claimRoute = "/api/v1/coupon-campaigns/:id/claim"
 

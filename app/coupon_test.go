@@ -151,6 +151,9 @@ func TestCouponClaimRush(t *testing.T) {
 	if n[http.StatusCreated] != quantity {
 		t.Errorf("claimed %d, want %d (answers %v)", n[http.StatusCreated], quantity, n)
 	}
+	for _, b := range buyers { // the coupons are written behind their answers
+		e.srv.Orders.AwaitClaims(t.Context(), b.ID)
+	}
 	if got := countRows(t, e, "coupons", "campaign_id = ?", id); got != quantity {
 		t.Errorf("coupons in the database = %d, want %d", got, quantity)
 	}

@@ -21,7 +21,8 @@ const (
 	// TypeFlashRestock puts a cancelled order's units back on sale in Redis.
 	TypeFlashRestock = "flash:restock"
 	// TypeFlashRecover queues tickets Redis admitted but no task carried
-	// (a process that died between admission and enqueue).
+	// (a process that died between admission and enqueue), and writes the
+	// coupons Redis admitted that no process wrote.
 	TypeFlashRecover = "flash:recover"
 	// TypeFlashSettle returns the unsold units of ended sales to stock.
 	TypeFlashSettle = "flash:settle"
@@ -184,6 +185,10 @@ func (w *Worker) handleFlashRecover(ctx context.Context, _ *asynq.Task) error {
 				return err
 			}
 		}
+	}
+	// Coupons answered by a process that stopped before writing them.
+	if err := w.deps.Admission.RecoverClaims(ctx); err != nil {
+		return err
 	}
 	for _, id := range ids {
 		tickets, err := w.deps.Admission.PendingTickets(ctx, id)

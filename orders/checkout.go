@@ -55,6 +55,9 @@ func (s *Service) Checkout(ctx context.Context, a catalog.Actor, in CheckoutInpu
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
+	if len(in.Coupons) > 0 {
+		s.AwaitClaims(ctx, a.UserID) // a coupon just claimed is written
+	}
 	var out *Checkout
 	var items []CartItem
 	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {

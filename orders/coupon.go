@@ -336,6 +336,7 @@ func (s *Service) MyCoupons(ctx context.Context, a catalog.Actor, status string,
 	if a.UserID == "" {
 		return nil, nil, catalog.ErrUnauthorized
 	}
+	s.AwaitClaims(ctx, a.UserID)
 	now := s.now()
 	var rows []Coupon
 	q := s.db.NewSelect().Model(&rows).Where("user_id = ?", a.UserID).OrderExpr("id DESC").Limit(p.Size() + 1)
@@ -404,6 +405,7 @@ func (s *Service) describeCoupons(ctx context.Context, db bun.IDB, rows []Coupon
 // UsableCoupons lists the actor's coupons that are unused and valid at a
 // fair now (for the checkout page).
 func (s *Service) UsableCoupons(ctx context.Context, a catalog.Actor, fairID string) ([]Coupon, error) {
+	s.AwaitClaims(ctx, a.UserID)
 	var rows []Coupon
 	err := s.db.NewSelect().Model(&rows).Where("user_id = ? AND fair_id = ? AND status = ? AND valid_until > ?", a.UserID, fairID, CouponUnused, s.now()).
 		OrderExpr("discount DESC, id ASC").Limit(100).Scan(ctx)

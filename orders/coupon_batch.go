@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -10,95 +11,121 @@ import (
 	"miaohui/catalog"
 )
 
-// Claims admitted by Redis are written to the database together: one
-// goroutine per admission engine takes every claim waiting, and writes each
-// campaign's share in one transaction: the coupons in one statement, each
-// numbered as Redis counted the buyer's claims (the unique key of campaign,
-// buyer and number turns a miscount into a refusal), and the campaign's
-// count raised once, only if it stays within the quantity. At the release
-// moment thousands of claims a second then cost a few transactions a
-// second, where one transaction per claim would queue them all on the
-// campaign's row. A claim still answers only once its coupon is committed;
-// a batch the database refuses is written claim by claim, counting afresh.
+// Coupons admitted by Redis are written to the database behind their
+// answer, together: a few goroutines per admission engine take every
+// coupon waiting and write each campaign's share in one transaction: the
+// coupons in one statement, each numbered as Redis counted the buyer's
+// claims (the unique key of campaign, buyer and number turns a miscount
+// into a refusal), and the campaign's count raised once, only if it stays
+// within the quantity. At the release moment thousands of claims a second
+// then cost a few transactions a second, where one transaction per claim
+// would queue them all on the campaign's row. A batch the database refuses
+// is written coupon by coupon; a coupon it refuses is undone in Redis, and
+// one it cannot write now stays pending for the recovery sweep.
 
-// claimBatchMax bounds the claims written in one transaction.
+// claimBatchMax bounds the coupons written in one transaction.
 const claimBatchMax = 512
-
-// errClaimMiscounted refuses a batch whose numbering from Redis is out of
-// the limit: its claims are then counted afresh one by one.
-var errClaimMiscounted = errors.New("coupon claim numbered out of the limit")
-
-// claimReq is an admitted claim waiting to be written.
-type claimReq struct {
-	campaignID, userID string
-	at                 time.Time
-	n                  int // the coupon's number among the buyer's, as Redis counted
-	done               chan claimResult
-}
-
-type claimResult struct {
-	coupon *Coupon
-	err    error
-}
-
-// record writes an admitted claim with the others waiting, and returns its
-// coupon or why the database refused it.
-func (a *Admission) record(userID, campaignID string, at time.Time, n int) (*Coupon, error) {
-	r := claimReq{campaignID: campaignID, userID: userID, at: at, n: n, done: make(chan claimResult, 1)}
-	a.claims <- r
-	res := <-r.done
-	return res.coupon, res.err
-}
 
 // claimWriters is how many batches are written at once.
 const claimWriters = 4
 
-// writeClaims is one of the goroutines that write the waiting claims, batch
-// after batch: while batches commit, the next ones gather.
+// errClaimMiscounted refuses a batch whose numbering from Redis is out of
+// the limit: its coupons are then written one by one.
+var errClaimMiscounted = errors.New("coupon claim numbered out of the limit")
+
+// claimsInFlight counts, per buyer, the coupons this process answered and
+// has not written yet, so that the buyer's own next read can wait for them.
+type claimsInFlight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *claimsInFlight) add(userID string, d int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	if f.n[userID] += d; f.n[userID] <= 0 {
+		delete(f.n, userID)
+	}
+}
+
+func (f *claimsInFlight) has(userID string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n[userID] > 0
+}
+
+// claimWaitMax bounds how long a buyer's read waits for their coupons.
+const claimWaitMax = 3 * time.Second
+
+// AwaitClaims returns once the coupons this process answered to the buyer
+// are written (or after a few seconds: a coupon the database cannot take
+// now is left to the recovery sweep). A buyer's reads of their coupons and
+// a checkout with coupons call it, so a coupon just claimed is there.
+func (s *Service) AwaitClaims(ctx context.Context, userID string) {
+	deadline := time.Now().Add(claimWaitMax)
+	for s.inFlight.has(userID) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// writeBehind hands an answered coupon to the writers.
+func (a *Admission) writeBehind(c Coupon) {
+	a.svc.inFlight.add(c.UserID, 1)
+	a.claims <- c
+}
+
+// writeClaims is one of the goroutines that write the waiting coupons,
+// batch after batch: while batches commit, the next ones gather.
 func (a *Admission) writeClaims() {
 	for first := range a.claims {
-		batch := []claimReq{first}
+		batch := []Coupon{first}
 	gather:
 		for len(batch) < claimBatchMax {
 			select {
-			case r := <-a.claims:
-				batch = append(batch, r)
+			case c := <-a.claims:
+				batch = append(batch, c)
 			default:
 				break gather
 			}
 		}
 		var order []string
-		byCampaign := map[string][]claimReq{}
-		for _, r := range batch {
-			if _, ok := byCampaign[r.campaignID]; !ok {
-				order = append(order, r.campaignID)
+		byCampaign := map[string][]Coupon{}
+		for _, c := range batch {
+			if _, ok := byCampaign[c.CampaignID]; !ok {
+				order = append(order, c.CampaignID)
 			}
-			byCampaign[r.campaignID] = append(byCampaign[r.campaignID], r)
+			byCampaign[c.CampaignID] = append(byCampaign[c.CampaignID], c)
 		}
 		for _, id := range order {
-			a.svc.recordClaims(context.Background(), id, byCampaign[id])
+			a.writeCoupons(context.Background(), id, byCampaign[id])
+		}
+		for _, c := range batch {
+			a.svc.inFlight.add(c.UserID, -1)
 		}
 	}
 }
 
-// recordClaims writes one campaign's admitted claims in one transaction.
-// If it fails (Redis miscounted, or the campaign would pass its quantity),
-// each claim is tried on its own, so a bad claim fails only itself.
-func (s *Service) recordClaims(ctx context.Context, campaignID string, reqs []claimReq) {
-	results := make([]claimResult, len(reqs))
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+// writeCoupons writes one campaign's admitted coupons in one transaction
+// and forgets them in Redis's pending hash. If the transaction fails (Redis
+// miscounted, the campaign would pass its quantity, a row cannot be
+// written), each coupon is written on its own, so a bad one fails only
+// itself.
+func (a *Admission) writeCoupons(ctx context.Context, campaignID string, cs []Coupon) {
+	err := a.svc.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		c := new(Campaign)
 		if err := tx.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
 			return catalog.NotFound(err, "coupon campaign")
 		}
-		rows := make([]Coupon, 0, len(reqs))
-		for _, r := range reqs {
-			if r.n < 1 || r.n > c.PerUserLimit {
+		rows := make([]Coupon, len(cs))
+		for i, p := range cs {
+			if p.N < 1 || p.N > c.PerUserLimit {
 				return errClaimMiscounted
 			}
-			rows = append(rows, Coupon{ID: catalog.NewID(), CampaignID: c.ID, FairID: c.FairID, StallID: c.StallID, UserID: r.userID,
-				N: r.n, Discount: c.Discount, MinSpend: c.MinSpend, ValidUntil: c.ValidUntil, Status: CouponUnused,
-				ClaimedAt: r.at, Title: c.Title, FundedBy: c.FundedBy})
+			rows[i] = c.coupon()
+			rows[i].ID, rows[i].UserID, rows[i].N, rows[i].ClaimedAt = p.ID, p.UserID, p.N, p.ClaimedAt
 		}
 		// The coupons first, the campaign's row last: its lock is then held
 		// only for the commit, so the writers' batches overlap.
@@ -113,19 +140,72 @@ func (s *Service) recordClaims(ctx context.Context, campaignID string, reqs []cl
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrCouponsGone
 		}
-		for i := range rows {
-			results[i].coupon = &rows[i]
-		}
 		return nil
 	})
+	if err == nil {
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		a.Calls.Add(1)
+		_ = a.rdb.HDel(ctx, couponPendingKey(campaignID), ids...).Err()
+		return
+	}
+	for _, c := range cs {
+		a.writeOne(ctx, c)
+	}
+}
+
+// writeOne writes one admitted coupon and settles its pending entry: gone
+// once written, undone once refused; kept, for the recovery sweep, when the
+// database could not be reached. It reports whether the entry is settled.
+func (a *Admission) writeOne(ctx context.Context, c Coupon) bool {
+	err := a.svc.writeClaim(ctx, c)
+	switch {
+	case err == nil:
+		a.Calls.Add(1)
+		_ = a.rdb.HDel(ctx, couponPendingKey(c.CampaignID), c.ID).Err()
+		return true
+	case errors.Is(err, ErrCouponsGone), errors.Is(err, ErrCouponLimit), errors.Is(err, catalog.ErrNotFound):
+		a.refused(c, err)
+		return true
+	}
+	return false
+}
+
+// claimSweepAge is how long a pending coupon is left to the process that
+// answered it before the recovery sweep writes it; claimGiveUp is how long
+// the sweep keeps trying a coupon the database will not write.
+const (
+	claimSweepAge = 10 * time.Second
+	claimGiveUp   = 10 * time.Minute
+)
+
+// RecoverClaims writes the coupons admitted in Redis that no process wrote
+// (the process that answered them stopped first): it is part of the
+// workers' recovery sweep. A coupon the database keeps failing is undone
+// after claimGiveUp.
+func (a *Admission) RecoverClaims(ctx context.Context) error {
+	now := a.now()
+	var ids []string
+	err := a.svc.db.NewSelect().Model((*Campaign)(nil)).Column("id").
+		Where("releases_at <= ? AND valid_until > ?", now, now.Add(-24*time.Hour)).Scan(ctx, &ids)
 	if err != nil {
-		// One at a time, each in its own transaction.
-		for i, r := range reqs {
-			c, err := s.recordClaim(ctx, r.userID, r.campaignID, r.at)
-			results[i] = claimResult{coupon: c, err: err}
+		return err
+	}
+	for _, id := range ids {
+		pending, err := a.pendingClaims(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, c := range pending {
+			if now.Sub(c.ClaimedAt) < claimSweepAge {
+				continue
+			}
+			if !a.writeOne(ctx, c) && now.Sub(c.ClaimedAt) > claimGiveUp {
+				a.refused(c, errors.New("not written in time"))
+			}
 		}
 	}
-	for i, r := range reqs {
-		r.done <- results[i]
-	}
+	return nil
 }

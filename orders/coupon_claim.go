@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,30 +16,30 @@ import (
 )
 
 // Claiming coupons at their release moment is a flash event: the claim goes
-// through the flash sales' admission engine. One Redis round trip (the
-// claim script) decides whether the buyer may have one more coupon; each
-// admitted claim is then written to the database before it is answered,
-// with the claims admitted at the same moment (coupon_batch.go), and the
-// database stays the source of truth: `claimed` never passes the quantity,
-// and the buyer's coupons are numbered within the per-person limit under a
-// unique key. A claim the database refuses or fails gives its
-// unit back in Redis.
+// through the flash sales' admission engine and costs one Redis round trip.
+// The claim script decides whether the buyer may have one more coupon and,
+// when they may, keeps the admitted coupon (its id, buyer, number and time)
+// in the campaign's pending hash; the claim is answered at once with the
+// coupon, and its row is written behind, with the claims admitted at the
+// same moment (coupon_batch.go). A coupon whose process dies before writing
+// it is still pending in Redis, where the recovery sweep writes it
+// (RecoverClaims). The database stays the source of truth: `claimed` never
+// passes the quantity, and the buyer's coupons are numbered within the
+// per-person limit under a unique key, so a Redis that drifted from it
+// cannot make a coupon the database does not hold.
 
 // Redis keys of a campaign; the {id} hash tag keeps them on one cluster slot.
-func couponLeftKey(id string) string  { return "cp:{" + id + "}:left" }
-func couponUsersKey(id string) string { return "cp:{" + id + "}:users" }
-
-// CouponKeys names a campaign's Redis state: what is left to claim and the
-// hash of each buyer's count (benchmarks and operators read them).
-func CouponKeys(campaignID string) (left, users string) {
-	return couponLeftKey(campaignID), couponUsersKey(campaignID)
-}
+func couponLeftKey(id string) string    { return "cp:{" + id + "}:left" }
+func couponUsersKey(id string) string   { return "cp:{" + id + "}:users" }
+func couponPendingKey(id string) string { return "cp:{" + id + "}:pending" }
 
 // ClaimLua is the claim script's source. KEYS[1] is what is left, KEYS[2]
-// the hash of each buyer's count; ARGV[1] the buyer, ARGV[2] the
-// per-person limit. It answers {code, left, n}: 1 admitted (n: the buyer's
-// count with this claim, the coupon's number), -3 limit reached, -4 none
-// left, -5 the state is missing (rebuild it from the database).
+// the hash of each buyer's count, KEYS[3] the hash of admitted coupons not
+// yet written; ARGV[1] the buyer, ARGV[2] the per-person limit, ARGV[3] the
+// new coupon's id and ARGV[4] the time in milliseconds. It answers
+// {code, left, n}: 1 admitted (n: the buyer's count with this claim, the
+// coupon's number), -3 limit reached, -4 none left, -5 the state is missing
+// (rebuild it from the database).
 const ClaimLua = `
 local left = redis.call('GET', KEYS[1])
 if not left then return {-5, 0} end
@@ -46,14 +49,16 @@ if had >= tonumber(ARGV[2]) then return {-3, left} end
 if left <= 0 then return {-4, 0} end
 redis.call('DECR', KEYS[1])
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1] .. '|' .. n .. '|' .. ARGV[4])
 return {1, left - 1, n}
 `
 
 var claimScript = redis.NewScript(ClaimLua)
 
 // unclaimScript gives back a unit the database did not take (when the
-// state still exists).
+// state still exists) and forgets the pending coupon ARGV[2].
 var unclaimScript = redis.NewScript(`
+redis.call('HDEL', KEYS[3], ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('INCR', KEYS[1])
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
@@ -75,6 +80,7 @@ return 1
 type campaignMeta struct {
 	releasesAt, validUntil time.Time
 	limit                  int
+	coupon                 Coupon // the campaign's coupon, for a claim to copy
 	loaded                 time.Time
 	missing                bool
 }
@@ -105,6 +111,7 @@ func (a *Admission) campaignMeta(ctx context.Context, id string, now time.Time) 
 	} else {
 		c := v.(*Campaign)
 		m.releasesAt, m.validUntil, m.limit = c.ReleasesAt, c.ValidUntil, c.PerUserLimit
+		m.coupon = c.coupon()
 	}
 	a.campaigns.Store(id, m)
 	if m.missing {
@@ -113,11 +120,17 @@ func (a *Admission) campaignMeta(ctx context.Context, id string, now time.Time) 
 	return m, nil
 }
 
+// coupon is an unused coupon of the campaign, with no holder yet.
+func (c *Campaign) coupon() Coupon {
+	return Coupon{CampaignID: c.ID, FairID: c.FairID, StallID: c.StallID, Discount: c.Discount, MinSpend: c.MinSpend,
+		ValidUntil: c.ValidUntil, Status: CouponUnused, Title: c.Title, FundedBy: c.FundedBy}
+}
+
 // ClaimCoupon claims one coupon of a campaign for a buyer: 409 not_started
 // before its release, 410 ended once it is no longer valid, 409 sold_out
 // when none is left and limit_reached when the buyer holds as many as one
-// person may. It costs one Redis round trip and, when admitted, one
-// database transaction.
+// person may. It costs one Redis round trip; the coupon's row is written
+// behind (the buyer's own reads wait for it: AwaitClaims).
 func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) (*Coupon, error) {
 	if userID == "" {
 		return nil, catalog.ErrUnauthorized
@@ -137,21 +150,21 @@ func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) 
 	if until, ok := a.soldOut.Load(hint); ok && now.UnixNano() < until.(int64) {
 		return nil, ErrCouponsGone
 	}
-	keys := []string{couponLeftKey(campaignID), couponUsersKey(campaignID)}
+	keys := []string{couponLeftKey(campaignID), couponUsersKey(campaignID), couponPendingKey(campaignID)}
+	at := now.Truncate(time.Millisecond)
+	id := catalog.NewID()
 	for attempt := 0; ; attempt++ {
 		a.Calls.Add(1)
-		res, err := claimScript.Run(ctx, a.admit, keys, userID, m.limit).Int64Slice()
+		res, err := claimScript.Run(ctx, a.admit, keys, userID, m.limit, id, at.UnixMilli()).Int64Slice()
 		if err != nil {
 			return nil, err
 		}
 		switch res[0] {
 		case 1:
-			c, err := a.record(userID, campaignID, now, int(res[2]))
-			if err != nil {
-				a.giveBack(campaignID, userID, err)
-				return nil, err
-			}
-			return c, nil
+			c := m.coupon
+			c.ID, c.UserID, c.N, c.ClaimedAt = id, userID, int(res[2]), at
+			a.writeBehind(c)
+			return &c, nil
 		case -3:
 			return nil, ErrCouponLimit
 		case -4:
@@ -172,25 +185,83 @@ func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) 
 	}
 }
 
-// giveBack undoes an admission the database did not follow. When the
-// database refused it (Redis had drifted from it), the state is dropped and
-// rebuilt from the database by the next claim.
-func (a *Admission) giveBack(campaignID, userID string, cause error) {
+// refused undoes the admission of a coupon the database will not take.
+// When it refused because Redis had drifted from it (no coupons left, or
+// the buyer at the limit), the counts are dropped and the next claim
+// rebuilds them from the database; otherwise the unit goes back.
+func (a *Admission) refused(c Coupon, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	keys := []string{couponLeftKey(campaignID), couponUsersKey(campaignID)}
+	keys := []string{couponLeftKey(c.CampaignID), couponUsersKey(c.CampaignID), couponPendingKey(c.CampaignID)}
 	a.Calls.Add(1)
+	slog.Warn("coupon claim refused by the database", "campaign_id", c.CampaignID, "coupon_id", c.ID, "user_id", c.UserID, "err", cause)
 	if errors.Is(cause, ErrCouponsGone) || errors.Is(cause, ErrCouponLimit) {
-		_ = a.rdb.Del(ctx, keys...).Err()
+		_ = a.rdb.HDel(ctx, keys[2], c.ID).Err()
+		_ = a.rdb.Del(ctx, keys[0], keys[1]).Err()
 		return
 	}
-	_ = unclaimScript.Run(ctx, a.rdb, keys, userID).Err()
+	_ = unclaimScript.Run(ctx, a.rdb, keys, c.UserID, c.ID).Err()
+}
+
+// pendingClaims reads a campaign's admitted coupons not yet written.
+func (a *Admission) pendingClaims(ctx context.Context, campaignID string) ([]Coupon, error) {
+	all, err := a.rdb.HGetAll(ctx, couponPendingKey(campaignID)).Result()
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	out := make([]Coupon, 0, len(all))
+	for id, raw := range all {
+		parts := strings.Split(raw, "|")
+		if len(parts) != 3 {
+			continue
+		}
+		n, err1 := strconv.Atoi(parts[1])
+		ms, err2 := strconv.ParseInt(parts[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, Coupon{ID: id, CampaignID: campaignID, UserID: parts[0], N: n, ClaimedAt: time.UnixMilli(ms).UTC()})
+	}
+	return out, nil
+}
+
+// unwritten keeps the coupons of cs that have no row yet.
+func (s *Service) unwritten(ctx context.Context, cs []Coupon) ([]Coupon, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	var known []string
+	if err := s.db.NewSelect().Model((*Coupon)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &known); err != nil {
+		return nil, err
+	}
+	written := make(map[string]bool, len(known))
+	for _, id := range known {
+		written[id] = true
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if !written[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // RebuildCampaign sets a campaign's Redis state from the database: what is
 // left is the quantity less the coupons claimed, and each buyer's count is
-// theirs. It changes nothing if the state exists.
+// theirs, both counting the admitted coupons still pending. It changes
+// nothing if the state exists.
 func (a *Admission) RebuildCampaign(ctx context.Context, campaignID string) error {
+	// The pending coupons are read first: one written meanwhile is then in
+	// the database's counts and left out of the pending ones.
+	pending, err := a.pendingClaims(ctx, campaignID)
+	if err != nil {
+		return err
+	}
 	c := new(Campaign)
 	if err := a.svc.db.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
 		return catalog.NotFound(err, "coupon campaign")
@@ -199,56 +270,64 @@ func (a *Admission) RebuildCampaign(ctx context.Context, campaignID string) erro
 		UserID string
 		N      int
 	}
-	err := a.svc.db.NewSelect().Model((*Coupon)(nil)).ColumnExpr("user_id, COUNT(*) AS n").
+	err = a.svc.db.NewSelect().Model((*Coupon)(nil)).ColumnExpr("user_id, COUNT(*) AS n").
 		Where("campaign_id = ?", campaignID).GroupExpr("user_id").Scan(ctx, &counts)
 	if err != nil {
 		return err
 	}
-	args := []any{max(c.Quantity-c.Claimed, 0)}
+	if pending, err = a.svc.unwritten(ctx, pending); err != nil {
+		return err
+	}
+	held := map[string]int{}
 	for _, n := range counts {
-		args = append(args, n.UserID, n.N)
+		held[n.UserID] = n.N
+	}
+	for _, p := range pending {
+		held[p.UserID]++
+	}
+	args := []any{max(c.Quantity-c.Claimed-len(pending), 0)}
+	for u, n := range held {
+		args = append(args, u, n)
 	}
 	a.Calls.Add(1)
 	return couponInitScript.Run(ctx, a.rdb, []string{couponLeftKey(campaignID), couponUsersKey(campaignID)}, args...).Err()
 }
 
-// recordClaim writes an admitted claim: the campaign's count goes up unless
-// it is used up, and the buyer's next coupon number is taken unless they
-// hold as many as allowed.
-func (s *Service) recordClaim(ctx context.Context, userID, campaignID string, now time.Time) (*Coupon, error) {
-	var out *Coupon
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + 1").
-			Where("id = ? AND claimed < quantity", campaignID).Exec(ctx)
+// writeClaim writes one admitted coupon in its own transaction: the
+// campaign's count goes up unless it is used up, and the coupon's number
+// must be free and within the per-person limit. A coupon already written
+// (by the recovery sweep, or a batch) is left as it is.
+func (s *Service) writeClaim(ctx context.Context, c Coupon) error {
+	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		camp := new(Campaign)
+		if err := tx.NewSelect().Model(camp).Where("id = ?", c.CampaignID).Scan(ctx); err != nil {
+			return catalog.NotFound(err, "coupon campaign")
+		}
+		if c.N < 1 || c.N > camp.PerUserLimit {
+			return ErrCouponLimit
+		}
+		tmpl := camp.coupon()
+		tmpl.ID, tmpl.UserID, tmpl.N, tmpl.ClaimedAt = c.ID, c.UserID, c.N, c.ClaimedAt
+		res, err := tx.NewInsert().Model(&tmpl).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			if catalog.IsUniqueViolation(err) {
+				return ErrCouponLimit
+			}
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // written already
+		}
+		res, err = tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + 1").
+			Where("id = ? AND claimed < quantity", c.CampaignID).Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrCouponsGone
 		}
-		c := new(Campaign)
-		if err := tx.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
-			return err
-		}
-		held, err := tx.NewSelect().Model((*Coupon)(nil)).Where("campaign_id = ? AND user_id = ?", campaignID, userID).Count(ctx)
-		if err != nil {
-			return err
-		}
-		if held >= int64(c.PerUserLimit) {
-			return ErrCouponLimit
-		}
-		out = &Coupon{ID: catalog.NewID(), CampaignID: c.ID, FairID: c.FairID, StallID: c.StallID, UserID: userID, N: int(held) + 1,
-			Discount: c.Discount, MinSpend: c.MinSpend, ValidUntil: c.ValidUntil, Status: CouponUnused, ClaimedAt: now,
-			Title: c.Title, FundedBy: c.FundedBy}
-		if _, err := tx.NewInsert().Model(out).Exec(ctx); err != nil {
-			if catalog.IsUniqueViolation(err) {
-				return ErrCouponLimit
-			}
-			return err
-		}
 		return nil
 	})
-	return out, err
 }
 
 // PrimeCampaign sets a new campaign's Redis state so that the first claims

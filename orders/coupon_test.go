@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"miaohui/catalog"
 	"miaohui/catalog/catalogtest"
 	"miaohui/orders"
@@ -46,6 +48,7 @@ func (k *kit) claim(adm *orders.Admission, b catalog.Actor, c *orders.Campaign) 
 	if err != nil {
 		k.t.Fatalf("ClaimCoupon(%s): %v", c.Title, err)
 	}
+	k.Orders.AwaitClaims(k.ctx, b.UserID)
 	return cp
 }
 
@@ -180,6 +183,9 @@ func TestCouponClaim(t *testing.T) {
 			}
 		}
 		wg.Wait()
+		for _, u := range users {
+			k.Orders.AwaitClaims(k.ctx, u.UserID)
+		}
 		total := 0
 		for u, n := range won {
 			total += n
@@ -261,19 +267,95 @@ func TestCouponClaim(t *testing.T) {
 		catalogtest.WantCode(t, err, "sold_out")
 	})
 
-	t.Run("DatabaseFailureGivesTheUnitBack", func(t *testing.T) {
+	// A coupon the database cannot write now stays pending in Redis: the
+	// recovery sweep tries it again, and gives its unit back only once it
+	// has kept failing for long.
+	t.Run("DatabaseFailureKeepsTheClaimForTheSweep", func(t *testing.T) {
 		k := newKit(t)
 		adm, r := k.admission()
 		c := k.fairCampaign(k.campaignIn(1000, 5000, 1, 1))
 		// No such user: the coupon's row cannot be written.
-		if _, err := adm.ClaimCoupon(k.ctx, "no-such-user", c.ID); err == nil {
-			t.Fatal("a claim for no user was written")
+		if _, err := adm.ClaimCoupon(k.ctx, "no-such-user", c.ID); err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		k.Orders.AwaitClaims(k.ctx, "no-such-user")
+		pending := "cp:{" + c.ID + "}:pending"
+		if n, err := r.Client.HLen(k.ctx, pending).Result(); err != nil || n != 1 {
+			t.Fatalf("pending coupons = %d (%v), want the one not written", n, err)
+		}
+		_, err := adm.ClaimCoupon(k.ctx, k.buyer().UserID, c.ID)
+		catalogtest.WantCode(t, err, "sold_out")
+		k.Clock.Advance(time.Minute)
+		if err := adm.RecoverClaims(k.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := r.Client.HLen(k.ctx, pending).Result(); n != 1 {
+			t.Fatalf("pending after a failed retry = %d, want it kept", n)
+		}
+		k.Clock.Advance(10 * time.Minute)
+		if err := adm.RecoverClaims(k.ctx); err != nil {
+			t.Fatal(err)
 		}
 		left, err := r.Client.Get(k.ctx, "cp:{"+c.ID+"}:left").Int()
 		if err != nil || left != 1 {
-			t.Fatalf("left in Redis = %d (%v), want 1", left, err)
+			t.Fatalf("left in Redis = %d (%v), want the unit back", left, err)
 		}
+		if n, _ := r.Client.HLen(k.ctx, pending).Result(); n != 0 {
+			t.Errorf("pending after giving up = %d", n)
+		}
+		k.Clock.Advance(2 * time.Second) // past the sold-out hint
 		k.claim(adm, k.buyer(), c)
+	})
+
+	// A process that answered a claim and stopped before writing it leaves
+	// the coupon pending in Redis: a rebuild counts it, and the recovery
+	// sweep writes it, once.
+	t.Run("AnsweredButNotWrittenIsRecovered", func(t *testing.T) {
+		k := newKit(t)
+		adm, r := k.admission()
+		c := k.fairCampaign(k.campaignIn(1000, 5000, 2, 1))
+		lost := k.buyer()
+		keys := []string{"cp:{" + c.ID + "}:left", "cp:{" + c.ID + "}:users", "cp:{" + c.ID + "}:pending"}
+		lostID := catalog.NewID()
+		adm.PrimeCampaign(k.ctx, c.ID)
+		// What the stopped process did: the claim script, and no more.
+		res, err := redis.NewScript(orders.ClaimLua).Run(k.ctx, r.Client, keys, lost.UserID, 1, lostID, k.Clock.Now().UnixMilli()).Int64Slice()
+		if err != nil || res[0] != 1 {
+			t.Fatalf("claim script = %v (%v)", res, err)
+		}
+		// Redis loses the counts; the rebuild counts the pending coupon.
+		if err := r.Client.Del(k.ctx, keys[0], keys[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = adm.ClaimCoupon(k.ctx, lost.UserID, c.ID)
+		catalogtest.WantCode(t, err, "limit_reached")
+		k.claim(adm, k.buyer(), c)
+		_, err = adm.ClaimCoupon(k.ctx, k.buyer().UserID, c.ID)
+		catalogtest.WantCode(t, err, "sold_out")
+
+		if err := adm.RecoverClaims(k.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := k.coupons(lost, ""); len(got) != 0 {
+			t.Fatalf("a fresh pending coupon was written by the sweep: %v", got)
+		}
+		k.Clock.Advance(11 * time.Second)
+		for range 2 { // a second sweep finds nothing more to do
+			if err := adm.RecoverClaims(k.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := k.coupons(lost, "")
+		if len(got) != 1 || got[0].ID != lostID || got[0].Status != orders.CouponUnused {
+			t.Fatalf("the lost buyer's coupons = %+v, want %s", got, lostID)
+		}
+		camp, err := k.Orders.Campaign(k.ctx, catalog.Actor{}, c.ID)
+		if err != nil || camp.Claimed != 2 || camp.Remaining != 0 {
+			t.Errorf("campaign = %+v (%v), want both claimed", camp, err)
+		}
+		if n, _ := r.Client.HLen(k.ctx, keys[2]).Result(); n != 0 {
+			t.Errorf("pending after the sweep = %d", n)
+		}
 	})
 
 	// Claims admitted together are written together; one the database
@@ -300,14 +382,15 @@ func TestCouponClaim(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		for i, err := range errs[:len(good)] {
+		for i, err := range errs {
 			if err != nil {
-				t.Errorf("buyer %d: %v", i, err)
+				t.Errorf("claim %d: %v", i, err)
 			}
 		}
-		if errs[len(good)] == nil {
-			t.Error("a claim for no user was written")
+		for _, b := range good {
+			k.Orders.AwaitClaims(k.ctx, b.UserID)
 		}
+		k.Orders.AwaitClaims(k.ctx, "no-such-user")
 		var claimed int
 		if err := k.DB.NewSelect().Model((*orders.Campaign)(nil)).Column("claimed").Where("id = ?", c.ID).Scan(k.ctx, &claimed); err != nil {
 			t.Fatal(err)
@@ -319,7 +402,8 @@ func TestCouponClaim(t *testing.T) {
 	})
 
 	// Redis says there is room the database does not have (it drifted):
-	// the database refuses, no coupon is invented, and Redis is set again.
+	// the database refuses the coupons, none is invented, and Redis is set
+	// again from the database.
 	t.Run("DatabaseHasTheLastWord", func(t *testing.T) {
 		k := newKit(t)
 		adm, r := k.admission()
@@ -338,14 +422,30 @@ func TestCouponClaim(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := adm.ClaimCoupon(k.ctx, b.UserID, c.ID)
-				catalogtest.WantCode(t, err, "sold_out")
+				if _, err := adm.ClaimCoupon(k.ctx, b.UserID, c.ID); err != nil && !errors.Is(err, orders.ErrCouponsGone) {
+					t.Errorf("claim: %v", err)
+				}
 			}()
 		}
 		wg.Wait()
+		for _, b := range late {
+			k.Orders.AwaitClaims(k.ctx, b.UserID)
+			if got := k.coupons(b, ""); len(got) != 0 {
+				t.Errorf("a late buyer holds %v", got)
+			}
+		}
 		n, err := k.DB.NewSelect().Model((*orders.Coupon)(nil)).Where("campaign_id = ?", c.ID).Count(k.ctx)
 		if err != nil || n != 2 {
 			t.Errorf("coupons %d (%v), want the quantity 2", n, err)
+		}
+		if p, _ := r.Client.HLen(k.ctx, "cp:{"+c.ID+"}:pending").Result(); p != 0 {
+			t.Errorf("refused coupons still pending: %d", p)
+		}
+		k.Clock.Advance(2 * time.Second) // past the sold-out hint
+		_, err = adm.ClaimCoupon(k.ctx, k.buyer().UserID, c.ID)
+		catalogtest.WantCode(t, err, "sold_out")
+		if left, err := r.Client.Get(k.ctx, "cp:{"+c.ID+"}:left").Int(); err != nil || left != 0 {
+			t.Errorf("left in Redis after the rebuild = %d (%v), want 0", left, err)
 		}
 	})
 }

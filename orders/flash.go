@@ -179,9 +179,9 @@ type Admission struct {
 	// an admitted request costs one round trip; a ticket whose process dies
 	// first is still in Redis, where the recovery sweep finds it.
 	winners chan Ticket
-	// claims carries admitted coupon claims to the goroutine that writes
-	// them to the database together (see writeClaims).
-	claims chan claimReq
+	// claims carries answered coupons to the goroutines that write them to
+	// the database together (see writeClaims).
+	claims chan Coupon
 	// Redis calls made, for tests and benchmarks.
 	Calls atomic.Int64
 }
@@ -189,7 +189,7 @@ type Admission struct {
 // NewAdmission returns the admission engine over rdb; winners go to the
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
-	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536), claims: make(chan claimReq, 4096)}
+	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536), claims: make(chan Coupon, 4096)}
 	if ap, err := rdb.AutoPipeline(); err == nil {
 		a.admit = ap
 	}

@@ -81,8 +81,9 @@ type Service struct {
 	events   Events
 	now      catalog.Clock
 	window   time.Duration
-	hold     time.Duration // how long a shipped order's share is held
-	reply    time.Duration // how long a merchant has to answer an after-sales request
+	hold     time.Duration  // how long a shipped order's share is held
+	reply    time.Duration  // how long a merchant has to answer an after-sales request
+	inFlight claimsInFlight // coupons answered and not yet written, per buyer
 }
 
 // NewService returns the orders service. window is the platform's default

@@ -751,7 +751,8 @@ func ClaimEvalHandler(rdb redis.UniversalClient) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		user := c.Get(fiber.HeaderAuthorization)
 		user = user[max(0, len(user)-26):]
-		if err := script.Run(c.UserContext(), rdb, []string{"cp:{" + scratch + "}:left", "cp:{" + scratch + "}:users"}, user, 1<<30).Err(); err != nil {
+		keys := []string{"cp:{" + scratch + "}:left", "cp:{" + scratch + "}:users", "cp:{" + scratch + "}:pending"}
+		if err := script.Run(c.UserContext(), rdb, keys, user, 1<<30, user, time.Now().UnixMilli()).Err(); err != nil {
 			return err
 		}
 		c.Status(fiber.StatusCreated)

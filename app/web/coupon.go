@@ -127,6 +127,7 @@ func (s *Site) claimCouponSubmit(c *fiber.Ctx) error {
 	_, err = s.flash.ClaimCoupon(c.UserContext(), a.UserID, c.Params("id"))
 	switch {
 	case err == nil:
+		s.orders.AwaitClaims(c.UserContext(), a.UserID) // the next page shows it held
 		flash(c, "flash.cp_claimed")
 	case errors.Is(err, orders.ErrCouponsGone):
 		flash(c, "err.cp_sold_out")
