@@ -45,6 +45,8 @@ apt_pkgs=()
 command -v redis-server >/dev/null 2>&1 || apt_pkgs+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || apt_pkgs+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
+# Chinese text in the browser (without it every 汉字 renders as a box).
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || apt_pkgs+=(fonts-noto-cjk)
 if [[ ! -x ${PG_BIN_DIR}/initdb || ! -x ${PG_BIN_DIR}/pg_ctl || ! -x ${PG_BIN_DIR}/postgres ]]; then
 	apt_pkgs+=(postgresql)
 fi
