@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,16 +13,17 @@ import (
 )
 
 // Coupons admitted by Redis are written to the database behind their
-// answer, together: a few goroutines per admission engine take every
-// coupon waiting and write each campaign's share in one transaction: the
-// coupons in one statement, each numbered as Redis counted the buyer's
-// claims (the unique key of campaign, buyer and number turns a miscount
-// into a refusal), and the campaign's count raised once, only if it stays
-// within the quantity. At the release moment thousands of claims a second
-// then cost a few transactions a second, where one transaction per claim
-// would queue them all on the campaign's row. A batch the database refuses
-// is written coupon by coupon; a coupon it refuses is undone in Redis, and
-// one it cannot write now stays pending for the recovery sweep.
+// answer, together: once the burst of claims is over, a few goroutines per
+// admission engine write each campaign's share in transactions of up to
+// claimBatchMax coupons: the coupons in one statement, each numbered as
+// Redis counted the buyer's claims (the unique key of campaign, buyer and
+// number turns a miscount into a refusal), and the campaign's count raised
+// once, only if it stays within the quantity. At the release moment
+// thousands of claims a second then cost a few transactions, where one
+// transaction per claim would queue them all on the campaign's row. A
+// batch the database refuses is written coupon by coupon; a coupon it
+// refuses is undone in Redis, and one it cannot write now stays pending
+// for the recovery sweep.
 
 // claimBatchMax bounds the coupons written in one transaction.
 const claimBatchMax = 512
@@ -36,8 +38,18 @@ var errClaimMiscounted = errors.New("coupon claim numbered out of the limit")
 // claimsInFlight counts, per buyer, the coupons this process answered and
 // has not written yet, so that the buyer's own next read can wait for them.
 type claimsInFlight struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu   sync.Mutex
+	n    map[string]int
+	wake chan struct{} // a buyer waits: write the burst gathered so far
+}
+
+func (f *claimsInFlight) woken() chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.wake == nil {
+		f.wake = make(chan struct{}, 1)
+	}
+	return f.wake
 }
 
 func (f *claimsInFlight) add(userID string, d int) {
@@ -63,10 +75,16 @@ const claimWaitMax = 3 * time.Second
 // AwaitClaims returns once the coupons this process answered to the buyer
 // are written (or after a few seconds: a coupon the database cannot take
 // now is left to the recovery sweep). A buyer's reads of their coupons and
-// a checkout with coupons call it, so a coupon just claimed is there.
+// a checkout with coupons call it, so a coupon just claimed is there; the
+// burst gathered so far is written at once rather than at its end.
 func (s *Service) AwaitClaims(ctx context.Context, userID string) {
 	deadline := time.Now().Add(claimWaitMax)
+	wake := s.inFlight.woken()
 	for s.inFlight.has(userID) && time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
@@ -77,32 +95,70 @@ func (a *Admission) writeBehind(c Coupon) {
 	a.claims <- c
 }
 
-// writeClaims is one of the goroutines that write the waiting coupons,
-// batch after batch: while batches commit, the next ones gather.
-func (a *Admission) writeClaims() {
-	for first := range a.claims {
-		batch := []Coupon{first}
-	gather:
-		for len(batch) < claimBatchMax {
-			select {
-			case c := <-a.claims:
-				batch = append(batch, c)
-			default:
-				break gather
-			}
-		}
+// The coupons of a burst are written once it is over, as the flash
+// sales' winners are queued: while a campaign is being grabbed, Redis serves
+// the claims alone (on a small machine the database's writes would take
+// the claims' CPU). The coupons gathered go to the writers when no claim
+// came for claimBurstGap, when the oldest has waited claimBurstMaxWait,
+// when they are many, or when a buyer waits for theirs (AwaitClaims).
+const (
+	claimBurstGap     = 30 * time.Millisecond
+	claimBurstMaxWait = 5 * time.Second
+	claimBurstMax     = 50000
+)
+
+// gatherClaims collects the answered coupons into bursts and hands each
+// burst to the writers, a campaign's share in batches of claimBatchMax.
+func (a *Admission) gatherClaims() {
+	var burst []Coupon
+	var oldest time.Time
+	timer := time.NewTimer(time.Hour)
+	wake := a.svc.inFlight.woken()
+	flush := func() {
 		var order []string
 		byCampaign := map[string][]Coupon{}
-		for _, c := range batch {
+		for _, c := range burst {
 			if _, ok := byCampaign[c.CampaignID]; !ok {
 				order = append(order, c.CampaignID)
 			}
 			byCampaign[c.CampaignID] = append(byCampaign[c.CampaignID], c)
 		}
 		for _, id := range order {
-			a.writeCoupons(context.Background(), id, byCampaign[id])
+			for cs := range slices.Chunk(byCampaign[id], claimBatchMax) {
+				a.writes <- cs
+			}
 		}
-		for _, c := range batch {
+		burst = nil
+	}
+	for {
+		select {
+		case c := <-a.claims:
+			if len(burst) == 0 {
+				oldest = time.Now()
+			}
+			burst = append(burst, c)
+			if len(burst) >= claimBurstMax || time.Since(oldest) >= claimBurstMaxWait {
+				flush()
+				continue
+			}
+			timer.Reset(claimBurstGap)
+		case <-timer.C:
+			if len(burst) > 0 {
+				flush()
+			}
+		case <-wake:
+			if len(burst) > 0 {
+				flush()
+			}
+		}
+	}
+}
+
+// writeClaims is one of the goroutines that write the bursts' batches.
+func (a *Admission) writeClaims() {
+	for cs := range a.writes {
+		a.writeCoupons(context.Background(), cs[0].CampaignID, cs)
+		for _, c := range cs {
 			a.svc.inFlight.add(c.UserID, -1)
 		}
 	}

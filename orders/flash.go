@@ -182,6 +182,7 @@ type Admission struct {
 	// claims carries answered coupons to the goroutines that write them to
 	// the database together (see writeClaims).
 	claims chan Coupon
+	writes chan []Coupon // a burst's batches, to the writers
 	// Redis calls made, for tests and benchmarks.
 	Calls atomic.Int64
 }
@@ -189,11 +190,12 @@ type Admission struct {
 // NewAdmission returns the admission engine over rdb; winners go to the
 // service's events.
 func NewAdmission(rdb redis.UniversalClient, svc *Service, now catalog.Clock) *Admission {
-	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536), claims: make(chan Coupon, 4096)}
+	a := &Admission{rdb: rdb, admit: rdb, svc: svc, now: now, sales: map[string]*saleMeta{}, winners: make(chan Ticket, 65536), claims: make(chan Coupon, 65536), writes: make(chan []Coupon, 256)}
 	if ap, err := rdb.AutoPipeline(); err == nil {
 		a.admit = ap
 	}
 	go a.queueWinners()
+	go a.gatherClaims()
 	for range claimWriters {
 		go a.writeClaims()
 	}
