@@ -97,33 +97,34 @@ func (p *painter) gradient(top, bottom color.RGBA) {
 	}
 }
 
-// lattice draws a window-lattice (窗格) border in one of a few patterns.
+// lattice draws a window-lattice (窗格) border in one of a few patterns,
+// every tile in one pass of the rasterizer.
 func (p *painter) lattice(c color.RGBA, pattern int) {
 	s := float32(p.img.Bounds().Dx())
 	const step, m = 40, 18
-	for x := float32(m); x < s-m; x += step {
-		for _, y := range []float32{m, s - m - 14} {
-			p.tile(c, x, y, pattern)
-			p.tile(c, y, x, pattern)
-		}
-	}
-}
-
-func (p *painter) tile(c color.RGBA, x, y float32, pattern int) {
 	p.fill(c, func(z *vector.Rasterizer) {
-		switch pattern {
-		case 0: // squares
-			rect(z, x, y, 14, 14)
-		case 1: // diamonds
-			z.MoveTo(x+7, y)
-			z.LineTo(x+14, y+7)
-			z.LineTo(x+7, y+14)
-			z.LineTo(x, y+7)
-			z.ClosePath()
-		default: // dots
-			circle(z, x+7, y+7, 7)
+		for x := float32(m); x < s-m; x += step {
+			for _, y := range []float32{m, s - m - 14} {
+				tile(z, x, y, pattern)
+				tile(z, y, x, pattern)
+			}
 		}
 	})
+}
+
+func tile(z *vector.Rasterizer, x, y float32, pattern int) {
+	switch pattern {
+	case 0: // squares
+		rect(z, x, y, 14, 14)
+	case 1: // diamonds
+		z.MoveTo(x+7, y)
+		z.LineTo(x+14, y+7)
+		z.LineTo(x+7, y+14)
+		z.LineTo(x, y+7)
+		z.ClosePath()
+	default: // dots
+		circle(z, x+7, y+7, 7)
+	}
 }
 
 // buns are steamed buns (包子) in a bowl.
