@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"miaohui/catalog"
 )
 
@@ -30,10 +28,6 @@ const claimBatchMax = 512
 
 // claimWriters is how many batches are written at once.
 const claimWriters = 4
-
-// errClaimMiscounted refuses a batch whose numbering from Redis is out of
-// the limit: its coupons are then written one by one.
-var errClaimMiscounted = errors.New("coupon claim numbered out of the limit")
 
 // claimsInFlight counts, per buyer, the coupons this process answered and
 // has not written yet, so that the buyer's own next read can wait for them.
@@ -157,66 +151,38 @@ func (a *Admission) gatherClaims() {
 // writeClaims is one of the goroutines that write the bursts' batches.
 func (a *Admission) writeClaims() {
 	for cs := range a.writes {
-		a.writeCoupons(context.Background(), cs[0].CampaignID, cs)
+		a.writeBatch(context.Background(), cs[0].CampaignID, cs)
 		for _, c := range cs {
 			a.svc.inFlight.add(c.UserID, -1)
 		}
 	}
 }
 
-// writeCoupons writes one campaign's admitted coupons in one transaction
+// writeBatch writes one campaign's admitted coupons in one transaction
 // and forgets them in Redis's pending hash. If the transaction fails (Redis
 // miscounted, the campaign would pass its quantity, a row cannot be
 // written), each coupon is written on its own, so a bad one fails only
 // itself.
-func (a *Admission) writeCoupons(ctx context.Context, campaignID string, cs []Coupon) {
-	err := a.svc.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		c := new(Campaign)
-		if err := tx.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
-			return catalog.NotFound(err, "coupon campaign")
+func (a *Admission) writeBatch(ctx context.Context, campaignID string, cs []Coupon) {
+	if err := a.svc.writeCoupons(ctx, campaignID, cs); err != nil {
+		for _, c := range cs {
+			a.writeOne(ctx, c)
 		}
-		rows := make([]Coupon, len(cs))
-		for i, p := range cs {
-			if p.N < 1 || p.N > c.PerUserLimit {
-				return errClaimMiscounted
-			}
-			rows[i] = c.coupon()
-			rows[i].ID, rows[i].UserID, rows[i].N, rows[i].ClaimedAt = p.ID, p.UserID, p.N, p.ClaimedAt
-		}
-		// The coupons first, the campaign's row last: its lock is then held
-		// only for the commit, so the writers' batches overlap.
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-			return err
-		}
-		res, err := tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + ?", len(rows)).
-			Where("id = ? AND claimed + ? <= quantity", campaignID, len(rows)).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrCouponsGone
-		}
-		return nil
-	})
-	if err == nil {
-		ids := make([]string, len(cs))
-		for i, c := range cs {
-			ids[i] = c.ID
-		}
-		a.Calls.Add(1)
-		_ = a.rdb.HDel(ctx, couponPendingKey(campaignID), ids...).Err()
 		return
 	}
-	for _, c := range cs {
-		a.writeOne(ctx, c)
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
 	}
+	a.Calls.Add(1)
+	_ = a.rdb.HDel(ctx, couponPendingKey(campaignID), ids...).Err()
 }
 
 // writeOne writes one admitted coupon and settles its pending entry: gone
 // once written, undone once refused; kept, for the recovery sweep, when the
 // database could not be reached. It reports whether the entry is settled.
 func (a *Admission) writeOne(ctx context.Context, c Coupon) bool {
-	err := a.svc.writeClaim(ctx, c)
+	err := a.svc.writeCoupons(ctx, c.CampaignID, []Coupon{c})
 	switch {
 	case err == nil:
 		a.Calls.Add(1)

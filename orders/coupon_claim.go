@@ -126,6 +126,13 @@ func (c *Campaign) coupon() Coupon {
 		ValidUntil: c.ValidUntil, Status: CouponUnused, Title: c.Title, FundedBy: c.FundedBy}
 }
 
+// heldAs is the campaign's coupon t as admitted: its id, holder, number
+// among the holder's and time, as the admission gave them in p.
+func (t Coupon) heldAs(p Coupon) Coupon {
+	t.ID, t.UserID, t.N, t.ClaimedAt = p.ID, p.UserID, p.N, p.ClaimedAt
+	return t
+}
+
 // ClaimCoupon claims one coupon of a campaign for a buyer: 409 not_started
 // before its release, 410 ended once it is no longer valid, 409 sold_out
 // when none is left and limit_reached when the buyer holds as many as one
@@ -161,8 +168,7 @@ func (a *Admission) ClaimCoupon(ctx context.Context, userID, campaignID string) 
 		}
 		switch res[0] {
 		case 1:
-			c := m.coupon
-			c.ID, c.UserID, c.N, c.ClaimedAt = id, userID, int(res[2]), at
+			c := m.coupon.heldAs(Coupon{ID: id, UserID: userID, N: int(res[2]), ClaimedAt: at})
 			a.writeBehind(c)
 			return &c, nil
 		case -3:
@@ -293,33 +299,41 @@ func (a *Admission) RebuildCampaign(ctx context.Context, campaignID string) erro
 	return couponInitScript.Run(ctx, a.rdb, []string{couponLeftKey(campaignID), couponUsersKey(campaignID)}, args...).Err()
 }
 
-// writeClaim writes one admitted coupon in its own transaction: the
-// campaign's count goes up unless it is used up, and the coupon's number
-// must be free and within the per-person limit. A coupon already written
-// (by the recovery sweep, or a batch) is left as it is.
-func (s *Service) writeClaim(ctx context.Context, c Coupon) error {
+// writeCoupons writes admitted coupons of one campaign in one transaction:
+// the coupons in one statement, and the campaign's count raised by those
+// new, only if it stays within the quantity (ErrCouponsGone otherwise). A
+// coupon numbered out of the per-person limit, or under a number the buyer
+// already holds, fails it with ErrCouponLimit. Coupons already written (by
+// the recovery sweep, or another batch) are left as they are.
+func (s *Service) writeCoupons(ctx context.Context, campaignID string, cs []Coupon) error {
 	return s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		camp := new(Campaign)
-		if err := tx.NewSelect().Model(camp).Where("id = ?", c.CampaignID).Scan(ctx); err != nil {
+		c := new(Campaign)
+		if err := tx.NewSelect().Model(c).Where("id = ?", campaignID).Scan(ctx); err != nil {
 			return catalog.NotFound(err, "coupon campaign")
 		}
-		if c.N < 1 || c.N > camp.PerUserLimit {
-			return ErrCouponLimit
+		tmpl := c.coupon()
+		rows := make([]Coupon, len(cs))
+		for i, p := range cs {
+			if p.N < 1 || p.N > c.PerUserLimit {
+				return ErrCouponLimit
+			}
+			rows[i] = tmpl.heldAs(p)
 		}
-		tmpl := camp.coupon()
-		tmpl.ID, tmpl.UserID, tmpl.N, tmpl.ClaimedAt = c.ID, c.UserID, c.N, c.ClaimedAt
-		res, err := tx.NewInsert().Model(&tmpl).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		// The coupons first, the campaign's row last: its lock is then held
+		// only for the commit, so the writers' batches overlap.
+		res, err := tx.NewInsert().Model(&rows).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 		if err != nil {
 			if catalog.IsUniqueViolation(err) {
 				return ErrCouponLimit
 			}
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // written already
+		added, _ := res.RowsAffected()
+		if added == 0 {
+			return nil
 		}
-		res, err = tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + 1").
-			Where("id = ? AND claimed < quantity", c.CampaignID).Exec(ctx)
+		res, err = tx.NewUpdate().Model((*Campaign)(nil)).Set("claimed = claimed + ?", added).
+			Where("id = ? AND claimed + ? <= quantity", campaignID, added).Exec(ctx)
 		if err != nil {
 			return err
 		}
